@@ -1,0 +1,105 @@
+//! The checkers framework: invariants judged as the trace grows, liveness at the end.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::node::NodeId;
+use crate::trace::{Ev, Record};
+
+/// A checker's final word.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The check's name.
+    pub name: String,
+    /// Whether it held.
+    pub ok: bool,
+    /// What was checked, or what broke, with times and nodes.
+    pub detail: String,
+}
+
+/// One invariant or liveness property over a trace.
+pub trait Check<E> {
+    /// A short stable name ("leader-agreement").
+    fn name(&self) -> &'static str;
+    /// Sees each record as it is appended. An `Err` is a violation: the run stops there.
+    fn observe(&mut self, rec: &Record<E>) -> Result<(), String>;
+    /// Judges the whole run once it has ended at `end_us`.
+    fn finish(&mut self, end_us: u64) -> Verdict;
+}
+
+/// The state of the cluster as the trace tells it: who is up, which links are cut.
+/// Checkers embed one and feed it every record.
+#[derive(Clone, Debug, Default)]
+pub struct Cluster {
+    /// Nodes currently crashed.
+    pub down: BTreeSet<NodeId>,
+    /// Directed links currently cut by partitions.
+    pub cut: BTreeSet<(NodeId, NodeId)>,
+    /// Time of the last crash, restart, partition, heal or loss change.
+    pub last_change_us: u64,
+    /// Current random loss rate of a loss fault.
+    pub loss_rate: f64,
+}
+
+impl Cluster {
+    /// Updates the state from one record; returns true when the record changed it.
+    pub fn observe<E>(&mut self, rec: &Record<E>) -> bool {
+        match &rec.ev {
+            Ev::Crash => {
+                self.down.insert(rec.node);
+            }
+            Ev::Restart => {
+                self.down.remove(&rec.node);
+            }
+            Ev::Partition { links } => self.cut.extend(links.iter().copied()),
+            Ev::Heal { links } => {
+                for link in links {
+                    self.cut.remove(link);
+                }
+            }
+            Ev::Loss { rate } => self.loss_rate = *rate,
+            _ => return false,
+        }
+        self.last_change_us = rec.t;
+        true
+    }
+
+    /// Whether `node` is up.
+    pub fn is_up(&self, node: NodeId) -> bool {
+        !self.down.contains(&node)
+    }
+
+    /// Whether both directions between `a` and `b` work.
+    pub fn linked(&self, a: NodeId, b: NodeId) -> bool {
+        !self.cut.contains(&(a, b)) && !self.cut.contains(&(b, a))
+    }
+
+    /// The up members of `nodes`, grouped into sets that all reach each other both ways
+    /// (connected components of the two-way link graph), each sorted.
+    pub fn components(&self, nodes: &[NodeId]) -> Vec<Vec<NodeId>> {
+        let up: Vec<NodeId> = nodes.iter().copied().filter(|n| self.is_up(*n)).collect();
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for &start in &up {
+            if !seen.insert(start) {
+                continue;
+            }
+            let mut comp = vec![start];
+            let mut i = 0;
+            while i < comp.len() {
+                let at = comp[i];
+                for &other in &up {
+                    if !seen.contains(&other) && self.linked(at, other) {
+                        seen.insert(other);
+                        comp.push(other);
+                    }
+                }
+                i += 1;
+            }
+            comp.sort();
+            out.push(comp);
+        }
+        out
+    }
+}

@@ -1,0 +1,229 @@
+//! The node API: a protocol is a state machine with no I/O of its own.
+//!
+//! It reacts to start, a message and a timer, and answers through a [`Cx`], which only records
+//! what the node asked for. The driver (simulated or real) carries those requests out, so the
+//! same protocol code runs in the simulator, on a LAN and in a unit test.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use rand_chacha::ChaCha8Rng;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A node's identity: its index in the scenario's node list. Protocols may compare ids
+/// (the bully election orders servers by id).
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(pub u16);
+
+impl fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A timer chosen by the protocol. Setting a timer that is already pending moves it.
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct TimerId(pub u32);
+
+/// What travels between nodes.
+pub trait Message: Serialize + DeserializeOwned + Clone + fmt::Debug + 'static {
+    /// A short name, drawn on timelines and counted in summaries ("HB", "ELECTION").
+    fn label(&self) -> &'static str;
+}
+
+/// What a protocol reports about itself for checkers and the trace.
+pub trait ProtoEvent: Serialize + DeserializeOwned + Clone + fmt::Debug + 'static {}
+impl<T: Serialize + DeserializeOwned + Clone + fmt::Debug + 'static> ProtoEvent for T {}
+
+/// A protocol's node: a state machine fed by the driver.
+pub trait Node: 'static {
+    /// The protocol's messages.
+    type Msg: Message;
+    /// The protocol's trace events.
+    type Event: ProtoEvent;
+    /// Called at boot and after every restart; the durable store holds what survived.
+    fn on_start(&mut self, cx: &mut Cx<'_, Self::Msg, Self::Event>);
+    /// Called for every datagram that arrived intact and decoded.
+    fn on_message(&mut self, from: NodeId, msg: Self::Msg, cx: &mut Cx<'_, Self::Msg, Self::Event>);
+    /// Called when a timer set through [`Cx::set_timer`] fires.
+    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, Self::Msg, Self::Event>);
+}
+
+/// A node behind a box: the world holds servers and clients of one protocol side by side.
+pub type BoxNode<M, E> = Box<dyn Node<Msg = M, Event = E>>;
+
+impl<M: Message, E: ProtoEvent> Node for BoxNode<M, E> {
+    type Msg = M;
+    type Event = E;
+    fn on_start(&mut self, cx: &mut Cx<'_, M, E>) {
+        (**self).on_start(cx)
+    }
+    fn on_message(&mut self, from: NodeId, msg: M, cx: &mut Cx<'_, M, E>) {
+        (**self).on_message(from, msg, cx)
+    }
+    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, M, E>) {
+        (**self).on_timer(timer, cx)
+    }
+}
+
+/// One request a node made during a callback.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action<M> {
+    /// Send to one node.
+    Send(NodeId, M),
+    /// Send to every member of the node's multicast group (itself excluded).
+    Multicast(M),
+    /// Fire `TimerId` after the duration; replaces a pending timer with the same id.
+    SetTimer(TimerId, Duration),
+    /// Forget a pending timer.
+    CancelTimer(TimerId),
+}
+
+/// Something a node reports. The first three are understood by every report and checker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Note<E> {
+    /// The node now plays this role ("leader", "follower", "candidate", "client"...).
+    Role(String),
+    /// The node started an election.
+    ElectionStarted,
+    /// The node now follows this leader (`None`: it knows of no leader).
+    Leader(Option<NodeId>),
+    /// A protocol-specific event.
+    Proto(E),
+}
+
+/// What survives a crash: a small key-value store the driver persists.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Durable {
+    /// Keys are chosen by the protocol; values are opaque bytes.
+    pub entries: BTreeMap<String, Vec<u8>>,
+}
+
+/// What one callback asked for, drained by the driver after the callback returns.
+#[derive(Debug)]
+pub struct Effects<M, E> {
+    /// Sends, multicasts and timer requests, in the order they were made.
+    pub actions: Vec<Action<M>>,
+    /// Trace notes, in the order they were made.
+    pub notes: Vec<Note<E>>,
+    /// Keys written to the durable store during the callback (the driver persists them).
+    pub durable_dirty: bool,
+}
+
+impl<M, E> Default for Effects<M, E> {
+    fn default() -> Self {
+        Effects { actions: Vec::new(), notes: Vec::new(), durable_dirty: false }
+    }
+}
+
+impl<M, E> Effects<M, E> {
+    /// Forget everything recorded (buffers keep their capacity).
+    pub fn clear(&mut self) {
+        self.actions.clear();
+        self.notes.clear();
+        self.durable_dirty = false;
+    }
+}
+
+/// The context a node answers through. It performs no I/O: it records.
+pub struct Cx<'a, M, E> {
+    me: NodeId,
+    now_us: u64,
+    rng: &'a mut ChaCha8Rng,
+    durable: &'a mut Durable,
+    effects: &'a mut Effects<M, E>,
+}
+
+impl<'a, M, E> Cx<'a, M, E> {
+    /// Builds a context; drivers and unit tests call this.
+    pub fn new(
+        me: NodeId,
+        now_us: u64,
+        rng: &'a mut ChaCha8Rng,
+        durable: &'a mut Durable,
+        effects: &'a mut Effects<M, E>,
+    ) -> Self {
+        Cx { me, now_us, rng, durable, effects }
+    }
+
+    /// This node's id.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// Microseconds since the run started (simulated or wall-clock), monotonic.
+    pub fn now_us(&self) -> u64 {
+        self.now_us
+    }
+
+    /// Milliseconds since the run started.
+    pub fn now_ms(&self) -> u64 {
+        self.now_us / 1000
+    }
+
+    /// The node's seeded random source; the only randomness a protocol may use.
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        self.rng
+    }
+
+    /// Sends `msg` to `to`.
+    pub fn send(&mut self, to: NodeId, msg: M) {
+        self.effects.actions.push(Action::Send(to, msg));
+    }
+
+    /// Sends `msg` to every other member of the multicast group.
+    pub fn multicast(&mut self, msg: M) {
+        self.effects.actions.push(Action::Multicast(msg));
+    }
+
+    /// Fires `timer` after `after`, replacing a pending timer with the same id.
+    pub fn set_timer(&mut self, timer: TimerId, after: Duration) {
+        self.effects.actions.push(Action::SetTimer(timer, after));
+    }
+
+    /// Cancels `timer` if it is pending.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.effects.actions.push(Action::CancelTimer(timer));
+    }
+
+    /// Reads a durable value.
+    pub fn durable_get(&self, key: &str) -> Option<&[u8]> {
+        self.durable.entries.get(key).map(Vec::as_slice)
+    }
+
+    /// Writes a durable value; it survives a crash once the callback returns.
+    pub fn durable_put(&mut self, key: &str, value: Vec<u8>) {
+        self.durable.entries.insert(key.to_string(), value);
+        self.effects.durable_dirty = true;
+    }
+
+    /// Reports the node's role.
+    pub fn role(&mut self, role: &str) {
+        self.effects.notes.push(Note::Role(role.to_string()));
+    }
+
+    /// Reports that the node started an election.
+    pub fn election_started(&mut self) {
+        self.effects.notes.push(Note::ElectionStarted);
+    }
+
+    /// Reports the leader this node now follows.
+    pub fn leader(&mut self, leader: Option<NodeId>) {
+        self.effects.notes.push(Note::Leader(leader));
+    }
+
+    /// Reports a protocol event.
+    pub fn emit(&mut self, event: E) {
+        self.effects.notes.push(Note::Proto(event));
+    }
+}

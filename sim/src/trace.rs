@@ -1,0 +1,194 @@
+//! The trace: every event of a run as a compact record, hashed as it grows.
+//!
+//! The same records come out of a simulated run and of a real node, and are written once, at
+//! the end (or line by line by a real node), as JSON lines: `{"t":..,"node":..,"ev":..}`.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::node::{NodeId, ProtoEvent};
+
+/// The pseudo-node that world events (partitions, loss) are recorded against.
+pub const WORLD: NodeId = NodeId(u16::MAX);
+
+/// Why a datagram never arrived.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// A partition cuts the link.
+    Partition,
+    /// Random loss (the network's rate or a loss fault).
+    Loss,
+    /// The receiver is crashed.
+    Down,
+    /// No address is known for the receiver.
+    NoRoute,
+}
+
+/// One event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ev", rename_all = "snake_case")]
+pub enum Ev<E> {
+    /// A datagram left the node; `to` is `None` for a multicast.
+    Send { to: Option<NodeId>, id: u64, label: Cow<'static, str> },
+    /// A datagram arrived intact and was handed to the node.
+    Deliver { from: NodeId, id: u64, label: Cow<'static, str> },
+    /// A datagram was lost on its way to `to`.
+    Drop { to: NodeId, id: u64, label: Cow<'static, str>, reason: DropReason },
+    /// A datagram failed its checksum or could not be decoded; it was discarded.
+    Corrupt { bytes: u32 },
+    /// A timer fired.
+    Timer { timer: u32 },
+    /// The node crashed (all volatile state lost).
+    Crash,
+    /// The node restarted from its durable state.
+    Restart,
+    /// Directed links `(from, to)` were cut.
+    Partition { links: Vec<(NodeId, NodeId)> },
+    /// Directed links `(from, to)` were restored.
+    Heal { links: Vec<(NodeId, NodeId)> },
+    /// Random loss on every link is now `rate` (0 ends a loss fault).
+    Loss { rate: f64 },
+    /// The node plays a new role.
+    Role { role: String },
+    /// The node started an election.
+    ElectionStarted,
+    /// The node follows a new leader.
+    Leader { leader: Option<NodeId> },
+    /// A protocol event.
+    Proto { event: E },
+}
+
+/// One line of the trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record<E> {
+    /// Microseconds since the run started.
+    pub t: u64,
+    /// The node the event happened at ([`WORLD`] for network-wide events).
+    pub node: NodeId,
+    /// What happened.
+    #[serde(flatten)]
+    pub ev: Ev<E>,
+}
+
+/// The first line of a trace file: what the numbers in the records mean.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// faultline's version.
+    pub faultline: String,
+    /// The protocol that ran.
+    pub protocol: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed (0 for a real run).
+    pub seed: u64,
+    /// Node names, indexed by [`NodeId`].
+    pub nodes: Vec<String>,
+}
+
+/// A trace in memory, with its digest computed as it grows.
+pub struct Trace<E> {
+    /// Every record, in the order it happened.
+    pub records: Vec<Record<E>>,
+    hasher: blake3::Hasher,
+    scratch: Vec<u8>,
+    /// Records past this many are counted, hashed, but not kept.
+    records_max: usize,
+    /// Records that were not kept because of `records_max`.
+    pub records_dropped: u64,
+}
+
+impl<E: ProtoEvent> Trace<E> {
+    /// An empty trace that keeps at most `records_max` records.
+    pub fn new(records_max: usize) -> Self {
+        Trace {
+            records: Vec::new(),
+            hasher: blake3::Hasher::new(),
+            scratch: Vec::with_capacity(64),
+            records_max,
+            records_dropped: 0,
+        }
+    }
+
+    /// Appends a record and folds it into the digest.
+    pub fn push(&mut self, rec: Record<E>) {
+        self.scratch.clear();
+        digest_bytes(&rec, &mut self.scratch);
+        self.hasher.update(&self.scratch);
+        if self.records.len() < self.records_max {
+            self.records.push(rec);
+        } else {
+            self.records_dropped += 1;
+        }
+    }
+
+    /// The digest of everything pushed so far: 16 hex digits.
+    pub fn digest(&self) -> String {
+        let hash = self.hasher.finalize();
+        hash.to_hex()[..16].to_string()
+    }
+
+    /// Writes the header and every record as JSON lines.
+    pub fn write_jsonl(&self, header: &Header, out: &mut impl Write) -> io::Result<()> {
+        serde_json::to_writer(&mut *out, header)?;
+        out.write_all(b"\n")?;
+        for rec in &self.records {
+            serde_json::to_writer(&mut *out, rec)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// A stable binary form of a record for the digest. Network events take the fast path;
+/// the rare protocol events go through postcard.
+fn digest_bytes<E: ProtoEvent>(rec: &Record<E>, out: &mut Vec<u8>) {
+    out.extend_from_slice(&rec.t.to_le_bytes());
+    out.extend_from_slice(&rec.node.0.to_le_bytes());
+    match &rec.ev {
+        Ev::Send { to, id, label } => {
+            out.push(1);
+            out.extend_from_slice(&to.map_or(u16::MAX - 1, |n| n.0).to_le_bytes());
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(label.as_bytes());
+        }
+        Ev::Deliver { from, id, .. } => {
+            out.push(2);
+            out.extend_from_slice(&from.0.to_le_bytes());
+            out.extend_from_slice(&id.to_le_bytes());
+        }
+        Ev::Drop { to, id, reason, .. } => {
+            out.push(3);
+            out.extend_from_slice(&to.0.to_le_bytes());
+            out.extend_from_slice(&id.to_le_bytes());
+            out.push(*reason as u8);
+        }
+        Ev::Timer { timer } => {
+            out.push(4);
+            out.extend_from_slice(&timer.to_le_bytes());
+        }
+        other => {
+            out.push(5);
+            // Encoding a value we built ourselves cannot fail short of allocation failure.
+            if let Ok(bytes) = postcard::to_stdvec(other) {
+                out.extend_from_slice(&bytes);
+            }
+        }
+    }
+}
+
+/// Reads a trace file written by [`Trace::write_jsonl`] or by a real node.
+pub fn read_jsonl<E: ProtoEvent>(text: &str) -> Result<(Header, Vec<Record<E>>), String> {
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (_, first) = lines.next().ok_or("empty trace: no header line")?;
+    let header: Header =
+        serde_json::from_str(first).map_err(|e| format!("line 1: bad header: {e}"))?;
+    let mut records = Vec::new();
+    for (i, line) in lines {
+        let rec = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+        records.push(rec);
+    }
+    Ok((header, records))
+}
