@@ -1,1 +1,3 @@
+//! The protocols faultline tests: sans-IO state machines built on `faultline_sim::Node`.
 
+pub mod bully;

@@ -1,1 +1,7 @@
+//! Human-facing reports of faultline runs.
 
+pub mod model;
+pub mod timeline;
+
+pub use model::{Arrow, Interval, LaneSpan, Mark, MarkKind, RoleSpan, Span, Timeline};
+pub use timeline::render_timeline;

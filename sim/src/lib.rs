@@ -2,10 +2,22 @@
 //! real sockets, scenarios, traces and the checkers framework.
 
 pub mod check;
+pub mod driver;
+pub mod nemesis;
 pub mod node;
+#[cfg(not(madsim))]
+pub mod process;
+pub mod protocol;
+pub mod scenario;
 pub mod trace;
+pub mod transport;
+pub mod wire;
+#[cfg(madsim)]
+pub mod world;
 
 pub use check::{Check, Cluster, Verdict};
 pub use node::{Action, BoxNode, Cx, Durable, Effects, Message, Node, NodeId, Note, ProtoEvent, TimerId};
-pub use trace::{DropReason, Ev, Header, Record, Trace, WORLD};
+pub use protocol::{Protocol, Setup};
 pub use rand_chacha::ChaCha8Rng;
+pub use scenario::{InputError, Scenario, Source};
+pub use trace::{DropReason, Ev, Header, Record, Trace, WORLD};

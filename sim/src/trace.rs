@@ -35,8 +35,8 @@ pub enum Ev<E> {
     Send { to: Option<NodeId>, id: u64, label: Cow<'static, str> },
     /// A datagram arrived intact and was handed to the node.
     Deliver { from: NodeId, id: u64, label: Cow<'static, str> },
-    /// A datagram was lost on its way to `to`.
-    Drop { to: NodeId, id: u64, label: Cow<'static, str>, reason: DropReason },
+    /// A datagram from `from` to `to` was lost; recorded where the loss was decided.
+    Drop { from: NodeId, to: NodeId, id: u64, label: Cow<'static, str>, reason: DropReason },
     /// A datagram failed its checksum or could not be decoded; it was discarded.
     Corrupt { bytes: u32 },
     /// A timer fired.
@@ -159,8 +159,9 @@ fn digest_bytes<E: ProtoEvent>(rec: &Record<E>, out: &mut Vec<u8>) {
             out.extend_from_slice(&from.0.to_le_bytes());
             out.extend_from_slice(&id.to_le_bytes());
         }
-        Ev::Drop { to, id, reason, .. } => {
+        Ev::Drop { from, to, id, reason, .. } => {
             out.push(3);
+            out.extend_from_slice(&from.0.to_le_bytes());
             out.extend_from_slice(&to.0.to_le_bytes());
             out.extend_from_slice(&id.to_le_bytes());
             out.push(*reason as u8);

@@ -1,0 +1,173 @@
+//! Bully election and epochs: who leads, and which coordinator a server has pledged to.
+//!
+//! Priority is the node id. Adopting an epoch is a durable pledge to one coordinator: a
+//! server adopts an epoch only if it is newer than its own, so two coordinators can never
+//! both gather a majority for the same epoch (that is what keeps the log safe when a
+//! partition lets two sides elect).
+
+use std::time::Duration;
+
+use faultline_sim::{Cx, NodeId};
+
+use super::codec::encode_term;
+use super::event::Event;
+use super::msg::Msg;
+use super::server::{Role, Server, KEY_EPOCH, TIMER_ELECTION};
+
+impl Server {
+    /// Remembers the highest epoch heard of.
+    pub(super) fn seen(&mut self, epoch: u64) {
+        self.epoch_seen_max = self.epoch_seen_max.max(epoch);
+    }
+
+    /// Adopts `epoch` of coordinator `leader`, durably.
+    pub(super) fn adopt(&mut self, epoch: u64, leader: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+        self.epoch = epoch;
+        self.epoch_leader = Some(leader);
+        self.seen(epoch);
+        self.matched_seq = 0;
+        cx.durable_put(KEY_EPOCH, encode_term(epoch, Some(leader)));
+        cx.emit(Event::EpochAdopted { epoch, leader });
+    }
+
+    /// Follows `leader`, dropping any election or leadership of its own.
+    pub(super) fn follow(&mut self, leader: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+        if self.role == Role::Candidate {
+            cx.cancel_timer(TIMER_ELECTION);
+        }
+        self.lead = None;
+        self.got_ok = false;
+        self.set_role(Role::Follower, cx);
+        self.set_leader(Some(leader), cx);
+        self.leader_heard_us = cx.now_us();
+    }
+
+    /// Starts (or restarts) an election: ask every known higher server, or win at once.
+    pub(super) fn start_election(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        self.end_discovery(cx);
+        cx.election_started();
+        self.lead = None;
+        self.got_ok = false;
+        self.set_role(Role::Candidate, cx);
+        self.set_leader(None, cx);
+        let higher: Vec<NodeId> =
+            self.view.servers().into_iter().filter(|s| *s > self.me).collect();
+        if higher.is_empty() {
+            self.become_coordinator(cx);
+            return;
+        }
+        for server in higher {
+            cx.send(server, Msg::Election);
+        }
+        cx.set_timer(TIMER_ELECTION, Duration::from_millis(self.cfg.election_timeout_ms));
+    }
+
+    /// Wins: takes an epoch above all seen, announces it and starts syncing the log.
+    pub(super) fn become_coordinator(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        self.end_discovery(cx);
+        cx.cancel_timer(TIMER_ELECTION);
+        let epoch = self.epoch.max(self.epoch_seen_max).saturating_add(1);
+        self.adopt(epoch, self.me, cx);
+        self.got_ok = false;
+        self.set_role(Role::Leader, cx);
+        self.set_leader(Some(self.me), cx);
+        cx.multicast(Msg::Coordinator { epoch });
+        self.start_sync(cx);
+    }
+
+    pub(super) fn on_election(&mut self, from: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+        if from >= self.me {
+            return;
+        }
+        cx.send(from, Msg::Ok);
+        match self.role {
+            Role::Leader => cx.multicast(Msg::Coordinator { epoch: self.epoch }),
+            Role::Candidate => {}
+            Role::Follower => self.start_election(cx),
+        }
+    }
+
+    pub(super) fn on_ok(&mut self, from: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+        if from <= self.me || self.role != Role::Candidate || self.got_ok {
+            return;
+        }
+        // A higher server took over: give it time to announce itself.
+        self.got_ok = true;
+        cx.set_timer(TIMER_ELECTION, Duration::from_millis(self.cfg.election_timeout_ms));
+    }
+
+    pub(super) fn on_election_timeout(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        if self.role != Role::Candidate {
+            return;
+        }
+        if self.got_ok {
+            self.start_election(cx);
+        } else {
+            self.become_coordinator(cx);
+        }
+    }
+
+    pub(super) fn on_coordinator(&mut self, from: NodeId, epoch: u64, cx: &mut Cx<'_, Msg, Event>) {
+        self.seen(epoch);
+        if from > self.me || self.cfg.bugs.accept_lower_coordinator {
+            self.end_discovery(cx);
+            self.follow(from, cx);
+            if epoch > self.epoch {
+                self.adopt(epoch, from, cx);
+            } else if !(epoch == self.epoch && self.epoch_leader == Some(from)) {
+                cx.send(from, Msg::Stale { epoch: self.epoch });
+            }
+            return;
+        }
+        if self.discovering {
+            // Challenged when the window closes, once the whole group is known.
+            return;
+        }
+        match self.role {
+            Role::Leader if epoch >= self.epoch => self.start_election(cx),
+            Role::Leader => cx.multicast(Msg::Coordinator { epoch: self.epoch }),
+            Role::Candidate => {}
+            Role::Follower => self.start_election(cx),
+        }
+    }
+
+    pub(super) fn on_stale(&mut self, epoch: u64, cx: &mut Cx<'_, Msg, Event>) {
+        self.seen(epoch);
+        if self.role == Role::Leader && epoch >= self.epoch {
+            // Someone pledged to an epoch at least ours: re-announce above it.
+            self.become_coordinator(cx);
+        }
+    }
+
+    /// Whether a SYNC, FETCH or APPEND of `epoch` from `from` may be acted on. A newer
+    /// epoch is adopted on the way (a lower sender is then challenged).
+    pub(super) fn accept_epoch(
+        &mut self,
+        from: NodeId,
+        epoch: u64,
+        cx: &mut Cx<'_, Msg, Event>,
+    ) -> bool {
+        self.seen(epoch);
+        if from == self.me || epoch < self.epoch {
+            return false;
+        }
+        let bug = self.cfg.bugs.accept_lower_coordinator;
+        if epoch > self.epoch {
+            self.adopt(epoch, from, cx);
+            if from > self.me || bug {
+                self.follow(from, cx);
+            } else if self.role != Role::Candidate {
+                self.start_election(cx);
+            }
+        } else if self.epoch_leader != Some(from) {
+            return false;
+        }
+        if self.role == Role::Follower && self.leader.is_none() && (from > self.me || bug) {
+            self.follow(from, cx);
+        }
+        if self.leader == Some(from) {
+            self.leader_heard_us = cx.now_us();
+        }
+        self.epoch == epoch && self.epoch_leader == Some(from)
+    }
+}

@@ -1,0 +1,316 @@
+//! A group server: discovery, view, heartbeats, and the dispatch to election and replication.
+
+use std::time::Duration;
+
+use faultline_sim::{Cx, Node, NodeId, TimerId};
+
+use super::chat_log::ChatLog;
+use super::codec::decode_term;
+use super::config::BullyConfig;
+use super::event::Event;
+use super::msg::{Kind, Msg};
+use super::replication::Leadership;
+use super::view::View;
+
+/// Heartbeat, retransmission and view-timeout period.
+pub(crate) const TIMER_HEARTBEAT: TimerId = TimerId(1);
+/// End of the discovery window after a start.
+pub(crate) const TIMER_DISCOVERY: TimerId = TimerId(2);
+/// A candidate's wait for an OK or for a COORDINATOR.
+pub(crate) const TIMER_ELECTION: TimerId = TimerId(3);
+
+/// Durable key of the adopted epoch and its coordinator.
+pub(crate) const KEY_EPOCH: &str = "epoch";
+
+/// What a server currently does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Follows a leader (or looks for one).
+    Follower,
+    /// Runs a bully election.
+    Candidate,
+    /// Coordinates the group and orders chats.
+    Leader,
+}
+
+impl Role {
+    /// The name reported through `Cx::role`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        }
+    }
+}
+
+/// A server of the bully group. It knows only its own id (from the driver), the group size
+/// in its configuration, and what it hears.
+pub struct Server {
+    /// Timing, group size and planted bugs.
+    pub(super) cfg: BullyConfig,
+    /// This server, as the driver says at start.
+    pub(super) me: NodeId,
+    /// The group as heard.
+    pub(super) view: View,
+    /// The adopted epoch (durable); only its coordinator may sync or append in it.
+    pub(super) epoch: u64,
+    /// The coordinator `epoch` was adopted from (durable), so no second one is accepted.
+    pub(super) epoch_leader: Option<NodeId>,
+    /// The highest epoch seen in any message; a new coordinator goes above it.
+    pub(super) epoch_seen_max: u64,
+    /// What this server does now.
+    pub(super) role: Role,
+    /// The leader followed (this server itself when leading).
+    pub(super) leader: Option<NodeId>,
+    /// When the leader last proved alive, or when the search for one began (µs).
+    pub(super) leader_heard_us: u64,
+    /// Whether the listening window after start is still open.
+    pub(super) discovering: bool,
+    /// The best leader claim heard while discovering: (epoch, leader).
+    pub(super) leader_hint: Option<(u64, NodeId)>,
+    /// Whether a higher server answered this candidate's election.
+    pub(super) got_ok: bool,
+    /// The replicated log.
+    pub(super) log: ChatLog,
+    /// Seq up to which this log is known to match the current epoch's leader's.
+    pub(super) matched_seq: u64,
+    /// Leader-only state; `None` unless leading.
+    pub(super) lead: Option<Leadership>,
+}
+
+impl Server {
+    /// A server with the given configuration; its state is built at `on_start`.
+    pub fn new(cfg: BullyConfig) -> Server {
+        let view = View::new(NodeId(0), cfg.peer_timeout_ms);
+        Server {
+            cfg,
+            me: NodeId(0),
+            view,
+            epoch: 0,
+            epoch_leader: None,
+            epoch_seen_max: 0,
+            role: Role::Follower,
+            leader: None,
+            leader_heard_us: 0,
+            discovering: false,
+            leader_hint: None,
+            got_ok: false,
+            log: ChatLog::default(),
+            matched_seq: 0,
+            lead: None,
+        }
+    }
+
+    /// Reports a role change.
+    pub(super) fn set_role(&mut self, role: Role, cx: &mut Cx<'_, Msg, Event>) {
+        if self.role != role {
+            self.role = role;
+            cx.role(role.name());
+        }
+    }
+
+    /// Reports a change of the followed leader.
+    pub(super) fn set_leader(&mut self, leader: Option<NodeId>, cx: &mut Cx<'_, Msg, Event>) {
+        if self.leader != leader {
+            self.leader = leader;
+            self.leader_heard_us = cx.now_us();
+            cx.leader(leader);
+        }
+    }
+
+    /// Closes the discovery window early (an election or a leader made it moot).
+    pub(super) fn end_discovery(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        if self.discovering {
+            self.discovering = false;
+            cx.cancel_timer(TIMER_DISCOVERY);
+        }
+    }
+
+    fn note_hint(&mut self, leader: NodeId, epoch: u64) {
+        if self.leader_hint.is_none_or(|hint| (epoch, leader) > hint) {
+            self.leader_hint = Some((epoch, leader));
+        }
+    }
+
+    fn on_heartbeat_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        cx.set_timer(TIMER_HEARTBEAT, Duration::from_millis(self.cfg.heartbeat_ms));
+        cx.multicast(Msg::Heartbeat {
+            kind: Kind::Server,
+            leader: self.leader,
+            epoch: self.epoch,
+            commit: self.log.commit(),
+        });
+        self.view.expire(cx);
+        let silent_us = cx.now_us().saturating_sub(self.leader_heard_us);
+        match self.role {
+            Role::Follower
+                if !self.discovering
+                    && silent_us > self.cfg.peer_timeout_ms.saturating_mul(1000) =>
+            {
+                self.start_election(cx);
+            }
+            Role::Leader => self.leader_tick(cx),
+            _ => {}
+        }
+    }
+
+    fn on_discovery_end(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        if !self.discovering {
+            return;
+        }
+        self.discovering = false;
+        if self.role != Role::Follower {
+            return;
+        }
+        let bug = self.cfg.bugs.accept_lower_coordinator;
+        if self.leader.is_some_and(|l| l > self.me || bug) {
+            return;
+        }
+        match self.leader_hint {
+            Some((_, hint)) if hint > self.me && self.view.contains(hint) => self.follow(hint, cx),
+            _ => self.start_election(cx),
+        }
+    }
+
+    fn on_heartbeat(
+        &mut self,
+        from: NodeId,
+        kind: Kind,
+        leader: Option<NodeId>,
+        epoch: u64,
+        commit: u64,
+        cx: &mut Cx<'_, Msg, Event>,
+    ) {
+        if kind != Kind::Server {
+            return;
+        }
+        self.seen(epoch);
+        let claims = leader == Some(from);
+        if self.discovering && claims {
+            self.note_hint(from, epoch);
+        }
+        let bug = self.cfg.bugs.accept_lower_coordinator;
+        match self.role {
+            Role::Leader if claims => {
+                // Two leaders (a healed partition): the higher id wins, a newer epoch
+                // forces a fresh election so the survivor's epoch is above both.
+                if from > self.me {
+                    self.follow(from, cx);
+                } else if epoch >= self.epoch {
+                    self.start_election(cx);
+                } else {
+                    cx.multicast(Msg::Coordinator { epoch: self.epoch });
+                }
+            }
+            Role::Leader if epoch > self.epoch => self.start_election(cx),
+            Role::Follower if self.leader == Some(from) => {
+                if claims {
+                    self.leader_heard_us = cx.now_us();
+                    if epoch == self.epoch && self.epoch_leader == Some(from) {
+                        self.log.commit_to(commit.min(self.matched_seq));
+                        self.log.deliver(cx);
+                    }
+                } else if !self.discovering {
+                    // The leader stepped down: go where it went, or challenge.
+                    match leader {
+                        Some(next) if next != self.me && (next > self.me || bug) => {
+                            self.follow(next, cx)
+                        }
+                        _ => self.start_election(cx),
+                    }
+                }
+            }
+            Role::Follower
+                if claims && self.leader.is_none() && !self.discovering && (from > self.me || bug) =>
+            {
+                self.follow(from, cx);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_probe(&mut self, from: NodeId, kind: Kind, cx: &mut Cx<'_, Msg, Event>) {
+        cx.send(from, Msg::Hello { leader: self.leader, epoch: self.epoch });
+        if self.role == Role::Leader && kind == Kind::Server {
+            // A (re)starting server learns its leader at once, or challenges it.
+            cx.send(from, Msg::Coordinator { epoch: self.epoch });
+        }
+    }
+
+    fn on_hello(&mut self, leader: Option<NodeId>, epoch: u64) {
+        self.seen(epoch);
+        if let (true, Some(leader)) = (self.discovering, leader) {
+            self.note_hint(leader, epoch);
+        }
+    }
+}
+
+impl Node for Server {
+    type Msg = Msg;
+    type Event = Event;
+
+    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        *self = Server::new(self.cfg.clone());
+        self.me = cx.me();
+        self.view = View::new(self.me, self.cfg.peer_timeout_ms);
+        let (epoch, epoch_leader) =
+            cx.durable_get(KEY_EPOCH).and_then(decode_term).unwrap_or((0, None));
+        self.epoch = epoch;
+        self.epoch_leader = epoch_leader;
+        self.epoch_seen_max = epoch;
+        self.log = ChatLog::load(cx);
+        self.leader_heard_us = cx.now_us();
+        self.discovering = true;
+        cx.role(Role::Follower.name());
+        cx.leader(None);
+        self.view.report(cx);
+        cx.multicast(Msg::Probe { kind: Kind::Server });
+        cx.set_timer(TIMER_HEARTBEAT, Duration::from_millis(self.cfg.heartbeat_ms));
+        cx.set_timer(TIMER_DISCOVERY, Duration::from_millis(self.cfg.discovery_ms));
+    }
+
+    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+        if from == self.me {
+            return;
+        }
+        self.view.heard(from, msg.sender_kind(), cx);
+        match msg {
+            Msg::Heartbeat { kind, leader, epoch, commit } => {
+                self.on_heartbeat(from, kind, leader, epoch, commit, cx)
+            }
+            Msg::Probe { kind } => self.on_probe(from, kind, cx),
+            Msg::Hello { leader, epoch } => self.on_hello(leader, epoch),
+            Msg::Leave => self.view.leave(from, cx),
+            Msg::Election => self.on_election(from, cx),
+            Msg::Ok => self.on_ok(from, cx),
+            Msg::Coordinator { epoch } => self.on_coordinator(from, epoch, cx),
+            Msg::Stale { epoch } => self.on_stale(epoch, cx),
+            Msg::Sync { epoch } => self.on_sync(from, epoch, cx),
+            Msg::SyncOk { epoch, last_epoch, last_seq } => {
+                self.on_sync_ok(from, epoch, last_epoch, last_seq, cx)
+            }
+            Msg::Fetch { epoch, from_seq } => self.on_fetch(from, epoch, from_seq, cx),
+            Msg::Entries { epoch, entries } => self.on_entries(from, epoch, entries, cx),
+            Msg::Append { epoch, prev_seq, prev_epoch, entries, commit } => {
+                self.on_append(from, epoch, prev_seq, prev_epoch, entries, commit, cx)
+            }
+            Msg::AppendOk { epoch, ok, last_seq } => {
+                self.on_append_ok(from, epoch, ok, last_seq, cx)
+            }
+            Msg::Chat { client_seq, text } => self.on_chat(from, client_seq, text, cx),
+            Msg::Pull { from_seq } => self.on_pull(from, from_seq, cx),
+            // Meant for clients.
+            Msg::ChatAck { .. } | Msg::NotLeader { .. } | Msg::Publish { .. } => {}
+        }
+    }
+
+    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, Msg, Event>) {
+        match timer {
+            TIMER_HEARTBEAT => self.on_heartbeat_timer(cx),
+            TIMER_DISCOVERY => self.on_discovery_end(cx),
+            TIMER_ELECTION => self.on_election_timeout(cx),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The input of the timeline renderer: what happened to which node, and when.
+//!
+//! Every time is in milliseconds of simulated time since the start of the run.
+//! The renderer tolerates garbage (NaN, negative times, spans past the end,
+//! lane indices out of range): it clamps or skips rather than panicking, so a
+//! half-broken trace still produces a picture.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything drawn on one timeline picture of one simulated run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// Headline, e.g. "bully / leader-crash — seed 7 — digest 3fa2…".
+    pub title: String,
+    /// Length of the run in ms; the time axis spans 0..end_ms.
+    pub end_ms: f64,
+    /// Node names, one horizontal lane each, drawn top to bottom.
+    pub lanes: Vec<String>,
+    /// What role each node held over which period.
+    pub roles: Vec<RoleSpan>,
+    /// Periods during which a node was crashed.
+    pub down: Vec<LaneSpan>,
+    /// Network partitions, drawn as bands over all lanes.
+    pub partitions: Vec<Span>,
+    /// Message-loss faults, drawn as bands over all lanes.
+    pub loss: Vec<Span>,
+    /// Messages to draw as arrows; may be a sample of the run's traffic.
+    pub messages: Vec<Arrow>,
+    /// Point events on a lane: crashes, restarts, election milestones, notes.
+    pub marks: Vec<Mark>,
+    /// Elections, drawn as brackets in an annotation row above the lanes.
+    pub elections: Vec<Interval>,
+    /// Recoveries (crash until service is back), drawn in their own annotation row.
+    pub recoveries: Vec<Interval>,
+    /// How many messages the whole run had, for the "showing N of M" note.
+    pub messages_total: u64,
+}
+
+/// A period during which one node held one role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleSpan {
+    /// Index into `Timeline::lanes`.
+    pub lane: usize,
+    /// Start of the period in ms.
+    pub from_ms: f64,
+    /// End of the period in ms.
+    pub to_ms: f64,
+    /// Role name: "leader", "follower", "candidate", "client"; anything else is drawn grey.
+    pub role: String,
+}
+
+/// A period on one lane, e.g. while the node was crashed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaneSpan {
+    /// Index into `Timeline::lanes`.
+    pub lane: usize,
+    /// Start of the period in ms.
+    pub from_ms: f64,
+    /// End of the period in ms.
+    pub to_ms: f64,
+}
+
+/// A labelled period that concerns the whole cluster, e.g. a partition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    /// Start of the period in ms.
+    pub from_ms: f64,
+    /// End of the period in ms.
+    pub to_ms: f64,
+    /// Text shown at the top of the band, e.g. "s1,s2 | s3,s4,s5" or "10% loss".
+    pub label: String,
+}
+
+/// One message, drawn from sender lane at send time to receiver lane at receive time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Arrow {
+    /// Index of the sender's lane.
+    pub from_lane: usize,
+    /// Index of the receiver's lane.
+    pub to_lane: usize,
+    /// When the message was sent, in ms.
+    pub sent_ms: f64,
+    /// When it was (or would have been) received, in ms.
+    pub recv_ms: f64,
+    /// Message kind, e.g. "HEARTBEAT", "ELECTION", "OK", "COORD"; picks the colour.
+    pub label: String,
+    /// True if the network dropped it; drawn dashed, ending in a cross halfway.
+    pub dropped: bool,
+}
+
+/// A point event on one lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    /// Index into `Timeline::lanes`.
+    pub lane: usize,
+    /// When it happened, in ms.
+    pub at_ms: f64,
+    /// What kind of event it is; picks the symbol and colour.
+    pub kind: MarkKind,
+    /// Text written next to the symbol; empty means a default per kind.
+    pub text: String,
+}
+
+/// The kinds of point events, each with its own symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum MarkKind {
+    /// The node crashed (red cross).
+    Crash,
+    /// The node came back (green triangle).
+    Restart,
+    /// The node started an election (purple diamond).
+    ElectionStarted,
+    /// The node became leader (orange disc).
+    Elected,
+    /// Anything else worth pointing at (dark dot).
+    Note,
+}
+
+/// A labelled period drawn in an annotation row, e.g. an election or a recovery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// Start of the period in ms.
+    pub from_ms: f64,
+    /// End of the period in ms.
+    pub to_ms: f64,
+    /// The lane the interval ended on, e.g. the election's winner, if any.
+    pub lane: Option<usize>,
+    /// Text next to the bracket, e.g. "election 412 ms → s4".
+    pub text: String,
+}

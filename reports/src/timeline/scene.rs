@@ -1,0 +1,504 @@
+//! The picture's layout, decided before anything is drawn: the run length,
+//! every vertical position, which label goes on which row, which arrows are
+//! drawn in which colour, and the legend. The SVG's height depends on all of
+//! it, and the backend needs the height up front.
+
+use std::collections::BTreeMap;
+
+use plotters::style::RGBColor;
+
+use super::layout::{label_left, pack_rows, text_width, usable_end_ms, TimeAxis};
+use super::legend::{Group, Legend, Swatch};
+use super::palette;
+use super::sample::{choose_arrows, is_election_label, MAX_ARROWS};
+use crate::model::{Interval, MarkKind, Span, Timeline};
+
+/// Width of the SVG.
+pub const WIDTH: f64 = 1400.0;
+/// Left edge of the plot; the names column is to its left.
+pub const PLOT_X0: f64 = 130.0;
+/// Right edge of the plot.
+pub const PLOT_X1: f64 = WIDTH - 40.0;
+/// Right limit for labels, which may run a little past the plot.
+pub const LABEL_MAX_X: f64 = WIDTH - 8.0;
+/// Title and summary lines.
+pub const HEADER_H: f64 = 62.0;
+/// Time labels above the plot.
+pub const TOP_AXIS_H: f64 = 24.0;
+/// Time labels and axis title below the plot.
+pub const BOTTOM_AXIS_H: f64 = 46.0;
+/// One row of election or recovery brackets.
+pub const ANNOT_ROW_H: f64 = 24.0;
+/// One row of fault labels.
+pub const FAULT_ROW_H: f64 = 22.0;
+/// Font size of annotation and fault labels.
+pub const ANNOT_FONT: f64 = 12.0;
+/// Gap kept between labels on one row.
+const LABEL_GAP: f64 = 10.0;
+/// Beyond this many rows per section, labels may overlap rather than the
+/// picture growing without bound.
+const MAX_ANNOT_ROWS: usize = 5;
+/// Lane bar's top, from the lane's top.
+pub const BAR_TOP: f64 = 12.0;
+/// Lane bar's height.
+pub const BAR_H: f64 = 30.0;
+/// Height of one row of mark labels under a bar.
+pub const MARK_ROW_H: f64 = 15.0;
+/// Font size of mark labels.
+pub const MARK_FONT: f64 = 11.0;
+/// Most rows of mark labels under a bar; a lane grows to fit the rows it uses.
+const MAX_MARK_ROWS: usize = 3;
+/// Space under the mark label rows.
+const LANE_PAD_BOTTOM: f64 = 8.0;
+/// Most message labels listed in the legend.
+const MAX_LEGEND_LABELS: usize = 16;
+
+/// A labelled bar in an annotation row: an election, a recovery or a fault.
+pub struct Placed {
+    /// Left pixel of the bar.
+    pub x0: f64,
+    /// Right pixel of the bar (at least a few pixels right of `x0`).
+    pub x1: f64,
+    /// Row within its section.
+    pub row: usize,
+    /// Label text.
+    pub text: String,
+    /// Left pixel of the label.
+    pub text_x: f64,
+}
+
+/// A block of annotation rows.
+pub struct Section {
+    /// Top pixel of the first row.
+    pub top: f64,
+    /// Number of rows.
+    pub rows: usize,
+    /// Height of one row.
+    pub row_h: f64,
+    /// Placed items, parallel to the input list; `None` if unusable.
+    pub items: Vec<Option<Placed>>,
+}
+
+impl Section {
+    /// Vertical centre of a row.
+    pub fn row_mid(&self, row: usize) -> f64 {
+        self.top + (row as f64 + 0.5) * self.row_h
+    }
+
+    /// Bottom pixel of the section.
+    pub fn bottom(&self) -> f64 {
+        self.top + self.rows as f64 * self.row_h
+    }
+}
+
+/// Where a mark's label goes under its lane's bar.
+#[derive(Clone, Copy)]
+pub struct MarkSlot {
+    /// Label row under the bar.
+    pub row: usize,
+    /// False when the rows were full: the symbol is drawn, the label is not.
+    pub labelled: bool,
+}
+
+/// What is known about one message label.
+pub struct LabelInfo {
+    /// Arrow colour.
+    pub colour: RGBColor,
+    /// How many given messages carry it.
+    pub count: usize,
+    /// Whether it is election traffic (drawn strong, always kept).
+    pub election: bool,
+}
+
+/// The whole layout.
+pub struct Scene {
+    /// Time to pixel mapping.
+    pub axis: TimeAxis,
+    /// SVG height in pixels.
+    pub height: f64,
+    /// Bottom of the plotting area (above the bottom time labels).
+    pub plot_bottom: f64,
+    /// Election brackets.
+    pub elections: Section,
+    /// Recovery brackets.
+    pub recoveries: Section,
+    /// Partition labels then loss labels, in one block.
+    pub faults: Section,
+    /// Top of each lane, then the bottom of the last one.
+    lane_tops: Vec<f64>,
+    /// Bottom of the last lane.
+    pub lanes_bottom: f64,
+    /// Indices into `Timeline::messages` of the arrows to draw, ascending.
+    pub arrows: Vec<usize>,
+    /// Message labels, sorted.
+    pub labels: BTreeMap<String, LabelInfo>,
+    /// Per mark: where its label goes, or `None` if the mark is not drawable.
+    pub mark_rows: Vec<Option<MarkSlot>>,
+    /// Legend layout.
+    pub legend: Legend,
+    /// Top of the legend.
+    pub legend_top: f64,
+    /// "showing N of M messages", when not all are drawn.
+    pub sample_note: Option<String>,
+}
+
+/// 12345 -> "12,345": message counts are read, not parsed.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|g| std::str::from_utf8(g).unwrap_or_default())
+        .collect();
+    groups.join(",")
+}
+
+/// Default text for a mark without one.
+pub fn mark_text(kind: MarkKind, text: &str) -> String {
+    if !text.is_empty() {
+        return text.to_string();
+    }
+    match kind {
+        MarkKind::Crash => "crash",
+        MarkKind::Restart => "restart",
+        MarkKind::ElectionStarted => "starts election",
+        MarkKind::Elected => "elected",
+        MarkKind::Note => "",
+    }
+    .to_string()
+}
+
+/// Places labelled bars on rows starting at `top`.
+/// Brackets get their label inside or beside them; bands that reach down
+/// over the lanes get it at their start, where the eye meets the band.
+fn section(
+    axis: &TimeAxis,
+    top: f64,
+    row_h: f64,
+    items: &[(f64, f64, String)],
+    beside: bool,
+) -> Section {
+    let mut placed: Vec<Option<Placed>> = items
+        .iter()
+        .map(|(from, to, text)| {
+            if from.is_nan() {
+                return None;
+            }
+            let x0 = axis.x(*from);
+            let x1 = if to.is_nan() { x0 } else { axis.x(*to) }.max(x0 + 3.0);
+            let w = text_width(text, ANNOT_FONT);
+            let text_x = if text.is_empty() {
+                x0
+            } else if beside {
+                label_left(x0, x1, w, PLOT_X0, LABEL_MAX_X)
+            } else {
+                (x0 + 5.0).min(LABEL_MAX_X - w).max(PLOT_X0)
+            };
+            Some(Placed {
+                x0,
+                x1,
+                row: 0,
+                text: text.clone(),
+                text_x,
+            })
+        })
+        .collect();
+    let extents: Vec<(f64, f64)> = placed
+        .iter()
+        .flatten()
+        .map(|p| {
+            let w = text_width(&p.text, ANNOT_FONT);
+            (p.x0.min(p.text_x), p.x1.max(p.text_x + w))
+        })
+        .collect();
+    let packed = pack_rows(&extents, LABEL_GAP, MAX_ANNOT_ROWS);
+    for ((p, row), crowded) in placed
+        .iter_mut()
+        .flatten()
+        .zip(packed.rows)
+        .zip(packed.crowded)
+    {
+        p.row = row;
+        if crowded {
+            p.text.clear();
+        }
+    }
+    let n_rows = if extents.is_empty() { 0 } else { packed.used };
+    Section {
+        top,
+        rows: n_rows,
+        row_h,
+        items: placed,
+    }
+}
+
+fn intervals(list: &[Interval]) -> Vec<(f64, f64, String)> {
+    list.iter()
+        .map(|i| (i.from_ms, i.to_ms, i.text.clone()))
+        .collect()
+}
+
+fn spans(list: &[Span], prefix: &str, fallback: &str) -> Vec<(f64, f64, String)> {
+    list.iter()
+        .map(|s| {
+            let text = if s.label.is_empty() {
+                fallback.to_string()
+            } else {
+                format!("{prefix}{}", s.label)
+            };
+            (s.from_ms, s.to_ms, text)
+        })
+        .collect()
+}
+
+impl Scene {
+    /// Lays out `t`.
+    pub fn new(t: &Timeline) -> Scene {
+        let times = t
+            .roles
+            .iter()
+            .map(|r| r.to_ms)
+            .chain(t.down.iter().map(|d| d.to_ms))
+            .chain(t.messages.iter().map(|m| m.recv_ms.max(m.sent_ms)))
+            .chain(t.marks.iter().map(|m| m.at_ms))
+            .chain(t.elections.iter().chain(&t.recoveries).map(|i| i.to_ms))
+            .chain(t.partitions.iter().chain(&t.loss).map(|s| s.to_ms));
+        let axis = TimeAxis {
+            end_ms: usable_end_ms(t.end_ms, times),
+            x0: PLOT_X0,
+            x1: PLOT_X1,
+        };
+        let n_lanes = t.lanes.len();
+
+        let plot_top = HEADER_H + TOP_AXIS_H;
+        let elections = section(
+            &axis,
+            plot_top + 4.0,
+            ANNOT_ROW_H,
+            &intervals(&t.elections),
+            true,
+        );
+        let recoveries = section(
+            &axis,
+            elections.bottom(),
+            ANNOT_ROW_H,
+            &intervals(&t.recoveries),
+            true,
+        );
+        let mut fault_items = spans(&t.partitions, "partition ", "partition");
+        fault_items.extend(spans(&t.loss, "", "message loss"));
+        let faults = section(&axis, recoveries.bottom(), FAULT_ROW_H, &fault_items, false);
+        let lanes_top = faults.bottom() + 2.0;
+        let (mark_rows, rows_per_lane) = mark_rows(t, &axis);
+        let mut lane_tops = vec![lanes_top];
+        for rows in rows_per_lane {
+            let h = BAR_TOP + BAR_H + 4.0 + rows.max(1) as f64 * MARK_ROW_H + LANE_PAD_BOTTOM;
+            lane_tops.push(lane_tops.last().copied().unwrap_or(lanes_top) + h);
+        }
+        // Keep some plot even with no lanes so the axis still reads as one.
+        let lanes_bottom = lane_tops
+            .last()
+            .copied()
+            .unwrap_or(lanes_top)
+            .max(lanes_top + 60.0);
+        let plot_bottom = lanes_bottom + 2.0;
+
+        let drawable: Vec<usize> = (0..t.messages.len())
+            .filter(|&i| {
+                let m = &t.messages[i];
+                m.from_lane < n_lanes && m.to_lane < n_lanes && m.sent_ms.is_finite()
+            })
+            .collect();
+        let arrows = choose_arrows(&t.messages, &drawable, MAX_ARROWS);
+        let labels = label_infos(t, &drawable);
+        let total = t.messages_total.max(t.messages.len() as u64);
+        let sample_note = (total > arrows.len() as u64).then(|| {
+            format!(
+                "showing {} of {} messages (election traffic always shown, the rest evenly sampled)",
+                thousands(arrows.len() as u64),
+                thousands(total)
+            )
+        });
+
+        let legend = Legend::layout(legend_groups(t, &labels), PLOT_X0, LABEL_MAX_X);
+        let legend_top = plot_bottom + BOTTOM_AXIS_H + 6.0;
+        let height = legend_top + legend.rows as f64 * super::legend::ROW_H + 14.0;
+        Scene {
+            axis,
+            height,
+            plot_bottom,
+            elections,
+            recoveries,
+            faults,
+            lane_tops,
+            lanes_bottom,
+            arrows,
+            labels,
+            mark_rows,
+            legend,
+            legend_top,
+            sample_note,
+        }
+    }
+
+    /// Top pixel of lane `i`.
+    pub fn lane_top(&self, i: usize) -> f64 {
+        self.lane_tops[i.min(self.lane_tops.len() - 1)]
+    }
+
+    /// Bottom pixel of lane `i`.
+    pub fn lane_bottom(&self, i: usize) -> f64 {
+        self.lane_top(i + 1)
+    }
+
+    /// Vertical centre of lane `i`'s bar, where arrows start and end.
+    pub fn lane_mid(&self, i: usize) -> f64 {
+        self.lane_top(i) + BAR_TOP + BAR_H / 2.0
+    }
+}
+
+fn label_infos(t: &Timeline, drawable: &[usize]) -> BTreeMap<String, LabelInfo> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in drawable {
+        *counts.entry(t.messages[i].label.as_str()).or_default() += 1;
+    }
+    let names: Vec<&str> = counts.keys().copied().collect();
+    let colours = palette::label_colours(&names);
+    counts
+        .into_iter()
+        .zip(colours)
+        .map(|((label, count), colour)| {
+            let info = LabelInfo {
+                colour,
+                count,
+                election: is_election_label(label),
+            };
+            (label.to_string(), info)
+        })
+        .collect()
+}
+
+/// Packs each lane's mark labels into the rows under its bar; returns each
+/// mark's row and the number of rows each lane needs.
+fn mark_rows(t: &Timeline, axis: &TimeAxis) -> (Vec<Option<MarkSlot>>, Vec<usize>) {
+    let mut rows = vec![None; t.marks.len()];
+    let mut per_lane = Vec::with_capacity(t.lanes.len());
+    for lane in 0..t.lanes.len() {
+        let idx: Vec<usize> = (0..t.marks.len())
+            .filter(|&i| t.marks[i].lane == lane)
+            .collect();
+        let extents: Vec<(f64, f64)> = idx
+            .iter()
+            .map(|&i| {
+                let m = &t.marks[i];
+                let x = axis.x(m.at_ms);
+                let w = text_width(&mark_text(m.kind, &m.text), MARK_FONT);
+                // Never narrower than the symbol, so symbols don't share a row
+                // with a label that would collide with them.
+                let w = w.max(16.0);
+                (x - w / 2.0, x + w / 2.0)
+            })
+            .collect();
+        let packed = pack_rows(&extents, 8.0, MAX_MARK_ROWS);
+        per_lane.push(if extents.is_empty() { 0 } else { packed.used });
+        for ((i, row), crowded) in idx.into_iter().zip(packed.rows).zip(packed.crowded) {
+            rows[i] = Some(MarkSlot {
+                row,
+                labelled: !crowded,
+            });
+        }
+    }
+    (rows, per_lane)
+}
+
+fn legend_groups(t: &Timeline, labels: &BTreeMap<String, LabelInfo>) -> Vec<Group> {
+    let mut roles = vec![
+        (Swatch::Fill(palette::LEADER), "leader".to_string()),
+        (Swatch::Fill(palette::FOLLOWER), "follower".to_string()),
+        (Swatch::Fill(palette::CANDIDATE), "candidate".to_string()),
+        (Swatch::Fill(palette::CLIENT), "client".to_string()),
+    ];
+    if t.roles
+        .iter()
+        .any(|r| palette::role_colour(&r.role) == palette::OTHER_ROLE)
+    {
+        roles.push((Swatch::Fill(palette::OTHER_ROLE), "other role".to_string()));
+    }
+    roles.push((Swatch::Fill(palette::NO_ROLE), "role unknown".to_string()));
+    roles.push((Swatch::Down, "down (crashed)".to_string()));
+
+    let marks = vec![
+        (Swatch::Mark(MarkKind::Crash), "crash".to_string()),
+        (Swatch::Mark(MarkKind::Restart), "restart".to_string()),
+        (
+            Swatch::Mark(MarkKind::ElectionStarted),
+            "starts election".to_string(),
+        ),
+        (
+            Swatch::Mark(MarkKind::Elected),
+            "elected leader".to_string(),
+        ),
+        (Swatch::Mark(MarkKind::Note), "note".to_string()),
+    ];
+    let periods = vec![
+        (
+            Swatch::Bracket(palette::ELECTION_FILL, palette::ELECTION),
+            "election".to_string(),
+        ),
+        (
+            Swatch::Bracket(palette::RECOVERY_FILL, palette::RECOVERY),
+            "recovery".to_string(),
+        ),
+        (Swatch::Band(palette::PARTITION), "partition".to_string()),
+        (Swatch::Band(palette::LOSS), "message loss".to_string()),
+    ];
+
+    // Election traffic first: it is what the reader came for.
+    let mut ordered: Vec<(&String, &LabelInfo)> = labels.iter().collect();
+    ordered.sort_by_key(|(_, info)| !info.election);
+    let mut messages: Vec<(Swatch, String)> = ordered
+        .iter()
+        .take(MAX_LEGEND_LABELS)
+        .map(|(label, info)| {
+            let name = if label.is_empty() {
+                "(unlabelled)"
+            } else {
+                label.as_str()
+            };
+            (
+                Swatch::Line(info.colour),
+                format!("{name} ({})", thousands(info.count as u64)),
+            )
+        })
+        .collect();
+    if ordered.len() > MAX_LEGEND_LABELS {
+        let more = ordered.len() - MAX_LEGEND_LABELS;
+        messages.push((
+            Swatch::Line(palette::MUTED_INK),
+            format!("+{more} more labels"),
+        ));
+    }
+    if t.messages.iter().any(|m| m.dropped) {
+        messages.push((Swatch::Dropped, "dropped".to_string()));
+    }
+
+    vec![
+        Group {
+            title: "roles",
+            entries: roles,
+        },
+        Group {
+            title: "marks",
+            entries: marks,
+        },
+        Group {
+            title: "periods",
+            entries: periods,
+        },
+        Group {
+            title: "messages",
+            entries: messages,
+        },
+    ]
+}

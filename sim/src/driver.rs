@@ -1,0 +1,190 @@
+//! The one driver: feeds a [`Node`] from its transport and timers, carries out what it asked
+//! for, and records everything. It compiles in both flavors; only [`Transport`] and the
+//! [`Host`] it is given differ between the simulator and a real process.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::node::{Action, Cx, Durable, Effects, Message, Node, NodeId, Note, TimerId};
+use crate::trace::{DropReason, Ev};
+use crate::transport::Transport;
+use crate::wire;
+
+/// What a driver needs from the world it runs in (the simulator's shared state, or a real
+/// process's trace file and drop rules).
+pub trait Host<E>: Send + Sync + 'static {
+    /// Microseconds since the run started.
+    fn now_us(&self) -> u64;
+    /// Appends an event to the trace.
+    fn record(&self, node: NodeId, ev: Ev<E>);
+    /// Decides whether a datagram from `from` reaches `to` (partitions, loss).
+    fn arrival(&self, from: NodeId, to: NodeId) -> Option<DropReason>;
+    /// Keeps the node's durable state where a crash cannot reach it.
+    fn persist(&self, node: NodeId, durable: &Durable);
+    /// A datagram id unique across the whole run, restarts included.
+    fn next_msg_id(&self, node: NodeId) -> u64;
+    /// The run is over: the driver returns.
+    fn stopped(&self) -> bool;
+}
+
+/// Pending timers, ordered by deadline then id so that equal deadlines fire deterministically.
+#[derive(Default)]
+struct Timers {
+    /// Deadline of each pending timer.
+    by_id: BTreeMap<TimerId, u64>,
+    /// The same timers ordered by (deadline, id).
+    by_deadline: BTreeSet<(u64, TimerId)>,
+}
+
+impl Timers {
+    fn set(&mut self, timer: TimerId, deadline_us: u64) {
+        if let Some(old) = self.by_id.insert(timer, deadline_us) {
+            self.by_deadline.remove(&(old, timer));
+        }
+        self.by_deadline.insert((deadline_us, timer));
+    }
+
+    fn cancel(&mut self, timer: TimerId) {
+        if let Some(old) = self.by_id.remove(&timer) {
+            self.by_deadline.remove(&(old, timer));
+        }
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        self.by_deadline.first().map(|(d, _)| *d)
+    }
+
+    fn pop_due(&mut self, now_us: u64) -> Option<TimerId> {
+        let &(deadline, timer) = self.by_deadline.first()?;
+        if deadline > now_us {
+            return None;
+        }
+        self.by_deadline.pop_first();
+        self.by_id.remove(&timer);
+        Some(timer)
+    }
+}
+
+/// Runs `node` until the host stops. `durable` is what survived the last crash.
+pub async fn run<N, H>(
+    mut node: N,
+    me: NodeId,
+    host: Arc<H>,
+    transport: Transport,
+    mut durable: Durable,
+    mut rng: ChaCha8Rng,
+) where
+    N: Node,
+    H: Host<N::Event>,
+{
+    let epoch = tokio::time::Instant::now() - Duration::from_micros(host.now_us());
+    let mut timers = Timers::default();
+    let mut effects: Effects<N::Msg, N::Event> = Effects::default();
+    let mut out = Vec::with_capacity(512);
+    let mut buf = vec![0u8; wire::DATAGRAM_BYTES_MAX + 1];
+
+    let now = host.now_us();
+    node.on_start(&mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
+    apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await;
+
+    // One sleep, moved rather than rebuilt, keeps the simulator's timer wheel small.
+    let far = Duration::from_secs(24 * 3600);
+    let sleep = tokio::time::sleep(far);
+    tokio::pin!(sleep);
+    loop {
+        if host.stopped() {
+            return;
+        }
+        let deadline = timers.next_deadline().map_or(epoch + far, |d| epoch + Duration::from_micros(d));
+        if sleep.deadline() != deadline {
+            sleep.as_mut().reset(deadline);
+        }
+        tokio::select! {
+            received = transport.recv(&mut buf) => {
+                let Ok(len) = received else { continue };
+                let now = host.now_us();
+                match wire::decode::<N::Msg>(&buf[..len]) {
+                    Err(_) => host.record(me, Ev::Corrupt { bytes: len as u32 }),
+                    Ok(env) if env.from == me => {}
+                    Ok(env) => {
+                        let label = env.msg.label().into();
+                        if let Some(reason) = host.arrival(env.from, me) {
+                            host.record(me, Ev::Drop { from: env.from, to: me, id: env.id, label, reason });
+                            continue;
+                        }
+                        host.record(me, Ev::Deliver { from: env.from, id: env.id, label });
+                        node.on_message(env.from, env.msg, &mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
+                        apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await;
+                    }
+                }
+            }
+            () = &mut sleep => {
+                let now = host.now_us();
+                while let Some(timer) = timers.pop_due(now) {
+                    host.record(me, Ev::Timer { timer: timer.0 });
+                    node.on_timer(timer, &mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
+                    apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await;
+                }
+            }
+        }
+    }
+}
+
+/// Carries out what one callback asked for, in the order it asked.
+#[allow(clippy::too_many_arguments)]
+async fn apply<M: Message, E, H: Host<E>>(
+    me: NodeId,
+    host: &Arc<H>,
+    transport: &Transport,
+    timers: &mut Timers,
+    effects: &mut Effects<M, E>,
+    durable: &mut Durable,
+    out: &mut Vec<u8>,
+    now_us: u64,
+) {
+    // Durable state first: what the node persisted must survive a crash that follows a send.
+    if effects.durable_dirty {
+        host.persist(me, durable);
+    }
+    for note in effects.notes.drain(..) {
+        let ev = match note {
+            Note::Role(role) => Ev::Role { role },
+            Note::ElectionStarted => Ev::ElectionStarted,
+            Note::Leader(leader) => Ev::Leader { leader },
+            Note::Proto(event) => Ev::Proto { event },
+        };
+        host.record(me, ev);
+    }
+    for action in effects.actions.drain(..) {
+        match action {
+            Action::SetTimer(timer, after) => timers.set(timer, now_us + after.as_micros() as u64),
+            Action::CancelTimer(timer) => timers.cancel(timer),
+            Action::Send(to, msg) => {
+                let id = host.next_msg_id(me);
+                if wire::encode(me, id, &msg, out).is_err() {
+                    host.record(me, Ev::Corrupt { bytes: 0 });
+                    continue;
+                }
+                let label = msg.label().into();
+                if transport.send(to, out).await {
+                    host.record(me, Ev::Send { to: Some(to), id, label });
+                } else {
+                    host.record(me, Ev::Drop { from: me, to, id, label, reason: DropReason::NoRoute });
+                }
+            }
+            Action::Multicast(msg) => {
+                let id = host.next_msg_id(me);
+                if wire::encode(me, id, &msg, out).is_err() {
+                    host.record(me, Ev::Corrupt { bytes: 0 });
+                    continue;
+                }
+                transport.multicast(out).await;
+                host.record(me, Ev::Send { to: None, id, label: msg.label().into() });
+            }
+        }
+    }
+    effects.clear();
+}

@@ -1,0 +1,84 @@
+//! The faults in force: crashed nodes, cut links, loss. The driver asks it about every
+//! datagram, so partitions and loss are decided (and traced) in one place in both flavors.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::node::NodeId;
+use crate::trace::DropReason;
+
+/// The fault state of the network.
+pub struct Nemesis {
+    /// Number of nodes; ids are `0..nodes`.
+    nodes: usize,
+    /// `cut[from * nodes + to]`: the directed link is cut by a partition.
+    cut: Vec<bool>,
+    /// `up[node]`: the node runs.
+    up: Vec<bool>,
+    /// The network's own loss rate (scenario `network.loss`).
+    loss_base: f64,
+    /// The loss rate of a loss fault in force (0 when none).
+    loss_fault: f64,
+    /// Draws loss decisions; seeded from the run's seed.
+    rng: ChaCha8Rng,
+}
+
+impl Nemesis {
+    /// A healthy network of `nodes` nodes with a base loss rate.
+    pub fn new(nodes: usize, loss_base: f64, rng: ChaCha8Rng) -> Self {
+        Nemesis {
+            nodes,
+            cut: vec![false; nodes * nodes],
+            up: vec![true; nodes],
+            loss_base,
+            loss_fault: 0.0,
+            rng,
+        }
+    }
+
+    fn link(&self, from: NodeId, to: NodeId) -> Option<usize> {
+        let (f, t) = (from.0 as usize, to.0 as usize);
+        (f < self.nodes && t < self.nodes).then_some(f * self.nodes + t)
+    }
+
+    /// Cuts or restores directed links.
+    pub fn set_cut(&mut self, links: &[(NodeId, NodeId)], cut: bool) {
+        for &(from, to) in links {
+            if let Some(i) = self.link(from, to) {
+                self.cut[i] = cut;
+            }
+        }
+    }
+
+    /// Marks a node up or down.
+    pub fn set_up(&mut self, node: NodeId, up: bool) {
+        if let Some(slot) = self.up.get_mut(node.0 as usize) {
+            *slot = up;
+        }
+    }
+
+    /// Whether a node runs.
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.up.get(node.0 as usize).copied().unwrap_or(false)
+    }
+
+    /// Sets the loss rate of a loss fault (0 ends it).
+    pub fn set_loss_fault(&mut self, rate: f64) {
+        self.loss_fault = rate;
+    }
+
+    /// Decides the fate of a datagram arriving at `to` from `from`: `None` delivers it.
+    /// A sender claiming an id we do not know is judged by the receiver's links alone.
+    pub fn arrival(&mut self, from: NodeId, to: NodeId) -> Option<DropReason> {
+        if let Some(i) = self.link(from, to) {
+            if self.cut[i] {
+                return Some(DropReason::Partition);
+            }
+        }
+        let rate = self.loss_base.max(self.loss_fault);
+        if rate > 0.0 && self.rng.gen_bool(rate.min(1.0)) {
+            return Some(DropReason::Loss);
+        }
+        None
+    }
+}

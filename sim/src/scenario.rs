@@ -1,0 +1,546 @@
+//! Scenario files (TOML): the protocol, the nodes, the network, the workload, the faults and
+//! the checks of one run. Every error names the file, the line and the field.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::node::NodeId;
+
+/// A scenario as written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A short name ("leader-crash").
+    pub name: String,
+    /// The protocol that runs ("bully").
+    pub protocol: String,
+    /// What the scenario shows, for people.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// How long the run lasts, in simulated milliseconds.
+    pub duration_ms: u64,
+    /// The seed used when none is given on the command line.
+    #[serde(default)]
+    pub seed: u64,
+    /// How many nodes of each kind.
+    pub nodes: Nodes,
+    /// The network's latency and loss.
+    #[serde(default)]
+    pub network: Network,
+    /// Protocol settings (timeouts); the protocol validates them.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub config: toml::Table,
+    /// The workload; the protocol validates it.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub workload: toml::Table,
+    /// Check bounds; the protocol validates them.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub checks: toml::Table,
+    /// The fault schedule.
+    #[serde(default, rename = "faults", skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
+}
+
+/// The nodes of a run: servers `s1..sN` then clients `c1..cM`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nodes {
+    /// Number of servers (group members, replicas).
+    pub servers: u16,
+    /// Number of clients.
+    #[serde(default)]
+    pub clients: u16,
+}
+
+/// The simulated network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// One-way latency range `[min, max]` in milliseconds, drawn per datagram.
+    #[serde(default = "default_latency_ms")]
+    pub latency_ms: [u64; 2],
+    /// Probability that a datagram is lost, on every link, all run long.
+    #[serde(default)]
+    pub loss: f64,
+}
+
+fn default_latency_ms() -> [u64; 2] {
+    [1, 10]
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network { latency_ms: default_latency_ms(), loss: 0.0 }
+    }
+}
+
+/// One fault of the schedule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Fault {
+    /// The node stops at once and loses its volatile state.
+    Crash {
+        /// The node's name.
+        node: String,
+        /// When.
+        at_ms: u64,
+    },
+    /// The node starts again from its durable state.
+    Restart {
+        /// The node's name.
+        node: String,
+        /// When.
+        at_ms: u64,
+    },
+    /// Links are cut: between `groups` both ways (nodes in no group form one more group),
+    /// or one way from every node of `from` to every node of `to`.
+    Partition {
+        /// Groups that cannot talk to each other.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        groups: Vec<Vec<String>>,
+        /// One-way: senders whose datagrams are lost...
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        from: Vec<String>,
+        /// ...on their way to these receivers.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        to: Vec<String>,
+        /// When the links are cut.
+        at_ms: u64,
+        /// When they are restored (never, if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heal_ms: Option<u64>,
+    },
+    /// Extra random loss on every link for a while.
+    Loss {
+        /// Probability that a datagram is lost.
+        rate: f64,
+        /// Start.
+        from_ms: u64,
+        /// End.
+        until_ms: u64,
+    },
+}
+
+/// A world action at a time, compiled from the fault schedule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WorldAction {
+    /// Kill a node.
+    Crash(NodeId),
+    /// Restart a node.
+    Restart(NodeId),
+    /// Cut directed links.
+    Cut(Vec<(NodeId, NodeId)>),
+    /// Restore directed links.
+    Heal(Vec<(NodeId, NodeId)>),
+    /// Set the loss fault's rate (0 ends it).
+    Loss(f64),
+}
+
+/// Bad input: which file, where, which field, what is wrong.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputError {
+    /// The file.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// The field's dotted path (`network.latency_ms`, `faults[2].node`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: ", self.file, line)?,
+            None => write!(f, "{}: ", self.file)?,
+        }
+        if !self.field.is_empty() {
+            write!(f, "field `{}`: ", self.field)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// The text of a TOML file, for errors that point into it.
+pub struct Source<'a> {
+    /// The file's name as the user gave it.
+    pub file: &'a str,
+    /// Its text.
+    pub text: &'a str,
+}
+
+impl Source<'_> {
+    /// An error about the field at `path` (dotted, with `[i]` for array items).
+    pub fn error(&self, path: &str, message: impl Into<String>) -> InputError {
+        InputError {
+            file: self.file.to_string(),
+            line: locate(self.text, path).map(|(line, _)| line),
+            field: path.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Deserializes one section (`[workload]`) of the file into a protocol's own type.
+    pub fn section<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        table: &toml::Table,
+    ) -> Result<T, InputError> {
+        let value = toml::Value::Table(table.clone());
+        serde_path_to_error::deserialize(value).map_err(|err| {
+            let inner_path = err.path().to_string();
+            let message = err.inner().to_string().trim().to_string();
+            let mut path = if inner_path == "." { name.to_string() } else { format!("{name}.{inner_path}") };
+            if let Some(key) = unknown_field(&message) {
+                if !path.ends_with(&key) {
+                    path = format!("{path}.{key}");
+                }
+            }
+            self.error(&path, message)
+        })
+    }
+
+    /// Deserializes the whole text, turning serde's error into an [`InputError`].
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, InputError> {
+        let de = toml::Deserializer::new(self.text);
+        serde_path_to_error::deserialize(de).map_err(|err| {
+            let mut path = err.path().to_string();
+            let inner = err.into_inner();
+            let message = inner.message().to_string();
+            // serde names an unknown key only in its message; put it in the path.
+            if path == "." {
+                path.clear();
+            }
+            if let Some(key) = unknown_field(&message) {
+                if !path.ends_with(&key) {
+                    path = if path.is_empty() { key } else { format!("{path}.{key}") };
+                }
+            }
+            // The key itself is the best place to point at; toml's span is the fallback.
+            let line = match locate(self.text, &path) {
+                Some((line, true)) => Some(line),
+                found => inner.span().map(|span| line_of(self.text, span.start)).or(found.map(|f| f.0)),
+            };
+            InputError { file: self.file.to_string(), line, field: path, message }
+        })
+    }
+}
+
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    text[..byte.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+/// Finds the line of the item at a dotted path, or of its nearest parent found; the flag
+/// says whether the whole path was found.
+fn locate(text: &str, path: &str) -> Option<(usize, bool)> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut item: &toml_edit::Item = doc.as_item();
+    let mut best = None;
+    let mut whole = true;
+    for seg in path.split('.').filter(|s| !s.is_empty()) {
+        let (key, index) = match seg.find('[') {
+            Some(i) => (&seg[..i], seg[i + 1..seg.len() - 1].parse::<usize>().ok()),
+            None => (seg, None),
+        };
+        let Some(next) = item.get(key) else {
+            whole = false;
+            break;
+        };
+        item = next;
+        if let Some(span) = key_span(item) {
+            best = Some(line_of(text, span));
+        }
+        if let Some(i) = index {
+            let Some(next) = item.get(i) else {
+                whole = false;
+                break;
+            };
+            item = next;
+            if let Some(span) = key_span(item) {
+                best = Some(line_of(text, span));
+            }
+        }
+    }
+    best.map(|line| (line, whole))
+}
+
+fn key_span(item: &toml_edit::Item) -> Option<usize> {
+    match item {
+        toml_edit::Item::Value(v) => v.span().map(|s| s.start),
+        toml_edit::Item::Table(t) => t.span().map(|s| s.start),
+        toml_edit::Item::ArrayOfTables(a) => a.span().map(|s| s.start),
+        toml_edit::Item::None => None,
+    }
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, InputError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| InputError {
+            file: file.clone(),
+            line: None,
+            field: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Scenario::parse(&file, &text)
+    }
+
+    /// Parses and validates scenario text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Scenario, InputError> {
+        let src = Source { file, text };
+        let scenario: Scenario = src.parse()?;
+        scenario.validate(&src)?;
+        Ok(scenario)
+    }
+
+    /// Node names, indexed by [`NodeId`]: servers `s1..` then clients `c1..`.
+    pub fn node_names(&self) -> Vec<String> {
+        let servers = (1..=self.nodes.servers).map(|i| format!("s{i}"));
+        let clients = (1..=self.nodes.clients).map(|i| format!("c{i}"));
+        servers.chain(clients).collect()
+    }
+
+    /// The servers' ids.
+    pub fn servers(&self) -> Vec<NodeId> {
+        (0..self.nodes.servers).map(NodeId).collect()
+    }
+
+    /// The clients' ids.
+    pub fn clients(&self) -> Vec<NodeId> {
+        (self.nodes.servers..self.nodes.servers + self.nodes.clients).map(NodeId).collect()
+    }
+
+    /// The id of a node name.
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        self.node_names().iter().position(|n| n == name).map(|i| NodeId(i as u16))
+    }
+
+    fn validate(&self, src: &Source) -> Result<(), InputError> {
+        const NODES_MAX: u16 = 64;
+        const DURATION_MS_MAX: u64 = 24 * 3600 * 1000;
+        if self.nodes.servers == 0 {
+            return Err(src.error("nodes.servers", "at least one server is needed"));
+        }
+        if self.nodes.servers + self.nodes.clients > NODES_MAX {
+            return Err(src.error("nodes", format!("at most {NODES_MAX} nodes in all")));
+        }
+        if self.duration_ms == 0 || self.duration_ms > DURATION_MS_MAX {
+            return Err(src.error("duration_ms", format!("must be 1..={DURATION_MS_MAX}")));
+        }
+        let [lo, hi] = self.network.latency_ms;
+        if lo > hi || hi > 60_000 {
+            return Err(src.error("network.latency_ms", "must be [min, max] with min <= max <= 60000"));
+        }
+        check_rate(src, "network.loss", self.network.loss)?;
+        for (i, fault) in self.faults.iter().enumerate() {
+            let at = |field: &str| format!("faults[{i}].{field}");
+            let node = |field: &str, name: &str| {
+                self.node_id(name).ok_or_else(|| {
+                    src.error(&at(field), format!("no node named `{name}` (nodes are {})", self.node_names().join(", ")))
+                })
+            };
+            let time = |field: &str, ms: u64| {
+                if ms > self.duration_ms {
+                    Err(src.error(&at(field), format!("{ms} is past the end of the run ({} ms)", self.duration_ms)))
+                } else {
+                    Ok(())
+                }
+            };
+            match fault {
+                Fault::Crash { node: name, at_ms } | Fault::Restart { node: name, at_ms } => {
+                    node("node", name)?;
+                    time("at_ms", *at_ms)?;
+                }
+                Fault::Partition { groups, from, to, at_ms, heal_ms } => {
+                    time("at_ms", *at_ms)?;
+                    if let Some(heal) = heal_ms {
+                        time("heal_ms", *heal)?;
+                        if heal <= at_ms {
+                            return Err(src.error(&at("heal_ms"), "must be after at_ms"));
+                        }
+                    }
+                    let one_way = !from.is_empty() || !to.is_empty();
+                    if one_way == !groups.is_empty() {
+                        return Err(src.error(&at("groups"), "give either `groups` or both `from` and `to`"));
+                    }
+                    if one_way && (from.is_empty() || to.is_empty()) {
+                        return Err(src.error(&at(if from.is_empty() { "from" } else { "to" }), "a one-way partition needs both `from` and `to`"));
+                    }
+                    for name in groups.iter().flatten() {
+                        node("groups", name)?;
+                    }
+                    for name in from {
+                        node("from", name)?;
+                    }
+                    for name in to {
+                        node("to", name)?;
+                    }
+                }
+                Fault::Loss { rate, from_ms, until_ms } => {
+                    check_rate(src, &at("rate"), *rate)?;
+                    time("from_ms", *from_ms)?;
+                    time("until_ms", *until_ms)?;
+                    if until_ms <= from_ms {
+                        return Err(src.error(&at("until_ms"), "must be after from_ms"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The fault schedule as timed world actions, in time order (stable for equal times).
+    pub fn schedule(&self) -> Vec<(u64, WorldAction)> {
+        let id = |name: &str| self.node_id(name).expect("validated");
+        let mut out = Vec::new();
+        for fault in &self.faults {
+            match fault {
+                Fault::Crash { node, at_ms } => out.push((*at_ms, WorldAction::Crash(id(node)))),
+                Fault::Restart { node, at_ms } => out.push((*at_ms, WorldAction::Restart(id(node)))),
+                Fault::Partition { groups, from, to, at_ms, heal_ms } => {
+                    let links = if groups.is_empty() {
+                        let mut links = Vec::new();
+                        for f in from {
+                            for t in to {
+                                if f != t {
+                                    links.push((id(f), id(t)));
+                                }
+                            }
+                        }
+                        links
+                    } else {
+                        self.links_between(groups)
+                    };
+                    out.push((*at_ms, WorldAction::Cut(links.clone())));
+                    if let Some(heal) = heal_ms {
+                        out.push((*heal, WorldAction::Heal(links)));
+                    }
+                }
+                Fault::Loss { rate, from_ms, until_ms } => {
+                    out.push((*from_ms, WorldAction::Loss(*rate)));
+                    out.push((*until_ms, WorldAction::Loss(0.0)));
+                }
+            }
+        }
+        out.sort_by_key(|(at, _)| *at);
+        out
+    }
+
+    /// Both directions of every link between different groups; unlisted nodes form a group.
+    fn links_between(&self, groups: &[Vec<String>]) -> Vec<(NodeId, NodeId)> {
+        let names = self.node_names();
+        let group_of = |name: &str| groups.iter().position(|g| g.iter().any(|n| n == name)).unwrap_or(groups.len());
+        let mut links = Vec::new();
+        for (a, name_a) in names.iter().enumerate() {
+            for (b, name_b) in names.iter().enumerate() {
+                if a != b && group_of(name_a) != group_of(name_b) {
+                    links.push((NodeId(a as u16), NodeId(b as u16)));
+                }
+            }
+        }
+        links
+    }
+}
+
+fn check_rate(src: &Source, path: &str, rate: f64) -> Result<(), InputError> {
+    if (0.0..=1.0).contains(&rate) {
+        Ok(())
+    } else {
+        Err(src.error(path, format!("{rate} is not a probability (0 to 1)")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "t"
+protocol = "bully"
+duration_ms = 10000
+
+[nodes]
+servers = 3
+clients = 1
+
+[network]
+latency_ms = [1, 5]
+
+[[faults]]
+kind = "crash"
+node = "s3"
+at_ms = 2000
+
+[[faults]]
+kind = "partition"
+groups = [["s1"], ["s2", "s3"]]
+at_ms = 3000
+heal_ms = 4000
+"#;
+
+    #[test]
+    fn good_scenario_parses_and_compiles_its_schedule() {
+        let s = Scenario::parse("t.toml", GOOD).unwrap();
+        assert_eq!(s.node_names(), ["s1", "s2", "s3", "c1"]);
+        let sched = s.schedule();
+        assert_eq!(sched[0], (2000, WorldAction::Crash(NodeId(2))));
+        let WorldAction::Cut(links) = &sched[1].1 else { panic!() };
+        // s1 | s2,s3 | c1 (unlisted): every cross-group pair, both ways.
+        assert!(links.contains(&(NodeId(0), NodeId(1))) && links.contains(&(NodeId(1), NodeId(0))));
+        assert!(links.contains(&(NodeId(3), NodeId(0))));
+        assert!(!links.contains(&(NodeId(1), NodeId(2))));
+        assert_eq!(sched[2].0, 4000);
+    }
+
+    #[test]
+    fn misspelt_field_names_line_and_field() {
+        let bad = GOOD.replace("latency_ms = [1, 5]", "lateny_ms = [1, 5]");
+        let err = Scenario::parse("t.toml", &bad).unwrap_err();
+        assert_eq!(err.field, "network.lateny_ms");
+        assert_eq!(err.line, Some(11));
+        assert!(err.to_string().starts_with("t.toml:11: field `network.lateny_ms`"), "{err}");
+    }
+
+    #[test]
+    fn misspelt_fault_field_names_the_fault() {
+        let bad = GOOD.replace("node = \"s3\"", "nod = \"s3\"");
+        let err = Scenario::parse("t.toml", &bad).unwrap_err();
+        assert!(err.field.ends_with("nod"), "{err}");
+        assert_eq!(err.line, Some(15), "{err}");
+    }
+
+    #[test]
+    fn unknown_node_names_the_fault_line() {
+        let bad = GOOD.replace("node = \"s3\"", "node = \"s9\"");
+        let err = Scenario::parse("t.toml", &bad).unwrap_err();
+        assert_eq!(err.field, "faults[0].node");
+        assert_eq!(err.line, Some(15));
+    }
+
+    #[test]
+    fn wrong_type_is_reported_with_its_line() {
+        let bad = GOOD.replace("duration_ms = 10000", "duration_ms = \"ten\"");
+        let err = Scenario::parse("t.toml", &bad).unwrap_err();
+        assert_eq!(err.field, "duration_ms");
+        assert_eq!(err.line, Some(4));
+    }
+
+    #[test]
+    fn heal_before_cut_is_refused() {
+        let bad = GOOD.replace("heal_ms = 4000", "heal_ms = 2500");
+        let err = Scenario::parse("t.toml", &bad).unwrap_err();
+        assert_eq!(err.field, "faults[1].heal_ms");
+        assert_eq!(err.line, Some(22));
+    }
+}

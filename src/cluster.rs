@@ -1,0 +1,142 @@
+//! Cluster files: the real nodes of a deployment, their addresses and the multicast group,
+//! for `faultline node`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+use faultline_sim::scenario::{InputError, Source};
+use faultline_sim::transport::AddressBook;
+use faultline_sim::{NodeId, Setup};
+use serde::{Deserialize, Serialize};
+
+/// A cluster file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFile {
+    /// The protocol every node runs.
+    pub protocol: String,
+    /// The multicast group and port, e.g. "239.255.70.1:7400".
+    #[serde(default = "default_group")]
+    pub multicast: SocketAddr,
+    /// The interface multicast is sent and joined on (127.0.0.1 on one host).
+    #[serde(default = "default_interface")]
+    pub interface: Ipv4Addr,
+    /// Protocol settings, as in a scenario's `[config]`.
+    #[serde(default)]
+    pub config: toml::Table,
+    /// Workload of the clients, as in a scenario's `[workload]`.
+    #[serde(default)]
+    pub workload: toml::Table,
+    /// The nodes, in id order.
+    pub nodes: Vec<ClusterNode>,
+}
+
+/// One node of a cluster.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterNode {
+    /// Its name ("s1").
+    pub name: String,
+    /// "server" or "client".
+    pub role: String,
+    /// Its unicast address.
+    pub addr: SocketAddr,
+}
+
+fn default_group() -> SocketAddr {
+    "239.255.70.1:7400".parse().expect("a valid address")
+}
+
+fn default_interface() -> Ipv4Addr {
+    Ipv4Addr::LOCALHOST
+}
+
+/// A loaded cluster file with its text, for errors that point into it.
+pub struct Cluster {
+    /// The parsed file.
+    pub file: ClusterFile,
+    /// The file's name.
+    pub path: String,
+    /// The file's text.
+    pub text: String,
+}
+
+impl Cluster {
+    /// Reads and validates a cluster file.
+    pub fn load(path: &Path) -> Result<Cluster, InputError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| InputError {
+            file: name.clone(),
+            line: None,
+            field: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let src = Source { file: &name, text: &text };
+        let file: ClusterFile = src.parse()?;
+        for (i, node) in file.nodes.iter().enumerate() {
+            if node.role != "server" && node.role != "client" {
+                return Err(src.error(&format!("nodes[{i}].role"), "must be \"server\" or \"client\""));
+            }
+            if file.nodes[..i].iter().any(|n| n.name == node.name) {
+                return Err(src.error(&format!("nodes[{i}].name"), format!("`{}` appears twice", node.name)));
+            }
+        }
+        if !file.multicast.ip().is_multicast() {
+            return Err(src.error("multicast", format!("{} is not a multicast address", file.multicast)));
+        }
+        Ok(Cluster { file, path: name, text })
+    }
+
+    /// The `Source` for protocol sections.
+    pub fn source(&self) -> Source<'_> {
+        Source { file: &self.path, text: &self.text }
+    }
+
+    /// The id of a node name, or an error naming the known ones.
+    pub fn id(&self, name: &str) -> Result<NodeId, InputError> {
+        self.file.nodes.iter().position(|n| n.name == name).map(|i| NodeId(i as u16)).ok_or_else(|| InputError {
+            file: self.path.clone(),
+            line: None,
+            field: "nodes".into(),
+            message: format!(
+                "no node named `{name}` (nodes are {})",
+                self.file.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+
+    /// The protocol setup this cluster describes.
+    pub fn setup(&self) -> Setup {
+        let ids = |role: &str| {
+            self.file
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.role == role)
+                .map(|(i, _)| NodeId(i as u16))
+                .collect()
+        };
+        Setup {
+            servers: ids("server"),
+            clients: ids("client"),
+            config: self.file.config.clone(),
+            workload: self.file.workload.clone(),
+            checks: toml::Table::new(),
+            bugs: Vec::new(),
+        }
+    }
+
+    /// Where everyone listens.
+    pub fn address_book(&self) -> AddressBook {
+        AddressBook {
+            nodes: self.file.nodes.iter().map(|n| n.addr).collect(),
+            group: self.file.multicast,
+            interface: self.file.interface,
+        }
+    }
+
+    /// Node names in id order.
+    pub fn names(&self) -> Vec<String> {
+        self.file.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+}

@@ -1,0 +1,12 @@
+//! The `faultline` command: runs scenarios in the simulator, real nodes over sockets, and
+//! turns traces into summaries and timelines.
+
+pub mod cluster;
+#[cfg(not(madsim))]
+pub mod node;
+pub mod protocols;
+pub mod report;
+#[cfg(madsim)]
+pub mod run;
+pub mod seedfile;
+pub mod summary;

@@ -1,0 +1,239 @@
+//! `faultline run`: one simulated run of a scenario or a seed file, its report and verdict.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use faultline_sim::scenario::{InputError, Scenario, Source};
+use faultline_sim::{Header, Protocol};
+
+use crate::protocols;
+use crate::report::{self, human_ms};
+use crate::seedfile::{SeedFile, VERSION};
+use crate::summary::{analyse, Summary};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// The scenario, concrete.
+    pub scenario: Scenario,
+    /// The text the scenario came from, so protocol sections can point at their lines.
+    pub source_file: String,
+    /// That text.
+    pub source_text: String,
+    /// The seed.
+    pub seed: u64,
+    /// Planted bugs to switch on.
+    pub bugs: Vec<String>,
+    /// The digest a seed file recorded, to compare with.
+    pub expected_digest: Option<String>,
+}
+
+/// What a run produced.
+pub struct Outcome {
+    /// The summary (also `summary.json`).
+    pub summary: Summary,
+    /// `trace.jsonl`, when files were asked for.
+    pub trace_jsonl: Option<Vec<u8>>,
+    /// `timeline.svg`, when files were asked for.
+    pub timeline_svg: Option<String>,
+}
+
+impl Outcome {
+    /// Whether every check held.
+    pub fn passed(&self) -> bool {
+        self.summary.verdict == "pass"
+    }
+}
+
+impl RunRequest {
+    /// Loads a scenario (`.toml`) or a seed file (`.seed`).
+    pub fn load(path: &Path, seed: Option<u64>, bugs: Vec<String>) -> Result<RunRequest, InputError> {
+        let file = path.display().to_string();
+        if path.extension().is_some_and(|e| e == "seed") {
+            let sf = SeedFile::load(path)?;
+            if seed.is_some() || !bugs.is_empty() {
+                return Err(InputError {
+                    file,
+                    line: None,
+                    field: String::new(),
+                    message: "a seed file fixes its seed and bugs: drop --seed and --bug to replay it".into(),
+                });
+            }
+            let text = toml::to_string(&sf.scenario).unwrap_or_default();
+            return Ok(RunRequest {
+                scenario: sf.scenario,
+                source_file: format!("{file} [scenario]"),
+                source_text: text,
+                seed: sf.seed,
+                bugs: sf.bugs,
+                expected_digest: Some(sf.digest),
+            });
+        }
+        let scenario = Scenario::load(path)?;
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        Ok(RunRequest {
+            seed: seed.unwrap_or(scenario.seed),
+            scenario,
+            source_file: file,
+            source_text: text,
+            bugs,
+            expected_digest: None,
+        })
+    }
+
+    /// The `Source` protocol sections are checked against.
+    pub fn source(&self) -> Source<'_> {
+        Source { file: &self.source_file, text: &self.source_text }
+    }
+
+    /// Runs it in the simulator; `files` asks for the trace and the timeline too.
+    pub fn execute(&self, files: bool) -> Result<Outcome, InputError> {
+        protocols::simulate(self, files)
+    }
+
+    /// The seed file that replays this run.
+    pub fn seed_file(&self, summary: &Summary) -> SeedFile {
+        SeedFile {
+            faultline_version: VERSION.to_string(),
+            seed: self.seed,
+            bugs: self.bugs.clone(),
+            digest: summary.digest.clone(),
+            failed_check: summary.checks.iter().find(|c| !c.ok).map(|c| c.name.clone()),
+            scenario: self.scenario.clone(),
+        }
+    }
+}
+
+/// Runs one protocol's simulation and summarises it.
+pub fn execute<P: Protocol>(proto: P, req: &RunRequest, files: bool) -> Outcome {
+    let out = faultline_sim::world::simulate(Arc::new(proto), &req.scenario, req.seed);
+    let names = req.scenario.node_names();
+    let analysis = analyse(&out.trace.records, &names);
+    let ok = out.verdicts.iter().all(|v| v.ok);
+    let summary = Summary {
+        scenario: req.scenario.name.clone(),
+        protocol: req.scenario.protocol.clone(),
+        seed: req.seed,
+        bugs: req.bugs.clone(),
+        digest: out.trace.digest(),
+        verdict: if ok { "pass" } else { "fail" }.to_string(),
+        end_ms: out.end_us as f64 / 1000.0,
+        nodes: names.clone(),
+        checks: out.verdicts,
+        elections: analysis.elections,
+        recoveries: analysis.recoveries,
+        messages: analysis.messages,
+    };
+    let (trace_jsonl, timeline_svg) = if files {
+        let header = Header {
+            faultline: VERSION.to_string(),
+            protocol: req.scenario.protocol.clone(),
+            scenario: req.scenario.name.clone(),
+            seed: req.seed,
+            nodes: names,
+        };
+        let mut jsonl = Vec::new();
+        out.trace.write_jsonl(&header, &mut jsonl).expect("writing to memory cannot fail");
+        let svg = faultline_reports::render_timeline(&report::timeline(&out.trace.records, &summary));
+        (Some(jsonl), Some(svg))
+    } else {
+        (None, None)
+    };
+    Outcome { summary, trace_jsonl, timeline_svg }
+}
+
+/// `faultline run`: returns the exit code (0 pass, 1 a check failed, 2 bad input).
+pub fn run_command(path: &Path, seed: Option<u64>, bugs: Vec<String>, out_dir: Option<PathBuf>) -> i32 {
+    let req = match RunRequest::load(path, seed, bugs) {
+        Ok(req) => req,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let out_dir = out_dir.unwrap_or_else(|| PathBuf::from("out").join(&req.scenario.name));
+    let started = Instant::now();
+    let outcome = match req.execute(true) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let wall = started.elapsed();
+    if let Err(e) = write_outputs(&out_dir, &req, &outcome) {
+        eprintln!("error: cannot write {}: {e}", out_dir.display());
+        return 2;
+    }
+    print_verdict(&req, &outcome, &out_dir, wall.as_secs_f64());
+    i32::from(!outcome.passed())
+}
+
+fn write_outputs(dir: &Path, req: &RunRequest, o: &Outcome) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    if let Some(jsonl) = &o.trace_jsonl {
+        std::fs::write(dir.join("trace.jsonl"), jsonl)?;
+    }
+    let summary = serde_json::to_string_pretty(&o.summary).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("summary.json"), summary + "\n")?;
+    if let Some(svg) = &o.timeline_svg {
+        std::fs::write(dir.join("timeline.svg"), svg)?;
+    }
+    let failure = dir.join("failure.seed");
+    if o.passed() {
+        // A stale failure.seed from an earlier run would mislead.
+        let _ = std::fs::remove_file(failure);
+    } else {
+        std::fs::write(failure, req.seed_file(&o.summary).to_toml())?;
+    }
+    Ok(())
+}
+
+fn print_verdict(req: &RunRequest, o: &Outcome, dir: &Path, wall_s: f64) {
+    let s = &o.summary;
+    let bugs = if s.bugs.is_empty() { String::new() } else { format!(", bugs: {}", s.bugs.join(", ")) };
+    println!("faultline run: {} / {}, seed {}{bugs}", s.protocol, s.scenario, s.seed);
+    for c in &s.checks {
+        println!("  {} {:<18} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail);
+    }
+    let elections: Vec<String> = s
+        .elections
+        .iter()
+        .map(|e| format!("{} at {:.1} s in {}", e.leader, e.decided_ms / 1000.0, human_ms(e.decided_ms - e.started_ms)))
+        .collect();
+    println!("  elections: {}", if elections.is_empty() { "none".into() } else { elections.join("; ") });
+    let recoveries: Vec<String> = s
+        .recoveries
+        .iter()
+        .map(|r| match r.recovered_ms {
+            Some(took) => format!("{} at {:.1} s: {}", r.fault, r.at_ms / 1000.0, human_ms(took)),
+            None => format!("{} at {:.1} s: not recovered", r.fault, r.at_ms / 1000.0),
+        })
+        .collect();
+    if !recoveries.is_empty() {
+        println!("  recoveries: {}", recoveries.join("; "));
+    }
+    let m = &s.messages;
+    println!(
+        "  messages: {} sent, {} delivered, {} dropped, {} corrupt; {:.1} simulated s in {:.2} wall s",
+        m.sent,
+        m.delivered,
+        m.dropped,
+        m.corrupt,
+        s.end_ms / 1000.0,
+        wall_s
+    );
+    if let Some(expected) = &req.expected_digest {
+        if *expected == s.digest {
+            println!("  replay: digest matches the seed file");
+        } else {
+            println!("  replay: DIGEST DIFFERS from the seed file's {expected}");
+        }
+    }
+    let verdict = if o.passed() { "PASS" } else { "FAIL" };
+    println!("{verdict}  digest {}  -> {}", s.digest, dir.display());
+    if !o.passed() {
+        println!("  replay it: cargo sim run {}", dir.join("failure.seed").display());
+    }
+}

@@ -1,0 +1,163 @@
+//! Simulated runs of every shipped scenario (sim flavor: `cargo sim-test`).
+#![cfg(madsim)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use faultline::run::RunRequest;
+
+fn scenarios() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir("scenarios/bully")
+        .expect("scenarios/bully exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn request(path: &Path, seed: Option<u64>, bugs: &[&str]) -> RunRequest {
+    RunRequest::load(path, seed, bugs.iter().map(|b| b.to_string()).collect()).expect("scenario loads")
+}
+
+/// Seeds per scenario: a handful in CI, more with FAULTLINE_SEEDS=500.
+fn seed_count() -> u64 {
+    std::env::var("FAULTLINE_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(12)
+}
+
+#[test]
+fn every_shipped_scenario_passes_over_many_seeds() {
+    let mut failures = Vec::new();
+    for path in scenarios() {
+        for seed in 0..seed_count() {
+            let outcome = request(&path, Some(seed), &[]).execute(false).expect("runs");
+            if !outcome.passed() {
+                let broken: Vec<_> = outcome.summary.checks.iter().filter(|c| !c.ok).collect();
+                failures.push(format!("{} seed {seed}: {broken:?}", path.display()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failing runs:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn same_seed_same_digest_other_seed_other_digest() {
+    let path = Path::new("scenarios/bully/leader-crash.toml");
+    let a = request(path, Some(7), &[]).execute(true).unwrap();
+    let b = request(path, Some(7), &[]).execute(true).unwrap();
+    let c = request(path, Some(8), &[]).execute(false).unwrap();
+    assert_eq!(a.summary.digest, b.summary.digest);
+    assert_eq!(a.trace_jsonl, b.trace_jsonl, "same seed must give the same trace byte for byte");
+    assert_ne!(a.summary.digest, c.summary.digest);
+}
+
+#[test]
+fn summaries_of_shipped_scenarios_at_their_own_seed() {
+    for path in scenarios() {
+        let outcome = request(&path, None, &[]).execute(false).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        insta::assert_json_snapshot!(format!("bully-{name}"), outcome.summary);
+    }
+}
+
+/// Finds the first failing seed among `seeds` with a bug switched on.
+fn first_failure(path: &str, bug: &str, seeds: std::ops::Range<u64>) -> Option<(u64, String)> {
+    for seed in seeds {
+        let outcome = request(Path::new(path), Some(seed), &[bug]).execute(false).unwrap();
+        if let Some(check) = outcome.summary.checks.iter().find(|c| !c.ok) {
+            return Some((seed, check.name.clone()));
+        }
+    }
+    None
+}
+
+#[test]
+fn planted_bug_accept_lower_coordinator_is_caught() {
+    let found = first_failure("scenarios/bully/leader-crash.toml", "accept-lower-coordinator", 0..200);
+    let (seed, check) = found.expect("some seed among the first 200 fails");
+    assert_eq!(check, "leader-agreement", "seed {seed}");
+}
+
+#[test]
+fn planted_bug_ack_before_quorum_is_caught() {
+    let found = first_failure("scenarios/bully/clients-chat.toml", "ack-before-quorum", 0..200);
+    let (seed, check) = found.expect("some seed among the first 200 fails");
+    assert_eq!(check, "chat-delivery", "seed {seed}");
+}
+
+#[test]
+fn planted_bug_no_dedup_is_caught() {
+    let found = first_failure("scenarios/bully/lossy.toml", "no-dedup", 0..200);
+    let (seed, check) = found.expect("some seed among the first 200 fails");
+    assert_eq!(check, "chat-delivery", "seed {seed}");
+}
+
+fn faultline(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline")).args(args).output().expect("faultline runs")
+}
+
+#[test]
+fn run_writes_report_and_a_failure_writes_a_seed_that_replays() {
+    let dir = std::env::temp_dir().join(format!("faultline-test-run-{}", std::process::id()));
+    let out = dir.to_string_lossy().to_string();
+    let pass = faultline(&["run", "scenarios/bully/leader-crash.toml", "--seed", "7", "--out", &out]);
+    let stdout = String::from_utf8_lossy(&pass.stdout);
+    assert_eq!(pass.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("PASS  digest"), "{stdout}");
+    for f in ["trace.jsonl", "summary.json", "timeline.svg"] {
+        assert!(dir.join(f).exists(), "{f} written");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["elections"].as_array().unwrap().len() >= 2, "{summary}");
+    assert!(!summary["recoveries"].as_array().unwrap().is_empty(), "{summary}");
+
+    let (seed, _) = first_failure("scenarios/bully/leader-crash.toml", "accept-lower-coordinator", 0..200).unwrap();
+    let seed = seed.to_string();
+    let fail = faultline(&[
+        "run",
+        "scenarios/bully/leader-crash.toml",
+        "--seed",
+        &seed,
+        "--bug",
+        "accept-lower-coordinator",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(fail.status.code(), Some(1), "{}", String::from_utf8_lossy(&fail.stdout));
+    let seed_file = dir.join("failure.seed");
+    assert!(seed_file.exists());
+    let replay = faultline(&["run", &seed_file.to_string_lossy(), "--out", &dir.join("replay").to_string_lossy()]);
+    let replay_out = String::from_utf8_lossy(&replay.stdout);
+    assert_eq!(replay.status.code(), Some(1), "{replay_out}");
+    assert!(replay_out.contains("digest matches the seed file"), "{replay_out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn misspelt_field_exits_2_naming_line_and_field() {
+    let dir = std::env::temp_dir().join(format!("faultline-test-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string("scenarios/bully/leader-crash.toml").unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, text.replace("latency_ms", "latency_msec")).unwrap();
+    let out = faultline(&["run", &bad.to_string_lossy()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let line = text.lines().position(|l| l.starts_with("latency_ms")).unwrap() + 1;
+    assert!(stderr.contains(&format!("bad.toml:{line}: field `network.latency_msec`")), "{stderr}");
+
+    std::fs::write(&bad, text.replace("[checks]", "[checks]\nleader_within = 5")).unwrap();
+    let out = faultline(&["run", &bad.to_string_lossy()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("field `checks.leader_within`"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn unknown_bug_is_bad_input() {
+    let out = faultline(&["run", "scenarios/bully/steady.toml", "--bug", "no-such-bug"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-bug"));
+}
