@@ -145,7 +145,10 @@ pub fn analyse<E>(records: &[Record<E>], names: &[String]) -> Analysis {
             pending.push(recoveries.len());
             recoveries.push(Recovery { fault, at_ms: ms(rec.t), recovered_ms: None });
         }
-        if changed && !pending.is_empty() && agreed(&cluster, &elector, &role, &leader) {
+        if changed && agreed(&cluster, &elector, &role, &leader) {
+            // Candidates that the standing leader answered did not elect anyone new: their
+            // election ends here, without an entry.
+            election_open = None;
             for idx in pending.drain(..) {
                 let r = &mut recoveries[idx];
                 r.recovered_ms = Some(ms(rec.t) - r.at_ms);

@@ -102,7 +102,19 @@ pub async fn run<N, H>(
         if sleep.deadline() != deadline {
             sleep.as_mut().reset(deadline);
         }
+        // `biased`: an unbiased select! polls branches in an order drawn from a random source
+        // outside the seed, which breaks determinism; timers first, so a flood of datagrams
+        // cannot starve them.
         tokio::select! {
+            biased;
+            () = &mut sleep => {
+                let now = host.now_us();
+                while let Some(timer) = timers.pop_due(now) {
+                    host.record(me, Ev::Timer { timer: timer.0 });
+                    node.on_timer(timer, &mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
+                    apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await;
+                }
+            }
             received = transport.recv(&mut buf) => {
                 let Ok(len) = received else { continue };
                 let now = host.now_us();
@@ -119,14 +131,6 @@ pub async fn run<N, H>(
                         node.on_message(env.from, env.msg, &mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
                         apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await;
                     }
-                }
-            }
-            () = &mut sleep => {
-                let now = host.now_us();
-                while let Some(timer) = timers.pop_due(now) {
-                    host.record(me, Ev::Timer { timer: timer.0 });
-                    node.on_timer(timer, &mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
-                    apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await;
                 }
             }
         }

@@ -371,7 +371,7 @@ impl Scenario {
                         }
                     }
                     let one_way = !from.is_empty() || !to.is_empty();
-                    if one_way == !groups.is_empty() {
+                    if one_way != groups.is_empty() {
                         return Err(src.error(&at("groups"), "give either `groups` or both `from` and `to`"));
                     }
                     if one_way && (from.is_empty() || to.is_empty()) {

@@ -126,6 +126,7 @@ mod real {
             loop {
                 // Wait on both, then read from whichever is ready; a spurious wake reads nothing.
                 let socket = tokio::select! {
+                    biased;
                     r = self.unicast.readable() => { r?; &self.unicast }
                     r = self.group.readable() => { r?; &self.group }
                 };

@@ -200,6 +200,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         for (at_ms, action) in schedule {
             let at = host.epoch + Duration::from_millis(at_ms);
             tokio::select! {
+                biased;
                 () = tokio::time::sleep_until(at) => {}
                 () = host.violated.notified() => break,
             }
@@ -207,6 +208,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         }
         if !host.stopped() {
             tokio::select! {
+                biased;
                 () = tokio::time::sleep_until(host.epoch + Duration::from_micros(duration_us)) => {}
                 () = host.violated.notified() => {}
             }

@@ -40,7 +40,11 @@ impl Bugs {
 
     /// The names of the bugs that are on, in `NAMES` order.
     pub fn names(&self) -> Vec<String> {
-        let on = [self.accept_lower_coordinator, self.ack_before_quorum, self.no_dedup];
+        let on = [
+            self.accept_lower_coordinator,
+            self.ack_before_quorum,
+            self.no_dedup,
+        ];
         Bugs::NAMES
             .iter()
             .zip(on)

@@ -33,7 +33,11 @@ pub(crate) struct ChatLog {
 impl ChatLog {
     /// Reads the log back from the durable store; a damaged entry ends it there.
     pub(crate) fn load(cx: &Cx<'_, Msg, Event>) -> ChatLog {
-        let len = cx.durable_get(KEY_LEN).and_then(decode_u64).unwrap_or(0).min(LOG_ENTRIES_MAX);
+        let len = cx
+            .durable_get(KEY_LEN)
+            .and_then(decode_u64)
+            .unwrap_or(0)
+            .min(LOG_ENTRIES_MAX);
         let mut log = ChatLog::default();
         for seq in 1..=len {
             let entry = cx.durable_get(&entry_key(seq)).and_then(decode_entry);
@@ -47,7 +51,8 @@ impl ChatLog {
 
     fn push(&mut self, entry: Entry) {
         if !entry.is_noop() {
-            self.index.insert((entry.origin, entry.client_seq), entry.seq);
+            self.index
+                .insert((entry.origin, entry.client_seq), entry.seq);
         }
         self.entries.push(entry);
     }
@@ -78,7 +83,9 @@ impl ChatLog {
 
     /// First seq of the run of entries sharing the epoch of the entry at `seq`.
     pub(crate) fn epoch_start(&self, seq: u64) -> u64 {
-        let Some(epoch) = self.epoch_at(seq) else { return seq };
+        let Some(epoch) = self.epoch_at(seq) else {
+            return seq;
+        };
         let mut first = seq;
         while first > 1 && self.epoch_at(first - 1) == Some(epoch) {
             first -= 1;
@@ -99,7 +106,13 @@ impl ChatLog {
             return Vec::new();
         }
         let start = usize::try_from(from_seq - 1).unwrap_or(usize::MAX);
-        self.entries.iter().skip(start).take(max).take_while(|e| e.seq <= to_seq).cloned().collect()
+        self.entries
+            .iter()
+            .skip(start)
+            .take(max)
+            .take_while(|e| e.seq <= to_seq)
+            .cloned()
+            .collect()
     }
 
     /// Appends `entry` durably if it is the next seq and the log has room; says whether.

@@ -22,7 +22,11 @@ pub struct ChecksConfig {
 
 impl Default for ChecksConfig {
     fn default() -> Self {
-        ChecksConfig { leader_within_ms: 3000, view_within_ms: 3000, delivery_within_ms: 5000 }
+        ChecksConfig {
+            leader_within_ms: 3000,
+            view_within_ms: 3000,
+            delivery_within_ms: 5000,
+        }
     }
 }
 
@@ -31,7 +35,7 @@ pub fn checks(
     servers: &[NodeId],
     clients: &[NodeId],
     cfg: &ChecksConfig,
-) -> Vec<Box<dyn Check<Event>>> {
+) -> Vec<Box<dyn Check<Event> + Send>> {
     let mut all: Vec<NodeId> = servers.iter().chain(clients).copied().collect();
     all.sort();
     all.dedup();
@@ -103,11 +107,18 @@ impl Settle {
                         ms(last_change_us)
                     ),
                 ),
-                (None, Err(why)) => (false, format!("broken at the end ({}ms): {why}", ms(end_us))),
+                (None, Err(why)) => (
+                    false,
+                    format!("broken at the end ({}ms): {why}", ms(end_us)),
+                ),
                 (None, Ok(())) => (false, format!("never held by {}ms", ms(end_us))),
             }
         };
-        Verdict { name: name.to_string(), ok, detail }
+        Verdict {
+            name: name.to_string(),
+            ok,
+            detail,
+        }
     }
 }
 
@@ -142,16 +153,22 @@ impl LeaderAgreement {
 
     fn holds(&self) -> Result<(), String> {
         for comp in self.cluster.components(&self.servers) {
-            let Some(&highest) = comp.last() else { continue };
+            let Some(&highest) = comp.last() else {
+                continue;
+            };
             for s in &comp {
                 let follows = self.leader.get(s).copied().flatten();
                 if follows != Some(highest) {
-                    return Err(format!("{s} follows {follows:?}, not {highest} (component {comp:?})"));
+                    return Err(format!(
+                        "{s} follows {follows:?}, not {highest} (component {comp:?})"
+                    ));
                 }
             }
             let role = self.role.get(&highest).map_or("none", String::as_str);
             if role != "leader" {
-                return Err(format!("{highest} plays {role:?}, not \"leader\" (component {comp:?})"));
+                return Err(format!(
+                    "{highest} plays {role:?}, not \"leader\" (component {comp:?})"
+                ));
             }
         }
         Ok(())
@@ -190,7 +207,13 @@ impl Check<Event> for LeaderAgreement {
 
     fn finish(&mut self, end_us: u64) -> Verdict {
         let now = self.holds();
-        self.settle.verdict(self.name(), self.within_us, self.cluster.last_change_us, end_us, now)
+        self.settle.verdict(
+            self.name(),
+            self.within_us,
+            self.cluster.last_change_us,
+            end_us,
+            now,
+        )
     }
 }
 
@@ -282,8 +305,14 @@ impl ChatDelivery {
     fn gaps(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (node, inc) in &self.incarnations {
-            let Some(&max) = inc.delivered.last() else { continue };
-            if let Some(missing) = self.delivered_any.range(..max).find(|s| !inc.delivered_set.contains(s)) {
+            let Some(&max) = inc.delivered.last() else {
+                continue;
+            };
+            if let Some(missing) = self
+                .delivered_any
+                .range(..max)
+                .find(|s| !inc.delivered_set.contains(s))
+            {
                 out.push(format!("{node} delivered seq {max} but not seq {missing}"));
             }
         }
@@ -302,13 +331,28 @@ impl Check<Event> for ChatDelivery {
         let at = format!("at {node}, t={}ms", ms(rec.t));
         match &rec.ev {
             Ev::Crash | Ev::Restart => {
-                self.incarnations.insert(node, Incarnation { start_us: rec.t, ..Default::default() });
+                self.incarnations.insert(
+                    node,
+                    Incarnation {
+                        start_us: rec.t,
+                        ..Default::default()
+                    },
+                );
             }
-            Ev::Proto { event: Event::Delivered { seq, origin, client_seq } } => {
+            Ev::Proto {
+                event:
+                    Event::Delivered {
+                        seq,
+                        origin,
+                        client_seq,
+                    },
+            } => {
                 self.place((*origin, *client_seq), *seq, &at)?;
                 let inc = self.incarnations.entry(node).or_default();
                 if inc.delivered_set.contains(seq) {
-                    return Err(format!("seq {seq} delivered twice in one incarnation ({at})"));
+                    return Err(format!(
+                        "seq {seq} delivered twice in one incarnation ({at})"
+                    ));
                 }
                 if let Some(&last) = inc.delivered.last() {
                     if *seq < last {
@@ -319,9 +363,15 @@ impl Check<Event> for ChatDelivery {
                 inc.delivered_set.insert(*seq);
                 self.delivered_any.insert(*seq);
             }
-            Ev::Proto { event: Event::ChatAcked { client_seq, seq } } => {
+            Ev::Proto {
+                event: Event::ChatAcked { client_seq, seq },
+            } => {
                 self.place((node, *client_seq), *seq, &at)?;
-                self.acks.push(Ack { t_us: rec.t, chat: (node, *client_seq), seq: *seq });
+                self.acks.push(Ack {
+                    t_us: rec.t,
+                    chat: (node, *client_seq),
+                    seq: *seq,
+                });
             }
             _ => {}
         }
@@ -332,7 +382,11 @@ impl Check<Event> for ChatDelivery {
         let name = self.name().to_string();
         let gaps = self.gaps();
         if !gaps.is_empty() {
-            return Verdict { name, ok: false, detail: summarize("gaps", &gaps) };
+            return Verdict {
+                name,
+                ok: false,
+                detail: summarize("gaps", &gaps),
+            };
         }
         let last_us = self.cluster.last_change_us;
         if end_us < last_us.saturating_add(self.within_us) {
@@ -344,7 +398,11 @@ impl Check<Event> for ChatDelivery {
                 ms(last_us),
                 ms(self.within_us)
             );
-            return Verdict { name, ok: true, detail };
+            return Verdict {
+                name,
+                ok: true,
+                detail,
+            };
         }
         let quorum = self.servers.len() / 2 + 1;
         let comps = self.cluster.components(&self.nodes);
@@ -357,13 +415,23 @@ impl Check<Event> for ChatDelivery {
                  {} acknowledged chats was not judged",
                 self.acks.len()
             );
-            return Verdict { name, ok: true, detail };
+            return Verdict {
+                name,
+                ok: true,
+                detail,
+            };
         };
+        // An acknowledgement gets the same time to spread as a fault does to heal.
+        let judged: Vec<&Ack> = self
+            .acks
+            .iter()
+            .filter(|a| a.t_us.saturating_add(self.within_us) <= end_us)
+            .collect();
         let mut missing = Vec::new();
         let empty = Incarnation::default();
         for node in &majority {
             let inc = self.incarnations.get(node).unwrap_or(&empty);
-            for ack in self.acks.iter().filter(|a| a.t_us >= inc.start_us) {
+            for ack in judged.iter().filter(|a| a.t_us >= inc.start_us) {
                 if !inc.delivered_set.contains(&ack.seq) {
                     missing.push(format!(
                         "{node} never delivered {}/{} (seq {}, acknowledged at {}ms)",
@@ -376,16 +444,26 @@ impl Check<Event> for ChatDelivery {
             }
         }
         if !missing.is_empty() {
-            return Verdict { name, ok: false, detail: summarize("undelivered", &missing) };
+            return Verdict {
+                name,
+                ok: false,
+                detail: summarize("undelivered", &missing),
+            };
         }
         let detail = format!(
-            "{} acknowledged chats delivered in one order by all {} nodes of the majority side; \
-             {} seqs delivered in all",
-            self.acks.len(),
+            "{} acknowledged chats delivered in one order by all {} nodes of the majority side \
+             ({} acknowledged in the last {}ms not judged); {} seqs delivered in all",
+            judged.len(),
             majority.len(),
+            self.acks.len() - judged.len(),
+            ms(self.within_us),
             self.delivered_any.len()
         );
-        Verdict { name, ok: true, detail }
+        Verdict {
+            name,
+            ok: true,
+            detail,
+        }
     }
 }
 
@@ -441,7 +519,9 @@ impl Check<Event> for ViewConvergence {
     fn observe(&mut self, rec: &Record<Event>) -> Result<(), String> {
         let mut relevant = self.cluster.observe(rec);
         match &rec.ev {
-            Ev::Proto { event: Event::View { members } } => {
+            Ev::Proto {
+                event: Event::View { members },
+            } => {
                 let mut members = members.clone();
                 members.sort();
                 self.views.insert(rec.node, members);
@@ -460,6 +540,12 @@ impl Check<Event> for ViewConvergence {
 
     fn finish(&mut self, end_us: u64) -> Verdict {
         let now = self.holds();
-        self.settle.verdict(self.name(), self.within_us, self.cluster.last_change_us, end_us, now)
+        self.settle.verdict(
+            self.name(),
+            self.within_us,
+            self.cluster.last_change_us,
+            end_us,
+            now,
+        )
     }
 }

@@ -14,9 +14,9 @@ use super::msg::{entries_well_formed, Entry, Kind, Msg};
 use super::view::View;
 
 /// Heartbeat, view-timeout and catch-up period.
-const TIMER_HEARTBEAT: TimerId = TimerId(1);
+pub(crate) const TIMER_HEARTBEAT: TimerId = TimerId(1);
 /// The next message, or the retry of the outstanding one.
-const TIMER_CHAT: TimerId = TimerId(2);
+pub(crate) const TIMER_CHAT: TimerId = TimerId(2);
 /// Durable key of the last client_seq used, so a restart never reuses one.
 const KEY_CLIENT_SEQ: &str = "client_seq";
 /// Unanswered tries after which the leader is forgotten and the group probed again.
@@ -52,7 +52,7 @@ pub struct ChatClient {
     leader: Option<NodeId>,
     /// The epoch that leader announced (0 if unknown).
     leader_epoch: u64,
-    /// A leader that ignored three tries; not followed again until the next probe round.
+    /// A leader that ignored three tries; not followed again during the next retry period.
     avoid: Option<NodeId>,
     /// The last client_seq used (durable).
     last_client_seq: u64,
@@ -98,6 +98,9 @@ impl ChatClient {
         if self.leader != leader {
             self.leader = leader;
             cx.leader(leader);
+            if let Some(out) = self.outstanding.as_mut() {
+                out.tries = 0;
+            }
             if leader.is_some() {
                 self.send_outstanding(cx);
             }
@@ -117,17 +120,26 @@ impl ChatClient {
     }
 
     fn send_outstanding(&mut self, cx: &mut Cx<'_, Msg, Event>) {
-        let Some(out) = self.outstanding.as_ref() else { return };
+        let Some(out) = self.outstanding.as_ref() else {
+            return;
+        };
         match self.leader {
-            Some(leader) => {
-                cx.send(leader, Msg::Chat { client_seq: out.client_seq, text: out.text.clone() })
-            }
+            Some(leader) => cx.send(
+                leader,
+                Msg::Chat {
+                    client_seq: out.client_seq,
+                    text: out.text.clone(),
+                },
+            ),
             None => cx.multicast(Msg::Probe { kind: Kind::Client }),
         }
     }
 
     fn on_chat_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
         self.redirected = false;
+        // A leader is passed over for one retry period only: long enough to take another
+        // that answers the probe, short enough not to shun the only one there is.
+        self.avoid = None;
         if let Some(out) = self.outstanding.as_mut() {
             out.tries += 1;
             if out.tries >= TRIES_BEFORE_PROBE {
@@ -141,35 +153,55 @@ impl ChatClient {
             self.last_client_seq = client_seq;
             cx.durable_put(KEY_CLIENT_SEQ, encode_u64(client_seq));
             let len = self.work.text_bytes.min(TEXT_BYTES_MAX);
-            let text: String = (0..len).map(|_| char::from(cx.rng().gen_range(b'a'..=b'z'))).collect();
+            let text: String = (0..len)
+                .map(|_| char::from(cx.rng().gen_range(b'a'..=b'z')))
+                .collect();
             cx.emit(Event::ChatSent { client_seq });
-            self.outstanding =
-                Some(Outstanding { client_seq, text, tries: 0, retry_ms: self.work.retry_ms_min });
+            self.outstanding = Some(Outstanding {
+                client_seq,
+                text,
+                tries: 0,
+                // At least 1ms, so a zero setting cannot spin at one instant.
+                retry_ms: self.work.retry_ms_min.max(1),
+            });
         } else {
             return;
         }
         self.send_outstanding(cx);
         if let Some(out) = self.outstanding.as_mut() {
             cx.set_timer(TIMER_CHAT, Duration::from_millis(out.retry_ms));
-            out.retry_ms = out.retry_ms.saturating_mul(2).min(self.work.retry_ms_max.max(1));
+            out.retry_ms = out
+                .retry_ms
+                .saturating_mul(2)
+                .min(self.work.retry_ms_max.max(1));
         }
     }
 
     fn on_heartbeat_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
-        cx.set_timer(TIMER_HEARTBEAT, Duration::from_millis(self.cfg.heartbeat_ms));
-        cx.multicast(Msg::Heartbeat {
-            kind: Kind::Client,
-            leader: self.leader,
-            epoch: self.leader_epoch,
-            commit: self.delivered_seq,
-        });
+        cx.set_timer(
+            TIMER_HEARTBEAT,
+            Duration::from_millis(self.cfg.heartbeat_ms),
+        );
+        cx.multicast(self.heartbeat());
         let gone = self.view.expire(cx);
+        for suspect in self.view.suspects(cx.now_us()) {
+            cx.send(suspect, Msg::Probe { kind: Kind::Client });
+        }
         if self.leader.is_some_and(|l| gone.contains(&l)) {
             self.set_leader(None, 0, cx);
         }
         self.pulled = false;
         if self.delivered_seq < self.known_commit {
             self.pull(cx);
+        }
+    }
+
+    fn heartbeat(&self) -> Msg {
+        Msg::Heartbeat {
+            kind: Kind::Client,
+            leader: self.leader,
+            epoch: self.leader_epoch,
+            commit: self.delivered_seq,
         }
     }
 
@@ -197,19 +229,25 @@ impl ChatClient {
 
     fn on_not_leader(&mut self, from: NodeId, leader: Option<NodeId>, cx: &mut Cx<'_, Msg, Event>) {
         match leader {
-            Some(next) if next != from && self.avoid != Some(next) => {
-                if self.leader != Some(next) && !self.redirected {
-                    self.redirected = true;
-                    self.set_leader(Some(next), 0, cx);
-                }
-            }
+            Some(next) if next != from && self.avoid != Some(next) => self.redirect(next, cx),
             _ if self.leader == Some(from) => self.set_leader(None, 0, cx),
             _ => {}
         }
     }
 
+    fn redirect(&mut self, next: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+        if self.leader != Some(next) && !self.redirected {
+            self.redirected = true;
+            self.set_leader(Some(next), 0, cx);
+        }
+    }
+
     fn on_ack(&mut self, client_seq: u64, seq: u64, cx: &mut Cx<'_, Msg, Event>) {
-        if self.outstanding.as_ref().is_none_or(|out| out.client_seq != client_seq) {
+        if self
+            .outstanding
+            .as_ref()
+            .is_none_or(|out| out.client_seq != client_seq)
+        {
             return; // A duplicate, or for a message abandoned by a restart.
         }
         self.outstanding = None;
@@ -219,7 +257,9 @@ impl ChatClient {
     }
 
     fn on_publish(&mut self, entries: Vec<Entry>, cx: &mut Cx<'_, Msg, Event>) {
-        let Some(first) = entries.first().map(|e| e.seq) else { return };
+        let Some(first) = entries.first().map(|e| e.seq) else {
+            return;
+        };
         if !entries_well_formed(&entries, first, 0, u64::MAX) {
             return;
         }
@@ -243,8 +283,7 @@ impl ChatClient {
         }
         self.pending = self.pending.split_off(&(self.delivered_seq + 1));
         // Progress clocks the next pull; a gap without progress waits for the heartbeat.
-        if self.delivered_seq < self.known_commit && (self.delivered_seq > before || !self.pulled)
-        {
+        if self.delivered_seq < self.known_commit && (self.delivered_seq > before || !self.pulled) {
             self.pull(cx);
         }
     }
@@ -253,7 +292,12 @@ impl ChatClient {
         let target = self.leader.or_else(|| self.view.servers().first().copied());
         if let Some(target) = target {
             self.pulled = true;
-            cx.send(target, Msg::Pull { from_seq: self.delivered_seq + 1 });
+            cx.send(
+                target,
+                Msg::Pull {
+                    from_seq: self.delivered_seq + 1,
+                },
+            );
         }
     }
 }
@@ -266,12 +310,18 @@ impl Node for ChatClient {
         *self = ChatClient::new(self.cfg.clone(), self.work.clone());
         self.me = cx.me();
         self.view = View::new(self.me, self.cfg.peer_timeout_ms);
-        self.last_client_seq = cx.durable_get(KEY_CLIENT_SEQ).and_then(decode_u64).unwrap_or(0);
+        self.last_client_seq = cx
+            .durable_get(KEY_CLIENT_SEQ)
+            .and_then(decode_u64)
+            .unwrap_or(0);
         cx.role("client");
         cx.leader(None);
         self.view.report(cx);
         cx.multicast(Msg::Probe { kind: Kind::Client });
-        cx.set_timer(TIMER_HEARTBEAT, Duration::from_millis(self.cfg.heartbeat_ms));
+        cx.set_timer(
+            TIMER_HEARTBEAT,
+            Duration::from_millis(self.cfg.heartbeat_ms),
+        );
         if self.last_client_seq < u64::from(self.work.messages) {
             cx.set_timer(TIMER_CHAT, Duration::from_millis(self.work.start_ms));
         }
@@ -283,15 +333,23 @@ impl Node for ChatClient {
         }
         self.view.heard(from, msg.sender_kind(), cx);
         match msg {
-            Msg::Heartbeat { kind: Kind::Server, leader, epoch, commit } => {
-                self.on_server_heartbeat(from, leader, epoch, commit, cx)
-            }
-            Msg::Hello { leader: Some(leader), epoch } => self.consider_leader(leader, epoch, cx),
+            Msg::Heartbeat {
+                kind: Kind::Server,
+                leader,
+                epoch,
+                commit,
+            } => self.on_server_heartbeat(from, leader, epoch, commit, cx),
+            Msg::Hello {
+                leader: Some(leader),
+                epoch,
+            } => self.consider_leader(leader, epoch, cx),
             Msg::Coordinator { epoch } => self.consider_leader(from, epoch, cx),
             Msg::NotLeader { leader } => self.on_not_leader(from, leader, cx),
             Msg::ChatAck { client_seq, seq } => self.on_ack(client_seq, seq, cx),
             Msg::Publish { entries } => self.on_publish(entries, cx),
             Msg::Leave => self.view.leave(from, cx),
+            // A newcomer, or a member that missed our heartbeats: here we are.
+            Msg::Probe { .. } => cx.send(from, self.heartbeat()),
             _ => {}
         }
     }

@@ -69,7 +69,13 @@ pub(crate) fn decode_entry(bytes: &[u8]) -> Option<Entry> {
         return None;
     }
     let text = String::from_utf8(r.take(len)?.to_vec()).ok()?;
-    r.done().then_some(Entry { epoch, seq, origin, client_seq, text })
+    r.done().then_some(Entry {
+        epoch,
+        seq,
+        origin,
+        client_seq,
+        text,
+    })
 }
 
 /// A cursor over bytes that answers `None` instead of reading past the end.
@@ -115,12 +121,20 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_damage() {
-        let entry =
-            Entry { epoch: 3, seq: 9, origin: NodeId(7), client_seq: 2, text: "hé".into() };
+        let entry = Entry {
+            epoch: 3,
+            seq: 9,
+            origin: NodeId(7),
+            client_seq: 2,
+            text: "hé".into(),
+        };
         let bytes = encode_entry(&entry);
         assert_eq!(decode_entry(&bytes), Some(entry));
         assert_eq!(decode_entry(&bytes[..bytes.len() - 1]), None);
-        assert_eq!(decode_term(&encode_term(5, Some(NodeId(2)))), Some((5, Some(NodeId(2)))));
+        assert_eq!(
+            decode_term(&encode_term(5, Some(NodeId(2)))),
+            Some((5, Some(NodeId(2))))
+        );
         assert_eq!(decode_term(&encode_term(5, None)), Some((5, None)));
         assert_eq!(decode_term(&[1, 2, 3]), None);
         assert_eq!(decode_u64(&encode_u64(42)), Some(42));

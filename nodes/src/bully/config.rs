@@ -28,7 +28,9 @@ pub struct BullyConfig {
     pub discovery_ms: u64,
     /// The configured number of servers; majorities are counted against it. Set by the caller.
     pub servers_total: usize,
-    /// Planted known-wrong behaviours (none by default).
+    /// Planted known-wrong behaviours (none by default); set by the simulator's `--bug`,
+    /// never from a file, so a real node cannot run one.
+    #[serde(skip)]
     pub bugs: Bugs,
 }
 

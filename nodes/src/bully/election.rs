@@ -50,8 +50,12 @@ impl Server {
         self.got_ok = false;
         self.set_role(Role::Candidate, cx);
         self.set_leader(None, cx);
-        let higher: Vec<NodeId> =
-            self.view.servers().into_iter().filter(|s| *s > self.me).collect();
+        let higher: Vec<NodeId> = self
+            .view
+            .servers()
+            .into_iter()
+            .filter(|s| *s > self.me)
+            .collect();
         if higher.is_empty() {
             self.become_coordinator(cx);
             return;
@@ -59,7 +63,10 @@ impl Server {
         for server in higher {
             cx.send(server, Msg::Election);
         }
-        cx.set_timer(TIMER_ELECTION, Duration::from_millis(self.cfg.election_timeout_ms));
+        cx.set_timer(
+            TIMER_ELECTION,
+            Duration::from_millis(self.cfg.election_timeout_ms),
+        );
     }
 
     /// Wins: takes an epoch above all seen, announces it and starts syncing the log.
@@ -93,7 +100,10 @@ impl Server {
         }
         // A higher server took over: give it time to announce itself.
         self.got_ok = true;
-        cx.set_timer(TIMER_ELECTION, Duration::from_millis(self.cfg.election_timeout_ms));
+        cx.set_timer(
+            TIMER_ELECTION,
+            Duration::from_millis(self.cfg.election_timeout_ms),
+        );
     }
 
     pub(super) fn on_election_timeout(&mut self, cx: &mut Cx<'_, Msg, Event>) {

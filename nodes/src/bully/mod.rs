@@ -20,10 +20,13 @@ mod config;
 mod election;
 mod event;
 mod msg;
+mod protocol;
 mod replication;
 mod server;
 mod view;
 
+#[cfg(test)]
+mod checks_tests;
 #[cfg(test)]
 mod harness_tests;
 #[cfg(test)]
@@ -40,6 +43,7 @@ pub use config::{
 };
 pub use event::{Event, Refusal};
 pub use msg::{Entry, Kind, Msg};
+pub use protocol::Bully;
 pub use server::Server;
 
 /// A boxed server, for a world that holds servers and clients side by side.

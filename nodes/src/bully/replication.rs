@@ -78,9 +78,13 @@ impl Server {
     /// Starts (or starts over) taking office: ask every server for its last entry.
     pub(super) fn start_sync(&mut self, cx: &mut Cx<'_, Msg, Event>) {
         let mut sync = Sync::default();
-        sync.answers.insert(self.me, (self.log.last_epoch(), self.log.last_seq()));
-        self.lead =
-            Some(Leadership { epoch: self.epoch, phase: Phase::Syncing(sync), progress: BTreeMap::new() });
+        sync.answers
+            .insert(self.me, (self.log.last_epoch(), self.log.last_seq()));
+        self.lead = Some(Leadership {
+            epoch: self.epoch,
+            phase: Phase::Syncing(sync),
+            progress: BTreeMap::new(),
+        });
         self.sync_tick(cx);
     }
 
@@ -94,15 +98,25 @@ impl Server {
     }
 
     fn sync_tick(&mut self, cx: &mut Cx<'_, Msg, Event>) {
-        let Some(lead) = self.lead.as_mut() else { return };
+        let Some(lead) = self.lead.as_mut() else {
+            return;
+        };
         let epoch = lead.epoch;
-        let Phase::Syncing(sync) = &mut lead.phase else { return };
+        let Phase::Syncing(sync) = &mut lead.phase else {
+            return;
+        };
         if let Some(fetch) = sync.fetch.as_mut() {
             fetch.tries += 1;
             if fetch.tries > FETCH_TRIES_MAX || !self.view.contains(fetch.from) {
                 self.start_sync(cx);
             } else {
-                cx.send(fetch.from, Msg::Fetch { epoch, from_seq: fetch.next_seq() });
+                cx.send(
+                    fetch.from,
+                    Msg::Fetch {
+                        epoch,
+                        from_seq: fetch.next_seq(),
+                    },
+                );
             }
             return;
         }
@@ -121,14 +135,23 @@ impl Server {
         let me = self.me;
         let mine = (self.log.last_epoch(), self.log.last_seq());
         let from_seq = self.log.commit() + 1;
-        let Some(lead) = self.lead.as_mut() else { return };
+        let Some(lead) = self.lead.as_mut() else {
+            return;
+        };
         let epoch = lead.epoch;
-        let Phase::Syncing(sync) = &mut lead.phase else { return };
+        let Phase::Syncing(sync) = &mut lead.phase else {
+            return;
+        };
         if sync.fetch.is_some() || sync.answers.len() < majority {
             return;
         }
-        let best = sync.answers.iter().max_by_key(|(id, last)| (**last, **id == me));
-        let Some((&best_id, &(target_epoch, target_seq))) = best else { return };
+        let best = sync
+            .answers
+            .iter()
+            .max_by_key(|(id, last)| (**last, **id == me));
+        let Some((&best_id, &(target_epoch, target_seq))) = best else {
+            return;
+        };
         // A log no longer than the committed prefix has nothing this leader lacks.
         if best_id == me || (target_epoch, target_seq) == mine || target_seq < from_seq {
             self.finish_sync(cx);
@@ -147,22 +170,36 @@ impl Server {
 
     /// Appends this epoch's no-op and starts replicating and serving chats.
     fn finish_sync(&mut self, cx: &mut Cx<'_, Msg, Event>) {
-        let Some(lead) = self.lead.as_mut() else { return };
+        let Some(lead) = self.lead.as_mut() else {
+            return;
+        };
         let epoch = lead.epoch;
         let noop_seq = self.log.last_seq() + 1;
-        let noop =
-            Entry { epoch, seq: noop_seq, origin: self.me, client_seq: 0, text: String::new() };
+        let noop = Entry {
+            epoch,
+            seq: noop_seq,
+            origin: self.me,
+            client_seq: 0,
+            text: String::new(),
+        };
         // A log at its bound cannot take the no-op: the leader serves but can commit nothing
         // new, and refuses chats.
         self.log.append(noop, cx);
         lead.phase = Phase::Serving;
         lead.progress.clear();
         for server in self.view.servers() {
-            lead.progress.insert(server, Progress { next_seq: noop_seq, match_seq: 0 });
+            lead.progress.insert(
+                server,
+                Progress {
+                    next_seq: noop_seq,
+                    match_seq: 0,
+                },
+            );
         }
         cx.emit(Event::Synced { epoch, noop_seq });
-        self.replicate(cx);
-        self.advance_commit(cx);
+        if !self.advance_commit(cx) {
+            self.replicate(cx);
+        }
     }
 
     pub(super) fn on_sync(&mut self, from: NodeId, epoch: u64, cx: &mut Cx<'_, Msg, Event>) {
@@ -172,7 +209,11 @@ impl Server {
         }
         cx.send(
             from,
-            Msg::SyncOk { epoch, last_epoch: self.log.last_epoch(), last_seq: self.log.last_seq() },
+            Msg::SyncOk {
+                epoch,
+                last_epoch: self.log.last_epoch(),
+                last_seq: self.log.last_seq(),
+            },
         );
     }
 
@@ -187,8 +228,12 @@ impl Server {
         if self.role != Role::Leader || last_seq > LOG_ENTRIES_MAX || !self.view.is_server(from) {
             return;
         }
-        let Some(lead) = self.lead.as_mut() else { return };
-        let Phase::Syncing(sync) = &mut lead.phase else { return };
+        let Some(lead) = self.lead.as_mut() else {
+            return;
+        };
+        let Phase::Syncing(sync) = &mut lead.phase else {
+            return;
+        };
         if lead.epoch != epoch || sync.fetch.is_some() {
             return;
         }
@@ -207,7 +252,9 @@ impl Server {
             cx.send(from, Msg::Stale { epoch: self.epoch });
             return;
         }
-        let entries = self.log.slice(from_seq, self.log.last_seq(), ENTRIES_PER_DATAGRAM_MAX);
+        let entries = self
+            .log
+            .slice(from_seq, self.log.last_seq(), ENTRIES_PER_DATAGRAM_MAX);
         cx.send(from, Msg::Entries { epoch, entries });
     }
 
@@ -221,9 +268,15 @@ impl Server {
         if self.role != Role::Leader {
             return;
         }
-        let Some(lead) = self.lead.as_mut() else { return };
-        let Phase::Syncing(sync) = &mut lead.phase else { return };
-        let Some(fetch) = sync.fetch.as_mut() else { return };
+        let Some(lead) = self.lead.as_mut() else {
+            return;
+        };
+        let Phase::Syncing(sync) = &mut lead.phase else {
+            return;
+        };
+        let Some(fetch) = sync.fetch.as_mut() else {
+            return;
+        };
         if lead.epoch != epoch || fetch.from != from {
             return;
         }
@@ -241,10 +294,20 @@ impl Server {
             return;
         }
         let wanted = fetch.target_seq.saturating_add(1).saturating_sub(next);
-        fetch.staged.extend(entries.into_iter().take(usize::try_from(wanted).unwrap_or(0)));
+        fetch.staged.extend(
+            entries
+                .into_iter()
+                .take(usize::try_from(wanted).unwrap_or(0)),
+        );
         fetch.tries = 0;
         if fetch.next_seq() <= fetch.target_seq {
-            cx.send(from, Msg::Fetch { epoch, from_seq: fetch.next_seq() });
+            cx.send(
+                from,
+                Msg::Fetch {
+                    epoch,
+                    from_seq: fetch.next_seq(),
+                },
+            );
             return;
         }
         if fetch.staged.last().map(|e| e.epoch) != Some(fetch.target_epoch) {
@@ -265,25 +328,44 @@ impl Server {
 
     /// Sends every server in the view its next batch (empty ones carry the commit point).
     fn replicate(&mut self, cx: &mut Cx<'_, Msg, Event>) {
-        for server in self.view.servers() {
+        let servers = self.view.servers();
+        if let Some(lead) = self.lead.as_mut() {
+            // Progress is kept for view members only, which bounds it; a returning server
+            // starts over from the end of the log and backs off.
+            lead.progress.retain(|id, _| servers.contains(id));
+        }
+        for server in servers {
             self.send_append(server, cx);
         }
     }
 
     fn send_append(&mut self, to: NodeId, cx: &mut Cx<'_, Msg, Event>) {
         let last_seq = self.log.last_seq();
-        let Some(lead) = self.lead.as_mut() else { return };
+        let Some(lead) = self.lead.as_mut() else {
+            return;
+        };
         if !matches!(lead.phase, Phase::Serving) {
             return;
         }
-        let p = lead.progress.entry(to).or_insert(Progress { next_seq: last_seq + 1, match_seq: 0 });
+        let p = lead.progress.entry(to).or_insert(Progress {
+            next_seq: last_seq + 1,
+            match_seq: 0,
+        });
         p.next_seq = p.next_seq.clamp(1, last_seq + 1);
         let prev_seq = p.next_seq - 1;
         let prev_epoch = self.log.epoch_at(prev_seq).unwrap_or(0);
-        let entries = self.log.slice(p.next_seq, last_seq, ENTRIES_PER_DATAGRAM_MAX);
+        let entries = self
+            .log
+            .slice(p.next_seq, last_seq, ENTRIES_PER_DATAGRAM_MAX);
         cx.send(
             to,
-            Msg::Append { epoch: lead.epoch, prev_seq, prev_epoch, entries, commit: self.log.commit() },
+            Msg::Append {
+                epoch: lead.epoch,
+                prev_seq,
+                prev_epoch,
+                entries,
+                commit: self.log.commit(),
+            },
         );
     }
 
@@ -304,45 +386,63 @@ impl Server {
             return;
         }
         let log_last = self.log.last_seq();
-        let Some(lead) = self.lead.as_mut() else { return };
+        let Some(lead) = self.lead.as_mut() else {
+            return;
+        };
         if epoch != lead.epoch || !matches!(lead.phase, Phase::Serving) {
             return;
         }
-        let p = lead.progress.entry(from).or_insert(Progress { next_seq: log_last + 1, match_seq: 0 });
+        let p = lead.progress.entry(from).or_insert(Progress {
+            next_seq: log_last + 1,
+            match_seq: 0,
+        });
         if ok {
             p.match_seq = p.match_seq.max(last_seq.min(log_last));
             p.next_seq = p.next_seq.max(p.match_seq + 1);
             let more = p.next_seq <= log_last;
-            self.advance_commit(cx);
-            if more {
+            if !self.advance_commit(cx) && more {
                 self.send_append(from, cx);
             }
         } else {
             // Back off towards the follower's hint, never below what it is known to hold.
             let hint = last_seq.saturating_add(1);
-            p.next_seq = p.next_seq.saturating_sub(1).min(hint).max(p.match_seq + 1).max(1);
+            p.next_seq = p
+                .next_seq
+                .saturating_sub(1)
+                .min(hint)
+                .max(p.match_seq + 1)
+                .max(1);
             self.send_append(from, cx);
         }
     }
 
-    /// Commits the highest entry of this epoch stored on a majority (and all before it).
-    fn advance_commit(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    /// Commits the highest entry of this epoch stored on a majority (and all before it);
+    /// says whether the commit point moved (every follower was then sent an append).
+    fn advance_commit(&mut self, cx: &mut Cx<'_, Msg, Event>) -> bool {
         let majority = self.cfg.majority();
-        let Some(lead) = self.lead.as_ref() else { return };
+        let Some(lead) = self.lead.as_ref() else {
+            return false;
+        };
         let mut seq = self.log.last_seq();
         let mut target = None;
         while seq > self.log.commit() && self.log.epoch_at(seq) == Some(lead.epoch) {
-            let holders = 1 + lead.progress.values().filter(|p| p.match_seq >= seq).count();
+            let holders = 1 + lead
+                .progress
+                .values()
+                .filter(|p| p.match_seq >= seq)
+                .count();
             if holders >= majority {
                 target = Some(seq);
                 break;
             }
             seq -= 1;
         }
-        if let Some(seq) = target {
-            let old = self.log.commit_to(seq);
-            self.on_committed(old, cx);
-        }
+        let Some(seq) = target else { return false };
+        let old = self.log.commit_to(seq);
+        self.on_committed(old, cx);
+        // Followers learn the new commit point now rather than at the next heartbeat.
+        self.replicate(cx);
+        true
     }
 
     /// Delivers what just committed, acknowledges it to its clients and publishes it.
@@ -356,22 +456,33 @@ impl Server {
         if entries.is_empty() {
             return;
         }
-        for e in entries.iter().filter(|e| !e.is_noop() && self.view.contains(e.origin)) {
-            cx.send(e.origin, Msg::ChatAck { client_seq: e.client_seq, seq: e.seq });
+        for e in entries
+            .iter()
+            .filter(|e| !e.is_noop() && self.view.contains(e.origin))
+        {
+            cx.send(
+                e.origin,
+                Msg::ChatAck {
+                    client_seq: e.client_seq,
+                    seq: e.seq,
+                },
+            );
         }
         cx.multicast(Msg::Publish { entries });
     }
 
-    pub(super) fn on_append(
-        &mut self,
-        from: NodeId,
-        epoch: u64,
-        prev_seq: u64,
-        prev_epoch: u64,
-        entries: Vec<Entry>,
-        commit: u64,
-        cx: &mut Cx<'_, Msg, Event>,
-    ) {
+    /// A follower stores a leader's batch if it extends a matching prefix.
+    pub(super) fn on_append(&mut self, from: NodeId, append: Msg, cx: &mut Cx<'_, Msg, Event>) {
+        let Msg::Append {
+            epoch,
+            prev_seq,
+            prev_epoch,
+            entries,
+            commit,
+        } = append
+        else {
+            return;
+        };
         if !self.accept_epoch(from, epoch, cx) {
             cx.send(from, Msg::Stale { epoch: self.epoch });
             return;
@@ -379,14 +490,22 @@ impl Server {
         if !entries_well_formed(&entries, prev_seq.saturating_add(1), prev_epoch, epoch) {
             return;
         }
-        let reject = |last_seq| Msg::AppendOk { epoch, ok: false, last_seq };
+        let reject = |last_seq| Msg::AppendOk {
+            epoch,
+            ok: false,
+            last_seq,
+        };
         if prev_seq > self.log.last_seq() {
             cx.send(from, reject(self.log.last_seq()));
             return;
         }
         if self.log.epoch_at(prev_seq) != Some(prev_epoch) {
             // Skip the whole run of the conflicting epoch, but not into the committed prefix.
-            let hint = self.log.epoch_start(prev_seq).saturating_sub(1).max(self.log.commit());
+            let hint = self
+                .log
+                .epoch_start(prev_seq)
+                .saturating_sub(1)
+                .max(self.log.commit());
             cx.send(from, reject(hint));
             return;
         }
@@ -413,7 +532,14 @@ impl Server {
         self.matched_seq = self.matched_seq.max(matched);
         self.log.commit_to(commit.min(self.matched_seq));
         self.log.deliver(cx);
-        cx.send(from, Msg::AppendOk { epoch, ok: true, last_seq: matched });
+        cx.send(
+            from,
+            Msg::AppendOk {
+                epoch,
+                ok: true,
+                last_seq: matched,
+            },
+        );
     }
 
     pub(super) fn on_chat(
@@ -427,14 +553,25 @@ impl Server {
             return; // Reserved for no-ops.
         }
         if text.len() > TEXT_BYTES_MAX {
-            cx.emit(Event::ChatRefused { origin: from, client_seq, reason: Refusal::TooLong });
+            cx.emit(Event::ChatRefused {
+                origin: from,
+                client_seq,
+                reason: Refusal::TooLong,
+            });
             return;
         }
         if self.role != Role::Leader {
-            cx.send(from, Msg::NotLeader { leader: self.leader });
+            cx.send(
+                from,
+                Msg::NotLeader {
+                    leader: self.leader,
+                },
+            );
             return;
         }
-        let Some(lead) = self.lead.as_ref() else { return };
+        let Some(lead) = self.lead.as_ref() else {
+            return;
+        };
         if !matches!(lead.phase, Phase::Serving) {
             return; // Not synced yet: the client retries.
         }
@@ -449,21 +586,37 @@ impl Server {
             }
         }
         if self.log.last_seq() >= LOG_CHATS_MAX {
-            cx.emit(Event::ChatRefused { origin: from, client_seq, reason: Refusal::LogFull });
+            cx.emit(Event::ChatRefused {
+                origin: from,
+                client_seq,
+                reason: Refusal::LogFull,
+            });
             return;
         }
         let seq = self.log.last_seq() + 1;
-        self.log.append(Entry { epoch, seq, origin: from, client_seq, text }, cx);
+        self.log.append(
+            Entry {
+                epoch,
+                seq,
+                origin: from,
+                client_seq,
+                text,
+            },
+            cx,
+        );
         if self.cfg.bugs.ack_before_quorum {
             cx.send(from, Msg::ChatAck { client_seq, seq });
         }
-        self.replicate(cx);
-        self.advance_commit(cx);
+        if !self.advance_commit(cx) {
+            self.replicate(cx);
+        }
     }
 
     pub(super) fn on_pull(&mut self, from: NodeId, from_seq: u64, cx: &mut Cx<'_, Msg, Event>) {
         // Committed entries are final, so any server may answer.
-        let entries = self.log.slice(from_seq, self.log.commit(), ENTRIES_PER_DATAGRAM_MAX);
+        let entries = self
+            .log
+            .slice(from_seq, self.log.commit(), ENTRIES_PER_DATAGRAM_MAX);
         if !entries.is_empty() {
             cx.send(from, Msg::Publish { entries });
         }

@@ -134,14 +134,15 @@ impl Server {
     }
 
     fn on_heartbeat_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
-        cx.set_timer(TIMER_HEARTBEAT, Duration::from_millis(self.cfg.heartbeat_ms));
-        cx.multicast(Msg::Heartbeat {
-            kind: Kind::Server,
-            leader: self.leader,
-            epoch: self.epoch,
-            commit: self.log.commit(),
-        });
+        cx.set_timer(
+            TIMER_HEARTBEAT,
+            Duration::from_millis(self.cfg.heartbeat_ms),
+        );
+        cx.multicast(self.heartbeat());
         self.view.expire(cx);
+        for suspect in self.view.suspects(cx.now_us()) {
+            cx.send(suspect, Msg::Probe { kind: Kind::Server });
+        }
         let silent_us = cx.now_us().saturating_sub(self.leader_heard_us);
         match self.role {
             Role::Follower
@@ -222,7 +223,10 @@ impl Server {
                 }
             }
             Role::Follower
-                if claims && self.leader.is_none() && !self.discovering && (from > self.me || bug) =>
+                if claims
+                    && self.leader.is_none()
+                    && !self.discovering
+                    && (from > self.me || bug) =>
             {
                 self.follow(from, cx);
             }
@@ -230,8 +234,24 @@ impl Server {
         }
     }
 
+    fn heartbeat(&self) -> Msg {
+        Msg::Heartbeat {
+            kind: Kind::Server,
+            leader: self.leader,
+            epoch: self.epoch,
+            commit: self.log.commit(),
+        }
+    }
+
     fn on_probe(&mut self, from: NodeId, kind: Kind, cx: &mut Cx<'_, Msg, Event>) {
-        cx.send(from, Msg::Hello { leader: self.leader, epoch: self.epoch });
+        cx.send(from, self.heartbeat());
+        cx.send(
+            from,
+            Msg::Hello {
+                leader: self.leader,
+                epoch: self.epoch,
+            },
+        );
         if self.role == Role::Leader && kind == Kind::Server {
             // A (re)starting server learns its leader at once, or challenges it.
             cx.send(from, Msg::Coordinator { epoch: self.epoch });
@@ -254,8 +274,10 @@ impl Node for Server {
         *self = Server::new(self.cfg.clone());
         self.me = cx.me();
         self.view = View::new(self.me, self.cfg.peer_timeout_ms);
-        let (epoch, epoch_leader) =
-            cx.durable_get(KEY_EPOCH).and_then(decode_term).unwrap_or((0, None));
+        let (epoch, epoch_leader) = cx
+            .durable_get(KEY_EPOCH)
+            .and_then(decode_term)
+            .unwrap_or((0, None));
         self.epoch = epoch;
         self.epoch_leader = epoch_leader;
         self.epoch_seen_max = epoch;
@@ -266,8 +288,14 @@ impl Node for Server {
         cx.leader(None);
         self.view.report(cx);
         cx.multicast(Msg::Probe { kind: Kind::Server });
-        cx.set_timer(TIMER_HEARTBEAT, Duration::from_millis(self.cfg.heartbeat_ms));
-        cx.set_timer(TIMER_DISCOVERY, Duration::from_millis(self.cfg.discovery_ms));
+        cx.set_timer(
+            TIMER_HEARTBEAT,
+            Duration::from_millis(self.cfg.heartbeat_ms),
+        );
+        cx.set_timer(
+            TIMER_DISCOVERY,
+            Duration::from_millis(self.cfg.discovery_ms),
+        );
     }
 
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
@@ -276,9 +304,12 @@ impl Node for Server {
         }
         self.view.heard(from, msg.sender_kind(), cx);
         match msg {
-            Msg::Heartbeat { kind, leader, epoch, commit } => {
-                self.on_heartbeat(from, kind, leader, epoch, commit, cx)
-            }
+            Msg::Heartbeat {
+                kind,
+                leader,
+                epoch,
+                commit,
+            } => self.on_heartbeat(from, kind, leader, epoch, commit, cx),
             Msg::Probe { kind } => self.on_probe(from, kind, cx),
             Msg::Hello { leader, epoch } => self.on_hello(leader, epoch),
             Msg::Leave => self.view.leave(from, cx),
@@ -287,17 +318,19 @@ impl Node for Server {
             Msg::Coordinator { epoch } => self.on_coordinator(from, epoch, cx),
             Msg::Stale { epoch } => self.on_stale(epoch, cx),
             Msg::Sync { epoch } => self.on_sync(from, epoch, cx),
-            Msg::SyncOk { epoch, last_epoch, last_seq } => {
-                self.on_sync_ok(from, epoch, last_epoch, last_seq, cx)
-            }
+            Msg::SyncOk {
+                epoch,
+                last_epoch,
+                last_seq,
+            } => self.on_sync_ok(from, epoch, last_epoch, last_seq, cx),
             Msg::Fetch { epoch, from_seq } => self.on_fetch(from, epoch, from_seq, cx),
             Msg::Entries { epoch, entries } => self.on_entries(from, epoch, entries, cx),
-            Msg::Append { epoch, prev_seq, prev_epoch, entries, commit } => {
-                self.on_append(from, epoch, prev_seq, prev_epoch, entries, commit, cx)
-            }
-            Msg::AppendOk { epoch, ok, last_seq } => {
-                self.on_append_ok(from, epoch, ok, last_seq, cx)
-            }
+            append @ Msg::Append { .. } => self.on_append(from, append, cx),
+            Msg::AppendOk {
+                epoch,
+                ok,
+                last_seq,
+            } => self.on_append_ok(from, epoch, ok, last_seq, cx),
             Msg::Chat { client_seq, text } => self.on_chat(from, client_seq, text, cx),
             Msg::Pull { from_seq } => self.on_pull(from, from_seq, cx),
             // Meant for clients.

@@ -34,17 +34,16 @@ pub(crate) struct View {
 impl View {
     /// An empty view for `me`.
     pub(crate) fn new(me: NodeId, peer_timeout_ms: u64) -> View {
-        View { me, members: BTreeMap::new(), timeout_us: peer_timeout_ms.saturating_mul(1000) }
+        View {
+            me,
+            members: BTreeMap::new(),
+            timeout_us: peer_timeout_ms.saturating_mul(1000),
+        }
     }
 
     /// Notes that `from` was heard; adds it (reporting the join and the new view) if new.
     /// `kind` is what the message says the sender is; `None` only refreshes a known member.
-    pub(crate) fn heard(
-        &mut self,
-        from: NodeId,
-        kind: Option<Kind>,
-        cx: &mut Cx<'_, Msg, Event>,
-    ) {
+    pub(crate) fn heard(&mut self, from: NodeId, kind: Option<Kind>, cx: &mut Cx<'_, Msg, Event>) {
         if from == self.me {
             return;
         }
@@ -60,7 +59,13 @@ impl View {
         if self.members.len() >= MEMBERS_MAX {
             return;
         }
-        self.members.insert(from, Member { kind, heard_us: now_us });
+        self.members.insert(
+            from,
+            Member {
+                kind,
+                heard_us: now_us,
+            },
+        );
         cx.emit(Event::ViewJoin { node: from });
         self.report(cx);
     }
@@ -92,9 +97,21 @@ impl View {
         gone
     }
 
+    /// Members silent for longer than half the timeout: worth a direct probe before they
+    /// are dropped, so a few lost heartbeats do not look like a departure.
+    pub(crate) fn suspects(&self, now_us: u64) -> Vec<NodeId> {
+        self.members
+            .iter()
+            .filter(|(_, m)| now_us.saturating_sub(m.heard_us) > self.timeout_us / 2)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// Reports the current membership, this node included.
     pub(crate) fn report(&self, cx: &mut Cx<'_, Msg, Event>) {
-        cx.emit(Event::View { members: self.members_with_me() });
+        cx.emit(Event::View {
+            members: self.members_with_me(),
+        });
     }
 
     /// Every member and this node, sorted.
@@ -112,11 +129,17 @@ impl View {
 
     /// Whether `node` is a member known to be a server.
     pub(crate) fn is_server(&self, node: NodeId) -> bool {
-        self.members.get(&node).is_some_and(|m| m.kind == Kind::Server)
+        self.members
+            .get(&node)
+            .is_some_and(|m| m.kind == Kind::Server)
     }
 
     /// The other servers, in id order.
     pub(crate) fn servers(&self) -> Vec<NodeId> {
-        self.members.iter().filter(|(_, m)| m.kind == Kind::Server).map(|(id, _)| *id).collect()
+        self.members
+            .iter()
+            .filter(|(_, m)| m.kind == Kind::Server)
+            .map(|(id, _)| *id)
+            .collect()
     }
 }

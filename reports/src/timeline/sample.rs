@@ -17,12 +17,10 @@ pub const MAX_ARROWS: usize = 600;
 pub fn is_election_label(label: &str) -> bool {
     let upper = label.to_ascii_uppercase();
     const SUBSTRINGS: [&str; 5] = ["ELECTION", "COORD", "VOTE", "VICTORY", "CANDIDA"];
-    // Short words only count as whole tokens: "OK" must not match "TOKEN".
-    const TOKENS: [&str; 3] = ["OK", "ANSWER", "ALIVE"];
-    SUBSTRINGS.iter().any(|s| upper.contains(s))
-        || upper
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(|tok| TOKENS.contains(&tok))
+    // Short words count only as the whole label: "OK" is the bully answer, but "APPEND_OK"
+    // is replication traffic and "TOKEN" nothing at all.
+    const WHOLE: [&str; 3] = ["OK", "ANSWER", "ALIVE"];
+    SUBSTRINGS.iter().any(|s| upper.contains(s)) || WHOLE.contains(&upper.as_str())
 }
 
 /// `k` indices spread evenly over `items`, in order.

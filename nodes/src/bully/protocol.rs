@@ -1,0 +1,72 @@
+//! The bully group as a runtime [`Protocol`]: which node runs at each id, and its checks.
+
+use faultline_sim::scenario::{InputError, Source};
+use faultline_sim::{BoxNode, Check, NodeId, Protocol, Setup};
+
+use super::bugs::Bugs;
+use super::checks::{checks, ChecksConfig};
+use super::client::ChatClient;
+use super::config::{BullyConfig, ChatWorkload};
+use super::event::Event;
+use super::msg::Msg;
+use super::server::Server;
+
+/// The bully group of a run: servers at the setup's server ids, chat clients at the rest.
+pub struct Bully {
+    /// Timing and size, shared by every node.
+    cfg: BullyConfig,
+    /// What clients send.
+    workload: ChatWorkload,
+    /// Bounds of the checks.
+    checks: ChecksConfig,
+    /// Server ids.
+    servers: Vec<NodeId>,
+    /// Client ids.
+    clients: Vec<NodeId>,
+}
+
+impl Bully {
+    /// Reads the `[config]`, `[workload]` and `[checks]` sections; errors point into `src`.
+    pub fn new(setup: &Setup, src: &Source) -> Result<Bully, InputError> {
+        let mut cfg: BullyConfig = src.section("config", &setup.config)?;
+        cfg.servers_total = setup.servers.len();
+        cfg.bugs = Bugs::from_names(&setup.bugs).map_err(|message| InputError {
+            file: "--bug".into(),
+            line: None,
+            field: String::new(),
+            message,
+        })?;
+        for (field, value) in [
+            ("config.heartbeat_ms", cfg.heartbeat_ms),
+            ("config.peer_timeout_ms", cfg.peer_timeout_ms),
+            ("config.election_timeout_ms", cfg.election_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(src.error(field, "must be at least 1 ms"));
+            }
+        }
+        if cfg.peer_timeout_ms <= cfg.heartbeat_ms {
+            return Err(src.error("config.peer_timeout_ms", "must be longer than heartbeat_ms, or every peer times out"));
+        }
+        let workload: ChatWorkload = src.section("workload", &setup.workload)?;
+        let checks: ChecksConfig = src.section("checks", &setup.checks)?;
+        Ok(Bully { cfg, workload, checks, servers: setup.servers.clone(), clients: setup.clients.clone() })
+    }
+}
+
+impl Protocol for Bully {
+    type Msg = Msg;
+    type Event = Event;
+
+    fn node(&self, id: NodeId) -> BoxNode<Msg, Event> {
+        if self.clients.contains(&id) {
+            Box::new(ChatClient::new(self.cfg.clone(), self.workload.clone()))
+        } else {
+            Box::new(Server::new(self.cfg.clone()))
+        }
+    }
+
+    fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {
+        checks(&self.servers, &self.clients, &self.checks)
+    }
+}
