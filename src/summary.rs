@@ -151,7 +151,7 @@ pub fn analyse<E>(records: &[Record<E>], names: &[String]) -> Analysis {
             election_open = None;
             for idx in pending.drain(..) {
                 let r = &mut recoveries[idx];
-                r.recovered_ms = Some(ms(rec.t) - r.at_ms);
+                r.recovered_ms = Some(((ms(rec.t) - r.at_ms) * 1000.0).round() / 1000.0);
             }
         }
     }
@@ -159,7 +159,7 @@ pub fn analyse<E>(records: &[Record<E>], names: &[String]) -> Analysis {
 }
 
 fn ms(us: u64) -> f64 {
-    (us as f64 / 1000.0 * 1000.0).round() / 1000.0
+    us as f64 / 1000.0
 }
 
 /// Every component of connected, up electors follows one leader of its own component, which

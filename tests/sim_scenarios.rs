@@ -83,7 +83,7 @@ fn planted_bug_accept_lower_coordinator_is_caught() {
 
 #[test]
 fn planted_bug_ack_before_quorum_is_caught() {
-    let found = first_failure("scenarios/bully/clients-chat.toml", "ack-before-quorum", 0..200);
+    let found = first_failure("scenarios/bully/partition.toml", "ack-before-quorum", 0..200);
     let (seed, check) = found.expect("some seed among the first 200 fails");
     assert_eq!(check, "chat-delivery", "seed {seed}");
 }

@@ -6,7 +6,14 @@
 
 use std::process::{Command, ExitCode};
 
-const SIM: [&str; 4] = ["--config", "build.rustflags=['--cfg','madsim']", "--target-dir", "target/sim"];
+const SIM: [&str; 6] = [
+    "--config",
+    "build.rustflags=['--cfg','madsim']",
+    "--config",
+    "build.rustdocflags=['--cfg','madsim']",
+    "--target-dir",
+    "target/sim",
+];
 
 fn cargo(args: &[&str]) -> bool {
     eprintln!("xtask: cargo {}", args.join(" "));
