@@ -71,38 +71,67 @@ impl Cluster {
             field: String::new(),
             message: format!("cannot read: {e}"),
         })?;
-        let src = Source { file: &name, text: &text };
+        let src = Source {
+            file: &name,
+            text: &text,
+        };
         let file: ClusterFile = src.parse()?;
         for (i, node) in file.nodes.iter().enumerate() {
             if node.role != "server" && node.role != "client" {
-                return Err(src.error(&format!("nodes[{i}].role"), "must be \"server\" or \"client\""));
+                return Err(src.error(
+                    &format!("nodes[{i}].role"),
+                    "must be \"server\" or \"client\"",
+                ));
             }
             if file.nodes[..i].iter().any(|n| n.name == node.name) {
-                return Err(src.error(&format!("nodes[{i}].name"), format!("`{}` appears twice", node.name)));
+                return Err(src.error(
+                    &format!("nodes[{i}].name"),
+                    format!("`{}` appears twice", node.name),
+                ));
             }
         }
         if !file.multicast.ip().is_multicast() {
-            return Err(src.error("multicast", format!("{} is not a multicast address", file.multicast)));
+            return Err(src.error(
+                "multicast",
+                format!("{} is not a multicast address", file.multicast),
+            ));
         }
-        Ok(Cluster { file, path: name, text })
+        Ok(Cluster {
+            file,
+            path: name,
+            text,
+        })
     }
 
     /// The `Source` for protocol sections.
     pub fn source(&self) -> Source<'_> {
-        Source { file: &self.path, text: &self.text }
+        Source {
+            file: &self.path,
+            text: &self.text,
+        }
     }
 
     /// The id of a node name, or an error naming the known ones.
     pub fn id(&self, name: &str) -> Result<NodeId, InputError> {
-        self.file.nodes.iter().position(|n| n.name == name).map(|i| NodeId(i as u16)).ok_or_else(|| InputError {
-            file: self.path.clone(),
-            line: None,
-            field: "nodes".into(),
-            message: format!(
-                "no node named `{name}` (nodes are {})",
-                self.file.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        })
+        self.file
+            .nodes
+            .iter()
+            .position(|n| n.name == name)
+            .map(|i| NodeId(i as u16))
+            .ok_or_else(|| InputError {
+                file: self.path.clone(),
+                line: None,
+                field: "nodes".into(),
+                message: format!(
+                    "no node named `{name}` (nodes are {})",
+                    self.file
+                        .nodes
+                        .iter()
+                        .map(|n| n.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
     }
 
     /// The protocol setup this cluster describes.

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "faultline", version, about = "Deterministic simulation testbed for distributed protocols")]
+#[command(
+    name = "faultline",
+    version,
+    about = "Deterministic simulation testbed for distributed protocols"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,8 +54,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run { path, seed, out, bugs } => run(path, seed, out, bugs),
-        Command::Node { kind, config, id, dir } => node(&kind, &config, &id, &dir),
+        Command::Run {
+            path,
+            seed,
+            out,
+            bugs,
+        } => run(path, seed, out, bugs),
+        Command::Node {
+            kind,
+            config,
+            id,
+            dir,
+        } => node(&kind, &config, &id, &dir),
     };
     ExitCode::from(code)
 }

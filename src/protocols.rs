@@ -1,6 +1,5 @@
 //! The protocols faultline knows, by the name scenarios and cluster files use.
 
-use faultline_nodes::bully::Bully;
 use faultline_sim::scenario::{InputError, Scenario, Source};
 use faultline_sim::Setup;
 
@@ -21,17 +20,26 @@ pub fn setup(scenario: &Scenario, bugs: &[String]) -> Setup {
 
 /// An error for a protocol name nobody knows.
 pub fn unknown(src: &Source, field: &str, name: &str) -> InputError {
-    src.error(field, format!("unknown protocol `{name}` (known: {})", NAMES.join(", ")))
+    src.error(
+        field,
+        format!("unknown protocol `{name}` (known: {})", NAMES.join(", ")),
+    )
 }
 
 /// Runs a request in the simulator with the protocol it names.
 #[cfg(madsim)]
-pub fn simulate(req: &crate::run::RunRequest, files: bool) -> Result<crate::run::Outcome, InputError> {
+pub fn simulate(
+    req: &crate::run::RunRequest,
+    files: bool,
+) -> Result<crate::run::Outcome, InputError> {
     let src = req.source();
     let setup = setup(&req.scenario, &req.bugs);
     match req.scenario.protocol.as_str() {
-        "bully" => Ok(crate::run::execute(Bully::new(&setup, &src)?, req, files)),
+        "bully" => Ok(crate::run::execute(
+            faultline_nodes::bully::Bully::new(&setup, &src)?,
+            req,
+            files,
+        )),
         other => Err(unknown(&src, "protocol", other)),
     }
 }
-

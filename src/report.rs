@@ -49,37 +49,82 @@ pub fn timeline<E>(records: &[Record<E>], summary: &Summary) -> Timeline {
             Ev::Deliver { id, label, .. } | Ev::Drop { id, label, .. } if lane < lanes => {
                 if let Some(&(from_lane, sent_ms)) = sends.get(id) {
                     let dropped = matches!(rec.ev, Ev::Drop { .. });
-                    t.messages.push(Arrow { from_lane, to_lane: lane, sent_ms, recv_ms: at, label: label.to_string(), dropped });
+                    t.messages.push(Arrow {
+                        from_lane,
+                        to_lane: lane,
+                        sent_ms,
+                        recv_ms: at,
+                        label: label.to_string(),
+                        dropped,
+                    });
                 }
             }
             Ev::Role { role } if lane < lanes => {
                 if let Some((from_ms, old)) = role_since[lane].take() {
-                    t.roles.push(RoleSpan { lane, from_ms, to_ms: at, role: old });
+                    t.roles.push(RoleSpan {
+                        lane,
+                        from_ms,
+                        to_ms: at,
+                        role: old,
+                    });
                 }
                 if role == "leader" {
-                    t.marks.push(Mark { lane, at_ms: at, kind: MarkKind::Elected, text: "leader".into() });
+                    t.marks.push(Mark {
+                        lane,
+                        at_ms: at,
+                        kind: MarkKind::Elected,
+                        text: "leader".into(),
+                    });
                 }
                 role_since[lane] = Some((at, role.clone()));
             }
             Ev::ElectionStarted if lane < lanes => {
-                t.marks.push(Mark { lane, at_ms: at, kind: MarkKind::ElectionStarted, text: String::new() });
+                t.marks.push(Mark {
+                    lane,
+                    at_ms: at,
+                    kind: MarkKind::ElectionStarted,
+                    text: String::new(),
+                });
             }
             Ev::Crash if lane < lanes => {
                 if let Some((from_ms, old)) = role_since[lane].take() {
-                    t.roles.push(RoleSpan { lane, from_ms, to_ms: at, role: old });
+                    t.roles.push(RoleSpan {
+                        lane,
+                        from_ms,
+                        to_ms: at,
+                        role: old,
+                    });
                 }
                 down_since[lane] = Some(at);
-                t.marks.push(Mark { lane, at_ms: at, kind: MarkKind::Crash, text: "crash".into() });
+                t.marks.push(Mark {
+                    lane,
+                    at_ms: at,
+                    kind: MarkKind::Crash,
+                    text: "crash".into(),
+                });
             }
             Ev::Restart if lane < lanes => {
                 if let Some(from_ms) = down_since[lane].take() {
-                    t.down.push(LaneSpan { lane, from_ms, to_ms: at });
+                    t.down.push(LaneSpan {
+                        lane,
+                        from_ms,
+                        to_ms: at,
+                    });
                 }
-                t.marks.push(Mark { lane, at_ms: at, kind: MarkKind::Restart, text: "restart".into() });
+                t.marks.push(Mark {
+                    lane,
+                    at_ms: at,
+                    kind: MarkKind::Restart,
+                    text: "restart".into(),
+                });
             }
             Ev::Partition { .. } | Ev::Heal { .. } if rec.node == WORLD => {
                 if let Some((from_ms, label)) = partition_since.take() {
-                    t.partitions.push(Span { from_ms, to_ms: at, label });
+                    t.partitions.push(Span {
+                        from_ms,
+                        to_ms: at,
+                        label,
+                    });
                 }
                 if !cluster.cut.is_empty() {
                     partition_since = Some((at, groups(&cluster, names)));
@@ -87,7 +132,11 @@ pub fn timeline<E>(records: &[Record<E>], summary: &Summary) -> Timeline {
             }
             Ev::Loss { rate } => {
                 if let Some((from_ms, r)) = loss_since.take() {
-                    t.loss.push(Span { from_ms, to_ms: at, label: format!("{:.0}% loss", r * 100.0) });
+                    t.loss.push(Span {
+                        from_ms,
+                        to_ms: at,
+                        label: format!("{:.0}% loss", r * 100.0),
+                    });
                 }
                 if *rate > 0.0 {
                     loss_since = Some((at, *rate));
@@ -98,34 +147,63 @@ pub fn timeline<E>(records: &[Record<E>], summary: &Summary) -> Timeline {
     }
     for (lane, since) in role_since.into_iter().enumerate() {
         if let Some((from_ms, role)) = since {
-            t.roles.push(RoleSpan { lane, from_ms, to_ms: end_ms, role });
+            t.roles.push(RoleSpan {
+                lane,
+                from_ms,
+                to_ms: end_ms,
+                role,
+            });
         }
     }
     for (lane, since) in down_since.into_iter().enumerate() {
         if let Some(from_ms) = since {
-            t.down.push(LaneSpan { lane, from_ms, to_ms: end_ms });
+            t.down.push(LaneSpan {
+                lane,
+                from_ms,
+                to_ms: end_ms,
+            });
         }
     }
     if let Some((from_ms, label)) = partition_since {
-        t.partitions.push(Span { from_ms, to_ms: end_ms, label });
+        t.partitions.push(Span {
+            from_ms,
+            to_ms: end_ms,
+            label,
+        });
     }
     if let Some((from_ms, r)) = loss_since {
-        t.loss.push(Span { from_ms, to_ms: end_ms, label: format!("{:.0}% loss", r * 100.0) });
+        t.loss.push(Span {
+            from_ms,
+            to_ms: end_ms,
+            label: format!("{:.0}% loss", r * 100.0),
+        });
     }
     for e in &summary.elections {
         t.elections.push(Interval {
             from_ms: e.started_ms,
             to_ms: e.decided_ms,
             lane: names.iter().position(|n| *n == e.leader),
-            text: format!("election {:.0} ms → {}", e.decided_ms - e.started_ms, e.leader),
+            text: format!(
+                "election {:.0} ms → {}",
+                e.decided_ms - e.started_ms,
+                e.leader
+            ),
         });
     }
     for r in &summary.recoveries {
         let (to_ms, text) = match r.recovered_ms {
-            Some(took) => (r.at_ms + took, format!("{}: recovered in {}", r.fault, human_ms(took))),
+            Some(took) => (
+                r.at_ms + took,
+                format!("{}: recovered in {}", r.fault, human_ms(took)),
+            ),
             None => (end_ms, format!("{}: not recovered", r.fault)),
         };
-        t.recoveries.push(Interval { from_ms: r.at_ms, to_ms, lane: None, text });
+        t.recoveries.push(Interval {
+            from_ms: r.at_ms,
+            to_ms,
+            lane: None,
+            text,
+        });
     }
     t
 }

@@ -48,7 +48,11 @@ impl Outcome {
 
 impl RunRequest {
     /// Loads a scenario (`.toml`) or a seed file (`.seed`).
-    pub fn load(path: &Path, seed: Option<u64>, bugs: Vec<String>) -> Result<RunRequest, InputError> {
+    pub fn load(
+        path: &Path,
+        seed: Option<u64>,
+        bugs: Vec<String>,
+    ) -> Result<RunRequest, InputError> {
         let file = path.display().to_string();
         if path.extension().is_some_and(|e| e == "seed") {
             let sf = SeedFile::load(path)?;
@@ -57,7 +61,9 @@ impl RunRequest {
                     file,
                     line: None,
                     field: String::new(),
-                    message: "a seed file fixes its seed and bugs: drop --seed and --bug to replay it".into(),
+                    message:
+                        "a seed file fixes its seed and bugs: drop --seed and --bug to replay it"
+                            .into(),
                 });
             }
             let text = toml::to_string(&sf.scenario).unwrap_or_default();
@@ -84,7 +90,10 @@ impl RunRequest {
 
     /// The `Source` protocol sections are checked against.
     pub fn source(&self) -> Source<'_> {
-        Source { file: &self.source_file, text: &self.source_text }
+        Source {
+            file: &self.source_file,
+            text: &self.source_text,
+        }
     }
 
     /// Runs it in the simulator; `files` asks for the trace and the timeline too.
@@ -99,7 +108,11 @@ impl RunRequest {
             seed: self.seed,
             bugs: self.bugs.clone(),
             digest: summary.digest.clone(),
-            failed_check: summary.checks.iter().find(|c| !c.ok).map(|c| c.name.clone()),
+            failed_check: summary
+                .checks
+                .iter()
+                .find(|c| !c.ok)
+                .map(|c| c.name.clone()),
             scenario: self.scenario.clone(),
         }
     }
@@ -134,17 +147,29 @@ pub fn execute<P: Protocol>(proto: P, req: &RunRequest, files: bool) -> Outcome 
             nodes: names,
         };
         let mut jsonl = Vec::new();
-        out.trace.write_jsonl(&header, &mut jsonl).expect("writing to memory cannot fail");
-        let svg = faultline_reports::render_timeline(&report::timeline(&out.trace.records, &summary));
+        out.trace
+            .write_jsonl(&header, &mut jsonl)
+            .expect("writing to memory cannot fail");
+        let svg =
+            faultline_reports::render_timeline(&report::timeline(&out.trace.records, &summary));
         (Some(jsonl), Some(svg))
     } else {
         (None, None)
     };
-    Outcome { summary, trace_jsonl, timeline_svg }
+    Outcome {
+        summary,
+        trace_jsonl,
+        timeline_svg,
+    }
 }
 
 /// `faultline run`: returns the exit code (0 pass, 1 a check failed, 2 bad input).
-pub fn run_command(path: &Path, seed: Option<u64>, bugs: Vec<String>, out_dir: Option<PathBuf>) -> i32 {
+pub fn run_command(
+    path: &Path,
+    seed: Option<u64>,
+    bugs: Vec<String>,
+    out_dir: Option<PathBuf>,
+) -> i32 {
     let req = match RunRequest::load(path, seed, bugs) {
         Ok(req) => req,
         Err(e) => {
@@ -192,22 +217,53 @@ fn write_outputs(dir: &Path, req: &RunRequest, o: &Outcome) -> std::io::Result<(
 
 fn print_verdict(req: &RunRequest, o: &Outcome, dir: &Path, wall_s: f64) {
     let s = &o.summary;
-    let bugs = if s.bugs.is_empty() { String::new() } else { format!(", bugs: {}", s.bugs.join(", ")) };
-    println!("faultline run: {} / {}, seed {}{bugs}", s.protocol, s.scenario, s.seed);
+    let bugs = if s.bugs.is_empty() {
+        String::new()
+    } else {
+        format!(", bugs: {}", s.bugs.join(", "))
+    };
+    println!(
+        "faultline run: {} / {}, seed {}{bugs}",
+        s.protocol, s.scenario, s.seed
+    );
     for c in &s.checks {
-        println!("  {} {:<18} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail);
+        println!(
+            "  {} {:<18} {}",
+            if c.ok { "ok  " } else { "FAIL" },
+            c.name,
+            c.detail
+        );
     }
     let elections: Vec<String> = s
         .elections
         .iter()
-        .map(|e| format!("{} at {:.1} s in {}", e.leader, e.decided_ms / 1000.0, human_ms(e.decided_ms - e.started_ms)))
+        .map(|e| {
+            format!(
+                "{} at {:.1} s in {}",
+                e.leader,
+                e.decided_ms / 1000.0,
+                human_ms(e.decided_ms - e.started_ms)
+            )
+        })
         .collect();
-    println!("  elections: {}", if elections.is_empty() { "none".into() } else { elections.join("; ") });
+    println!(
+        "  elections: {}",
+        if elections.is_empty() {
+            "none".into()
+        } else {
+            elections.join("; ")
+        }
+    );
     let recoveries: Vec<String> = s
         .recoveries
         .iter()
         .map(|r| match r.recovered_ms {
-            Some(took) => format!("{} at {:.1} s: {}", r.fault, r.at_ms / 1000.0, human_ms(took)),
+            Some(took) => format!(
+                "{} at {:.1} s: {}",
+                r.fault,
+                r.at_ms / 1000.0,
+                human_ms(took)
+            ),
             None => format!("{} at {:.1} s: not recovered", r.fault, r.at_ms / 1000.0),
         })
         .collect();
@@ -234,6 +290,9 @@ fn print_verdict(req: &RunRequest, o: &Outcome, dir: &Path, wall_s: f64) {
     let verdict = if o.passed() { "PASS" } else { "FAIL" };
     println!("{verdict}  digest {}  -> {}", s.digest, dir.display());
     if !o.passed() {
-        println!("  replay it: cargo sim run {}", dir.join("failure.seed").display());
+        println!(
+            "  replay it: cargo sim run {}",
+            dir.join("failure.seed").display()
+        );
     }
 }

@@ -39,7 +39,10 @@ impl SeedFile {
             field: String::new(),
             message: format!("cannot read: {e}"),
         })?;
-        let src = Source { file: &file, text: &text };
+        let src = Source {
+            file: &file,
+            text: &text,
+        };
         let seed: SeedFile = src.parse()?;
         if seed.faultline_version != VERSION {
             return Err(src.error(
@@ -51,7 +54,8 @@ impl SeedFile {
             ));
         }
         // Validate the embedded scenario the same way as a scenario file.
-        let scenario_text = toml::to_string(&seed.scenario).map_err(|e| src.error("scenario", e.to_string()))?;
+        let scenario_text =
+            toml::to_string(&seed.scenario).map_err(|e| src.error("scenario", e.to_string()))?;
         Scenario::parse(&format!("{file} [scenario]"), &scenario_text)?;
         Ok(seed)
     }

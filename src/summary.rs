@@ -91,7 +91,12 @@ pub struct Analysis {
 
 /// Derives the summary's facts from a trace.
 pub fn analyse<E>(records: &[Record<E>], names: &[String]) -> Analysis {
-    let name = |n: NodeId| names.get(n.0 as usize).cloned().unwrap_or_else(|| n.to_string());
+    let name = |n: NodeId| {
+        names
+            .get(n.0 as usize)
+            .cloned()
+            .unwrap_or_else(|| n.to_string())
+    };
     let nodes = names.len();
     let mut cluster = Cluster::default();
     let mut role: Vec<Option<String>> = vec![None; nodes];
@@ -143,7 +148,11 @@ pub fn analyse<E>(records: &[Record<E>], names: &[String]) -> Analysis {
         }
         if let Some(fault) = describe_fault(rec, &cluster, names, &name) {
             pending.push(recoveries.len());
-            recoveries.push(Recovery { fault, at_ms: ms(rec.t), recovered_ms: None });
+            recoveries.push(Recovery {
+                fault,
+                at_ms: ms(rec.t),
+                recovered_ms: None,
+            });
         }
         if changed && agreed(&cluster, &elector, &role, &leader) {
             // Candidates that the standing leader answered did not elect anyone new: their
@@ -155,7 +164,11 @@ pub fn analyse<E>(records: &[Record<E>], names: &[String]) -> Analysis {
             }
         }
     }
-    Analysis { elections, recoveries, messages }
+    Analysis {
+        elections,
+        recoveries,
+        messages,
+    }
 }
 
 fn ms(us: u64) -> f64 {
@@ -164,14 +177,23 @@ fn ms(us: u64) -> f64 {
 
 /// Every component of connected, up electors follows one leader of its own component, which
 /// is up and plays "leader".
-fn agreed(cluster: &Cluster, elector: &[bool], role: &[Option<String>], leader: &[Option<NodeId>]) -> bool {
-    let electors: Vec<NodeId> =
-        (0..elector.len()).filter(|&i| elector[i]).map(|i| NodeId(i as u16)).collect();
+fn agreed(
+    cluster: &Cluster,
+    elector: &[bool],
+    role: &[Option<String>],
+    leader: &[Option<NodeId>],
+) -> bool {
+    let electors: Vec<NodeId> = (0..elector.len())
+        .filter(|&i| elector[i])
+        .map(|i| NodeId(i as u16))
+        .collect();
     if electors.is_empty() {
         return false;
     }
     cluster.components(&electors).iter().all(|comp| {
-        let Some(l) = leader[comp[0].0 as usize] else { return false };
+        let Some(l) = leader[comp[0].0 as usize] else {
+            return false;
+        };
         comp.contains(&l)
             && role[l.0 as usize].as_deref() == Some("leader")
             && comp.iter().all(|n| leader[n.0 as usize] == Some(l))
@@ -187,7 +209,9 @@ fn describe_fault<E>(
     match &rec.ev {
         Ev::Crash => Some(format!("crash {}", name(rec.node))),
         Ev::Restart => Some(format!("restart {}", name(rec.node))),
-        Ev::Partition { .. } if rec.node == WORLD => Some(format!("partition {}", groups(cluster, names))),
+        Ev::Partition { .. } if rec.node == WORLD => {
+            Some(format!("partition {}", groups(cluster, names)))
+        }
         Ev::Heal { .. } if rec.node == WORLD => Some("heal".to_string()),
         Ev::Loss { rate } if *rate > 0.0 => Some(format!("loss {:.0}%", rate * 100.0)),
         Ev::Loss { .. } => Some("loss ends".to_string()),
@@ -203,7 +227,12 @@ pub fn groups(cluster: &Cluster, names: &[String]) -> String {
     healthy
         .components(&all)
         .iter()
-        .map(|c| c.iter().map(|n| names[n.0 as usize].as_str()).collect::<Vec<_>>().join(","))
+        .map(|c| {
+            c.iter()
+                .map(|n| names[n.0 as usize].as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
         .collect::<Vec<_>>()
         .join(" | ")
 }

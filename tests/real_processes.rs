@@ -33,10 +33,17 @@ impl Cluster {
              [config]\nheartbeat_ms = 100\npeer_timeout_ms = 600\nelection_timeout_ms = 300\ndiscovery_ms = 400\n"
         );
         for i in 1..=3 {
-            text += &format!("\n[[nodes]]\nname = \"s{i}\"\nrole = \"server\"\naddr = \"127.0.0.1:{}\"\n", base + i);
+            text += &format!(
+                "\n[[nodes]]\nname = \"s{i}\"\nrole = \"server\"\naddr = \"127.0.0.1:{}\"\n",
+                base + i
+            );
         }
         std::fs::write(&config, text).unwrap();
-        Cluster { dir, config, children: vec![None, None, None] }
+        Cluster {
+            dir,
+            config,
+            children: vec![None, None, None],
+        }
     }
 
     fn start(&mut self, i: usize) {
@@ -56,7 +63,10 @@ impl Cluster {
         let mut child = self.children[i].take().expect("running");
         child.kill().unwrap();
         child.wait().unwrap();
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as u64
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64
     }
 
     fn trace(&self, i: usize) -> Vec<Record<Event>> {
@@ -83,7 +93,11 @@ impl Cluster {
     fn wait_for_leader(&self, nodes: &[usize], leader: usize, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
-            if self.leaders(nodes).iter().all(|l| *l == Some(NodeId(leader as u16))) {
+            if self
+                .leaders(nodes)
+                .iter()
+                .all(|l| *l == Some(NodeId(leader as u16)))
+            {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -112,29 +126,62 @@ fn three_real_servers_reelect_after_the_leader_is_killed() {
     for i in 0..3 {
         c.start(i);
     }
-    assert!(c.wait_for_leader(&[0, 1, 2], 2, Duration::from_secs(15)), "no agreement on s3: {:?}", c.leaders(&[0, 1, 2]));
+    assert!(
+        c.wait_for_leader(&[0, 1, 2], 2, Duration::from_secs(15)),
+        "no agreement on s3: {:?}",
+        c.leaders(&[0, 1, 2])
+    );
 
     let killed_at = c.kill(2);
-    assert!(c.wait_for_leader(&[0, 1], 1, Duration::from_secs(15)), "no re-election of s2: {:?}", c.leaders(&[0, 1]));
+    assert!(
+        c.wait_for_leader(&[0, 1], 1, Duration::from_secs(15)),
+        "no re-election of s2: {:?}",
+        c.leaders(&[0, 1])
+    );
 
     c.start(2);
-    assert!(c.wait_for_leader(&[0, 1, 2], 2, Duration::from_secs(15)), "s3 did not take over: {:?}", c.leaders(&[0, 1, 2]));
+    assert!(
+        c.wait_for_leader(&[0, 1, 2], 2, Duration::from_secs(15)),
+        "s3 did not take over: {:?}",
+        c.leaders(&[0, 1, 2])
+    );
 
     // Merge the three traces (one host, one clock), add the kill the dead process could not
     // record, and summarise them as a simulated run would be.
     let mut records: Vec<Record<Event>> = (0..3).flat_map(|i| c.trace(i)).collect();
-    records.push(Record { t: killed_at, node: NodeId(2), ev: Ev::Crash });
+    records.push(Record {
+        t: killed_at,
+        node: NodeId(2),
+        ev: Ev::Crash,
+    });
     records.sort_by_key(|r| r.t);
     let t0 = records[0].t;
     for r in &mut records {
         r.t -= t0;
     }
     let analysis = analyse(&records, &names());
-    let leaders: Vec<&str> = analysis.elections.iter().map(|e| e.leader.as_str()).collect();
-    assert!(leaders.windows(3).any(|w| w == ["s3", "s2", "s3"]), "elections {leaders:?}");
-    let crash = analysis.recoveries.iter().find(|r| r.fault == "crash s3").expect("the kill is a fault");
-    assert!(crash.recovered_ms.is_some_and(|ms| ms < 5000.0), "{crash:?}");
-    let delivered = records.iter().filter(|r| matches!(r.ev, Ev::Deliver { .. })).count();
+    let leaders: Vec<&str> = analysis
+        .elections
+        .iter()
+        .map(|e| e.leader.as_str())
+        .collect();
+    assert!(
+        leaders.windows(3).any(|w| w == ["s3", "s2", "s3"]),
+        "elections {leaders:?}"
+    );
+    let crash = analysis
+        .recoveries
+        .iter()
+        .find(|r| r.fault == "crash s3")
+        .expect("the kill is a fault");
+    assert!(
+        crash.recovered_ms.is_some_and(|ms| ms < 5000.0),
+        "{crash:?}"
+    );
+    let delivered = records
+        .iter()
+        .filter(|r| matches!(r.ev, Ev::Deliver { .. }))
+        .count();
     assert!(delivered > 50, "real datagrams flowed: {delivered}");
     assert!(Path::new(&c.dir).join("s3.durable").exists());
 }

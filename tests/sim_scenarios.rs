@@ -17,12 +17,16 @@ fn scenarios() -> Vec<PathBuf> {
 }
 
 fn request(path: &Path, seed: Option<u64>, bugs: &[&str]) -> RunRequest {
-    RunRequest::load(path, seed, bugs.iter().map(|b| b.to_string()).collect()).expect("scenario loads")
+    RunRequest::load(path, seed, bugs.iter().map(|b| b.to_string()).collect())
+        .expect("scenario loads")
 }
 
 /// Seeds per scenario: a handful in CI, more with FAULTLINE_SEEDS=500.
 fn seed_count() -> u64 {
-    std::env::var("FAULTLINE_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(12)
+    std::env::var("FAULTLINE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12)
 }
 
 #[test]
@@ -30,14 +34,21 @@ fn every_shipped_scenario_passes_over_many_seeds() {
     let mut failures = Vec::new();
     for path in scenarios() {
         for seed in 0..seed_count() {
-            let outcome = request(&path, Some(seed), &[]).execute(false).expect("runs");
+            let outcome = request(&path, Some(seed), &[])
+                .execute(false)
+                .expect("runs");
             if !outcome.passed() {
                 let broken: Vec<_> = outcome.summary.checks.iter().filter(|c| !c.ok).collect();
                 failures.push(format!("{} seed {seed}: {broken:?}", path.display()));
             }
         }
     }
-    assert!(failures.is_empty(), "{} failing runs:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing runs:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -49,7 +60,11 @@ fn same_seed_same_digest_other_seed_other_digest() {
         let b = request(&path, Some(7), &[]).execute(true).unwrap();
         let c = request(&path, Some(8), &[]).execute(false).unwrap();
         assert_eq!(a.summary.digest, b.summary.digest, "{}", path.display());
-        assert!(a.trace_jsonl == b.trace_jsonl, "{}: same seed, different trace", path.display());
+        assert!(
+            a.trace_jsonl == b.trace_jsonl,
+            "{}: same seed, different trace",
+            path.display()
+        );
         assert_ne!(a.summary.digest, c.summary.digest, "{}", path.display());
     }
 }
@@ -66,7 +81,9 @@ fn summaries_of_shipped_scenarios_at_their_own_seed() {
 /// Finds the first failing seed among `seeds` with a bug switched on.
 fn first_failure(path: &str, bug: &str, seeds: std::ops::Range<u64>) -> Option<(u64, String)> {
     for seed in seeds {
-        let outcome = request(Path::new(path), Some(seed), &[bug]).execute(false).unwrap();
+        let outcome = request(Path::new(path), Some(seed), &[bug])
+            .execute(false)
+            .unwrap();
         if let Some(check) = outcome.summary.checks.iter().find(|c| !c.ok) {
             return Some((seed, check.name.clone()));
         }
@@ -76,14 +93,22 @@ fn first_failure(path: &str, bug: &str, seeds: std::ops::Range<u64>) -> Option<(
 
 #[test]
 fn planted_bug_accept_lower_coordinator_is_caught() {
-    let found = first_failure("scenarios/bully/leader-crash.toml", "accept-lower-coordinator", 0..200);
+    let found = first_failure(
+        "scenarios/bully/leader-crash.toml",
+        "accept-lower-coordinator",
+        0..200,
+    );
     let (seed, check) = found.expect("some seed among the first 200 fails");
     assert_eq!(check, "leader-agreement", "seed {seed}");
 }
 
 #[test]
 fn planted_bug_ack_before_quorum_is_caught() {
-    let found = first_failure("scenarios/bully/partition.toml", "ack-before-quorum", 0..200);
+    let found = first_failure(
+        "scenarios/bully/partition.toml",
+        "ack-before-quorum",
+        0..200,
+    );
     let (seed, check) = found.expect("some seed among the first 200 fails");
     assert_eq!(check, "chat-delivery", "seed {seed}");
 }
@@ -96,14 +121,24 @@ fn planted_bug_no_dedup_is_caught() {
 }
 
 fn faultline(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_faultline")).args(args).output().expect("faultline runs")
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .output()
+        .expect("faultline runs")
 }
 
 #[test]
 fn run_writes_report_and_a_failure_writes_a_seed_that_replays() {
     let dir = std::env::temp_dir().join(format!("faultline-test-run-{}", std::process::id()));
     let out = dir.to_string_lossy().to_string();
-    let pass = faultline(&["run", "scenarios/bully/leader-crash.toml", "--seed", "7", "--out", &out]);
+    let pass = faultline(&[
+        "run",
+        "scenarios/bully/leader-crash.toml",
+        "--seed",
+        "7",
+        "--out",
+        &out,
+    ]);
     let stdout = String::from_utf8_lossy(&pass.stdout);
     assert_eq!(pass.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("PASS  digest"), "{stdout}");
@@ -112,10 +147,21 @@ fn run_writes_report_and_a_failure_writes_a_seed_that_replays() {
     }
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
-    assert!(summary["elections"].as_array().unwrap().len() >= 2, "{summary}");
-    assert!(!summary["recoveries"].as_array().unwrap().is_empty(), "{summary}");
+    assert!(
+        summary["elections"].as_array().unwrap().len() >= 2,
+        "{summary}"
+    );
+    assert!(
+        !summary["recoveries"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
 
-    let (seed, _) = first_failure("scenarios/bully/leader-crash.toml", "accept-lower-coordinator", 0..200).unwrap();
+    let (seed, _) = first_failure(
+        "scenarios/bully/leader-crash.toml",
+        "accept-lower-coordinator",
+        0..200,
+    )
+    .unwrap();
     let seed = seed.to_string();
     let fail = faultline(&[
         "run",
@@ -127,13 +173,26 @@ fn run_writes_report_and_a_failure_writes_a_seed_that_replays() {
         "--out",
         &out,
     ]);
-    assert_eq!(fail.status.code(), Some(1), "{}", String::from_utf8_lossy(&fail.stdout));
+    assert_eq!(
+        fail.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&fail.stdout)
+    );
     let seed_file = dir.join("failure.seed");
     assert!(seed_file.exists());
-    let replay = faultline(&["run", &seed_file.to_string_lossy(), "--out", &dir.join("replay").to_string_lossy()]);
+    let replay = faultline(&[
+        "run",
+        &seed_file.to_string_lossy(),
+        "--out",
+        &dir.join("replay").to_string_lossy(),
+    ]);
     let replay_out = String::from_utf8_lossy(&replay.stdout);
     assert_eq!(replay.status.code(), Some(1), "{replay_out}");
-    assert!(replay_out.contains("digest matches the seed file"), "{replay_out}");
+    assert!(
+        replay_out.contains("digest matches the seed file"),
+        "{replay_out}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -147,10 +206,21 @@ fn misspelt_field_exits_2_naming_line_and_field() {
     let out = faultline(&["run", &bad.to_string_lossy()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    let line = text.lines().position(|l| l.starts_with("latency_ms")).unwrap() + 1;
-    assert!(stderr.contains(&format!("bad.toml:{line}: field `network.latency_msec`")), "{stderr}");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("latency_ms"))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr.contains(&format!("bad.toml:{line}: field `network.latency_msec`")),
+        "{stderr}"
+    );
 
-    std::fs::write(&bad, text.replace("[checks]", "[checks]\nleader_within = 5")).unwrap();
+    std::fs::write(
+        &bad,
+        text.replace("[checks]", "[checks]\nleader_within = 5"),
+    )
+    .unwrap();
     let out = faultline(&["run", &bad.to_string_lossy()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");

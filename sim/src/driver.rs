@@ -88,7 +88,17 @@ pub async fn run<N, H>(
 
     let now = host.now_us();
     node.on_start(&mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
-    apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await;
+    apply(
+        me,
+        &host,
+        &transport,
+        &mut timers,
+        &mut effects,
+        &mut durable,
+        &mut out,
+        now,
+    )
+    .await;
 
     // One sleep, moved rather than rebuilt, keeps the simulator's timer wheel small.
     let far = Duration::from_secs(24 * 3600);
@@ -98,7 +108,9 @@ pub async fn run<N, H>(
         if host.stopped() {
             return;
         }
-        let deadline = timers.next_deadline().map_or(epoch + far, |d| epoch + Duration::from_micros(d));
+        let deadline = timers
+            .next_deadline()
+            .map_or(epoch + far, |d| epoch + Duration::from_micros(d));
         if sleep.deadline() != deadline {
             sleep.as_mut().reset(deadline);
         }
@@ -174,9 +186,25 @@ async fn apply<M: Message, E, H: Host<E>>(
                 }
                 let label = msg.label().into();
                 if transport.send(to, out).await {
-                    host.record(me, Ev::Send { to: Some(to), id, label });
+                    host.record(
+                        me,
+                        Ev::Send {
+                            to: Some(to),
+                            id,
+                            label,
+                        },
+                    );
                 } else {
-                    host.record(me, Ev::Drop { from: me, to, id, label, reason: DropReason::NoRoute });
+                    host.record(
+                        me,
+                        Ev::Drop {
+                            from: me,
+                            to,
+                            id,
+                            label,
+                            reason: DropReason::NoRoute,
+                        },
+                    );
                 }
             }
             Action::Multicast(msg) => {
@@ -186,7 +214,14 @@ async fn apply<M: Message, E, H: Host<E>>(
                     continue;
                 }
                 transport.multicast(out).await;
-                host.record(me, Ev::Send { to: None, id, label: msg.label().into() });
+                host.record(
+                    me,
+                    Ev::Send {
+                        to: None,
+                        id,
+                        label: msg.label().into(),
+                    },
+                );
             }
         }
     }

@@ -16,7 +16,9 @@ pub mod wire;
 pub mod world;
 
 pub use check::{Check, Cluster, Verdict};
-pub use node::{Action, BoxNode, Cx, Durable, Effects, Message, Node, NodeId, Note, ProtoEvent, TimerId};
+pub use node::{
+    Action, BoxNode, Cx, Durable, Effects, Message, Node, NodeId, Note, ProtoEvent, TimerId,
+};
 pub use protocol::{Protocol, Setup};
 pub use rand_chacha::ChaCha8Rng;
 pub use scenario::{InputError, Scenario, Source};

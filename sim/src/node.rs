@@ -122,7 +122,11 @@ pub struct Effects<M, E> {
 
 impl<M, E> Default for Effects<M, E> {
     fn default() -> Self {
-        Effects { actions: Vec::new(), notes: Vec::new(), durable_dirty: false }
+        Effects {
+            actions: Vec::new(),
+            notes: Vec::new(),
+            durable_dirty: false,
+        }
     }
 }
 
@@ -153,7 +157,13 @@ impl<'a, M, E> Cx<'a, M, E> {
         durable: &'a mut Durable,
         effects: &'a mut Effects<M, E>,
     ) -> Self {
-        Cx { me, now_us, rng, durable, effects }
+        Cx {
+            me,
+            now_us,
+            rng,
+            durable,
+            effects,
+        }
     }
 
     /// This node's id.

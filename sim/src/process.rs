@@ -42,8 +42,14 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
     }
 
     fn record(&self, node: NodeId, ev: Ev<E>) {
-        let rec = Record { t: self.unix_start_us + self.start.elapsed().as_micros() as u64, node, ev };
-        let Ok(mut line) = serde_json::to_vec(&rec) else { return };
+        let rec = Record {
+            t: self.unix_start_us + self.start.elapsed().as_micros() as u64,
+            node,
+            ev,
+        };
+        let Ok(mut line) = serde_json::to_vec(&rec) else {
+            return;
+        };
         line.push(b'\n');
         let mut file = self.trace.lock().unwrap_or_else(|p| p.into_inner());
         // A full disk must not stop the node: the trace is evidence, not state.
@@ -51,12 +57,18 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
     }
 
     fn arrival(&self, from: NodeId, to: NodeId) -> Option<DropReason> {
-        self.nemesis.lock().unwrap_or_else(|p| p.into_inner()).arrival(from, to)
+        self.nemesis
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .arrival(from, to)
     }
 
     fn persist(&self, _node: NodeId, durable: &Durable) {
         if let Err(e) = write_durable(&self.durable_path, durable) {
-            eprintln!("faultline: cannot persist {}: {e}", self.durable_path.display());
+            eprintln!(
+                "faultline: cannot persist {}: {e}",
+                self.durable_path.display()
+            );
         }
     }
 
@@ -82,7 +94,10 @@ fn write_durable(path: &Path, durable: &Durable) -> std::io::Result<()> {
 fn read_durable(path: &Path) -> Durable {
     match std::fs::read(path) {
         Ok(bytes) => postcard::from_bytes(&bytes).unwrap_or_else(|e| {
-            eprintln!("faultline: {} is damaged ({e}); starting empty", path.display());
+            eprintln!(
+                "faultline: {} is damaged ({e}); starting empty",
+                path.display()
+            );
             Durable::default()
         }),
         Err(_) => Durable::default(),
@@ -106,19 +121,28 @@ pub async fn run_process<P: Protocol>(
     files: ProcessFiles,
 ) -> std::io::Result<()> {
     let fresh = !files.trace.exists();
-    let mut trace = OpenOptions::new().create(true).append(true).open(&files.trace)?;
+    let mut trace = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&files.trace)?;
     if fresh {
         let mut line = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
         line.push(b'\n');
         trace.write_all(&line)?;
     }
-    let unix_now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let unix_now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let restarted = files.durable.exists();
     let host = Arc::new(ProcessHost {
         start: Instant::now(),
         unix_start_us: unix_now.as_micros() as u64,
         trace: Mutex::new(trace),
-        nemesis: Mutex::new(Nemesis::new(book.nodes.len(), 0.0, ChaCha8Rng::seed_from_u64(0))),
+        nemesis: Mutex::new(Nemesis::new(
+            book.nodes.len(),
+            0.0,
+            ChaCha8Rng::seed_from_u64(0),
+        )),
         durable_path: files.durable.clone(),
         sent: AtomicU64::new((unix_now.as_millis() as u64 & 0xFFFF_FFFF) << 12),
         stop: AtomicBool::new(false),

@@ -72,7 +72,10 @@ fn default_latency_ms() -> [u64; 2] {
 
 impl Default for Network {
     fn default() -> Self {
-        Network { latency_ms: default_latency_ms(), loss: 0.0 }
+        Network {
+            latency_ms: default_latency_ms(),
+            loss: 0.0,
+        }
     }
 }
 
@@ -195,7 +198,11 @@ impl Source<'_> {
         serde_path_to_error::deserialize(value).map_err(|err| {
             let inner_path = err.path().to_string();
             let message = err.inner().to_string().trim().to_string();
-            let mut path = if inner_path == "." { name.to_string() } else { format!("{name}.{inner_path}") };
+            let mut path = if inner_path == "." {
+                name.to_string()
+            } else {
+                format!("{name}.{inner_path}")
+            };
             if let Some(key) = unknown_field(&message) {
                 if !path.ends_with(&key) {
                     path = format!("{path}.{key}");
@@ -218,15 +225,27 @@ impl Source<'_> {
             }
             if let Some(key) = unknown_field(&message) {
                 if !path.ends_with(&key) {
-                    path = if path.is_empty() { key } else { format!("{path}.{key}") };
+                    path = if path.is_empty() {
+                        key
+                    } else {
+                        format!("{path}.{key}")
+                    };
                 }
             }
             // The key itself is the best place to point at; toml's span is the fallback.
             let line = match locate(self.text, &path) {
                 Some((line, true)) => Some(line),
-                found => inner.span().map(|span| line_of(self.text, span.start)).or(found.map(|f| f.0)),
+                found => inner
+                    .span()
+                    .map(|span| line_of(self.text, span.start))
+                    .or(found.map(|f| f.0)),
             };
-            InputError { file: self.file.to_string(), line, field: path, message }
+            InputError {
+                file: self.file.to_string(),
+                line,
+                field: path,
+                message,
+            }
         })
     }
 }
@@ -237,7 +256,11 @@ fn unknown_field(message: &str) -> Option<String> {
 }
 
 fn line_of(text: &str, byte: usize) -> usize {
-    text[..byte.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+    text[..byte.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
 }
 
 /// Finds the line of the item at a dotted path, or of its nearest parent found; the flag
@@ -318,12 +341,17 @@ impl Scenario {
 
     /// The clients' ids.
     pub fn clients(&self) -> Vec<NodeId> {
-        (self.nodes.servers..self.nodes.servers + self.nodes.clients).map(NodeId).collect()
+        (self.nodes.servers..self.nodes.servers + self.nodes.clients)
+            .map(NodeId)
+            .collect()
     }
 
     /// The id of a node name.
     pub fn node_id(&self, name: &str) -> Option<NodeId> {
-        self.node_names().iter().position(|n| n == name).map(|i| NodeId(i as u16))
+        self.node_names()
+            .iter()
+            .position(|n| n == name)
+            .map(|i| NodeId(i as u16))
     }
 
     fn validate(&self, src: &Source) -> Result<(), InputError> {
@@ -340,19 +368,31 @@ impl Scenario {
         }
         let [lo, hi] = self.network.latency_ms;
         if lo > hi || hi > 60_000 {
-            return Err(src.error("network.latency_ms", "must be [min, max] with min <= max <= 60000"));
+            return Err(src.error(
+                "network.latency_ms",
+                "must be [min, max] with min <= max <= 60000",
+            ));
         }
         check_rate(src, "network.loss", self.network.loss)?;
         for (i, fault) in self.faults.iter().enumerate() {
             let at = |field: &str| format!("faults[{i}].{field}");
             let node = |field: &str, name: &str| {
                 self.node_id(name).ok_or_else(|| {
-                    src.error(&at(field), format!("no node named `{name}` (nodes are {})", self.node_names().join(", ")))
+                    src.error(
+                        &at(field),
+                        format!(
+                            "no node named `{name}` (nodes are {})",
+                            self.node_names().join(", ")
+                        ),
+                    )
                 })
             };
             let time = |field: &str, ms: u64| {
                 if ms > self.duration_ms {
-                    Err(src.error(&at(field), format!("{ms} is past the end of the run ({} ms)", self.duration_ms)))
+                    Err(src.error(
+                        &at(field),
+                        format!("{ms} is past the end of the run ({} ms)", self.duration_ms),
+                    ))
                 } else {
                     Ok(())
                 }
@@ -362,7 +402,13 @@ impl Scenario {
                     node("node", name)?;
                     time("at_ms", *at_ms)?;
                 }
-                Fault::Partition { groups, from, to, at_ms, heal_ms } => {
+                Fault::Partition {
+                    groups,
+                    from,
+                    to,
+                    at_ms,
+                    heal_ms,
+                } => {
                     time("at_ms", *at_ms)?;
                     if let Some(heal) = heal_ms {
                         time("heal_ms", *heal)?;
@@ -372,10 +418,16 @@ impl Scenario {
                     }
                     let one_way = !from.is_empty() || !to.is_empty();
                     if one_way != groups.is_empty() {
-                        return Err(src.error(&at("groups"), "give either `groups` or both `from` and `to`"));
+                        return Err(src.error(
+                            &at("groups"),
+                            "give either `groups` or both `from` and `to`",
+                        ));
                     }
                     if one_way && (from.is_empty() || to.is_empty()) {
-                        return Err(src.error(&at(if from.is_empty() { "from" } else { "to" }), "a one-way partition needs both `from` and `to`"));
+                        return Err(src.error(
+                            &at(if from.is_empty() { "from" } else { "to" }),
+                            "a one-way partition needs both `from` and `to`",
+                        ));
                     }
                     for name in groups.iter().flatten() {
                         node("groups", name)?;
@@ -387,7 +439,11 @@ impl Scenario {
                         node("to", name)?;
                     }
                 }
-                Fault::Loss { rate, from_ms, until_ms } => {
+                Fault::Loss {
+                    rate,
+                    from_ms,
+                    until_ms,
+                } => {
                     check_rate(src, &at("rate"), *rate)?;
                     time("from_ms", *from_ms)?;
                     time("until_ms", *until_ms)?;
@@ -407,8 +463,16 @@ impl Scenario {
         for fault in &self.faults {
             match fault {
                 Fault::Crash { node, at_ms } => out.push((*at_ms, WorldAction::Crash(id(node)))),
-                Fault::Restart { node, at_ms } => out.push((*at_ms, WorldAction::Restart(id(node)))),
-                Fault::Partition { groups, from, to, at_ms, heal_ms } => {
+                Fault::Restart { node, at_ms } => {
+                    out.push((*at_ms, WorldAction::Restart(id(node))))
+                }
+                Fault::Partition {
+                    groups,
+                    from,
+                    to,
+                    at_ms,
+                    heal_ms,
+                } => {
                     let links = if groups.is_empty() {
                         let mut links = Vec::new();
                         for f in from {
@@ -427,7 +491,11 @@ impl Scenario {
                         out.push((*heal, WorldAction::Heal(links)));
                     }
                 }
-                Fault::Loss { rate, from_ms, until_ms } => {
+                Fault::Loss {
+                    rate,
+                    from_ms,
+                    until_ms,
+                } => {
                     out.push((*from_ms, WorldAction::Loss(*rate)));
                     out.push((*until_ms, WorldAction::Loss(0.0)));
                 }
@@ -440,7 +508,12 @@ impl Scenario {
     /// Both directions of every link between different groups; unlisted nodes form a group.
     fn links_between(&self, groups: &[Vec<String>]) -> Vec<(NodeId, NodeId)> {
         let names = self.node_names();
-        let group_of = |name: &str| groups.iter().position(|g| g.iter().any(|n| n == name)).unwrap_or(groups.len());
+        let group_of = |name: &str| {
+            groups
+                .iter()
+                .position(|g| g.iter().any(|n| n == name))
+                .unwrap_or(groups.len())
+        };
         let mut links = Vec::new();
         for (a, name_a) in names.iter().enumerate() {
             for (b, name_b) in names.iter().enumerate() {
@@ -495,7 +568,9 @@ heal_ms = 4000
         assert_eq!(s.node_names(), ["s1", "s2", "s3", "c1"]);
         let sched = s.schedule();
         assert_eq!(sched[0], (2000, WorldAction::Crash(NodeId(2))));
-        let WorldAction::Cut(links) = &sched[1].1 else { panic!() };
+        let WorldAction::Cut(links) = &sched[1].1 else {
+            panic!()
+        };
         // s1 | s2,s3 | c1 (unlisted): every cross-group pair, both ways.
         assert!(links.contains(&(NodeId(0), NodeId(1))) && links.contains(&(NodeId(1), NodeId(0))));
         assert!(links.contains(&(NodeId(3), NodeId(0))));
@@ -509,7 +584,11 @@ heal_ms = 4000
         let err = Scenario::parse("t.toml", &bad).unwrap_err();
         assert_eq!(err.field, "network.lateny_ms");
         assert_eq!(err.line, Some(11));
-        assert!(err.to_string().starts_with("t.toml:11: field `network.lateny_ms`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("t.toml:11: field `network.lateny_ms`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -32,11 +32,25 @@ pub enum DropReason {
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum Ev<E> {
     /// A datagram left the node; `to` is `None` for a multicast.
-    Send { to: Option<NodeId>, id: u64, label: Cow<'static, str> },
+    Send {
+        to: Option<NodeId>,
+        id: u64,
+        label: Cow<'static, str>,
+    },
     /// A datagram arrived intact and was handed to the node.
-    Deliver { from: NodeId, id: u64, label: Cow<'static, str> },
+    Deliver {
+        from: NodeId,
+        id: u64,
+        label: Cow<'static, str>,
+    },
     /// A datagram from `from` to `to` was lost; recorded where the loss was decided.
-    Drop { from: NodeId, to: NodeId, id: u64, label: Cow<'static, str>, reason: DropReason },
+    Drop {
+        from: NodeId,
+        to: NodeId,
+        id: u64,
+        label: Cow<'static, str>,
+        reason: DropReason,
+    },
     /// A datagram failed its checksum or could not be decoded; it was discarded.
     Corrupt { bytes: u32 },
     /// A timer fired.
@@ -159,7 +173,13 @@ fn digest_bytes<E: ProtoEvent>(rec: &Record<E>, out: &mut Vec<u8>) {
             out.extend_from_slice(&from.0.to_le_bytes());
             out.extend_from_slice(&id.to_le_bytes());
         }
-        Ev::Drop { from, to, id, reason, .. } => {
+        Ev::Drop {
+            from,
+            to,
+            id,
+            reason,
+            ..
+        } => {
             out.push(3);
             out.extend_from_slice(&from.0.to_le_bytes());
             out.extend_from_slice(&to.0.to_le_bytes());
@@ -182,7 +202,10 @@ fn digest_bytes<E: ProtoEvent>(rec: &Record<E>, out: &mut Vec<u8>) {
 
 /// Reads a trace file written by [`Trace::write_jsonl`] or by a real node.
 pub fn read_jsonl<E: ProtoEvent>(text: &str) -> Result<(Header, Vec<Record<E>>), String> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let (_, first) = lines.next().ok_or("empty trace: no header line")?;
     let header: Header =
         serde_json::from_str(first).map_err(|e| format!("line 1: bad header: {e}"))?;

@@ -50,7 +50,9 @@ mod sim {
 
         /// Sends to one node; false when no address is known for it.
         pub async fn send(&self, to: NodeId, bytes: &[u8]) -> bool {
-            let Some(addr) = self.book.nodes.get(to.0 as usize) else { return false };
+            let Some(addr) = self.book.nodes.get(to.0 as usize) else {
+                return false;
+            };
             // A send to a crashed node vanishes in the simulated network, as on a real one.
             let _ = self.socket.send_to(addr, bytes).await;
             true
@@ -110,7 +112,9 @@ mod real {
 
         /// Sends to one node; false when no address is known for it.
         pub async fn send(&self, to: NodeId, bytes: &[u8]) -> bool {
-            let Some(addr) = self.book.nodes.get(to.0 as usize) else { return false };
+            let Some(addr) = self.book.nodes.get(to.0 as usize) else {
+                return false;
+            };
             // UDP: a refused or unreachable peer is the same as a lost datagram.
             let _ = self.unicast.send_to(bytes, addr).await;
             true
@@ -142,7 +146,10 @@ mod real {
     fn join_group(book: &AddressBook) -> std::io::Result<std::net::UdpSocket> {
         use socket2::{Domain, Protocol, Socket, Type};
         let SocketAddr::V4(group) = book.group else {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "the multicast group must be IPv4"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the multicast group must be IPv4",
+            ));
         };
         let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
         // Several nodes on one host share the group port; each gets every datagram.

@@ -114,7 +114,14 @@ mod tests {
         let mut buf = Vec::new();
         encode(NodeId(3), 99, &M::Text("hi".into()), &mut buf).unwrap();
         let env: Envelope<M> = decode(&buf).unwrap();
-        assert_eq!(env, Envelope { from: NodeId(3), id: 99, msg: M::Text("hi".into()) });
+        assert_eq!(
+            env,
+            Envelope {
+                from: NodeId(3),
+                id: 99,
+                msg: M::Text("hi".into())
+            }
+        );
     }
 
     #[test]

@@ -83,7 +83,12 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
             return;
         }
         let rec = Record { t, node, ev };
-        let Shared { checks, violation, trace, .. } = &mut *shared;
+        let Shared {
+            checks,
+            violation,
+            trace,
+            ..
+        } = &mut *shared;
         for check in checks.iter_mut() {
             if let Err(detail) = check.observe(&rec) {
                 if violation.is_none() {
@@ -114,7 +119,9 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
 
     fn next_msg_id(&self, node: NodeId) -> u64 {
         let mut shared = self.lock();
-        let Some(sent) = shared.sent.get_mut(node.0 as usize) else { return 0 };
+        let Some(sent) = shared.sent.get_mut(node.0 as usize) else {
+            return 0;
+        };
         *sent += 1;
         // The node in the top bits keeps ids unique run-wide without coordination.
         ((node.0 as u64) << 48) | *sent
@@ -128,7 +135,10 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
 /// The simulated address of a node.
 fn address(id: NodeId) -> SocketAddr {
     let i = id.0 as u32 + 1;
-    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, (i >> 8) as u8, i as u8)), PORT)
+    SocketAddr::new(
+        IpAddr::V4(Ipv4Addr::new(10, 0, (i >> 8) as u8, i as u8)),
+        PORT,
+    )
 }
 
 /// Runs a scenario under `seed` in madsim and returns its trace and verdicts.
@@ -139,7 +149,8 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let mut config = madsim::Config::default();
     config.net.packet_loss_rate = 0.0;
     // madsim draws from a half-open range; the scenario's range is inclusive.
-    config.net.send_latency = Duration::from_millis(lat_lo)..Duration::from_millis(lat_hi) + Duration::from_micros(1);
+    config.net.send_latency =
+        Duration::from_millis(lat_lo)..Duration::from_millis(lat_hi) + Duration::from_micros(1);
     let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, config);
 
     let mut nemesis_rng = ChaCha8Rng::seed_from_u64(seed);
@@ -230,7 +241,11 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     }
     drop(shared);
     drop(runtime);
-    RunOutput { trace, verdicts, end_us }
+    RunOutput {
+        trace,
+        verdicts,
+        end_us,
+    }
 }
 
 fn apply_fault<E: crate::node::ProtoEvent + Send>(

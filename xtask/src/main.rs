@@ -18,19 +18,38 @@ const SIM: [&str; 6] = [
 fn cargo(args: &[&str]) -> bool {
     eprintln!("xtask: cargo {}", args.join(" "));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    Command::new(cargo).args(args).status().is_ok_and(|s| s.success())
+    Command::new(cargo)
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn test() -> bool {
     let real = ["test", "--workspace", "--exclude", "xtask"];
-    let sim = [&["test", "-p", "faultline", "-p", "faultline-sim"][..], &SIM[..]].concat();
+    let sim = [
+        &["test", "-p", "faultline", "-p", "faultline-sim"][..],
+        &SIM[..],
+    ]
+    .concat();
     cargo(&real) && cargo(&sim)
 }
 
 fn lint() -> bool {
     let fmt = cargo(&["fmt", "--all", "--", "--check"]);
-    let real = cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
-    let sim_args = [&["clippy", "--workspace", "--all-targets"][..], &SIM[..], &["--", "-D", "warnings"][..]].concat();
+    let real = cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    let sim_args = [
+        &["clippy", "--workspace", "--all-targets"][..],
+        &SIM[..],
+        &["--", "-D", "warnings"][..],
+    ]
+    .concat();
     let sim = cargo(&sim_args);
     fmt && real && sim
 }

@@ -46,11 +46,20 @@ impl Bully {
             }
         }
         if cfg.peer_timeout_ms <= cfg.heartbeat_ms {
-            return Err(src.error("config.peer_timeout_ms", "must be longer than heartbeat_ms, or every peer times out"));
+            return Err(src.error(
+                "config.peer_timeout_ms",
+                "must be longer than heartbeat_ms, or every peer times out",
+            ));
         }
         let workload: ChatWorkload = src.section("workload", &setup.workload)?;
         let checks: ChecksConfig = src.section("checks", &setup.checks)?;
-        Ok(Bully { cfg, workload, checks, servers: setup.servers.clone(), clients: setup.clients.clone() })
+        Ok(Bully {
+            cfg,
+            workload,
+            checks,
+            servers: setup.servers.clone(),
+            clients: setup.clients.clone(),
+        })
     }
 }
 
