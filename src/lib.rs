@@ -2,6 +2,8 @@
 //! turns traces into summaries and timelines.
 
 pub mod cluster;
+#[cfg(madsim)]
+pub mod explore;
 #[cfg(not(madsim))]
 pub mod node;
 pub mod protocols;
@@ -9,4 +11,6 @@ pub mod report;
 #[cfg(madsim)]
 pub mod run;
 pub mod seedfile;
+#[cfg(madsim)]
+pub mod shrink;
 pub mod summary;

@@ -35,6 +35,62 @@ enum Command {
         #[arg(long = "bug", value_name = "NAME")]
         bugs: Vec<String>,
     },
+    /// Replay a seed file exactly and check it gives the digest it recorded (exit 2 if not).
+    Replay {
+        /// The seed file.
+        path: PathBuf,
+        /// Where to write the report (default: out/<scenario name>-replay).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run many seeds of a scenario on every core, each with its own random fault mix;
+    /// stop at failures, write their seed files and reports, and a table at the end.
+    Explore {
+        /// The scenario.
+        path: PathBuf,
+        /// Seeds to try, as A..B.
+        #[arg(long, default_value = "0..1000")]
+        seeds: String,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Stop after this many failures.
+        #[arg(long, default_value_t = 1)]
+        until_failures: usize,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        time_limit: Option<f64>,
+        /// Run only the I-th of N slices of the seeds (seed % N == I), for spreading one
+        /// search over machines; combine the slices with `faultline merge`.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Run every seed twice and compare the traces.
+        #[arg(long)]
+        check_determinism: bool,
+        /// Switch on a planted bug (repeatable).
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Where failing seeds' seed files and reports go.
+        #[arg(long, default_value = "failures")]
+        failures: PathBuf,
+        /// Where explore.json and distribution.svg go (default: out/explore-<scenario>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Cut a failing seed file down to the fewest faults, the smallest workload and the
+    /// shortest run that still fail the same check; writes <name>.min.seed.
+    Shrink {
+        /// The seed file.
+        path: PathBuf,
+    },
+    /// Combine the explore.json files of several shards into one table and plot.
+    Merge {
+        /// explore.json files (or directories holding one).
+        inputs: Vec<PathBuf>,
+        /// Where the merged explore.json and distribution.svg go.
+        #[arg(long, default_value = "out/merged")]
+        out: PathBuf,
+    },
     /// Run one real node over UDP (real flavor): a bully group server or a chat client.
     Node {
         /// What to run: `bully` (a group server) or `chat-client`.
@@ -52,6 +108,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // `faultline ... | head` should end quietly when head has seen enough, as Unix tools do,
+    // instead of panicking on the closed pipe.
+    // SAFETY: resetting a signal disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run {
@@ -66,8 +128,83 @@ fn main() -> ExitCode {
             id,
             dir,
         } => node(&kind, &config, &id, &dir),
+        other => sim_command(other),
     };
     ExitCode::from(code)
+}
+
+#[cfg(madsim)]
+fn sim_command(command: Command) -> u8 {
+    use faultline::explore::{explore_command, parse_range, parse_shard, ExploreOptions};
+    use faultline::run::RunRequest;
+    let code = match command {
+        Command::Replay { path, out } => faultline::run::replay_command(&path, out),
+        Command::Explore {
+            path,
+            seeds,
+            jobs,
+            until_failures,
+            time_limit,
+            shard,
+            check_determinism,
+            bugs,
+            failures,
+            out,
+        } => {
+            let parsed = parse_range(&seeds)
+                .map_err(|e| format!("--seeds: {e}"))
+                .and_then(|seeds| {
+                    Ok((
+                        seeds,
+                        shard
+                            .as_deref()
+                            .map(parse_shard)
+                            .transpose()
+                            .map_err(|e| format!("--shard: {e}"))?,
+                    ))
+                });
+            let (seeds, shard) = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            };
+            let req = match RunRequest::load(&path, None, bugs) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            };
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let report_dir = out.unwrap_or_else(|| {
+                PathBuf::from("out").join(format!("explore-{}", req.scenario.name))
+            });
+            let opts = ExploreOptions {
+                seeds,
+                jobs,
+                until_failures: until_failures.max(1),
+                time_limit: time_limit.map(std::time::Duration::from_secs_f64),
+                shard,
+                check_determinism,
+                failures_dir: failures,
+                report_dir,
+            };
+            explore_command(&req, &opts)
+        }
+        Command::Merge { inputs, out } => faultline::explore::merge_command(&inputs, &out),
+        Command::Shrink { path } => faultline::shrink::shrink_command(&path),
+        Command::Run { .. } | Command::Node { .. } => unreachable!("dispatched in main"),
+    };
+    code as u8
+}
+
+#[cfg(not(madsim))]
+fn sim_command(_: Command) -> u8 {
+    eprintln!("error: this command needs the simulator; this is the real flavor. Use `cargo sim <command> ...`.");
+    2
 }
 
 #[cfg(madsim)]

@@ -4,7 +4,7 @@ use faultline_sim::scenario::{InputError, Scenario, Source};
 use faultline_sim::Setup;
 
 /// Protocol names, for error messages.
-pub const NAMES: &[&str] = &["bully"];
+pub const NAMES: &[&str] = &["bully", "raft"];
 
 /// The setup a scenario describes.
 pub fn setup(scenario: &Scenario, bugs: &[String]) -> Setup {
@@ -37,6 +37,11 @@ pub fn simulate(
     match req.scenario.protocol.as_str() {
         "bully" => Ok(crate::run::execute(
             faultline_nodes::bully::Bully::new(&setup, &src)?,
+            req,
+            files,
+        )),
+        "raft" => Ok(crate::run::execute(
+            faultline_nodes::raft::Raft::new(&setup, &src)?,
             req,
             files,
         )),

@@ -216,3 +216,37 @@ pub fn human_ms(ms: f64) -> String {
         format!("{:.1} s", ms / 1000.0)
     }
 }
+
+/// The distribution plot of an exploration: election and recovery times over its seeds.
+#[cfg(madsim)]
+pub fn distribution(x: &crate::explore::Exploration) -> String {
+    use faultline_reports::{render_distributions, Panel, Series};
+    let series = |name: &str, values: Vec<f64>| Series {
+        name: name.to_string(),
+        values_ms: values,
+    };
+    let elections = x
+        .seeds
+        .iter()
+        .flat_map(|r| r.elections_ms.iter().copied())
+        .collect();
+    let recoveries = x
+        .seeds
+        .iter()
+        .flat_map(|r| r.recoveries_ms.iter().copied())
+        .collect();
+    let title = format!("{} / {} — {} seeds", x.protocol, x.scenario, x.seeds.len());
+    render_distributions(
+        &title,
+        &[
+            Panel {
+                title: "election time".into(),
+                series: vec![series("simulated", elections)],
+            },
+            Panel {
+                title: "recovery time".into(),
+                series: vec![series("simulated", recoveries)],
+            },
+        ],
+    )
+}

@@ -15,7 +15,7 @@ use crate::summary::{analyse, Summary};
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct RunRequest {
-    /// The scenario, concrete.
+    /// The scenario as loaded; random faults are drawn per seed when it runs.
     pub scenario: Scenario,
     /// The text the scenario came from, so protocol sections can point at their lines.
     pub source_file: String,
@@ -96,9 +96,27 @@ impl RunRequest {
         }
     }
 
+    /// The same request under another seed.
+    pub fn with_seed(&self, seed: u64) -> RunRequest {
+        RunRequest {
+            seed,
+            expected_digest: None,
+            ..self.clone()
+        }
+    }
+
+    /// The scenario this seed runs, with its random faults drawn.
+    pub fn concrete(&self) -> Scenario {
+        self.scenario.concretize(self.seed)
+    }
+
     /// Runs it in the simulator; `files` asks for the trace and the timeline too.
     pub fn execute(&self, files: bool) -> Result<Outcome, InputError> {
-        protocols::simulate(self, files)
+        let concrete = RunRequest {
+            scenario: self.concrete(),
+            ..self.clone()
+        };
+        protocols::simulate(&concrete, files)
     }
 
     /// The seed file that replays this run.
@@ -113,7 +131,7 @@ impl RunRequest {
                 .iter()
                 .find(|c| !c.ok)
                 .map(|c| c.name.clone()),
-            scenario: self.scenario.clone(),
+            scenario: self.concrete(),
         }
     }
 }
@@ -137,6 +155,7 @@ pub fn execute<P: Protocol>(proto: P, req: &RunRequest, files: bool) -> Outcome 
         elections: analysis.elections,
         recoveries: analysis.recoveries,
         messages: analysis.messages,
+        events: out.trace.records.len() as u64 + out.trace.records_dropped,
     };
     let (trace_jsonl, timeline_svg) = if files {
         let header = Header {
@@ -170,14 +189,52 @@ pub fn run_command(
     bugs: Vec<String>,
     out_dir: Option<PathBuf>,
 ) -> i32 {
-    let req = match RunRequest::load(path, seed, bugs) {
+    match RunRequest::load(path, seed, bugs) {
+        Ok(req) => {
+            let out_dir = out_dir.unwrap_or_else(|| PathBuf::from("out").join(&req.scenario.name));
+            run_and_report(&req, &out_dir)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+/// `faultline replay`: like `run` on a seed file, but a run whose digest differs from the
+/// recorded one is an error (exit 2): the failure was not reproduced.
+pub fn replay_command(path: &Path, out_dir: Option<PathBuf>) -> i32 {
+    if !path.extension().is_some_and(|e| e == "seed") {
+        eprintln!(
+            "error: {}: replay takes a seed file (.seed); run a scenario with `faultline run`",
+            path.display()
+        );
+        return 2;
+    }
+    let req = match RunRequest::load(path, None, Vec::new()) {
         Ok(req) => req,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
-    let out_dir = out_dir.unwrap_or_else(|| PathBuf::from("out").join(&req.scenario.name));
+    let out_dir = out_dir
+        .unwrap_or_else(|| PathBuf::from("out").join(format!("{}-replay", req.scenario.name)));
+    let code = run_and_report(&req, &out_dir);
+    let digest = std::fs::read_to_string(out_dir.join("summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Summary>(&t).ok())
+        .map(|s| s.digest);
+    if digest.is_some() && digest != req.expected_digest {
+        eprintln!(
+            "error: the replay's digest differs from the seed file's: the run was not reproduced"
+        );
+        return 2;
+    }
+    code
+}
+
+fn run_and_report(req: &RunRequest, out_dir: &Path) -> i32 {
     let started = Instant::now();
     let outcome = match req.execute(true) {
         Ok(o) => o,
@@ -187,15 +244,15 @@ pub fn run_command(
         }
     };
     let wall = started.elapsed();
-    if let Err(e) = write_outputs(&out_dir, &req, &outcome) {
+    if let Err(e) = write_outputs(out_dir, req, &outcome) {
         eprintln!("error: cannot write {}: {e}", out_dir.display());
         return 2;
     }
-    print_verdict(&req, &outcome, &out_dir, wall.as_secs_f64());
+    print_verdict(req, &outcome, out_dir, wall.as_secs_f64());
     i32::from(!outcome.passed())
 }
 
-fn write_outputs(dir: &Path, req: &RunRequest, o: &Outcome) -> std::io::Result<()> {
+pub fn write_outputs(dir: &Path, req: &RunRequest, o: &Outcome) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     if let Some(jsonl) = &o.trace_jsonl {
         std::fs::write(dir.join("trace.jsonl"), jsonl)?;

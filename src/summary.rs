@@ -34,6 +34,8 @@ pub struct Summary {
     pub recoveries: Vec<Recovery>,
     /// Datagram counts.
     pub messages: Messages,
+    /// Events in the trace.
+    pub events: u64,
 }
 
 /// One election.

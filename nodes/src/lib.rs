@@ -1,3 +1,4 @@
 //! The protocols faultline tests: sans-IO state machines built on `faultline_sim::Node`.
 
 pub mod bully;
+pub mod raft;

@@ -1,7 +1,9 @@
 //! Human-facing reports of faultline runs.
 
+pub mod distribution;
 pub mod model;
 pub mod timeline;
 
+pub use distribution::{render_distributions, Panel, Series};
 pub use model::{Arrow, Interval, LaneSpan, Mark, MarkKind, RoleSpan, Span, Timeline};
 pub use timeline::render_timeline;

@@ -3,12 +3,15 @@
 
 pub mod check;
 pub mod driver;
+pub mod linearizability;
 pub mod nemesis;
 pub mod node;
 #[cfg(not(madsim))]
 pub mod process;
 pub mod protocol;
 pub mod scenario;
+pub mod shrink;
+pub mod swarm;
 pub mod trace;
 pub mod transport;
 pub mod wire;

@@ -41,6 +41,9 @@ pub struct Scenario {
     /// The fault schedule.
     #[serde(default, rename = "faults", skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<Fault>,
+    /// Faults drawn per seed (swarm testing); see [`Scenario::concretize`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_faults: Option<crate::swarm::RandomFaults>,
 }
 
 /// The nodes of a run: servers `s1..sN` then clients `c1..cM`.
@@ -374,6 +377,36 @@ impl Scenario {
             ));
         }
         check_rate(src, "network.loss", self.network.loss)?;
+        if let Some(rf) = &self.random_faults {
+            if rf.kinds.is_empty() {
+                return Err(src.error(
+                    "random_faults.kinds",
+                    "name at least one kind: crash, partition, one-way, loss",
+                ));
+            }
+            if !(rf.per_s > 0.0 && rf.per_s <= 100.0) {
+                return Err(src.error("random_faults.per_s", "must be above 0 and at most 100"));
+            }
+            if rf.until_ms > self.duration_ms || rf.until_ms <= rf.from_ms {
+                return Err(src.error(
+                    "random_faults.until_ms",
+                    "must be after from_ms and within duration_ms",
+                ));
+            }
+            check_rate(src, "random_faults.loss_max", rf.loss_max)?;
+            if let Some(rate) = rf.network_loss_max {
+                check_rate(src, "random_faults.network_loss_max", rate)?;
+            }
+            if rf
+                .latency_ms_max
+                .is_some_and(|hi| hi < self.network.latency_ms[0] || hi > 60_000)
+            {
+                return Err(src.error(
+                    "random_faults.latency_ms_max",
+                    "must be between network.latency_ms's min and 60000",
+                ));
+            }
+        }
         for (i, fault) in self.faults.iter().enumerate() {
             let at = |field: &str| format!("faults[{i}].{field}");
             let node = |field: &str, name: &str| {

@@ -28,12 +28,20 @@ pub use real::Transport;
 #[cfg(madsim)]
 mod sim {
     use super::*;
+    use std::sync::Arc;
     use tokio::net::UdpSocket;
+    use tokio::sync::{mpsc, Mutex};
+
+    /// Datagrams waiting for the driver; past this they are dropped, like a full socket
+    /// buffer (a node that far behind has bigger problems than one datagram).
+    const INBOX_DATAGRAMS_MAX: usize = 16 * 1024;
 
     /// A node's simulated socket and the addresses of the group's members.
     pub struct Transport {
-        /// Bound to this node's address.
-        socket: UdpSocket,
+        /// Bound to this node's address; sends go out through it.
+        socket: Arc<UdpSocket>,
+        /// Datagrams received by the node's receiver task.
+        inbox: Mutex<mpsc::Receiver<Vec<u8>>>,
         /// This node.
         me: NodeId,
         /// Everyone's addresses.
@@ -41,11 +49,31 @@ mod sim {
     }
 
     impl Transport {
-        /// Binds this node's address.
+        /// Binds this node's address and starts its receiver task.
+        ///
+        /// madsim's `recv_from` is not cancel-safe: it takes a datagram from the mailbox and
+        /// then awaits a small random delay, so a `select!` that drops it there loses the
+        /// datagram without a trace. A task that only receives never drops it; the driver
+        /// selects on the channel instead, which is cancel-safe.
         pub async fn bind(me: NodeId, book: AddressBook) -> std::io::Result<Transport> {
             let addr = book.nodes[me.0 as usize];
-            let socket = UdpSocket::bind(addr).await?;
-            Ok(Transport { socket, me, book })
+            let socket = Arc::new(UdpSocket::bind(addr).await?);
+            let (tx, rx) = mpsc::channel(INBOX_DATAGRAMS_MAX);
+            let receiver = socket.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; crate::wire::DATAGRAM_BYTES_MAX + 1];
+                while let Ok((len, _)) = receiver.recv_from(&mut buf).await {
+                    if tx.try_send(buf[..len].to_vec()).is_err() && tx.is_closed() {
+                        return;
+                    }
+                }
+            });
+            Ok(Transport {
+                socket,
+                inbox: Mutex::new(rx),
+                me,
+                book,
+            })
         }
 
         /// Sends to one node; false when no address is known for it.
@@ -67,9 +95,13 @@ mod sim {
             }
         }
 
-        /// Receives one datagram into `buf`.
+        /// Receives one datagram into `buf` (cancel-safe).
         pub async fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.socket.recv_from(buf).await.map(|(len, _)| len)
+            let datagram = self.inbox.lock().await.recv().await;
+            let datagram = datagram.ok_or_else(|| std::io::Error::other("receiver task ended"))?;
+            let len = datagram.len().min(buf.len());
+            buf[..len].copy_from_slice(&datagram[..len]);
+            Ok(len)
         }
     }
 }

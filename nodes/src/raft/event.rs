@@ -1,0 +1,83 @@
+//! What replicas and clients report to the trace (read by the checks).
+
+use serde::{Deserialize, Serialize};
+
+use super::op::{Op, Outcome};
+
+/// A protocol event of Raft.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// A candidate won the election of `term` (reported with role "leader").
+    BecameLeader {
+        /// The term.
+        term: u64,
+    },
+    /// An entry was stored (durably) at the end of the log.
+    Appended {
+        /// Its index.
+        index: u64,
+        /// Its term.
+        term: u64,
+        /// Running FNV-1a hash of the log up to and including it.
+        chain: u64,
+    },
+    /// Every entry from `from_index` on was removed (it conflicted with the leader's log).
+    Truncated {
+        /// The first index removed.
+        from_index: u64,
+    },
+    /// The commit index rose to `index`.
+    Committed {
+        /// The new commit index.
+        index: u64,
+    },
+    /// The entry at `index` was applied to the state machine.
+    Applied {
+        /// Its index.
+        index: u64,
+        /// The log's chain hash up to it.
+        chain: u64,
+    },
+    /// The state machine was snapshotted at `index` and the log prefix dropped.
+    SnapshotTaken {
+        /// Last index covered.
+        index: u64,
+        /// Its term.
+        term: u64,
+        /// The chain hash up to it.
+        chain: u64,
+    },
+    /// A snapshot from the leader replaced the state machine (and the log up to `index`).
+    SnapshotInstalled {
+        /// Last index covered.
+        index: u64,
+        /// Its term.
+        term: u64,
+        /// The chain hash up to it.
+        chain: u64,
+    },
+    /// A replica (re)started from its durable state.
+    Restored {
+        /// Last index of its snapshot (0: none).
+        snapshot_index: u64,
+        /// Index of its last entry.
+        last_index: u64,
+        /// Chain hash up to its last entry.
+        chain: u64,
+    },
+    /// A client issued an operation (retries are not reported).
+    Invoke {
+        /// The client's number for it.
+        seq: u64,
+        /// The operation.
+        op: Op,
+    },
+    /// A client learned an operation's outcome, or gave up on it (once per operation).
+    Return {
+        /// The client's number for it.
+        seq: u64,
+        /// The outcome.
+        result: Outcome,
+    },
+}

@@ -1,0 +1,155 @@
+//! Raft as a runtime [`Protocol`]: which node runs at each id, and its checks.
+
+use faultline_sim::scenario::{InputError, Source};
+use faultline_sim::{BoxNode, Check, NodeId, Protocol, Setup};
+
+use super::bugs::Bugs;
+use super::checks::{checks, ChecksConfig};
+use super::client::Client;
+use super::config::{
+    RaftConfig, Workload, ENTRIES_PER_APPEND_MAX, LOG_ENTRIES_MAX, QUEUES_MAX, QUEUE_LENGTH_MAX,
+};
+use super::event::Event;
+use super::msg::Msg;
+use super::replica::Replica;
+
+/// The Raft group of a run: replicas at the setup's server ids, clients at the rest.
+pub struct Raft {
+    /// Timing, bounds and the server list, shared by every node.
+    cfg: RaftConfig,
+    /// What clients do.
+    workload: Workload,
+    /// Bounds of the checks.
+    checks: ChecksConfig,
+    /// Client ids.
+    clients: Vec<NodeId>,
+}
+
+impl Raft {
+    /// Reads the `[config]`, `[workload]` and `[checks]` sections; errors point into `src`.
+    pub fn new(setup: &Setup, src: &Source) -> Result<Raft, InputError> {
+        let mut cfg: RaftConfig = src.section("config", &setup.config)?;
+        cfg.servers = setup.servers.clone();
+        cfg.bugs = Bugs::from_names(&setup.bugs).map_err(|message| InputError {
+            file: "--bug".into(),
+            line: None,
+            field: String::new(),
+            message,
+        })?;
+        validate_config(&cfg, src)?;
+        let workload: Workload = src.section("workload", &setup.workload)?;
+        validate_workload(&workload, src)?;
+        let checks: ChecksConfig = src.section("checks", &setup.checks)?;
+        Ok(Raft::from_parts(cfg, workload, checks, &setup.clients))
+    }
+
+    /// A group from checked parts (tests build one directly).
+    pub fn from_parts(
+        cfg: RaftConfig,
+        workload: Workload,
+        checks: ChecksConfig,
+        clients: &[NodeId],
+    ) -> Raft {
+        Raft {
+            cfg,
+            workload,
+            checks,
+            clients: clients.to_vec(),
+        }
+    }
+}
+
+fn validate_config(cfg: &RaftConfig, src: &Source) -> Result<(), InputError> {
+    for (field, value) in [
+        (
+            "config.election_timeout_ms_min",
+            cfg.election_timeout_ms_min,
+        ),
+        ("config.heartbeat_ms", cfg.heartbeat_ms),
+        ("config.lease_ms", cfg.lease_ms),
+        ("config.visibility_ms", cfg.visibility_ms),
+    ] {
+        if value == 0 {
+            return Err(src.error(field, "must be at least 1 ms"));
+        }
+    }
+    if cfg.election_timeout_ms_max < cfg.election_timeout_ms_min {
+        return Err(src.error(
+            "config.election_timeout_ms_max",
+            "must be at least election_timeout_ms_min",
+        ));
+    }
+    if cfg.heartbeat_ms >= cfg.election_timeout_ms_min {
+        return Err(src.error(
+            "config.heartbeat_ms",
+            "must be shorter than election_timeout_ms_min, or followers time out between \
+             heartbeats",
+        ));
+    }
+    if cfg.snapshot_entries == 0 || cfg.snapshot_entries > LOG_ENTRIES_MAX / 2 {
+        return Err(src.error(
+            "config.snapshot_entries",
+            format!("must be 1..={}", LOG_ENTRIES_MAX / 2),
+        ));
+    }
+    if cfg.queue_length_max == 0 || cfg.queue_length_max > QUEUE_LENGTH_MAX {
+        return Err(src.error(
+            "config.queue_length_max",
+            format!("must be 1..={QUEUE_LENGTH_MAX}"),
+        ));
+    }
+    if cfg.entries_per_append == 0 || cfg.entries_per_append > ENTRIES_PER_APPEND_MAX {
+        return Err(src.error(
+            "config.entries_per_append",
+            format!("must be 1..={ENTRIES_PER_APPEND_MAX}"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_workload(work: &Workload, src: &Source) -> Result<(), InputError> {
+    let mix = &work.mix;
+    if work.ops > 0 && mix.kv + mix.lock + mix.queue == 0 {
+        return Err(src.error("workload.mix", "give at least one kind a weight above 0"));
+    }
+    for (field, value) in [
+        ("workload.keys", work.keys),
+        ("workload.resources", work.resources),
+    ] {
+        if value == 0 {
+            return Err(src.error(field, "must be at least 1"));
+        }
+    }
+    if work.queues == 0 || work.queues as usize > QUEUES_MAX {
+        return Err(src.error("workload.queues", format!("must be 1..={QUEUES_MAX}")));
+    }
+    if work.retry_ms == 0 {
+        return Err(src.error("workload.retry_ms", "must be at least 1 ms"));
+    }
+    if work.timeout_ms < work.retry_ms {
+        return Err(src.error("workload.timeout_ms", "must be at least retry_ms"));
+    }
+    Ok(())
+}
+
+impl Protocol for Raft {
+    type Msg = Msg;
+    type Event = Event;
+
+    fn node(&self, id: NodeId) -> BoxNode<Msg, Event> {
+        if self.clients.contains(&id) {
+            Box::new(Client::new(self.cfg.clone(), self.workload.clone()))
+        } else {
+            Box::new(Replica::new(self.cfg.clone()))
+        }
+    }
+
+    fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {
+        checks(
+            &self.cfg.servers,
+            &self.clients,
+            &self.checks,
+            self.cfg.lease_ms,
+        )
+    }
+}

@@ -1,0 +1,66 @@
+//! Client requests at a replica: a follower redirects to the leader it knows; the leader
+//! answers a retry of an applied command from the session cache, and otherwise appends the
+//! command (once) to the log. Replies leave when the command is applied.
+
+use faultline_sim::{Cx, NodeId};
+
+use super::config::{LOG_ENTRIES_MAX, LOG_NOOP_RESERVE};
+use super::event::Event;
+use super::msg::{Msg, Payload};
+use super::op::{Op, Outcome, Refusal};
+use super::replica::{Replica, Role};
+use super::session::Status;
+
+impl Replica {
+    pub(super) fn on_request(
+        &mut self,
+        from: NodeId,
+        seq: u64,
+        op: Op,
+        cx: &mut Cx<'_, Msg, Event>,
+    ) {
+        if self.role != Role::Leader {
+            let leader = self.leader;
+            cx.send(from, Msg::Redirect { seq, leader });
+            return;
+        }
+        match self.sm.status(from, seq) {
+            Status::Stale | Status::Duplicate(None) => return,
+            Status::Duplicate(Some(result)) => {
+                cx.send(from, Msg::Reply { seq, result });
+                return;
+            }
+            Status::New => {}
+        }
+        let in_flight = self
+            .lead
+            .as_ref()
+            .and_then(|l| l.proposed.get(&from))
+            .is_some_and(|&(s, index)| s == seq && index > self.applied);
+        if in_flight {
+            return;
+        }
+        if !op.within_bounds() {
+            // Every copy of this request is refused the same way when applied: answering
+            // now cannot disagree with one already in the log.
+            let result = Outcome::fail(Refusal::TooLarge);
+            cx.send(from, Msg::Reply { seq, result });
+            return;
+        }
+        if self.log.len() >= LOG_ENTRIES_MAX - LOG_NOOP_RESERVE {
+            // No answer: an earlier copy may sit in the uncommitted log, so only the client's
+            // timeout can say "unknown".
+            return;
+        }
+        let payload = Payload::Command {
+            client: from,
+            seq,
+            op,
+        };
+        if let Some(index) = self.propose(payload, cx) {
+            if let Some(lead) = self.lead.as_mut() {
+                lead.note_proposed(from, seq, index);
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Histograms of durations across many runs (election and recovery times over the seeds of
+//! an exploration, or simulated against real), side by side, one panel per quantity.
+
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One panel: a quantity, with one or more series drawn over each other.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Panel {
+    /// What is measured ("election time").
+    pub title: String,
+    /// The series, e.g. one per world (simulated, real).
+    pub series: Vec<Series>,
+}
+
+/// The values of one series, in milliseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// Its name in the legend.
+    pub name: String,
+    /// The values.
+    pub values_ms: Vec<f64>,
+}
+
+const PANEL_W: u32 = 640;
+const PANEL_H: u32 = 380;
+const BINS: usize = 30;
+const COLORS: [RGBColor; 4] = [
+    RGBColor(52, 120, 190),
+    RGBColor(230, 130, 30),
+    RGBColor(60, 160, 90),
+    RGBColor(170, 70, 160),
+];
+
+/// Draws the panels side by side; returns the SVG document.
+pub fn render_distributions(title: &str, panels: &[Panel]) -> String {
+    let mut svg = String::new();
+    let width = PANEL_W * panels.len().max(1) as u32;
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, PANEL_H + 40)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let _ = root.draw(&Text::new(
+            title.to_string(),
+            (16, 10),
+            ("sans-serif", 20).into_font(),
+        ));
+        let body = root.margin(40, 0, 0, 0);
+        let areas = body.split_evenly((1, panels.len().max(1)));
+        for (panel, area) in panels.iter().zip(areas.iter()) {
+            draw_panel(panel, area);
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
+fn draw_panel(panel: &Panel, area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) {
+    let finite = |s: &Series| {
+        s.values_ms
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .collect::<Vec<f64>>()
+    };
+    let all: Vec<f64> = panel.series.iter().flat_map(finite).collect();
+    let hi = all.iter().copied().fold(0.0f64, f64::max).max(1.0) * 1.05;
+    let bin_ms = hi / BINS as f64;
+    // Each series as fractions of its own count, so a few real runs compare with many seeds.
+    let hist: Vec<Vec<f64>> = panel
+        .series
+        .iter()
+        .map(|s| {
+            let values = finite(s);
+            let mut bins = vec![0.0; BINS];
+            for v in &values {
+                bins[((v / bin_ms) as usize).min(BINS - 1)] += 1.0;
+            }
+            let n = values.len().max(1) as f64;
+            bins.iter().map(|b| b / n).collect()
+        })
+        .collect();
+    let top = hist
+        .iter()
+        .flatten()
+        .copied()
+        .fold(0.0f64, f64::max)
+        .max(0.01)
+        * 1.1;
+    let caption = format!("{} (n = {})", panel.title, all.len());
+    let Ok(mut chart) = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0.0..hi, 0.0..top)
+    else {
+        return;
+    };
+    let _ = chart
+        .configure_mesh()
+        .x_desc("milliseconds")
+        .y_desc("share of runs")
+        .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
+        .draw();
+    let series_n = hist.len().max(1) as f64;
+    for (k, (series, bins)) in panel.series.iter().zip(&hist).enumerate() {
+        let color = COLORS[k % COLORS.len()];
+        let width = bin_ms / series_n;
+        let bars = bins
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v > 0.0)
+            .map(move |(i, v)| {
+                let x0 = i as f64 * bin_ms + k as f64 * width;
+                Rectangle::new(
+                    [(x0, 0.0), (x0 + width * 0.9, *v)],
+                    color.mix(0.75).filled(),
+                )
+            });
+        if let Ok(drawn) = chart.draw_series(bars) {
+            let label = format!("{} (n = {})", series.name, finite(series).len());
+            drawn.label(label).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+            });
+        }
+    }
+    let _ = chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_deterministically_and_survives_empty_and_odd_values() {
+        let panels = vec![
+            Panel {
+                title: "election time".into(),
+                series: vec![Series {
+                    name: "sim".into(),
+                    values_ms: vec![1.0, 5.0, 5.0, 300.0],
+                }],
+            },
+            Panel {
+                title: "recovery time".into(),
+                series: vec![
+                    Series {
+                        name: "sim".into(),
+                        values_ms: vec![],
+                    },
+                    Series {
+                        name: "real".into(),
+                        values_ms: vec![f64::NAN, -1.0, 1e9],
+                    },
+                ],
+            },
+        ];
+        let a = render_distributions("t", &panels);
+        assert_eq!(a, render_distributions("t", &panels));
+        assert!(a.contains("election time (n = 4)"));
+        assert!(!a.contains("NaN"));
+        let _ = render_distributions("empty", &[]);
+    }
+}

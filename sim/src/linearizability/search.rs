@@ -1,0 +1,393 @@
+//! The search for a linearization of one register's history: Wing & Gong's backtracking with
+//! Lowe's memoisation of (linearized set, state), as porcupine does it.
+//!
+//! Calls and returns sit in one list ordered by time. Scanning from the front, any call met
+//! before the first return may be linearized next (everything that returned before it was
+//! invoked is already linearized); linearizing it lifts its call and return out of the list.
+//! Meeting a return means the op that owns it can no longer be placed, so the search undoes
+//! its latest choice. A (set, state) pair seen before leads nowhere new and is skipped.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::history::Op;
+use super::model::{Interner, State, Step, ABSENT};
+
+/// How the search ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// A linearization exists.
+    Linearizable,
+    /// None does.
+    NotLinearizable,
+    /// The step budget ran out first.
+    GaveUp,
+}
+
+/// Searches for a linearization of `ops`, all on one register, within `budget` steps; returns
+/// the outcome and the steps taken.
+pub(super) fn check_register(ops: &[&Op], budget: u64) -> (Outcome, u64) {
+    let mut interner = Interner::default();
+    let calls: Vec<Call> = ops
+        .iter()
+        .filter_map(|op| {
+            interner.step(op).map(|step| Call {
+                step,
+                invoke_us: op.invoke_us,
+                return_us: op.return_us,
+            })
+        })
+        .collect();
+    Search::new(&calls).run(budget)
+}
+
+/// One op as the search sees it.
+struct Call {
+    /// Its effect.
+    step: Step,
+    /// When it was invoked.
+    invoke_us: u64,
+    /// When it returned; `None` puts its return at infinity, and since linearizing it last is
+    /// the same as it never happening, the search may finish without it.
+    return_us: Option<u64>,
+}
+
+/// No node: the end of a list, or the return of an op that never returned.
+const NIL: usize = usize::MAX;
+/// The sentinel first node of the list of ops that returned.
+const HEAD: usize = 0;
+/// The sentinel first node of the list of ops that never returned.
+const MAYBE_HEAD: usize = 1;
+
+/// A call or return in one of the time-ordered lists.
+#[derive(Clone, Copy)]
+struct Node {
+    /// The op's index in the calls.
+    op: usize,
+    /// Whether this is the call (else the return).
+    is_call: bool,
+    /// When it happened.
+    time: u64,
+    /// A call's return node, [`NIL`] for an op that never returned.
+    ret: usize,
+    /// Previous node; kept while lifted so the node can be put back.
+    prev: usize,
+    /// Next node; kept while lifted so the node can be put back.
+    next: usize,
+}
+
+/// Where the scan is.
+#[derive(Clone, Copy)]
+enum Cursor {
+    /// At a node of the list of ops that returned.
+    Known(usize),
+    /// At a node of the list of ops that never returned, considering those sent by `block`,
+    /// the time of the first return still in the other list.
+    Maybe {
+        /// The node.
+        node: usize,
+        /// The time of the first return still in the list.
+        block: u64,
+    },
+}
+
+/// A placed op, to undo on backtracking.
+struct Frame {
+    /// Its call node.
+    node: usize,
+    /// The state before it.
+    state: State,
+    /// Where the scan was when it was placed.
+    cursor: Cursor,
+}
+
+/// Linearized sets already explored (or being explored), by their ops that returned and the
+/// state: each entry lists the sets of never-returned ops placed along with them.
+type Memo = HashMap<Box<[u64]>, Vec<u64>, BuildHasherDefault<FxHasher>>;
+
+struct Search<'a> {
+    /// The ops.
+    calls: &'a [Call],
+    /// Both lists; `nodes[HEAD]` and `nodes[MAYBE_HEAD]` are their sentinels.
+    nodes: Vec<Node>,
+    /// Each op's bit: among ops that returned, or among those that never did.
+    bit: Vec<usize>,
+}
+
+impl<'a> Search<'a> {
+    fn new(calls: &'a [Call]) -> Self {
+        // A call sorts before a return at the same microsecond: two events recorded in the
+        // same microsecond are treated as concurrent, so no verdict hangs on their order.
+        let mut known: Vec<(u64, bool, usize)> = Vec::with_capacity(calls.len() * 2);
+        let mut maybe: Vec<(u64, bool, usize)> = Vec::new();
+        let mut bit = Vec::with_capacity(calls.len());
+        let (mut known_bits, mut maybe_bits) = (0, 0);
+        for (op, call) in calls.iter().enumerate() {
+            if let Some(ret) = call.return_us {
+                known.push((call.invoke_us, false, op));
+                known.push((ret, true, op));
+                bit.push(known_bits);
+                known_bits += 1;
+            } else {
+                maybe.push((call.invoke_us, false, op));
+                bit.push(maybe_bits);
+                maybe_bits += 1;
+            }
+        }
+        known.sort_unstable();
+        maybe.sort_unstable();
+        let sentinel = Node {
+            op: NIL,
+            is_call: false,
+            time: 0,
+            ret: NIL,
+            prev: NIL,
+            next: NIL,
+        };
+        let mut nodes = vec![sentinel; 2];
+        let mut call_node = vec![NIL; calls.len()];
+        for (head, events) in [(HEAD, known), (MAYBE_HEAD, maybe)] {
+            let mut prev = head;
+            for (time, is_return, op) in events {
+                let index = nodes.len();
+                nodes[prev].next = index;
+                nodes.push(Node {
+                    op,
+                    is_call: !is_return,
+                    time,
+                    ret: NIL,
+                    prev,
+                    next: NIL,
+                });
+                if !is_return {
+                    call_node[op] = index;
+                } else if let Some(call) = nodes.get_mut(call_node[op]) {
+                    // The call sorted first: its invoke is not after its return.
+                    call.ret = index;
+                }
+                prev = index;
+            }
+        }
+        Search { calls, nodes, bit }
+    }
+
+    fn run(mut self, budget: u64) -> (Outcome, u64) {
+        let known_ops = self.calls.iter().filter(|c| c.return_us.is_some()).count();
+        let words = known_ops.div_ceil(64);
+        let maybe_words = (self.calls.len() - known_ops).div_ceil(64);
+        // The memo key: which ops that returned are placed, then the state.
+        let mut key = vec![0u64; words + 1];
+        // Which ops that never returned are placed.
+        let mut placed_maybe = vec![0u64; maybe_words];
+        let mut memo = Memo::default();
+        let mut to_place = known_ops;
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut state = ABSENT;
+        let mut cursor = Cursor::Known(self.nodes[HEAD].next);
+        let mut steps = 0u64;
+        loop {
+            // Ops that never returned and are still unplaced are taken to have never happened.
+            if to_place == 0 {
+                return (Outcome::Linearizable, steps);
+            }
+            if steps >= budget {
+                return (Outcome::GaveUp, steps);
+            }
+            steps += 1;
+            // The call to try next, or `None` once every candidate here has been tried.
+            let (node, next) = match cursor {
+                Cursor::Known(node) => match self.nodes.get(node) {
+                    Some(n) if n.is_call => (node, Cursor::Known(n.next)),
+                    // A return: its op must be placed before anything sent later. Try the
+                    // never-returned ops sent by then, last, since leaving them out is always
+                    // an option and a set without them dominates the same set with them.
+                    found => {
+                        let block = found.map_or(u64::MAX, |n| n.time);
+                        let node = self.nodes[MAYBE_HEAD].next;
+                        cursor = Cursor::Maybe { node, block };
+                        continue;
+                    }
+                },
+                Cursor::Maybe { node, block } => match self.nodes.get(node) {
+                    Some(n) if n.time <= block => (
+                        node,
+                        Cursor::Maybe {
+                            node: n.next,
+                            block,
+                        },
+                    ),
+                    _ => {
+                        // Every candidate failed: undo the latest placement.
+                        let Some(frame) = stack.pop() else {
+                            return (Outcome::NotLinearizable, steps);
+                        };
+                        let op = self.nodes[frame.node].op;
+                        let b = self.bit[op];
+                        if self.calls[op].return_us.is_some() {
+                            key[b / 64] &= !(1 << (b % 64));
+                            to_place += 1;
+                        } else {
+                            placed_maybe[b / 64] &= !(1 << (b % 64));
+                        }
+                        state = frame.state;
+                        self.unlift(frame.node);
+                        cursor = match frame.cursor {
+                            Cursor::Known(_) => Cursor::Known(self.nodes[frame.node].next),
+                            Cursor::Maybe { block, .. } => Cursor::Maybe {
+                                node: self.nodes[frame.node].next,
+                                block,
+                            },
+                        };
+                        continue;
+                    }
+                },
+            };
+            let op = self.nodes[node].op;
+            let returned = self.calls[op].return_us.is_some();
+            let b = self.bit[op];
+            // Dominated placements, whose completions all work as well without the
+            // never-returned op involved, so only the smaller set needs exploring: a
+            // never-returned op that changes nothing, and a blind write straight after a
+            // never-returned op (which it erases). Without this, every subset of the
+            // never-returned ops in flight gets explored.
+            let erases_maybe = matches!(self.calls[op].step, Step::Write(_))
+                && stack
+                    .last()
+                    .is_some_and(|f| self.calls[self.nodes[f.node].op].return_us.is_none());
+            let placed = match self.calls[op].step.apply(state) {
+                Some(after) if !erases_maybe && (returned || after != state) => {
+                    let set = if returned {
+                        &mut key
+                    } else {
+                        &mut placed_maybe
+                    };
+                    set[b / 64] |= 1 << (b % 64);
+                    // The state word is rewritten before every lookup, so it needs no undoing.
+                    key[words] = after;
+                    let fresh = remember(&mut memo, &key, &placed_maybe);
+                    if !fresh {
+                        let set = if returned {
+                            &mut key
+                        } else {
+                            &mut placed_maybe
+                        };
+                        set[b / 64] &= !(1 << (b % 64));
+                    }
+                    fresh.then_some(after)
+                }
+                _ => None,
+            };
+            match placed {
+                Some(after) => {
+                    stack.push(Frame {
+                        node,
+                        state,
+                        cursor,
+                    });
+                    state = after;
+                    if returned {
+                        to_place -= 1;
+                    }
+                    self.lift(node);
+                    cursor = Cursor::Known(self.nodes[HEAD].next);
+                }
+                None => cursor = next,
+            }
+        }
+    }
+
+    /// Takes a call and its return out of the list.
+    fn lift(&mut self, call: usize) {
+        self.unlink(call);
+        let ret = self.nodes[call].ret;
+        if ret != NIL {
+            self.unlink(ret);
+        }
+    }
+
+    /// Undoes the latest [`Search::lift`], which was of `call`.
+    fn unlift(&mut self, call: usize) {
+        let ret = self.nodes[call].ret;
+        if ret != NIL {
+            self.relink(ret);
+        }
+        self.relink(call);
+    }
+
+    fn unlink(&mut self, node: usize) {
+        let Node { prev, next, .. } = self.nodes[node];
+        self.nodes[prev].next = next;
+        if next != NIL {
+            self.nodes[next].prev = prev;
+        }
+    }
+
+    fn relink(&mut self, node: usize) {
+        let Node { prev, next, .. } = self.nodes[node];
+        self.nodes[prev].next = node;
+        if next != NIL {
+            self.nodes[next].prev = node;
+        }
+    }
+}
+
+/// Records the configuration `key` (placed ops that returned, state) with `maybe` (placed ops
+/// that never returned) unless one already recorded dominates it: same key, and a subset of
+/// its never-returned ops, since anything that completes it completes that one too by leaving
+/// the extra ops out. Returns whether it is new.
+fn remember(memo: &mut Memo, key: &[u64], maybe: &[u64]) -> bool {
+    if let Some(seen) = memo.get_mut(key) {
+        if maybe.is_empty() {
+            return false;
+        }
+        let dominated = seen
+            .chunks_exact(maybe.len())
+            .any(|set| set.iter().zip(maybe).all(|(s, m)| s & !m == 0));
+        if !dominated {
+            seen.extend_from_slice(maybe);
+        }
+        return !dominated;
+    }
+    memo.insert(key.into(), maybe.to_vec());
+    true
+}
+
+/// The Fx hash (rustc's): memo lookups dominate the search, its keys are machine words, and
+/// SipHash's resistance to chosen inputs buys nothing here.
+#[derive(Default)]
+struct FxHasher {
+    /// The running hash.
+    hash: u64,
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        for &byte in chunks.remainder() {
+            self.add(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.add(word);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.add(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
