@@ -262,6 +262,8 @@ pub fn write_outputs(dir: &Path, req: &RunRequest, o: &Outcome) -> std::io::Resu
     if let Some(svg) = &o.timeline_svg {
         std::fs::write(dir.join("timeline.svg"), svg)?;
     }
+    // Every run can be replayed or added to the regression corpus, passing or not.
+    std::fs::write(dir.join("run.seed"), req.seed_file(&o.summary).to_toml())?;
     let failure = dir.join("failure.seed");
     if o.passed() {
         // A stale failure.seed from an earlier run would mislead.

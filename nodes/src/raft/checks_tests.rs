@@ -1,1 +1,380 @@
+//! The checks on hand-made traces: good ones pass, each kind of violation fails.
 
+use faultline_sim::{Check, Ev, NodeId, Record, WORLD};
+
+use super::checks::{
+    ChecksConfig, ElectionSafety, LeaderAppendOnly, LeaderCompleteness, LogMatching,
+    StateMachineSafety,
+};
+use super::event::Event;
+use super::liveness::Liveness;
+use super::lock_check::LockSafety;
+use super::op::{LockMode, Op, Outcome, Refusal, Value};
+use super::queue_check::QueueDelivery;
+
+fn n(id: u16) -> NodeId {
+    NodeId(id)
+}
+
+fn at(ms: u64, node: u16, ev: Ev<Event>) -> Record<Event> {
+    let node = if node == u16::MAX { WORLD } else { n(node) };
+    Record {
+        t: ms * 1000,
+        node,
+        ev,
+    }
+}
+
+fn proto(ms: u64, node: u16, event: Event) -> Record<Event> {
+    at(ms, node, Ev::Proto { event })
+}
+
+fn leads(ms: u64, node: u16, term: u64) -> Vec<Record<Event>> {
+    vec![
+        at(
+            ms,
+            node,
+            Ev::Role {
+                role: "leader".into(),
+            },
+        ),
+        proto(ms, node, Event::BecameLeader { term }),
+    ]
+}
+
+fn appended(ms: u64, node: u16, index: u64, term: u64, chain: u64) -> Record<Event> {
+    proto(ms, node, Event::Appended { index, term, chain })
+}
+
+fn invoke(ms: u64, client: u16, seq: u64, op: Op) -> Record<Event> {
+    proto(ms, client, Event::Invoke { seq, op })
+}
+
+fn ret(ms: u64, client: u16, seq: u64, result: Outcome) -> Record<Event> {
+    proto(ms, client, Event::Return { seq, result })
+}
+
+fn ok() -> Outcome {
+    Outcome::ok(Value::Done)
+}
+
+/// Feeds every record; returns the first online error, or the verdict at `end_ms`.
+fn judge(
+    check: &mut dyn Check<Event>,
+    trace: &[Record<Event>],
+    end_ms: u64,
+) -> Result<(bool, String), String> {
+    for rec in trace {
+        check.observe(rec)?;
+    }
+    let v = check.finish(end_ms * 1000);
+    Ok((v.ok, v.detail))
+}
+
+#[test]
+fn election_safety_fails_on_two_leaders_of_one_term() {
+    let mut good = leads(10, 0, 1);
+    good.extend(leads(20, 1, 2));
+    good.extend(leads(30, 1, 2)); // the same leader reported again is fine
+    assert!(judge(&mut ElectionSafety::default(), &good, 40).unwrap().0);
+    let mut bad = leads(10, 0, 1);
+    bad.extend(leads(12, 3, 1));
+    let err = judge(&mut ElectionSafety::default(), &bad, 40).unwrap_err();
+    assert!(err.contains("term 1 has two leaders"), "{err}");
+}
+
+#[test]
+fn leader_append_only_fails_when_a_leader_truncates() {
+    let mut trace = leads(10, 0, 1);
+    trace.push(appended(11, 0, 1, 1, 7));
+    let mut good = trace.clone();
+    good.push(at(
+        20,
+        0,
+        Ev::Role {
+            role: "follower".into(),
+        },
+    ));
+    good.push(proto(21, 0, Event::Truncated { from_index: 1 }));
+    assert!(
+        judge(&mut LeaderAppendOnly::default(), &good, 30)
+            .unwrap()
+            .0
+    );
+    let mut bad = trace;
+    bad.push(proto(20, 0, Event::Truncated { from_index: 1 }));
+    let err = judge(&mut LeaderAppendOnly::default(), &bad, 30).unwrap_err();
+    assert!(err.contains("truncated"), "{err}");
+}
+
+#[test]
+fn log_matching_fails_on_two_chains_at_one_index_and_term() {
+    let good = vec![
+        appended(1, 0, 1, 1, 7),
+        appended(2, 1, 1, 1, 7),
+        appended(3, 1, 2, 1, 8),
+        proto(4, 1, Event::Truncated { from_index: 2 }),
+        appended(5, 1, 2, 2, 9),
+    ];
+    assert!(judge(&mut LogMatching::default(), &good, 10).unwrap().0);
+    let bad = vec![appended(1, 0, 1, 1, 7), appended(2, 1, 1, 1, 8)];
+    let err = judge(&mut LogMatching::default(), &bad, 10).unwrap_err();
+    assert!(err.contains("index 1 term 1"), "{err}");
+    // A hole in one replica's log.
+    let hole = vec![appended(1, 0, 1, 1, 7), appended(2, 0, 3, 1, 8)];
+    let err = judge(&mut LogMatching::default(), &hole, 10).unwrap_err();
+    assert!(err.contains("appended index 3 after index 1"), "{err}");
+    // A restart that lost durable entries.
+    let lost = vec![
+        appended(1, 0, 1, 1, 7),
+        at(2, 0, Ev::Crash),
+        at(3, 0, Ev::Restart),
+        proto(
+            3,
+            0,
+            Event::Restored {
+                snapshot_index: 0,
+                last_index: 0,
+                chain: 0,
+            },
+        ),
+    ];
+    let err = judge(&mut LogMatching::default(), &lost, 10).unwrap_err();
+    assert!(err.contains("durably written"), "{err}");
+}
+
+#[test]
+fn leader_completeness_fails_when_a_leader_lacks_a_committed_entry() {
+    let base = vec![
+        appended(1, 0, 1, 1, 7),
+        appended(1, 1, 1, 1, 7),
+        appended(2, 0, 2, 1, 8),
+        appended(2, 1, 2, 1, 8),
+        appended(2, 2, 1, 1, 7),
+        proto(3, 0, Event::Committed { index: 2 }),
+    ];
+    let mut good = base.clone();
+    good.extend(leads(10, 1, 2));
+    assert!(
+        judge(&mut LeaderCompleteness::default(), &good, 20)
+            .unwrap()
+            .0
+    );
+    let mut bad = base;
+    bad.extend(leads(10, 2, 2));
+    let err = judge(&mut LeaderCompleteness::default(), &bad, 20).unwrap_err();
+    assert!(err.contains("without committed index 2"), "{err}");
+}
+
+#[test]
+fn state_machine_safety_fails_on_two_entries_applied_at_one_index() {
+    let applied = |ms, node, index, chain| proto(ms, node, Event::Applied { index, chain });
+    let good = vec![
+        applied(1, 0, 1, 7),
+        applied(2, 1, 1, 7),
+        applied(3, 0, 2, 8),
+    ];
+    assert!(
+        judge(&mut StateMachineSafety::default(), &good, 10)
+            .unwrap()
+            .0
+    );
+    let bad = vec![applied(1, 0, 1, 7), applied(2, 1, 1, 9)];
+    let err = judge(&mut StateMachineSafety::default(), &bad, 10).unwrap_err();
+    assert!(err.contains("index 1"), "{err}");
+    let skip = vec![applied(1, 0, 2, 7)];
+    let err = judge(&mut StateMachineSafety::default(), &skip, 10).unwrap_err();
+    assert!(err.contains("expected 1"), "{err}");
+    let falls = vec![
+        proto(1, 0, Event::Committed { index: 5 }),
+        proto(2, 0, Event::Committed { index: 4 }),
+    ];
+    let err = judge(&mut StateMachineSafety::default(), &falls, 10).unwrap_err();
+    assert!(err.contains("fell"), "{err}");
+}
+
+fn acquire(resource: &str, mode: LockMode) -> Op {
+    Op::Acquire {
+        resource: resource.into(),
+        mode,
+    }
+}
+
+fn release(resource: &str) -> Op {
+    Op::Release {
+        resource: resource.into(),
+    }
+}
+
+#[test]
+fn lock_safety_fails_on_overlapping_exclusive_holds() {
+    let x = LockMode::Exclusive;
+    // 10 holds r from 5 to its release at 50; 11 from 60.
+    let good = vec![
+        invoke(0, 10, 1, acquire("r", x)),
+        ret(5, 10, 1, ok()),
+        invoke(50, 10, 2, release("r")),
+        invoke(40, 11, 1, acquire("r", x)),
+        ret(60, 11, 1, ok()),
+        ret(61, 10, 2, ok()),
+    ];
+    assert!(judge(&mut LockSafety::new(1000), &good, 100).unwrap().0);
+    // Lease: 10 never releases, but its lease (invoke 0 + 100 ms) ends before 11's grant.
+    let lapsed = vec![
+        invoke(0, 10, 1, acquire("r", x)),
+        ret(5, 10, 1, ok()),
+        invoke(40, 11, 1, acquire("r", x)),
+        ret(100, 11, 1, ok()),
+    ];
+    assert!(judge(&mut LockSafety::new(100), &lapsed, 200).unwrap().0);
+    // A successful renew extends the lease: now they overlap.
+    let mut renewed = lapsed.clone();
+    renewed.insert(
+        2,
+        invoke(
+            30,
+            10,
+            2,
+            Op::Renew {
+                resource: "r".into(),
+            },
+        ),
+    );
+    renewed.insert(3, ret(35, 10, 2, ok()));
+    let (held, detail) = judge(&mut LockSafety::new(100), &renewed, 200).unwrap();
+    assert!(!held, "{detail}");
+    // Shared beside shared is fine; exclusive beside shared is not.
+    let s = LockMode::Shared;
+    let shared = vec![
+        invoke(0, 10, 1, acquire("r", s)),
+        ret(5, 10, 1, ok()),
+        invoke(1, 11, 1, acquire("r", s)),
+        ret(6, 11, 1, ok()),
+    ];
+    assert!(judge(&mut LockSafety::new(1000), &shared, 100).unwrap().0);
+    let mixed = vec![
+        invoke(0, 10, 1, acquire("r", s)),
+        ret(5, 10, 1, ok()),
+        invoke(1, 11, 1, acquire("r", x)),
+        ret(6, 11, 1, ok()),
+    ];
+    let (held, detail) = judge(&mut LockSafety::new(1000), &mixed, 100).unwrap();
+    assert!(!held && detail.contains("r:"), "{detail}");
+    // Refused or unknown acquires hold nothing.
+    let refused = vec![
+        invoke(0, 10, 1, acquire("r", x)),
+        ret(5, 10, 1, ok()),
+        invoke(1, 11, 1, acquire("r", x)),
+        ret(6, 11, 1, Outcome::fail(Refusal::Deadlock)),
+        invoke(7, 11, 2, acquire("r", x)),
+        ret(8, 11, 2, Outcome::Unknown),
+    ];
+    assert!(judge(&mut LockSafety::new(1000), &refused, 100).unwrap().0);
+}
+
+#[test]
+fn queue_delivery_fails_on_lost_messages_and_delivery_after_ack() {
+    let enq = |ms, client, seq, body: &str| {
+        invoke(
+            ms,
+            client,
+            seq,
+            Op::Enqueue {
+                queue: "q".into(),
+                body: body.into(),
+            },
+        )
+    };
+    let deq = |ms, client, seq| invoke(ms, client, seq, Op::Dequeue { queue: "q".into() });
+    let msg = |id, body: &str| {
+        Outcome::ok(Value::Message {
+            id,
+            body: body.into(),
+        })
+    };
+    let base = vec![
+        enq(0, 10, 1, "a"),
+        ret(5, 10, 1, Outcome::ok(Value::Enqueued { id: 1 })),
+    ];
+    // Never dequeued: lost once the bound has passed, not judged before.
+    assert!(judge(&mut QueueDelivery::new(1000), &base, 500).unwrap().0);
+    let (held, detail) = judge(&mut QueueDelivery::new(1000), &base, 2000).unwrap();
+    assert!(!held && detail.contains("message 1"), "{detail}");
+    let mut good = base.clone();
+    good.extend([
+        deq(10, 11, 1),
+        ret(15, 11, 1, msg(1, "a")),
+        invoke(
+            20,
+            11,
+            2,
+            Op::Ack {
+                queue: "q".into(),
+                id: 1,
+            },
+        ),
+        ret(25, 11, 2, ok()),
+        // A dequeue concurrent with the ack may still see it.
+        deq(22, 12, 1),
+        ret(30, 12, 1, msg(1, "a")),
+    ]);
+    assert!(judge(&mut QueueDelivery::new(1000), &good, 2000).unwrap().0);
+    let mut after_ack = good.clone();
+    after_ack.extend([deq(40, 12, 2), ret(45, 12, 2, msg(1, "a"))]);
+    let err = judge(&mut QueueDelivery::new(1000), &after_ack, 2000).unwrap_err();
+    assert!(err.contains("after an ack"), "{err}");
+    let mut wrong_body = base;
+    wrong_body.extend([deq(10, 11, 1), ret(15, 11, 1, msg(1, "b"))]);
+    let err = judge(&mut QueueDelivery::new(1000), &wrong_body, 2000).unwrap_err();
+    assert!(err.contains("enqueued as"), "{err}");
+}
+
+#[test]
+fn liveness_fails_without_a_leader_or_progress_after_the_last_fault() {
+    let servers = [n(0), n(1), n(2)];
+    let clients = [n(3)];
+    let cfg = ChecksConfig {
+        leader_within_ms: 1000,
+        progress_within_ms: 2000,
+        queue_within_ms: 1000,
+    };
+    let crash = at(100, 0, Ev::Crash);
+    let get = || Op::Get { key: "k".into() };
+    let mut good = leads(10, 0, 1);
+    good.push(crash.clone());
+    good.extend(leads(600, 1, 2));
+    good.push(invoke(700, 3, 1, get()));
+    good.push(ret(800, 3, 1, Outcome::ok(Value::Read { value: None })));
+    let (held, detail) = judge(&mut Liveness::new(&servers, &clients, &cfg), &good, 5000).unwrap();
+    assert!(held, "{detail}");
+    // The leader of term 1 crashed and nobody took over.
+    let mut leaderless = leads(10, 0, 1);
+    leaderless.push(crash.clone());
+    let (held, detail) = judge(
+        &mut Liveness::new(&servers, &clients, &cfg),
+        &leaderless,
+        5000,
+    )
+    .unwrap();
+    assert!(!held && detail.contains("no leader"), "{detail}");
+    // A stale leader of an older term does not count.
+    let mut stale = leads(10, 1, 1);
+    stale.extend(leads(20, 0, 2));
+    stale.push(crash.clone());
+    let (held, _) = judge(&mut Liveness::new(&servers, &clients, &cfg), &stale, 5000).unwrap();
+    assert!(!held);
+    // A leader, but the client's operations never complete.
+    let mut stuck = leads(10, 0, 1);
+    stuck.push(crash);
+    stuck.extend(leads(600, 1, 2));
+    stuck.push(invoke(700, 3, 1, get()));
+    stuck.push(ret(3700, 3, 1, Outcome::Unknown));
+    let (held, detail) = judge(&mut Liveness::new(&servers, &clients, &cfg), &stuck, 5000).unwrap();
+    assert!(!held && detail.contains("none completed"), "{detail}");
+    // Without a majority connected, nothing is judged.
+    let mut split = leads(10, 0, 1);
+    split.push(at(100, 1, Ev::Crash));
+    split.push(at(100, 2, Ev::Crash));
+    let (held, detail) = judge(&mut Liveness::new(&servers, &clients, &cfg), &split, 5000).unwrap();
+    assert!(held && detail.contains("not judged"), "{detail}");
+}

@@ -331,10 +331,10 @@ impl Client {
             (Op::Acquire { resource, .. } | Op::Renew { resource }, _) if ok => {
                 self.held.insert(resource.clone(), lease_end_ms);
             }
+            // An unknown renew may have extended the lease: keep the old end.
+            (Op::Renew { .. }, Outcome::Unknown) => {}
             (Op::Renew { resource } | Op::Release { resource }, _) => {
-                if !matches!((&p.op, result), (Op::Renew { .. }, Outcome::Unknown)) {
-                    self.held.remove(resource);
-                }
+                self.held.remove(resource);
             }
             (
                 Op::Dequeue { queue },
@@ -352,11 +352,7 @@ impl Client {
                 Outcome::Ok {
                     value: Value::Empty { in_flight: 0 },
                 },
-            ) => {
-                if self.ops_done >= self.work.ops {
-                    self.drain.queue += 1;
-                }
-            }
+            ) if self.ops_done >= self.work.ops => self.drain.queue += 1,
             _ => {}
         }
     }

@@ -2,17 +2,17 @@
 //! beside a shared one.
 //!
 //! A client counts as holding a lock from the return of its successful acquire until the
-//! earlier of its release's invoke and (its last successful acquire or renew's INVOKE time
-//! + `lease_ms`). This is sound, that is a correct service never shows an overlap, because:
-//! the replicas stamp every entry with the proposing leader's clock at proposal, which is
-//! the trace's clock (simulated time is global) and never earlier than the invoke of the
-//! request that caused it; a grant or renewal applied from an entry stamped `ts` holds the
-//! lock until `ts + lease_ms` at least (later entries with stamps below that cannot free
-//! it), and `ts >= invoke`; a renew that succeeds proves the hold never lapsed in between;
-//! and a release takes effect at an entry proposed after its invoke. So the client's
-//! interval lies inside the replicas' hold, and the replicas' holds of conflicting modes are
-//! disjoint in stamps, hence in time: the next holder's grant entry is stamped after the
-//! previous hold ended, and its acquire returns after that stamp.
+//! earlier of its release's invoke and its last successful acquire or renew's INVOKE time
+//! plus `lease_ms`. This is sound (a correct service never shows an overlap) because the
+//! replicas stamp every entry with the proposing leader's clock at proposal, which is the
+//! trace's clock (simulated time is global) and never earlier than the invoke of the request
+//! that caused it. A grant or renewal applied from an entry stamped `ts >= invoke` holds the
+//! lock until `ts + lease_ms` at least: only a later entry stamped past that frees it. A
+//! renew that succeeds proves the hold never lapsed in between, and a release takes effect
+//! at an entry proposed after its invoke. So the client's interval lies inside the
+//! replicas' hold; the replicas' holds of conflicting modes are disjoint in stamps, hence
+//! in time, since the next holder's grant entry is stamped after the previous hold ended and
+//! its acquire returns after that stamp.
 
 use std::collections::BTreeMap;
 

@@ -152,7 +152,7 @@ impl Message for Msg {
 
 impl Msg {
     /// Whether only a replica sends this (anything else comes from clients or is for them).
-    pub(crate) fn from_replica(&self) -> bool {
+    pub(crate) fn sent_by_replica(&self) -> bool {
         !matches!(self, Msg::Request { .. })
     }
 }

@@ -284,7 +284,7 @@ impl Node for Replica {
     }
 
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
-        if from == self.me || msg.from_replica() != self.is_server(from) {
+        if from == self.me || msg.sent_by_replica() != self.is_server(from) {
             return;
         }
         match msg {

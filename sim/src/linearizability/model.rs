@@ -39,6 +39,15 @@ pub(super) enum Step {
 }
 
 impl Step {
+    /// Whether the op never changes the register, whatever it holds.
+    pub(super) fn is_read(self) -> bool {
+        match self {
+            Step::Read(_) | Step::CasFailed { .. } => true,
+            Step::CasOk { expected, new } => expected == new,
+            Step::Write(_) | Step::CasMaybe { .. } => false,
+        }
+    }
+
     /// The state after the op, or `None` when its reply is impossible from `state`.
     pub(super) fn apply(self, state: State) -> Option<State> {
         match self {

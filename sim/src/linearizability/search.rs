@@ -79,6 +79,8 @@ struct Node {
 /// Where the scan is.
 #[derive(Clone, Copy)]
 enum Cursor {
+    /// Just placed an op (or starting): look for a read to place without branching.
+    Fresh,
     /// At a node of the list of ops that returned.
     Known(usize),
     /// At a node of the list of ops that never returned, considering those sent by `block`,
@@ -89,6 +91,8 @@ enum Cursor {
         /// The time of the first return still in the list.
         block: u64,
     },
+    /// Out of candidates: undo the latest placement.
+    Backtrack,
 }
 
 /// A placed op, to undo on backtracking.
@@ -97,6 +101,8 @@ struct Frame {
     node: usize,
     /// The state before it.
     state: State,
+    /// The highest word of the placed set before it.
+    high_word: usize,
     /// Where the scan was when it was placed.
     cursor: Cursor,
 }
@@ -120,18 +126,12 @@ impl<'a> Search<'a> {
         // same microsecond are treated as concurrent, so no verdict hangs on their order.
         let mut known: Vec<(u64, bool, usize)> = Vec::with_capacity(calls.len() * 2);
         let mut maybe: Vec<(u64, bool, usize)> = Vec::new();
-        let mut bit = Vec::with_capacity(calls.len());
-        let (mut known_bits, mut maybe_bits) = (0, 0);
         for (op, call) in calls.iter().enumerate() {
             if let Some(ret) = call.return_us {
                 known.push((call.invoke_us, false, op));
                 known.push((ret, true, op));
-                bit.push(known_bits);
-                known_bits += 1;
             } else {
                 maybe.push((call.invoke_us, false, op));
-                bit.push(maybe_bits);
-                maybe_bits += 1;
             }
         }
         known.sort_unstable();
@@ -146,9 +146,16 @@ impl<'a> Search<'a> {
         };
         let mut nodes = vec![sentinel; 2];
         let mut call_node = vec![NIL; calls.len()];
+        // Bits follow invocation order within each list, which keeps memo keys short.
+        let mut bit = vec![0; calls.len()];
         for (head, events) in [(HEAD, known), (MAYBE_HEAD, maybe)] {
             let mut prev = head;
+            let mut calls_seen = 0;
             for (time, is_return, op) in events {
+                if !is_return {
+                    bit[op] = calls_seen;
+                    calls_seen += 1;
+                }
                 let index = nodes.len();
                 nodes[prev].next = index;
                 nodes.push(Node {
@@ -173,17 +180,19 @@ impl<'a> Search<'a> {
 
     fn run(mut self, budget: u64) -> (Outcome, u64) {
         let known_ops = self.calls.iter().filter(|c| c.return_us.is_some()).count();
-        let words = known_ops.div_ceil(64);
-        let maybe_words = (self.calls.len() - known_ops).div_ceil(64);
-        // The memo key: which ops that returned are placed, then the state.
-        let mut key = vec![0u64; words + 1];
+        let maybe_ops = self.calls.len() - known_ops;
+        // Which ops that returned are placed, by invocation order.
+        let mut placed = vec![0u64; known_ops.div_ceil(64)];
+        // The highest word of `placed` with a bit set along the current path (an upper bound).
+        let mut high_word = 0;
         // Which ops that never returned are placed.
-        let mut placed_maybe = vec![0u64; maybe_words];
+        let mut placed_maybe = vec![0u64; maybe_ops.div_ceil(64)];
+        let mut key = Vec::new();
         let mut memo = Memo::default();
         let mut to_place = known_ops;
         let mut stack: Vec<Frame> = Vec::new();
         let mut state = ABSENT;
-        let mut cursor = Cursor::Known(self.nodes[HEAD].next);
+        let mut cursor = Cursor::Fresh;
         let mut steps = 0u64;
         loop {
             // Ops that never returned and are still unplaced are taken to have never happened.
@@ -194,8 +203,18 @@ impl<'a> Search<'a> {
                 return (Outcome::GaveUp, steps);
             }
             steps += 1;
-            // The call to try next, or `None` once every candidate here has been tried.
+            // The call to try next, and where to go on if it cannot be placed.
             let (node, next) = match cursor {
+                Cursor::Fresh => match self.harmless_read(state) {
+                    // Nothing else need be tried here: if any order works from here, one
+                    // that places this read first does (it never changes anything and may
+                    // already go, so moving it earlier breaks nothing).
+                    Some(node) => (node, Cursor::Backtrack),
+                    None => {
+                        cursor = Cursor::Known(self.nodes[HEAD].next);
+                        continue;
+                    }
+                },
                 Cursor::Known(node) => match self.nodes.get(node) {
                     Some(n) if n.is_call => (node, Cursor::Known(n.next)),
                     // A return: its op must be placed before anything sent later. Try the
@@ -209,38 +228,41 @@ impl<'a> Search<'a> {
                     }
                 },
                 Cursor::Maybe { node, block } => match self.nodes.get(node) {
-                    Some(n) if n.time <= block => (
-                        node,
-                        Cursor::Maybe {
-                            node: n.next,
-                            block,
-                        },
-                    ),
+                    Some(n) if n.time <= block => {
+                        let next = n.next;
+                        (node, Cursor::Maybe { node: next, block })
+                    }
                     _ => {
-                        // Every candidate failed: undo the latest placement.
-                        let Some(frame) = stack.pop() else {
-                            return (Outcome::NotLinearizable, steps);
-                        };
-                        let op = self.nodes[frame.node].op;
-                        let b = self.bit[op];
-                        if self.calls[op].return_us.is_some() {
-                            key[b / 64] &= !(1 << (b % 64));
-                            to_place += 1;
-                        } else {
-                            placed_maybe[b / 64] &= !(1 << (b % 64));
-                        }
-                        state = frame.state;
-                        self.unlift(frame.node);
-                        cursor = match frame.cursor {
-                            Cursor::Known(_) => Cursor::Known(self.nodes[frame.node].next),
-                            Cursor::Maybe { block, .. } => Cursor::Maybe {
-                                node: self.nodes[frame.node].next,
-                                block,
-                            },
-                        };
+                        cursor = Cursor::Backtrack;
                         continue;
                     }
                 },
+                Cursor::Backtrack => {
+                    // Every candidate failed: undo the latest placement.
+                    let Some(frame) = stack.pop() else {
+                        return (Outcome::NotLinearizable, steps);
+                    };
+                    let op = self.nodes[frame.node].op;
+                    let b = self.bit[op];
+                    if self.calls[op].return_us.is_some() {
+                        placed[b / 64] &= !(1 << (b % 64));
+                        to_place += 1;
+                    } else {
+                        placed_maybe[b / 64] &= !(1 << (b % 64));
+                    }
+                    state = frame.state;
+                    high_word = frame.high_word;
+                    self.unlift(frame.node);
+                    cursor = match frame.cursor {
+                        Cursor::Known(_) => Cursor::Known(self.nodes[frame.node].next),
+                        Cursor::Maybe { block, .. } => Cursor::Maybe {
+                            node: self.nodes[frame.node].next,
+                            block,
+                        },
+                        Cursor::Fresh | Cursor::Backtrack => Cursor::Backtrack,
+                    };
+                    continue;
+                }
             };
             let op = self.nodes[node].op;
             let returned = self.calls[op].return_us.is_some();
@@ -254,46 +276,103 @@ impl<'a> Search<'a> {
                 && stack
                     .last()
                     .is_some_and(|f| self.calls[self.nodes[f.node].op].return_us.is_none());
-            let placed = match self.calls[op].step.apply(state) {
-                Some(after) if !erases_maybe && (returned || after != state) => {
-                    let set = if returned {
-                        &mut key
-                    } else {
-                        &mut placed_maybe
-                    };
-                    set[b / 64] |= 1 << (b % 64);
-                    // The state word is rewritten before every lookup, so it needs no undoing.
-                    key[words] = after;
-                    let fresh = remember(&mut memo, &key, &placed_maybe);
-                    if !fresh {
-                        let set = if returned {
-                            &mut key
-                        } else {
-                            &mut placed_maybe
-                        };
-                        set[b / 64] &= !(1 << (b % 64));
-                    }
-                    fresh.then_some(after)
+            let after = match self.calls[op].step.apply(state) {
+                Some(after) if !erases_maybe && (returned || after != state) => after,
+                _ => {
+                    cursor = next;
+                    continue;
                 }
-                _ => None,
             };
-            match placed {
-                Some(after) => {
-                    stack.push(Frame {
-                        node,
-                        state,
-                        cursor,
-                    });
-                    state = after;
-                    if returned {
-                        to_place -= 1;
-                    }
-                    self.lift(node);
-                    cursor = Cursor::Known(self.nodes[HEAD].next);
-                }
-                None => cursor = next,
+            let set = if returned {
+                &mut placed
+            } else {
+                &mut placed_maybe
+            };
+            set[b / 64] |= 1 << (b % 64);
+            let new_high = if returned {
+                high_word.max(b / 64)
+            } else {
+                high_word
+            };
+            self.memo_key(&mut key, &placed, new_high, after, node);
+            if !remember(&mut memo, &key, &placed_maybe) {
+                let set = if returned {
+                    &mut placed
+                } else {
+                    &mut placed_maybe
+                };
+                set[b / 64] &= !(1 << (b % 64));
+                cursor = next;
+                continue;
             }
+            stack.push(Frame {
+                node,
+                state,
+                high_word,
+                cursor,
+            });
+            state = after;
+            high_word = new_high;
+            if returned {
+                to_place -= 1;
+            }
+            self.lift(node);
+            cursor = Cursor::Fresh;
         }
+    }
+
+    /// The first op that may be placed next, returned, never changes the register and accepts
+    /// `state`. (An op that merely leaves this state as it is will not do: placed later, it
+    /// might have changed another.)
+    fn harmless_read(&self, state: State) -> Option<usize> {
+        let mut node = self.nodes[HEAD].next;
+        while let Some(n) = self.nodes.get(node).filter(|n| n.is_call) {
+            let step = self.calls[n.op].step;
+            if step.is_read() && step.apply(state).is_some() {
+                return Some(node);
+            }
+            node = n.next;
+        }
+        None
+    }
+
+    /// Builds into `key` the memo key for the placed set `placed` (with no bit above word
+    /// `high`) once `placing` is lifted, and `state`: the placed ops form a prefix in
+    /// invocation order plus a few beyond it, so the key is where the prefix's word starts,
+    /// the state, and the words from there to the last set one, which keeps keys short
+    /// however long the history.
+    fn memo_key(
+        &self,
+        key: &mut Vec<u64>,
+        placed: &[u64],
+        high: usize,
+        state: State,
+        placing: usize,
+    ) {
+        // The first unplaced op that returned heads the list, unless it is the one being
+        // placed.
+        let mut first = self.nodes[HEAD].next;
+        if first == placing {
+            first = self.nodes[first].next;
+        }
+        // Skip the return of the op being placed, which follows its call unless something
+        // was sent in between; after it, the first node is a call or the list's end.
+        if self.nodes.get(first).is_some_and(|n| !n.is_call) {
+            first = self.nodes[first].next;
+        }
+        let prefix = self
+            .nodes
+            .get(first)
+            .map_or(placed.len() * 64, |n| self.bit[n.op]);
+        let low = (prefix / 64).min(placed.len());
+        let mut high = high.min(placed.len().saturating_sub(1)).max(low);
+        while high > low && placed[high] == 0 {
+            high -= 1;
+        }
+        key.clear();
+        key.push(low as u64);
+        key.push(state);
+        key.extend_from_slice(placed.get(low..=high).unwrap_or(&[]));
     }
 
     /// Takes a call and its return out of the list.
