@@ -1,6 +1,8 @@
 //! The `faultline` command: runs scenarios in the simulator, real nodes over sockets, and
 //! turns traces into summaries and timelines.
 
+#[cfg(madsim)]
+pub mod bench;
 pub mod cluster;
 #[cfg(madsim)]
 pub mod explore;

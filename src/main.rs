@@ -83,6 +83,12 @@ enum Command {
         /// The seed file.
         path: PathBuf,
     },
+    /// Measure the simulator: standard workloads beside a raw madsim baseline.
+    Bench {
+        /// A shorter run (for a quick look, not for figures).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Combine the explore.json files of several shards into one table and plot.
     Merge {
         /// explore.json files (or directories holding one).
@@ -196,6 +202,7 @@ fn sim_command(command: Command) -> u8 {
         }
         Command::Merge { inputs, out } => faultline::explore::merge_command(&inputs, &out),
         Command::Shrink { path } => faultline::shrink::shrink_command(&path),
+        Command::Bench { quick } => faultline::bench::bench_command(quick),
         Command::Run { .. } | Command::Node { .. } => unreachable!("dispatched in main"),
     };
     code as u8

@@ -63,6 +63,6 @@ impl SeedFile {
     /// The file's text, with a comment that says how to replay it.
     pub fn to_toml(&self) -> String {
         let body = toml::to_string(self).expect("a seed file always serializes");
-        format!("# faultline seed file: replay with `cargo sim run <this file>`\n{body}")
+        format!("# faultline seed file: replay with `cargo sim replay <this file>`\n{body}")
     }
 }

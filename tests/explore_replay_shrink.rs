@@ -74,6 +74,14 @@ fn regression_corpus_replays_its_recorded_verdicts() {
             .find(|c| !c.ok)
             .map(|c| c.name.clone());
         assert_eq!(failed, recorded.failed_check, "{}", path.display());
+        // A change that alters traces must re-record the corpus (`faultline run <seed>` writes
+        // run.seed with the new digest): a stale digest would make `replay` refuse the file.
+        assert_eq!(
+            outcome.summary.digest,
+            recorded.digest,
+            "{}: digest drifted",
+            path.display()
+        );
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         insta::assert_json_snapshot!(format!("regression-{name}"), outcome.summary);
     }

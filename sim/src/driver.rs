@@ -3,7 +3,10 @@
 //! [`Host`] it is given differ between the simulator and a real process.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rand_chacha::ChaCha8Rng;
@@ -28,6 +31,47 @@ pub trait Host<E>: Send + Sync + 'static {
     fn next_msg_id(&self, node: NodeId) -> u64;
     /// The run is over: the driver returns.
     fn stopped(&self) -> bool;
+}
+
+/// The driver's one wake-up for its next timer.
+///
+/// madsim's `Sleep` registers a fresh timer every time it is polled before its deadline, and
+/// `select!` polls it after every datagram: each datagram would leave a timer behind that
+/// later fires for nothing. The alarm polls the inner sleep once per deadline; later polls
+/// for the same deadline only check the clock.
+struct Alarm {
+    /// The underlying sleep.
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// The deadline a timer is registered for.
+    armed: Option<tokio::time::Instant>,
+}
+
+impl Alarm {
+    fn new(deadline: tokio::time::Instant) -> Alarm {
+        Alarm {
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            armed: None,
+        }
+    }
+
+    fn set(&mut self, deadline: tokio::time::Instant) {
+        if self.sleep.deadline() != deadline {
+            self.sleep.as_mut().reset(deadline);
+        }
+    }
+
+    fn poll_ring(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let deadline = self.sleep.deadline();
+        if tokio::time::Instant::now() >= deadline {
+            self.armed = None;
+            return Poll::Ready(());
+        }
+        if self.armed == Some(deadline) {
+            return Poll::Pending;
+        }
+        self.armed = Some(deadline);
+        self.sleep.as_mut().poll(cx)
+    }
 }
 
 /// Pending timers, ordered by deadline then id so that equal deadlines fire deterministically.
@@ -100,26 +144,23 @@ pub async fn run<N, H>(
     )
     .await;
 
-    // One sleep, moved rather than rebuilt, keeps the simulator's timer wheel small.
     let far = Duration::from_secs(24 * 3600);
-    let sleep = tokio::time::sleep(far);
-    tokio::pin!(sleep);
+    let mut alarm = Alarm::new(epoch + far);
     loop {
         if host.stopped() {
             return;
         }
-        let deadline = timers
-            .next_deadline()
-            .map_or(epoch + far, |d| epoch + Duration::from_micros(d));
-        if sleep.deadline() != deadline {
-            sleep.as_mut().reset(deadline);
-        }
+        alarm.set(
+            timers
+                .next_deadline()
+                .map_or(epoch + far, |d| epoch + Duration::from_micros(d)),
+        );
         // `biased`: an unbiased select! polls branches in an order drawn from a random source
         // outside the seed, which breaks determinism; timers first, so a flood of datagrams
         // cannot starve them.
         tokio::select! {
             biased;
-            () = &mut sleep => {
+            () = std::future::poll_fn(|cx| alarm.poll_ring(cx)) => {
                 let now = host.now_us();
                 while let Some(timer) = timers.pop_due(now) {
                     host.record(me, Ev::Timer { timer: timer.0 });
@@ -128,25 +169,69 @@ pub async fn run<N, H>(
                 }
             }
             received = transport.recv(&mut buf) => {
-                let Ok(len) = received else { continue };
-                let now = host.now_us();
-                match wire::decode::<N::Msg>(&buf[..len]) {
-                    Err(_) => host.record(me, Ev::Corrupt { bytes: len as u32 }),
-                    Ok(env) if env.from == me => {}
-                    Ok(env) => {
-                        let label = env.msg.label().into();
-                        if let Some(reason) = host.arrival(env.from, me) {
-                            host.record(me, Ev::Drop { from: env.from, to: me, id: env.id, label, reason });
-                            continue;
-                        }
-                        host.record(me, Ev::Deliver { from: env.from, id: env.id, label });
-                        node.on_message(env.from, env.msg, &mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
-                        apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await;
-                    }
+                if let Ok(len) = received {
+                    deliver(&mut node, me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut rng, &mut out, &buf[..len]).await;
                 }
             }
         }
     }
+}
+
+/// Checks, decodes and hands one datagram to the node; a bad one is traced and dropped.
+#[allow(clippy::too_many_arguments)]
+async fn deliver<N: Node, H: Host<N::Event>>(
+    node: &mut N,
+    me: NodeId,
+    host: &Arc<H>,
+    transport: &Transport,
+    timers: &mut Timers,
+    effects: &mut Effects<N::Msg, N::Event>,
+    durable: &mut Durable,
+    rng: &mut ChaCha8Rng,
+    out: &mut Vec<u8>,
+    datagram: &[u8],
+) {
+    let now = host.now_us();
+    let env = match wire::decode::<N::Msg>(datagram) {
+        Err(_) => {
+            return host.record(
+                me,
+                Ev::Corrupt {
+                    bytes: datagram.len() as u32,
+                },
+            )
+        }
+        // Our own multicast, looped back by the kernel in the real flavor.
+        Ok(env) if env.from == me => return,
+        Ok(env) => env,
+    };
+    let label = env.msg.label().into();
+    if let Some(reason) = host.arrival(env.from, me) {
+        return host.record(
+            me,
+            Ev::Drop {
+                from: env.from,
+                to: me,
+                id: env.id,
+                label,
+                reason,
+            },
+        );
+    }
+    host.record(
+        me,
+        Ev::Deliver {
+            from: env.from,
+            id: env.id,
+            label,
+        },
+    );
+    node.on_message(
+        env.from,
+        env.msg,
+        &mut Cx::new(me, now, rng, durable, effects),
+    );
+    apply(me, host, transport, timers, effects, durable, out, now).await;
 }
 
 /// Carries out what one callback asked for, in the order it asked.

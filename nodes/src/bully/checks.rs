@@ -280,20 +280,26 @@ impl ChatDelivery {
     }
 
     /// Records that `chat` sits at `seq`, failing if either already means something else.
-    fn place(&mut self, chat: ChatId, seq: u64, at: &str) -> Result<(), String> {
+    fn place(&mut self, chat: ChatId, seq: u64, at: &dyn Fn() -> String) -> Result<(), String> {
         if let Some(&other) = self.by_seq.get(&seq) {
             if other != chat {
                 return Err(format!(
-                    "seq {seq} holds two chats: {}/{} and {}/{} ({at})",
-                    other.0, other.1, chat.0, chat.1
+                    "seq {seq} holds two chats: {}/{} and {}/{} ({})",
+                    other.0,
+                    other.1,
+                    chat.0,
+                    chat.1,
+                    at()
                 ));
             }
         }
         if let Some(&other) = self.by_chat.get(&chat) {
             if other != seq {
                 return Err(format!(
-                    "chat {}/{} is at two seqs: {other} and {seq} ({at})",
-                    chat.0, chat.1
+                    "chat {}/{} is at two seqs: {other} and {seq} ({})",
+                    chat.0,
+                    chat.1,
+                    at()
                 ));
             }
         }
@@ -328,7 +334,8 @@ impl Check<Event> for ChatDelivery {
     fn observe(&mut self, rec: &Record<Event>) -> Result<(), String> {
         self.cluster.observe(rec);
         let node = rec.node;
-        let at = format!("at {node}, t={}ms", ms(rec.t));
+        // Built only when a violation is reported: observe runs for every record of a run.
+        let at = || format!("at {node}, t={}ms", ms(rec.t));
         match &rec.ev {
             Ev::Crash | Ev::Restart => {
                 self.incarnations.insert(
@@ -351,12 +358,13 @@ impl Check<Event> for ChatDelivery {
                 let inc = self.incarnations.entry(node).or_default();
                 if inc.delivered_set.contains(seq) {
                     return Err(format!(
-                        "seq {seq} delivered twice in one incarnation ({at})"
+                        "seq {seq} delivered twice in one incarnation ({})",
+                        at()
                     ));
                 }
                 if let Some(&last) = inc.delivered.last() {
                     if *seq < last {
-                        return Err(format!("seq {seq} delivered after seq {last} ({at})"));
+                        return Err(format!("seq {seq} delivered after seq {last} ({})", at()));
                     }
                 }
                 inc.delivered.push(*seq);
