@@ -193,14 +193,21 @@ impl Op {
             )),
             Input::Get { .. } | Input::Delete { .. } => {}
         }
-        let result = match &self.output {
-            Output::Value(value) => format!("{{\"value\":{}}}", maybe(value)),
-            Output::Ok => "\"ok\"".to_string(),
-            Output::CasFailed => "\"failed\"".to_string(),
-            Output::Unknown => "\"unknown\"".to_string(),
-        };
-        line.push_str(&format!(",\"result\":{result}}}"));
+        line.push_str(&format!(",\"result\":{}}}", result_json(&self.output)));
         line
+    }
+}
+
+/// The `result` field's JSON for a reply.
+fn result_json(output: &Output) -> String {
+    match output {
+        Output::Value(value) => {
+            let value = value.as_deref().map_or(Value::Null, Value::from);
+            format!("{{\"value\":{value}}}")
+        }
+        Output::Ok => "\"ok\"".to_string(),
+        Output::CasFailed => "\"failed\"".to_string(),
+        Output::Unknown => "\"unknown\"".to_string(),
     }
 }
 
@@ -354,7 +361,11 @@ fn check_op(op: &Op) -> Result<(), (&'static str, String)> {
     if !fits {
         return Err((
             "result",
-            format!("a {} cannot return {:?}", op.input.name(), op.output),
+            format!(
+                "a {} cannot return {}",
+                op.input.name(),
+                result_json(&op.output)
+            ),
         ));
     }
     match (op.return_us, &op.output) {

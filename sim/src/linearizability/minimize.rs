@@ -11,8 +11,8 @@
 //! - becomes linearizable if the culprit's reply is forgotten (the anomaly is about it), and
 //! - becomes linearizable if the culprit may take effect at any time (what it saw was written
 //!   by some op in the witness: without this, dropping the put a stale read saw turns "stale
-//!   read" into the true but unhelpful "read a value nobody wrote"), unless no cut-down
-//!   history can satisfy the culprit (it saw a value never written).
+//!   read" into the true but unhelpful "read a value nobody wrote"), unless not even the
+//!   whole cut history can (it saw a value never written, which is then the whole story).
 //!
 //! Checks that run out of steps count as "keep the op", so whatever comes back is a true
 //! witness even if the budget stops the shrinking early.

@@ -6,6 +6,15 @@
 //! invoked is already linearized); linearizing it lifts its call and return out of the list.
 //! Meeting a return means the op that owns it can no longer be placed, so the search undoes
 //! its latest choice. A (set, state) pair seen before leads nowhere new and is skipped.
+//!
+//! Three prunings on top, each dropping only choices that another explored choice covers:
+//! - A read that may go next and accepts the state is placed without trying alternatives.
+//! - Ops that never returned live in a second list, tried only after the ops that returned,
+//!   and are never placed where they change nothing or are at once overwritten; a memo entry
+//!   also covers the same set and state with more of them placed. Without this a history
+//!   that is not linearizable costs two to the power of the number of lost replies.
+//! - Memo keys hold only the placed set beyond its prefix in invocation order, so their size
+//!   follows the ops in flight, not the history's length.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -107,8 +116,9 @@ struct Frame {
     cursor: Cursor,
 }
 
-/// Linearized sets already explored (or being explored), by their ops that returned and the
-/// state: each entry lists the sets of never-returned ops placed along with them.
+/// Configurations already explored (or being explored): by memo key (placed ops that returned,
+/// and the state), the sets of placed never-returned ops seen with it, concatenated (empty
+/// when the history has no such ops).
 type Memo = HashMap<Box<[u64]>, Vec<u64>, BuildHasherDefault<FxHasher>>;
 
 struct Search<'a> {
