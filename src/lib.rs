@@ -3,6 +3,7 @@
 
 #[cfg(madsim)]
 pub mod bench;
+pub mod check_history;
 pub mod cluster;
 #[cfg(madsim)]
 pub mod explore;

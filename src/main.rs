@@ -97,6 +97,15 @@ enum Command {
         #[arg(long, default_value = "out/merged")]
         out: PathBuf,
     },
+    /// Check a recorded history (JSON lines) for linearizability; exit 0 if it is, 1 if not
+    /// (printing a small sub-history that shows why), 2 on bad input.
+    CheckHistory {
+        /// The history file.
+        path: PathBuf,
+        /// `register` (one key) or `kv` (a map, checked key by key).
+        #[arg(long, default_value = "kv")]
+        model: String,
+    },
     /// Run one real node over UDP (real flavor): a bully group server or a chat client.
     Node {
         /// What to run: `bully` (a group server) or `chat-client`.
@@ -134,6 +143,9 @@ fn main() -> ExitCode {
             id,
             dir,
         } => node(&kind, &config, &id, &dir),
+        Command::CheckHistory { path, model } => {
+            faultline::check_history::check_history_command(&path, &model) as u8
+        }
         other => sim_command(other),
     };
     ExitCode::from(code)
@@ -203,7 +215,9 @@ fn sim_command(command: Command) -> u8 {
         Command::Merge { inputs, out } => faultline::explore::merge_command(&inputs, &out),
         Command::Shrink { path } => faultline::shrink::shrink_command(&path),
         Command::Bench { quick } => faultline::bench::bench_command(quick),
-        Command::Run { .. } | Command::Node { .. } => unreachable!("dispatched in main"),
+        Command::Run { .. } | Command::Node { .. } | Command::CheckHistory { .. } => {
+            unreachable!("dispatched in main")
+        }
     };
     code as u8
 }
