@@ -406,8 +406,7 @@ pub fn finish(x: &Exploration, report_dir: &Path) -> i32 {
     }
     if let Some(first) = failed.first() {
         println!(
-            "{}  replay: cargo sim replay {}",
-            "FAIL",
+            "FAIL  replay: cargo sim replay {}",
             first.seed_file.as_deref().unwrap_or("?")
         );
         println!(

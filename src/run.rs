@@ -204,7 +204,7 @@ pub fn run_command(
 /// `faultline replay`: like `run` on a seed file, but a run whose digest differs from the
 /// recorded one is an error (exit 2): the failure was not reproduced.
 pub fn replay_command(path: &Path, out_dir: Option<PathBuf>) -> i32 {
-    if !path.extension().is_some_and(|e| e == "seed") {
+    if path.extension().is_none_or(|e| e != "seed") {
         eprintln!(
             "error: {}: replay takes a seed file (.seed); run a scenario with `faultline run`",
             path.display()
