@@ -46,6 +46,8 @@ struct Pending {
     tries: u32,
     /// Redirects followed since the last resend.
     redirects: u32,
+    /// Whether it belongs to the final drain.
+    draining: bool,
 }
 
 /// The final drain of the queues.
@@ -208,6 +210,7 @@ impl Client {
         if self.pending.is_some() {
             return;
         }
+        let draining = self.ops_done >= self.work.ops;
         let Some(op) = self.next_op(cx) else {
             return;
         };
@@ -223,6 +226,7 @@ impl Client {
             invoked_ms: cx.now_ms(),
             tries: 0,
             redirects: 0,
+            draining,
         });
         self.send_pending(cx);
         cx.set_timer(
@@ -336,23 +340,21 @@ impl Client {
             (Op::Renew { resource } | Op::Release { resource }, _) => {
                 self.held.remove(resource);
             }
+            // Now and then a message is never acked (outside the drain): it comes back.
             (
                 Op::Dequeue { queue },
                 Outcome::Ok {
                     value: Value::Message { id, .. },
                 },
-            ) => {
-                let draining = self.ops_done >= self.work.ops;
-                if draining || cx.rng().gen_range(0..FORGET_ACK_ONE_IN) != 0 {
-                    self.unacked = Some((queue.clone(), *id));
-                }
+            ) if p.draining || cx.rng().gen_range(0..FORGET_ACK_ONE_IN) != 0 => {
+                self.unacked = Some((queue.clone(), *id));
             }
             (
                 Op::Dequeue { .. },
                 Outcome::Ok {
                     value: Value::Empty { in_flight: 0 },
                 },
-            ) if self.ops_done >= self.work.ops => self.drain.queue += 1,
+            ) if p.draining => self.drain.queue += 1,
             _ => {}
         }
     }

@@ -93,7 +93,7 @@ pub enum Msg {
         /// Chain hash of the log up to that entry.
         last_chain: u64,
         /// Offset of `data` in the snapshot.
-        offset: u64,
+        offset_bytes: u64,
         /// Size of the whole snapshot.
         total_bytes: u64,
         /// The chunk (at most `SNAPSHOT_CHUNK_BYTES`).

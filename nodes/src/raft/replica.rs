@@ -175,6 +175,9 @@ impl Replica {
         if index <= self.commit {
             return;
         }
+        // Invariants (cheap): commit only rises, and never past the log or below applied.
+        debug_assert!(index > self.commit && index <= self.log.last_index());
+        debug_assert!(self.applied <= self.commit);
         self.commit = index;
         cx.emit(Event::Committed { index });
         self.apply_committed(cx);

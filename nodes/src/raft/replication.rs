@@ -23,7 +23,7 @@ pub(crate) struct Progress {
     /// The snapshot point being sent to it, if any.
     pub(crate) snap_index: u64,
     /// Bytes of that snapshot it acknowledged.
-    pub(crate) snap_offset: u64,
+    pub(crate) snap_acked_bytes: u64,
 }
 
 /// A leader's state for its term.
@@ -49,7 +49,7 @@ impl Leadership {
                     matched: 0,
                     heard_ms: now_ms,
                     snap_index: 0,
-                    snap_offset: 0,
+                    snap_acked_bytes: 0,
                 };
                 (*p, progress)
             })
@@ -198,6 +198,8 @@ impl Replica {
                             if index <= self.commit {
                                 return;
                             }
+                            // The log never truncates below commit (hence below the snapshot).
+                            debug_assert!(index > self.commit && index > self.log.snap_index());
                             self.log.truncate_from(index, cx);
                             if !self.log.append(entry, cx) {
                                 break;

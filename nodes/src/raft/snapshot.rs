@@ -55,10 +55,12 @@ impl Replica {
         };
         if p.snap_index != snap_index {
             p.snap_index = snap_index;
-            p.snap_offset = 0;
+            p.snap_acked_bytes = 0;
         }
         let total = self.snapshot.len();
-        let offset = usize::try_from(p.snap_offset).unwrap_or(total).min(total);
+        let offset = usize::try_from(p.snap_acked_bytes)
+            .unwrap_or(total)
+            .min(total);
         let end = offset.saturating_add(SNAPSHOT_CHUNK_BYTES).min(total);
         let data = self.snapshot.get(offset..end).unwrap_or_default().to_vec();
         cx.send(
@@ -68,7 +70,7 @@ impl Replica {
                 last_index: snap_index,
                 last_term: self.log.term_at(snap_index).unwrap_or(0),
                 last_chain: self.log.chain_at(snap_index).unwrap_or(0),
-                offset: offset as u64,
+                offset_bytes: offset as u64,
                 total_bytes: total as u64,
                 data,
             },
@@ -82,7 +84,7 @@ impl Replica {
             last_index,
             last_term,
             last_chain,
-            offset,
+            offset_bytes: offset,
             total_bytes,
             data,
         } = msg
@@ -212,11 +214,11 @@ impl Replica {
         if done {
             p.matched = p.matched.max(last_index.min(last));
             p.next = p.next.max(p.matched + 1);
-            p.snap_offset = 0;
+            p.snap_acked_bytes = 0;
             self.advance_commit(cx);
             self.send_append(from, true, cx);
         } else if last_index == snap_index && p.snap_index == snap_index {
-            p.snap_offset = received_bytes;
+            p.snap_acked_bytes = received_bytes;
             self.send_snapshot_chunk(from, cx);
         }
     }

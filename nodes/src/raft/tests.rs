@@ -545,7 +545,7 @@ fn a_lagging_follower_gets_the_snapshot_in_chunks() {
         chunk,
         Msg::Snapshot {
             last_index: 3,
-            offset: 0,
+            offset_bytes: 0,
             ..
         }
     ));
@@ -841,7 +841,7 @@ fn garbage_from_peers_is_ignored_without_panics() {
         last_index: 5,
         last_term: 1,
         last_chain: 0,
-        offset: 0,
+        offset_bytes: 0,
         total_bytes: 3,
         data: vec![1, 2, 3],
     };
