@@ -51,6 +51,7 @@ pub fn checks(
         Box::new(LockSafety::new(lease_ms)),
         Box::new(QueueDelivery::new(cfg.queue_within_ms)),
         Box::new(Liveness::new(servers, clients, cfg)),
+        Box::new(super::kv_check::KvLinearizable::default()),
     ]
 }
 

@@ -16,6 +16,7 @@ mod election;
 mod event;
 mod hash;
 mod kv;
+mod kv_check;
 mod liveness;
 mod lock_check;
 mod locks;
