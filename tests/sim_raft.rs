@@ -2,46 +2,13 @@
 //! caught (sim flavor: `cargo sim-test`). The long sweep: FAULTLINE_SEEDS=500.
 #![cfg(madsim)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use faultline::run::RunRequest;
-
-fn scenarios() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir("scenarios/raft")
-        .expect("scenarios/raft exists")
-        .map(|e| e.expect("readable").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    paths.sort();
-    paths
-}
-
-fn request(path: &Path, seed: Option<u64>, bugs: &[&str]) -> RunRequest {
-    RunRequest::load(path, seed, bugs.iter().map(|b| b.to_string()).collect())
-        .expect("scenario loads")
-}
-
-fn seed_count() -> u64 {
-    std::env::var("FAULTLINE_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3)
-}
+use common::{first_failure, request, scenarios, seed_count, sweep};
 
 #[test]
 fn every_raft_scenario_passes_over_seeds() {
-    let mut failures = Vec::new();
-    for path in scenarios() {
-        for seed in 0..seed_count() {
-            let outcome = request(&path, Some(seed), &[])
-                .execute(false)
-                .expect("runs");
-            if !outcome.passed() {
-                let broken: Vec<_> = outcome.summary.checks.iter().filter(|c| !c.ok).collect();
-                failures.push(format!("{} seed {seed}: {broken:?}", path.display()));
-            }
-        }
-    }
+    let failures = sweep("raft", seed_count(3));
     assert!(
         failures.is_empty(),
         "{} failing runs:\n{}",
@@ -52,25 +19,11 @@ fn every_raft_scenario_passes_over_seeds() {
 
 #[test]
 fn summaries_of_raft_scenarios_at_their_own_seed() {
-    for path in scenarios() {
+    for path in scenarios("raft") {
         let outcome = request(&path, None, &[]).execute(false).unwrap();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         insta::assert_json_snapshot!(format!("raft-{name}"), outcome.summary);
     }
-}
-
-fn first_failure(path: &str, bug: &str, seeds: std::ops::Range<u64>) -> Option<(u64, String)> {
-    seeds.into_iter().find_map(|seed| {
-        let outcome = request(Path::new(path), Some(seed), &[bug])
-            .execute(false)
-            .unwrap();
-        outcome
-            .summary
-            .checks
-            .iter()
-            .find(|c| !c.ok)
-            .map(|c| (seed, c.name.clone()))
-    })
 }
 
 #[test]

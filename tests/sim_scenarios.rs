@@ -1,48 +1,15 @@
 //! Simulated runs of every shipped scenario (sim flavor: `cargo sim-test`).
 #![cfg(madsim)]
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use faultline::run::RunRequest;
+mod common;
 
-fn scenarios() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir("scenarios/bully")
-        .expect("scenarios/bully exists")
-        .map(|e| e.expect("readable").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    paths.sort();
-    paths
-}
-
-fn request(path: &Path, seed: Option<u64>, bugs: &[&str]) -> RunRequest {
-    RunRequest::load(path, seed, bugs.iter().map(|b| b.to_string()).collect())
-        .expect("scenario loads")
-}
-
-/// Seeds per scenario: a handful in CI, more with FAULTLINE_SEEDS=500.
-fn seed_count() -> u64 {
-    std::env::var("FAULTLINE_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12)
-}
+use common::{first_failure, request, scenarios, seed_count, sweep};
 
 #[test]
 fn every_shipped_scenario_passes_over_many_seeds() {
-    let mut failures = Vec::new();
-    for path in scenarios() {
-        for seed in 0..seed_count() {
-            let outcome = request(&path, Some(seed), &[])
-                .execute(false)
-                .expect("runs");
-            if !outcome.passed() {
-                let broken: Vec<_> = outcome.summary.checks.iter().filter(|c| !c.ok).collect();
-                failures.push(format!("{} seed {seed}: {broken:?}", path.display()));
-            }
-        }
-    }
+    let failures = sweep("bully", seed_count(12));
     assert!(
         failures.is_empty(),
         "{} failing runs:\n{}",
@@ -55,7 +22,7 @@ fn every_shipped_scenario_passes_over_many_seeds() {
 fn same_seed_same_digest_other_seed_other_digest() {
     // Every scenario, because the busy ones are where hidden randomness shows: an unbiased
     // select! once made clients-chat differ run to run while leader-crash never did.
-    for path in scenarios() {
+    for path in scenarios("bully") {
         let a = request(&path, Some(7), &[]).execute(true).unwrap();
         let b = request(&path, Some(7), &[]).execute(true).unwrap();
         let c = request(&path, Some(8), &[]).execute(false).unwrap();
@@ -71,24 +38,11 @@ fn same_seed_same_digest_other_seed_other_digest() {
 
 #[test]
 fn summaries_of_shipped_scenarios_at_their_own_seed() {
-    for path in scenarios() {
+    for path in scenarios("bully") {
         let outcome = request(&path, None, &[]).execute(false).unwrap();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         insta::assert_json_snapshot!(format!("bully-{name}"), outcome.summary);
     }
-}
-
-/// Finds the first failing seed among `seeds` with a bug switched on.
-fn first_failure(path: &str, bug: &str, seeds: std::ops::Range<u64>) -> Option<(u64, String)> {
-    for seed in seeds {
-        let outcome = request(Path::new(path), Some(seed), &[bug])
-            .execute(false)
-            .unwrap();
-        if let Some(check) = outcome.summary.checks.iter().find(|c| !c.ok) {
-            return Some((seed, check.name.clone()));
-        }
-    }
-    None
 }
 
 #[test]

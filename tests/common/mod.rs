@@ -1,0 +1,65 @@
+//! What the simulated test files share: the scenarios of a protocol, requests, seed sweeps and
+//! the search for a planted bug's first failing seed.
+#![cfg(madsim)]
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::path::{Path, PathBuf};
+
+use faultline::run::RunRequest;
+
+/// The scenario files of `scenarios/<protocol>/`, sorted.
+pub fn scenarios(protocol: &str) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(format!("scenarios/{protocol}"))
+        .expect("the protocol's scenario folder exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// A run of `path` under `seed` (the scenario's own when `None`) with planted `bugs`.
+pub fn request(path: &Path, seed: Option<u64>, bugs: &[&str]) -> RunRequest {
+    RunRequest::load(path, seed, bugs.iter().map(|b| b.to_string()).collect())
+        .expect("scenario loads")
+}
+
+/// Seeds per scenario: `default` in CI, more with FAULTLINE_SEEDS=500.
+pub fn seed_count(default: u64) -> u64 {
+    std::env::var("FAULTLINE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Every failing (scenario, seed) of a sweep, with the checks that broke.
+pub fn sweep(protocol: &str, seeds: u64) -> Vec<String> {
+    let mut failures = Vec::new();
+    for path in scenarios(protocol) {
+        for seed in 0..seeds {
+            let outcome = request(&path, Some(seed), &[])
+                .execute(false)
+                .expect("runs");
+            if !outcome.passed() {
+                let broken: Vec<_> = outcome.summary.checks.iter().filter(|c| !c.ok).collect();
+                failures.push(format!("{} seed {seed}: {broken:?}", path.display()));
+            }
+        }
+    }
+    failures
+}
+
+/// The first seed among `seeds` that fails with `bug` switched on, and the check it broke.
+pub fn first_failure(path: &str, bug: &str, seeds: std::ops::Range<u64>) -> Option<(u64, String)> {
+    seeds.into_iter().find_map(|seed| {
+        let outcome = request(Path::new(path), Some(seed), &[bug])
+            .execute(false)
+            .unwrap();
+        outcome
+            .summary
+            .checks
+            .iter()
+            .find(|c| !c.ok)
+            .map(|c| (seed, c.name.clone()))
+    })
+}
