@@ -138,7 +138,9 @@ impl RunRequest {
 
 /// Runs one protocol's simulation and summarises it.
 pub fn execute<P: Protocol>(proto: P, req: &RunRequest, files: bool) -> Outcome {
-    let out = faultline_sim::world::simulate(Arc::new(proto), &req.scenario, req.seed);
+    let proto = Arc::new(proto);
+    let out = faultline_sim::world::simulate(proto.clone(), &req.scenario, req.seed);
+    let details = proto.details(&out.trace.records, &req.scenario.node_names());
     let names = req.scenario.node_names();
     let analysis = analyse(&out.trace.records, &names);
     let ok = out.verdicts.iter().all(|v| v.ok);
@@ -156,6 +158,7 @@ pub fn execute<P: Protocol>(proto: P, req: &RunRequest, files: bool) -> Outcome 
         recoveries: analysis.recoveries,
         messages: analysis.messages,
         events: out.trace.records.len() as u64 + out.trace.records_dropped,
+        details,
     };
     let (trace_jsonl, timeline_svg) = if files {
         let header = Header {
@@ -328,6 +331,14 @@ fn print_verdict(req: &RunRequest, o: &Outcome, dir: &Path, wall_s: f64) {
         .collect();
     if !recoveries.is_empty() {
         println!("  recoveries: {}", recoveries.join("; "));
+    }
+    if let Some(headline) = s
+        .details
+        .as_ref()
+        .and_then(|d| d.get("headline"))
+        .and_then(|h| h.as_str())
+    {
+        println!("  {headline}");
     }
     let m = &s.messages;
     println!(

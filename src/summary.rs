@@ -36,6 +36,9 @@ pub struct Summary {
     pub messages: Messages,
     /// Events in the trace.
     pub events: u64,
+    /// Protocol facts (client operations, latencies, terms), when the protocol gives any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 /// One election.

@@ -2,6 +2,7 @@
 
 use crate::check::Check;
 use crate::node::{BoxNode, Message, NodeId, ProtoEvent};
+use crate::trace::Record;
 
 /// Who runs and how they are configured, from a scenario or a real cluster's config.
 #[derive(Clone, Debug, Default)]
@@ -30,4 +31,14 @@ pub trait Protocol: Send + Sync + 'static {
     fn node(&self, id: NodeId) -> BoxNode<Self::Msg, Self::Event>;
     /// The checks that judge a run.
     fn checks(&self) -> Vec<Box<dyn Check<Self::Event> + Send>>;
+    /// Protocol facts for the summary (`details` in summary.json): client operation counts,
+    /// latencies, terms... and a one-line `headline` for the verdict. None by default.
+    /// `names` are the node names, indexed by id.
+    fn details(
+        &self,
+        _records: &[Record<Self::Event>],
+        _names: &[String],
+    ) -> Option<serde_json::Value> {
+        None
+    }
 }

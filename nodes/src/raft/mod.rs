@@ -12,6 +12,7 @@ mod checks;
 mod client;
 mod codec;
 mod config;
+mod details;
 mod election;
 mod event;
 mod hash;

@@ -152,4 +152,18 @@ impl Protocol for Raft {
             self.cfg.lease_ms,
         )
     }
+
+    fn details(
+        &self,
+        records: &[faultline_sim::Record<Event>],
+        names: &[String],
+    ) -> Option<serde_json::Value> {
+        let name = |n: NodeId| {
+            names
+                .get(n.0 as usize)
+                .cloned()
+                .unwrap_or_else(|| n.to_string())
+        };
+        Some(super::details::details(records, &name))
+    }
 }
