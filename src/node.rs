@@ -4,11 +4,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use faultline_nodes::bully::Bully;
+use faultline_nodes::raft::Raft;
 use faultline_sim::process::{run_process, ProcessFiles};
-use faultline_sim::Header;
+use faultline_sim::transport::AddressBook;
+use faultline_sim::{Header, Protocol};
 
 use crate::cluster::Cluster;
 use crate::seedfile::VERSION;
+
+/// The kinds of real node: (kind, protocol, role in the cluster file).
+const KINDS: &[(&str, &str, &str)] = &[
+    ("bully", "bully", "server"),
+    ("chat-client", "bully", "client"),
+    ("raft", "raft", "server"),
+    ("raft-client", "raft", "client"),
+];
 
 /// Runs the node named `id` of the cluster file until Ctrl-C.
 pub fn run_node(
@@ -19,35 +29,45 @@ pub fn run_node(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let cluster = Cluster::load(config)?;
     let me = cluster.id(id)?;
-    let role = &cluster.file.nodes[me.0 as usize].role;
-    let expected = match kind {
-        "bully" => "server",
-        "chat-client" => "client",
-        other => {
-            return Err(format!("unknown node kind `{other}` (known: bully, chat-client)").into())
-        }
-    };
-    if role != expected {
+    let known = || KINDS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ");
+    let &(_, protocol, expected_role) = KINDS
+        .iter()
+        .find(|k| k.0 == kind)
+        .ok_or_else(|| format!("unknown node kind `{kind}` (known: {})", known()))?;
+    if cluster.file.protocol != protocol {
         return Err(format!(
-            "{}: `{id}` is a {role}, so run it as `faultline node {}`",
-            cluster.path,
-            if role == "server" {
-                "bully"
-            } else {
-                "chat-client"
-            }
+            "{}: the cluster runs `{}`, not `{protocol}`",
+            cluster.path, cluster.file.protocol
         )
         .into());
     }
-    if cluster.file.protocol != "bully" {
-        return Err(crate::protocols::unknown(
-            &cluster.source(),
-            "protocol",
-            &cluster.file.protocol,
+    let role = &cluster.file.nodes[me.0 as usize].role;
+    if role != expected_role {
+        let right = KINDS
+            .iter()
+            .find(|k| k.1 == protocol && k.2 == role)
+            .map_or("?", |k| k.0);
+        return Err(format!(
+            "{}: `{id}` is a {role}, so run it as `faultline node {right}`",
+            cluster.path
         )
         .into());
     }
-    let proto = Bully::new(&cluster.setup(), &cluster.source())?;
+    let src = cluster.source();
+    match protocol {
+        "bully" => serve(Bully::new(&cluster.setup(), &src)?, &cluster, me, id, dir),
+        "raft" => serve(Raft::new(&cluster.setup(), &src)?, &cluster, me, id, dir),
+        other => Err(crate::protocols::unknown(&src, "protocol", other).into()),
+    }
+}
+
+fn serve<P: Protocol>(
+    proto: P,
+    cluster: &Cluster,
+    me: faultline_sim::NodeId,
+    id: &str,
+    dir: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
     let files = ProcessFiles {
         trace: dir.join(format!("{id}.trace.jsonl")),
@@ -60,20 +80,16 @@ pub fn run_node(
         seed: 0,
         nodes: cluster.names(),
     };
+    let book: AddressBook = cluster.address_book();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     eprintln!(
-        "faultline node: {id} ({role}) on {}, trace {}",
+        "faultline node: {id} ({}) on {}, trace {}",
+        cluster.file.nodes[me.0 as usize].role,
         cluster.file.nodes[me.0 as usize].addr,
         files.trace.display()
     );
-    runtime.block_on(run_process(
-        Arc::new(proto),
-        me,
-        cluster.address_book(),
-        header,
-        files,
-    ))?;
+    runtime.block_on(run_process(Arc::new(proto), me, book, header, files))?;
     Ok(())
 }

@@ -124,7 +124,11 @@ pub async fn run<N, H>(
     N: Node,
     H: Host<N::Event>,
 {
-    let epoch = tokio::time::Instant::now() - Duration::from_micros(host.now_us());
+    // The host's clock may count from anywhere (the run's start, or the Unix epoch on a real
+    // node); timer deadlines are placed relative to this moment.
+    let started = tokio::time::Instant::now();
+    let started_us = host.now_us();
+    let at = |us: u64| started + Duration::from_micros(us.saturating_sub(started_us));
     let mut timers = Timers::default();
     let mut effects: Effects<N::Msg, N::Event> = Effects::default();
     let mut out = Vec::with_capacity(512);
@@ -145,16 +149,12 @@ pub async fn run<N, H>(
     .await;
 
     let far = Duration::from_secs(24 * 3600);
-    let mut alarm = Alarm::new(epoch + far);
+    let mut alarm = Alarm::new(started + far);
     loop {
         if host.stopped() {
             return;
         }
-        alarm.set(
-            timers
-                .next_deadline()
-                .map_or(epoch + far, |d| epoch + Duration::from_micros(d)),
-        );
+        alarm.set(timers.next_deadline().map_or(started + far, at));
         // `biased`: an unbiased select! polls branches in an order drawn from a random source
         // outside the seed, which breaks determinism; timers first, so a flood of datagrams
         // cannot starve them.

@@ -37,8 +37,10 @@ struct ProcessHost {
 }
 
 impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
+    /// Wall-clock microseconds since the Unix epoch, so that times in protocol state (Raft
+    /// entry stamps, leases) mean the same on every host, up to clock skew.
     fn now_us(&self) -> u64 {
-        self.start.elapsed().as_micros() as u64
+        self.unix_start_us + self.start.elapsed().as_micros() as u64
     }
 
     fn record(&self, node: NodeId, ev: Ev<E>) {
