@@ -4,6 +4,8 @@
 #[cfg(madsim)]
 pub mod bench;
 pub mod check_history;
+#[cfg(not(madsim))]
+pub mod client;
 pub mod cluster;
 #[cfg(madsim)]
 pub mod explore;

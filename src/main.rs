@@ -106,6 +106,23 @@ enum Command {
         #[arg(long, default_value = "kv")]
         model: String,
     },
+    /// One operation against a real Raft cluster: `kv get K`, `kv put K V`,
+    /// `kv cas K EXPECTED NEW`, `kv delete K`, `lock acquire R [--shared]`, `lock renew R`,
+    /// `lock release R`, `queue enqueue Q BODY`, `queue dequeue Q`, `queue ack Q ID`.
+    Client {
+        /// The cluster file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The client name to send as (default: the first client in the file).
+        #[arg(long)]
+        id: Option<String>,
+        /// Give up after this long.
+        #[arg(long, default_value_t = 5000)]
+        deadline_ms: u64,
+        /// The operation, e.g. `kv put K V`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        op: Vec<String>,
+    },
     /// Run one real node over UDP (real flavor): a bully group server or a chat client.
     Node {
         /// What to run: `bully` (a group server) or `chat-client`.
@@ -146,6 +163,12 @@ fn main() -> ExitCode {
         Command::CheckHistory { path, model } => {
             faultline::check_history::check_history_command(&path, &model) as u8
         }
+        Command::Client {
+            config,
+            id,
+            deadline_ms,
+            op,
+        } => client(&config, id.as_deref(), deadline_ms, &op),
         other => sim_command(other),
     };
     ExitCode::from(code)
@@ -215,7 +238,10 @@ fn sim_command(command: Command) -> u8 {
         Command::Merge { inputs, out } => faultline::explore::merge_command(&inputs, &out),
         Command::Shrink { path } => faultline::shrink::shrink_command(&path),
         Command::Bench { quick } => faultline::bench::bench_command(quick),
-        Command::Run { .. } | Command::Node { .. } | Command::CheckHistory { .. } => {
+        Command::Run { .. }
+        | Command::Node { .. }
+        | Command::CheckHistory { .. }
+        | Command::Client { .. } => {
             unreachable!("dispatched in main")
         }
     };
@@ -236,6 +262,23 @@ fn run(path: PathBuf, seed: Option<u64>, out: Option<PathBuf>, bugs: Vec<String>
 #[cfg(not(madsim))]
 fn run(_: PathBuf, _: Option<u64>, _: Option<PathBuf>, _: Vec<String>) -> u8 {
     eprintln!("error: `run` needs the simulator; this is the real flavor. Use `cargo sim run <scenario>`.");
+    2
+}
+
+#[cfg(not(madsim))]
+fn client(config: &std::path::Path, id: Option<&str>, deadline_ms: u64, op: &[String]) -> u8 {
+    match faultline::client::client_command(config, id, deadline_ms, op) {
+        Ok(code) => code as u8,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+#[cfg(madsim)]
+fn client(_: &std::path::Path, _: Option<&str>, _: u64, _: &[String]) -> u8 {
+    eprintln!("error: `client` talks to real nodes; this is the sim flavor. Use `cargo run --release -- client ...`.");
     2
 }
 

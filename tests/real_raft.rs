@@ -20,12 +20,13 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn new() -> Cluster {
+    /// `test` tells apart the clusters of tests that run at once in one process.
+    fn new(test: u16) -> Cluster {
         let pid = std::process::id();
-        let dir = std::env::temp_dir().join(format!("faultline-real-raft-{pid}"));
+        let dir = std::env::temp_dir().join(format!("faultline-real-raft-{pid}-{test}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let base = 40_000 + (pid % 20_000) as u16;
+        let base = 40_000 + (pid % 2_000) as u16 * 10 + test * 5;
         let mut text = format!(
             "protocol = \"raft\"\nmulticast = \"239.255.{}.{}:{base}\"\ninterface = \"127.0.0.1\"\n\n\
              [config]\nelection_timeout_ms_min = 300\nelection_timeout_ms_max = 600\nheartbeat_ms = 50\n\n\
@@ -161,7 +162,7 @@ fn wait_until(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
 
 #[test]
 fn three_real_replicas_survive_a_leader_kill_and_the_old_leader_catches_up() {
-    let mut c = Cluster::new();
+    let mut c = Cluster::new(0);
     for i in 0..4 {
         c.start(i);
     }
@@ -241,5 +242,51 @@ fn three_real_replicas_survive_a_leader_kill_and_the_old_leader_catches_up() {
         c.applied(old) >= target,
         "the restarted replica applied up to {} of {target}",
         c.applied(old)
+    );
+}
+
+fn client(c: &Cluster, op: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["client", "--config"])
+        .arg(&c.config)
+        .args(["--id", "c1", "--deadline-ms", "8000"])
+        .args(op)
+        .output()
+        .expect("faultline client runs");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_client_command_writes_and_reads_across_a_leader_kill() {
+    let mut c = Cluster::new(1);
+    for i in 0..3 {
+        c.start(i);
+    }
+    wait_until("a leader", Duration::from_secs(20), || c.leader().is_some());
+    let (code, out) = client(&c, &["kv", "put", "k", "v1"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (old, _) = c.leader().unwrap();
+    let killed_at = c.kill(old);
+    wait_until("a new leader", Duration::from_secs(20), || {
+        c.leader().is_some_and(|(i, t)| i != old && t > killed_at)
+    });
+    let (code, out) = client(&c, &["kv", "get", "k"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(r#""value":"v1""#),
+        "the acknowledged write survived the leader: {out}"
+    );
+    let (code, out) = client(&c, &["kv", "cas", "k", "v0", "v2"]);
+    assert_eq!(
+        code,
+        Some(1),
+        "a compare-and-set against the wrong value is refused: {out}"
     );
 }

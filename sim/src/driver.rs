@@ -136,7 +136,7 @@ pub async fn run<N, H>(
 
     let now = host.now_us();
     node.on_start(&mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
-    apply(
+    if apply(
         me,
         &host,
         &transport,
@@ -146,7 +146,10 @@ pub async fn run<N, H>(
         &mut out,
         now,
     )
-    .await;
+    .await
+    {
+        return;
+    }
 
     let far = Duration::from_secs(24 * 3600);
     let mut alarm = Alarm::new(started + far);
@@ -165,12 +168,16 @@ pub async fn run<N, H>(
                 while let Some(timer) = timers.pop_due(now) {
                     host.record(me, Ev::Timer { timer: timer.0 });
                     node.on_timer(timer, &mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
-                    apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await;
+                    if apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await {
+                        return;
+                    }
                 }
             }
             received = transport.recv(&mut buf) => {
                 if let Ok(len) = received {
-                    deliver(&mut node, me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut rng, &mut out, &buf[..len]).await;
+                    if deliver(&mut node, me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut rng, &mut out, &buf[..len]).await {
+                        return;
+                    }
                 }
             }
         }
@@ -178,6 +185,7 @@ pub async fn run<N, H>(
 }
 
 /// Checks, decodes and hands one datagram to the node; a bad one is traced and dropped.
+/// Returns true when the node asked to stop.
 #[allow(clippy::too_many_arguments)]
 async fn deliver<N: Node, H: Host<N::Event>>(
     node: &mut N,
@@ -190,24 +198,21 @@ async fn deliver<N: Node, H: Host<N::Event>>(
     rng: &mut ChaCha8Rng,
     out: &mut Vec<u8>,
     datagram: &[u8],
-) {
+) -> bool {
     let now = host.now_us();
     let env = match wire::decode::<N::Msg>(datagram) {
         Err(_) => {
-            return host.record(
-                me,
-                Ev::Corrupt {
-                    bytes: datagram.len() as u32,
-                },
-            )
+            let bytes = datagram.len() as u32;
+            host.record(me, Ev::Corrupt { bytes });
+            return false;
         }
         // Our own multicast, looped back by the kernel in the real flavor.
-        Ok(env) if env.from == me => return,
+        Ok(env) if env.from == me => return false,
         Ok(env) => env,
     };
     let label = env.msg.label().into();
     if let Some(reason) = host.arrival(env.from, me) {
-        return host.record(
+        host.record(
             me,
             Ev::Drop {
                 from: env.from,
@@ -217,6 +222,7 @@ async fn deliver<N: Node, H: Host<N::Event>>(
                 reason,
             },
         );
+        return false;
     }
     host.record(
         me,
@@ -231,7 +237,7 @@ async fn deliver<N: Node, H: Host<N::Event>>(
         env.msg,
         &mut Cx::new(me, now, rng, durable, effects),
     );
-    apply(me, host, transport, timers, effects, durable, out, now).await;
+    apply(me, host, transport, timers, effects, durable, out, now).await
 }
 
 /// Carries out what one callback asked for, in the order it asked.
@@ -245,7 +251,7 @@ async fn apply<M: Message, E, H: Host<E>>(
     durable: &mut Durable,
     out: &mut Vec<u8>,
     now_us: u64,
-) {
+) -> bool {
     // Durable state first: what the node persisted must survive a crash that follows a send.
     if effects.durable_dirty {
         host.persist(me, durable);
@@ -310,5 +316,7 @@ async fn apply<M: Message, E, H: Host<E>>(
             }
         }
     }
+    let stop = effects.stop;
     effects.clear();
+    stop
 }

@@ -118,6 +118,8 @@ pub struct Effects<M, E> {
     pub notes: Vec<Note<E>>,
     /// Keys written to the durable store during the callback (the driver persists them).
     pub durable_dirty: bool,
+    /// The node has finished its work: the driver returns after this callback.
+    pub stop: bool,
 }
 
 impl<M, E> Default for Effects<M, E> {
@@ -126,6 +128,7 @@ impl<M, E> Default for Effects<M, E> {
             actions: Vec::new(),
             notes: Vec::new(),
             durable_dirty: false,
+            stop: false,
         }
     }
 }
@@ -136,6 +139,7 @@ impl<M, E> Effects<M, E> {
         self.actions.clear();
         self.notes.clear();
         self.durable_dirty = false;
+        self.stop = false;
     }
 }
 
@@ -235,5 +239,11 @@ impl<'a, M, E> Cx<'a, M, E> {
     /// Reports a protocol event.
     pub fn emit(&mut self, event: E) {
         self.effects.notes.push(Note::Proto(event));
+    }
+
+    /// Ends the node once this callback's requests are carried out (a one-shot client that has
+    /// its answer). A server never calls it.
+    pub fn stop(&mut self) {
+        self.effects.stop = true;
     }
 }

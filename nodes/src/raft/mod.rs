@@ -24,6 +24,7 @@ mod locks;
 mod log;
 mod mirror;
 mod msg;
+mod one_shot;
 mod op;
 mod protocol;
 mod queue;
@@ -50,6 +51,7 @@ pub use config::{
 };
 pub use event::Event;
 pub use msg::{Entry, Msg, Payload};
+pub use one_shot::OneShot;
 pub use op::{LockMode, Op, Outcome, Refusal, Value};
 pub use protocol::Raft;
 pub use replica::Replica;

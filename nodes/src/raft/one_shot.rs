@@ -1,0 +1,189 @@
+//! A client that performs one operation and stops: `faultline client kv put K V`. It tries the
+//! servers in turn, follows redirects to the leader, resends under the same seq (so the
+//! operation applies at most once), and gives up at its deadline.
+
+use std::time::Duration;
+
+use faultline_sim::{Cx, Node, NodeId, TimerId};
+
+use super::event::Event;
+use super::msg::Msg;
+use super::op::{Op, Outcome};
+
+/// Resend to the next server.
+const TIMER_RETRY: TimerId = TimerId(1);
+/// Give up.
+const TIMER_DEADLINE: TimerId = TimerId(2);
+/// Pause between tries; a leader answers a healthy request well within it.
+const RETRY_MS: u64 = 300;
+
+/// The one-shot client.
+pub struct OneShot {
+    /// The servers to try, in order.
+    servers: Vec<NodeId>,
+    /// The operation.
+    op: Op,
+    /// How long to keep trying.
+    deadline_ms: u64,
+    /// Its number: the wall clock in µs at start, above any seq this client id used before.
+    seq: u64,
+    /// The server to send to next.
+    target: usize,
+    /// Whether the answer came (the node stops once it has).
+    done: bool,
+}
+
+impl OneShot {
+    /// A client for `op` against `servers`, giving up after `deadline_ms`.
+    pub fn new(servers: Vec<NodeId>, op: Op, deadline_ms: u64) -> OneShot {
+        OneShot {
+            servers,
+            op,
+            deadline_ms,
+            seq: 0,
+            target: 0,
+            done: false,
+        }
+    }
+
+    fn send(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        if let Some(&to) = self.servers.get(self.target % self.servers.len().max(1)) {
+            cx.send(
+                to,
+                Msg::Request {
+                    seq: self.seq,
+                    op: self.op.clone(),
+                },
+            );
+        }
+        cx.set_timer(TIMER_RETRY, Duration::from_millis(RETRY_MS));
+    }
+
+    fn finish(&mut self, result: Outcome, cx: &mut Cx<'_, Msg, Event>) {
+        if !self.done {
+            self.done = true;
+            cx.emit(Event::Return {
+                seq: self.seq,
+                result,
+            });
+            cx.stop();
+        }
+    }
+}
+
+impl Node for OneShot {
+    type Msg = Msg;
+    type Event = Event;
+
+    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        self.seq = cx.now_us().max(1);
+        cx.role("client");
+        cx.emit(Event::Invoke {
+            seq: self.seq,
+            op: self.op.clone(),
+        });
+        cx.set_timer(TIMER_DEADLINE, Duration::from_millis(self.deadline_ms));
+        self.send(cx);
+    }
+
+    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+        if !self.servers.contains(&from) {
+            return;
+        }
+        match msg {
+            Msg::Reply { seq, result } if seq == self.seq => self.finish(result, cx),
+            Msg::Redirect {
+                seq,
+                leader: Some(leader),
+            } if seq == self.seq => {
+                if let Some(i) = self.servers.iter().position(|s| *s == leader) {
+                    self.target = i;
+                    self.send(cx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, Msg, Event>) {
+        match timer {
+            TIMER_RETRY if !self.done => {
+                self.target += 1;
+                self.send(cx);
+            }
+            TIMER_DEADLINE => self.finish(Outcome::Unknown, cx),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_sim::{Action, ChaCha8Rng, Durable, Effects};
+    use rand::SeedableRng;
+
+    fn cx_run(
+        node: &mut OneShot,
+        f: impl FnOnce(&mut OneShot, &mut Cx<'_, Msg, Event>),
+    ) -> Effects<Msg, Event> {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut durable = Durable::default();
+        let mut effects = Effects::default();
+        f(
+            node,
+            &mut Cx::new(NodeId(3), 5_000, &mut rng, &mut durable, &mut effects),
+        );
+        effects
+    }
+
+    #[test]
+    fn follows_a_redirect_and_stops_at_the_reply() {
+        let servers = vec![NodeId(0), NodeId(1), NodeId(2)];
+        let mut node = OneShot::new(servers, Op::Get { key: "k".into() }, 5000);
+        let start = cx_run(&mut node, |n, cx| n.on_start(cx));
+        assert!(start.actions.contains(&Action::Send(
+            NodeId(0),
+            Msg::Request {
+                seq: 5000,
+                op: Op::Get { key: "k".into() }
+            }
+        )));
+        let redirect = cx_run(&mut node, |n, cx| {
+            n.on_message(
+                NodeId(0),
+                Msg::Redirect {
+                    seq: 5000,
+                    leader: Some(NodeId(2)),
+                },
+                cx,
+            )
+        });
+        assert!(matches!(
+            redirect.actions[0],
+            Action::Send(NodeId(2), Msg::Request { seq: 5000, .. })
+        ));
+        let stale = cx_run(&mut node, |n, cx| {
+            n.on_message(
+                NodeId(2),
+                Msg::Reply {
+                    seq: 4999,
+                    result: Outcome::Unknown,
+                },
+                cx,
+            )
+        });
+        assert!(!stale.stop, "a reply to another seq is not ours");
+        let reply = cx_run(&mut node, |n, cx| {
+            n.on_message(
+                NodeId(2),
+                Msg::Reply {
+                    seq: 5000,
+                    result: Outcome::Unknown,
+                },
+                cx,
+            )
+        });
+        assert!(reply.stop);
+    }
+}

@@ -1,0 +1,157 @@
+//! `faultline client`: one operation against a real Raft cluster, e.g.
+//! `faultline client --config cluster.toml kv put K V`. It prints the outcome and exits
+//! 0 when the operation succeeded, 1 when the service refused it or gave no answer in time.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use faultline_nodes::raft::{Event, LockMode, Msg, OneShot, Op, Outcome};
+use faultline_sim::process::{run_process, ProcessFiles};
+use faultline_sim::trace::read_jsonl;
+use faultline_sim::{BoxNode, Check, Ev, Header, NodeId, Protocol};
+
+use crate::cluster::Cluster;
+use crate::seedfile::VERSION;
+
+/// The operation named by the command line's words.
+pub fn parse_op(words: &[String]) -> Result<Op, String> {
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let absent = |v: &str| (v != "-").then(|| v.to_string());
+    Ok(match w.as_slice() {
+        ["kv", "get", key] => Op::Get { key: key.to_string() },
+        ["kv", "put", key, value] => Op::Put { key: key.to_string(), value: value.to_string() },
+        ["kv", "cas", key, expected, new] => Op::Cas { key: key.to_string(), expected: absent(expected), new: new.to_string() },
+        ["kv", "delete", key] => Op::Delete { key: key.to_string() },
+        ["lock", "acquire", resource] => Op::Acquire { resource: resource.to_string(), mode: LockMode::Exclusive },
+        ["lock", "acquire", resource, "--shared"] => Op::Acquire { resource: resource.to_string(), mode: LockMode::Shared },
+        ["lock", "renew", resource] => Op::Renew { resource: resource.to_string() },
+        ["lock", "release", resource] => Op::Release { resource: resource.to_string() },
+        ["queue", "enqueue", queue, body] => Op::Enqueue { queue: queue.to_string(), body: body.to_string() },
+        ["queue", "dequeue", queue] => Op::Dequeue { queue: queue.to_string() },
+        ["queue", "ack", queue, id] => {
+            let id = id.parse().map_err(|_| format!("queue ack: `{id}` is not a message id"))?;
+            Op::Ack { queue: queue.to_string(), id }
+        }
+        _ => {
+            return Err(format!(
+                "cannot read `{}`; operations are: kv get K | kv put K V | kv cas K EXPECTED NEW (- for absent) | \
+                 kv delete K | lock acquire R [--shared] | lock renew R | lock release R | \
+                 queue enqueue Q BODY | queue dequeue Q | queue ack Q ID",
+                w.join(" ")
+            ))
+        }
+    })
+}
+
+/// A protocol whose only node is the one-shot client.
+struct OneShotProtocol {
+    /// The servers to try.
+    servers: Vec<NodeId>,
+    /// The operation.
+    op: Op,
+    /// How long to try.
+    deadline_ms: u64,
+}
+
+impl Protocol for OneShotProtocol {
+    type Msg = Msg;
+    type Event = Event;
+    fn node(&self, _id: NodeId) -> BoxNode<Msg, Event> {
+        Box::new(OneShot::new(
+            self.servers.clone(),
+            self.op.clone(),
+            self.deadline_ms,
+        ))
+    }
+    fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {
+        Vec::new()
+    }
+}
+
+/// Runs one operation as client `id` (default: the cluster's first client); returns the exit
+/// code.
+pub fn client_command(
+    config: &Path,
+    id: Option<&str>,
+    deadline_ms: u64,
+    words: &[String],
+) -> Result<i32, Box<dyn std::error::Error>> {
+    let cluster = Cluster::load(config)?;
+    if cluster.file.protocol != "raft" {
+        return Err(format!(
+            "{}: `faultline client` talks to a raft cluster, this one runs `{}`",
+            cluster.path, cluster.file.protocol
+        )
+        .into());
+    }
+    let op = parse_op(words)?;
+    let name = match id {
+        Some(name) => name.to_string(),
+        None => cluster
+            .file
+            .nodes
+            .iter()
+            .find(|n| n.role == "client")
+            .map(|n| n.name.clone())
+            .ok_or_else(|| {
+                format!(
+                    "{}: no node with role \"client\" to send from; add one or pass --id",
+                    cluster.path
+                )
+            })?,
+    };
+    let me = cluster.id(&name)?;
+    let dir = std::env::temp_dir().join(format!("faultline-client-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let files = ProcessFiles {
+        trace: dir.join("client.trace.jsonl"),
+        durable: dir.join("client.durable"),
+    };
+    let header = Header {
+        faultline: VERSION.to_string(),
+        protocol: "raft".into(),
+        scenario: format!("client:{}", cluster.path),
+        seed: 0,
+        nodes: cluster.names(),
+    };
+    let proto = OneShotProtocol {
+        servers: cluster.setup().servers,
+        op,
+        deadline_ms,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run_process(
+        Arc::new(proto),
+        me,
+        cluster.address_book(),
+        header,
+        files,
+    ))?;
+    let text = std::fs::read_to_string(dir.join("client.trace.jsonl"))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, records) = read_jsonl::<Event>(&text)?;
+    let result = records.iter().find_map(|r| match &r.ev {
+        Ev::Proto {
+            event: Event::Return { result, .. },
+        } => Some(result.clone()),
+        _ => None,
+    });
+    Ok(match result {
+        Some(Outcome::Ok { value }) => {
+            println!("ok {}", serde_json::to_string(&value)?);
+            0
+        }
+        Some(Outcome::Fail { reason }) => {
+            println!("refused {}", serde_json::to_string(&reason)?);
+            1
+        }
+        _ => {
+            println!(
+                "unknown: no answer within {deadline_ms} ms (it may or may not have been applied)"
+            );
+            1
+        }
+    })
+}
