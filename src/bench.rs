@@ -154,6 +154,50 @@ node = "s5"
 at_ms = 12000
 "#;
 
+/// 5 Raft replicas and 3 clients at 5% loss for 60 s: the issue's standard Raft workload.
+const RAFT_LOSSY: &str = r#"
+name = "raft-5-lossy"
+protocol = "raft"
+duration_ms = 60000
+[nodes]
+servers = 5
+clients = 3
+[network]
+latency_ms = [1, 10]
+loss = 0.05
+[workload]
+ops = 400
+rate_ms = 100
+"#;
+
+/// Seeds per minute of a scenario on every core, as `explore` runs them.
+fn seeds_per_minute(text: &str, seeds: u64) -> (f64, usize) {
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let scenario = Scenario::parse("bench", text).expect("valid");
+    let req = RunRequest {
+        scenario,
+        source_file: "bench".into(),
+        source_text: text.into(),
+        seed: 0,
+        bugs: vec![],
+        expected_digest: None,
+    };
+    let next = AtomicU64::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= seeds {
+                    return;
+                }
+                let _ = req.with_seed(seed).execute(false);
+            });
+        }
+    });
+    (seeds as f64 * 60.0 / started.elapsed().as_secs_f64(), jobs)
+}
+
 /// `faultline bench`: prints the table; returns the exit code.
 pub fn bench_command(quick: bool) -> i32 {
     let scale = if quick { 1 } else { 4 };
@@ -172,6 +216,11 @@ pub fn bench_command(quick: bool) -> i32 {
             "bully 5 servers + 2 clients, leader crash (shipped)",
             BULLY_STANDARD,
             10 * scale,
+        ),
+        faultline_rows(
+            "raft 5 replicas + 3 clients, 5% loss, 60 s",
+            RAFT_LOSSY,
+            scale,
         ),
     ];
     println!(
@@ -201,5 +250,7 @@ pub fn bench_command(quick: bool) -> i32 {
         );
     }
     println!("vs raw: faultline's delivered datagrams per wall second over the raw baseline's.");
+    let (per_minute, jobs) = seeds_per_minute(RAFT_LOSSY, 10 * scale);
+    println!("explore throughput, raft 5 replicas + 3 clients, 5% loss, 60 s: {per_minute:.0} seeds/minute on {jobs} threads");
     0
 }
