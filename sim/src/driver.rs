@@ -25,8 +25,9 @@ pub trait Host<E>: Send + Sync + 'static {
     fn record(&self, node: NodeId, ev: Ev<E>);
     /// Decides whether a datagram from `from` reaches `to` (partitions, loss).
     fn arrival(&self, from: NodeId, to: NodeId) -> Option<DropReason>;
-    /// Keeps the node's durable state where a crash cannot reach it.
-    fn persist(&self, node: NodeId, durable: &Durable);
+    /// Keeps the node's durable state where a crash cannot reach it; `keys` were written
+    /// since the last call (a host may copy just those).
+    fn persist(&self, node: NodeId, durable: &Durable, keys: &[String]);
     /// A datagram id unique across the whole run, restarts included.
     fn next_msg_id(&self, node: NodeId) -> u64;
     /// The run is over: the driver returns.
@@ -253,8 +254,8 @@ async fn apply<M: Message, E, H: Host<E>>(
     now_us: u64,
 ) -> bool {
     // Durable state first: what the node persisted must survive a crash that follows a send.
-    if effects.durable_dirty {
-        host.persist(me, durable);
+    if !effects.durable_keys.is_empty() {
+        host.persist(me, durable, &effects.durable_keys);
     }
     for note in effects.notes.drain(..) {
         let ev = match note {

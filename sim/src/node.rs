@@ -117,7 +117,7 @@ pub struct Effects<M, E> {
     /// Trace notes, in the order they were made.
     pub notes: Vec<Note<E>>,
     /// Keys written to the durable store during the callback (the driver persists them).
-    pub durable_dirty: bool,
+    pub durable_keys: Vec<String>,
     /// The node has finished its work: the driver returns after this callback.
     pub stop: bool,
 }
@@ -127,7 +127,7 @@ impl<M, E> Default for Effects<M, E> {
         Effects {
             actions: Vec::new(),
             notes: Vec::new(),
-            durable_dirty: false,
+            durable_keys: Vec::new(),
             stop: false,
         }
     }
@@ -138,7 +138,7 @@ impl<M, E> Effects<M, E> {
     pub fn clear(&mut self) {
         self.actions.clear();
         self.notes.clear();
-        self.durable_dirty = false;
+        self.durable_keys.clear();
         self.stop = false;
     }
 }
@@ -218,7 +218,7 @@ impl<'a, M, E> Cx<'a, M, E> {
     /// Writes a durable value; it survives a crash once the callback returns.
     pub fn durable_put(&mut self, key: &str, value: Vec<u8>) {
         self.durable.entries.insert(key.to_string(), value);
-        self.effects.durable_dirty = true;
+        self.effects.durable_keys.push(key.to_string());
     }
 
     /// Reports the node's role.

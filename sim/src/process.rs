@@ -65,7 +65,7 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
             .arrival(from, to)
     }
 
-    fn persist(&self, _node: NodeId, durable: &Durable) {
+    fn persist(&self, _node: NodeId, durable: &Durable, _keys: &[String]) {
         if let Err(e) = write_durable(&self.durable_path, durable) {
             eprintln!(
                 "faultline: cannot persist {}: {e}",

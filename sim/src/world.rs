@@ -111,9 +111,14 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
         self.lock().nemesis.arrival(from, to)
     }
 
-    fn persist(&self, node: NodeId, durable: &Durable) {
+    fn persist(&self, node: NodeId, durable: &Durable, keys: &[String]) {
+        // Only what changed: cloning a whole Raft log per append made runs quadratic.
         if let Some(slot) = self.lock().durable.get_mut(node.0 as usize) {
-            slot.clone_from(durable);
+            for key in keys {
+                if let Some(value) = durable.entries.get(key) {
+                    slot.entries.insert(key.clone(), value.clone());
+                }
+            }
         }
     }
 
