@@ -12,6 +12,7 @@ pub mod protocol;
 pub mod scenario;
 pub mod shrink;
 pub mod swarm;
+pub mod testkit;
 pub mod trace;
 pub mod transport;
 pub mod wire;

@@ -2,94 +2,17 @@
 
 use std::time::Duration;
 
-use faultline_sim::{Action, ChaCha8Rng, Cx, Durable, Effects, Node, NodeId, Note};
-use rand::SeedableRng;
+use faultline_sim::testkit::{self, events, multicast, sent};
+use faultline_sim::{Action, Node, NodeId, Note};
 
 use super::client::{TIMER_CHAT, TIMER_HEARTBEAT as CLIENT_HEARTBEAT};
 use super::server::{TIMER_DISCOVERY, TIMER_ELECTION, TIMER_HEARTBEAT};
 use super::*;
 
-/// One node's surroundings: its clock, randomness, durable store and effect buffer.
-pub(crate) struct Bench {
-    /// The node's id.
-    me: NodeId,
-    /// The clock (µs).
-    now_us: u64,
-    /// The node's random source.
-    rng: ChaCha8Rng,
-    /// The node's durable store.
-    durable: Durable,
-    /// What the last callback asked for.
-    effects: Effects<Msg, Event>,
-}
-
-type Out = (Vec<Action<Msg>>, Vec<Note<Event>>);
-
-impl Bench {
-    fn new(me: u16) -> Bench {
-        Bench {
-            me: NodeId(me),
-            now_us: 0,
-            rng: ChaCha8Rng::seed_from_u64(7),
-            durable: Durable::default(),
-            effects: Effects::default(),
-        }
-    }
-
-    /// Runs one callback at the current time.
-    fn run(&mut self, f: impl FnOnce(&mut Cx<'_, Msg, Event>)) -> Out {
-        self.effects.clear();
-        let mut cx = Cx::new(
-            self.me,
-            self.now_us,
-            &mut self.rng,
-            &mut self.durable,
-            &mut self.effects,
-        );
-        f(&mut cx);
-        (
-            std::mem::take(&mut self.effects.actions),
-            std::mem::take(&mut self.effects.notes),
-        )
-    }
-
-    fn advance_ms(&mut self, ms: u64) {
-        self.now_us += ms * 1000;
-    }
-}
+type Bench = testkit::Bench<Msg, Event>;
 
 fn n(id: u16) -> NodeId {
     NodeId(id)
-}
-
-fn sent(out: &Out, to: u16) -> Vec<Msg> {
-    out.0
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send(t, m) if *t == n(to) => Some(m.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn multicast(out: &Out) -> Vec<Msg> {
-    out.0
-        .iter()
-        .filter_map(|a| match a {
-            Action::Multicast(m) => Some(m.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn events(out: &Out) -> Vec<Event> {
-    out.1
-        .iter()
-        .filter_map(|note| match note {
-            Note::Proto(e) => Some(e.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn server_hb(leader: Option<u16>, epoch: u64, commit: u64) -> Msg {

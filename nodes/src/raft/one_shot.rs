@@ -120,37 +120,24 @@ impl Node for OneShot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use faultline_sim::{Action, ChaCha8Rng, Durable, Effects};
-    use rand::SeedableRng;
-
-    fn cx_run(
-        node: &mut OneShot,
-        f: impl FnOnce(&mut OneShot, &mut Cx<'_, Msg, Event>),
-    ) -> Effects<Msg, Event> {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut durable = Durable::default();
-        let mut effects = Effects::default();
-        f(
-            node,
-            &mut Cx::new(NodeId(3), 5_000, &mut rng, &mut durable, &mut effects),
-        );
-        effects
-    }
+    use faultline_sim::testkit::{sent, Bench};
 
     #[test]
     fn follows_a_redirect_and_stops_at_the_reply() {
         let servers = vec![NodeId(0), NodeId(1), NodeId(2)];
         let mut node = OneShot::new(servers, Op::Get { key: "k".into() }, 5000);
-        let start = cx_run(&mut node, |n, cx| n.on_start(cx));
-        assert!(start.actions.contains(&Action::Send(
-            NodeId(0),
-            Msg::Request {
+        let mut b: Bench<Msg, Event> = Bench::new(3);
+        b.advance_ms(5);
+        let start = b.run(|cx| node.on_start(cx));
+        assert_eq!(
+            sent(&start, 0),
+            vec![Msg::Request {
                 seq: 5000,
                 op: Op::Get { key: "k".into() }
-            }
-        )));
-        let redirect = cx_run(&mut node, |n, cx| {
-            n.on_message(
+            }]
+        );
+        let redirect = b.run(|cx| {
+            node.on_message(
                 NodeId(0),
                 Msg::Redirect {
                     seq: 5000,
@@ -160,11 +147,12 @@ mod tests {
             )
         });
         assert!(matches!(
-            redirect.actions[0],
-            Action::Send(NodeId(2), Msg::Request { seq: 5000, .. })
+            sent(&redirect, 2)[..],
+            [Msg::Request { seq: 5000, .. }]
         ));
-        let stale = cx_run(&mut node, |n, cx| {
-            n.on_message(
+        // A reply to another seq is not ours: nothing is reported.
+        let stale = b.run(|cx| {
+            node.on_message(
                 NodeId(2),
                 Msg::Reply {
                     seq: 4999,
@@ -173,9 +161,9 @@ mod tests {
                 cx,
             )
         });
-        assert!(!stale.stop, "a reply to another seq is not ours");
-        let reply = cx_run(&mut node, |n, cx| {
-            n.on_message(
+        assert!(stale.1.is_empty());
+        let reply = b.run(|cx| {
+            node.on_message(
                 NodeId(2),
                 Msg::Reply {
                     seq: 5000,
@@ -184,6 +172,9 @@ mod tests {
                 cx,
             )
         });
-        assert!(reply.stop);
+        assert!(matches!(
+            reply.1[..],
+            [faultline_sim::Note::Proto(Event::Return { seq: 5000, .. })]
+        ));
     }
 }

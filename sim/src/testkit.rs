@@ -1,0 +1,103 @@
+//! Unit-testing a node without any runtime: a [`Bench`] holds one node's clock, randomness,
+//! durable store and effect buffer, runs a callback, and hands back what the node asked for.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::node::{Action, Cx, Durable, Effects, NodeId, Note};
+
+/// What one callback asked for: its actions and its notes.
+pub type Out<M, E> = (Vec<Action<M>>, Vec<Note<E>>);
+
+/// One node's surroundings: its clock, randomness, durable store and effect buffer.
+pub struct Bench<M, E> {
+    /// The node's id.
+    me: NodeId,
+    /// The clock (µs).
+    now_us: u64,
+    /// The node's random source (fixed seed: a unit test is deterministic too).
+    rng: ChaCha8Rng,
+    /// The node's durable store; it survives between callbacks as it would a crash.
+    durable: Durable,
+    /// The buffer callbacks write into.
+    effects: Effects<M, E>,
+}
+
+impl<M, E> Bench<M, E> {
+    /// A bench for node `me` at time 0.
+    pub fn new(me: u16) -> Self {
+        Bench {
+            me: NodeId(me),
+            now_us: 0,
+            rng: ChaCha8Rng::seed_from_u64(7),
+            durable: Durable::default(),
+            effects: Effects::default(),
+        }
+    }
+
+    /// Runs one callback at the current time and returns what it asked for.
+    pub fn run(&mut self, f: impl FnOnce(&mut Cx<'_, M, E>)) -> Out<M, E> {
+        self.effects.clear();
+        let mut cx = Cx::new(
+            self.me,
+            self.now_us,
+            &mut self.rng,
+            &mut self.durable,
+            &mut self.effects,
+        );
+        f(&mut cx);
+        (
+            std::mem::take(&mut self.effects.actions),
+            std::mem::take(&mut self.effects.notes),
+        )
+    }
+
+    /// Moves the clock on.
+    pub fn advance_ms(&mut self, ms: u64) {
+        self.now_us += ms * 1000;
+    }
+}
+
+/// The messages sent to `to`.
+pub fn sent<M: Clone, E>(out: &Out<M, E>, to: u16) -> Vec<M> {
+    out.0
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(t, m) if *t == NodeId(to) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The messages multicast.
+pub fn multicast<M: Clone, E>(out: &Out<M, E>) -> Vec<M> {
+    out.0
+        .iter()
+        .filter_map(|a| match a {
+            Action::Multicast(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The protocol events emitted.
+pub fn events<M, E: Clone>(out: &Out<M, E>) -> Vec<E> {
+    out.1
+        .iter()
+        .filter_map(|note| match note {
+            Note::Proto(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The roles taken.
+pub fn roles<M, E>(out: &Out<M, E>) -> Vec<String> {
+    out.1
+        .iter()
+        .filter_map(|note| match note {
+            Note::Role(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
