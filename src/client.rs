@@ -106,6 +106,8 @@ pub fn client_command(
     let files = ProcessFiles {
         trace: dir.join("client.trace.jsonl"),
         durable: dir.join("client.durable"),
+        keys: None,
+        byzantine: None,
     };
     let header = Header {
         faultline: VERSION.to_string(),

@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
+use faultline_sim::auth::Keyring;
 use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::transport::AddressBook;
 use faultline_sim::{NodeId, Setup};
@@ -27,6 +28,11 @@ pub struct ClusterFile {
     /// Workload of the clients, as in a scenario's `[workload]`.
     #[serde(default)]
     pub workload: toml::Table,
+    /// The group secret the nodes' pairwise keys derive from, for protocols that
+    /// authenticate senders (the bully group). Every holder of it is trusted; keep it out of
+    /// shared repositories. A built-in default lets a loopback example run as is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
     /// The nodes, in id order.
     pub nodes: Vec<ClusterNode>,
 }
@@ -162,6 +168,17 @@ impl Cluster {
             group: self.file.multicast,
             interface: self.file.interface,
         }
+    }
+
+    /// The pairwise keys of node `me`, derived from the cluster's secret.
+    pub fn keyring(&self, me: NodeId) -> Keyring {
+        let secret = self
+            .file
+            .secret
+            .as_deref()
+            .unwrap_or("faultline default secret");
+        let secret = Keyring::secret("faultline cluster keys", secret.as_bytes());
+        Keyring::derive(&secret, me, self.file.nodes.len() as u16)
     }
 
     /// Node names in id order.

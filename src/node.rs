@@ -72,6 +72,8 @@ fn serve<P: Protocol>(
     let files = ProcessFiles {
         trace: dir.join(format!("{id}.trace.jsonl")),
         durable: dir.join(format!("{id}.durable")),
+        keys: proto.authenticates().then(|| cluster.keyring(me)),
+        byzantine: None,
     };
     let header = Header {
         faultline: VERSION.to_string(),

@@ -189,6 +189,14 @@ fn trimmed(s: &Scenario, duration_ms: u64) -> Scenario {
             *until_ms = (*until_ms).min(out.duration_ms);
             *from_ms < *until_ms
         }
+        Fault::Byzantine {
+            from_ms, until_ms, ..
+        } => {
+            if until_ms.is_some_and(|u| u > out.duration_ms) {
+                *until_ms = None;
+            }
+            *from_ms < out.duration_ms
+        }
     });
     out
 }

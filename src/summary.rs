@@ -220,6 +220,10 @@ fn describe_fault<E>(
         Ev::Heal { .. } if rec.node == WORLD => Some("heal".to_string()),
         Ev::Loss { rate } if *rate > 0.0 => Some(format!("loss {:.0}%", rate * 100.0)),
         Ev::Loss { .. } => Some("loss ends".to_string()),
+        Ev::Byzantine { byzantine: Some(b) } => {
+            Some(format!("{} turns {}", name(rec.node), b.behaviour.name()))
+        }
+        Ev::Byzantine { byzantine: None } => Some(format!("{} honest again", name(rec.node))),
         _ => None,
     }
 }

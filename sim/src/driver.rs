@@ -9,12 +9,16 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::auth::Keyring;
+use crate::byzantine::{Behaviour, Byzantine, Liar, Plan};
+use crate::nemesis::Arrival;
 use crate::node::{Action, Cx, Durable, Effects, Message, Node, NodeId, Note, TimerId};
 use crate::trace::{DropReason, Ev};
 use crate::transport::Transport;
-use crate::wire;
+use crate::wire::{self, Envelope};
 
 /// What a driver needs from the world it runs in (the simulator's shared state, or a real
 /// process's trace file and drop rules).
@@ -23,8 +27,10 @@ pub trait Host<E>: Send + Sync + 'static {
     fn now_us(&self) -> u64;
     /// Appends an event to the trace.
     fn record(&self, node: NodeId, ev: Ev<E>);
-    /// Decides whether a datagram from `from` reaches `to` (partitions, loss).
-    fn arrival(&self, from: NodeId, to: NodeId) -> Option<DropReason>;
+    /// Decides whether and how a datagram from `from` reaches `to` (partitions, loss, noise).
+    fn arrival(&self, from: NodeId, to: NodeId) -> Arrival;
+    /// How the node lies in what it sends, if it does now.
+    fn byzantine(&self, node: NodeId) -> Option<Byzantine>;
     /// Keeps the node's durable state where a crash cannot reach it; `keys` were written
     /// since the last call (a host may copy just those).
     fn persist(&self, node: NodeId, durable: &Durable, keys: &[String]);
@@ -113,14 +119,16 @@ impl Timers {
     }
 }
 
-/// Runs `node` until the host stops. `durable` is what survived the last crash.
+/// Runs `node` until the host stops. `durable` is what survived the last crash; `keys`, when
+/// given, authenticate every datagram sent and received.
 pub async fn run<N, H>(
-    mut node: N,
+    node: N,
     me: NodeId,
     host: Arc<H>,
     transport: Transport,
-    mut durable: Durable,
-    mut rng: ChaCha8Rng,
+    durable: Durable,
+    rng: ChaCha8Rng,
+    keys: Option<Keyring>,
 ) where
     N: Node,
     H: Host<N::Event>,
@@ -130,53 +138,61 @@ pub async fn run<N, H>(
     let started = tokio::time::Instant::now();
     let started_us = host.now_us();
     let at = |us: u64| started + Duration::from_micros(us.saturating_sub(started_us));
-    let mut timers = Timers::default();
-    let mut effects: Effects<N::Msg, N::Event> = Effects::default();
-    let mut out = Vec::with_capacity(512);
+    // The liar draws from its own stream: an honest run's draws stay as they were.
+    let mut liar_rng = rng.clone();
+    liar_rng.set_stream(rng.get_stream() ^ (1 << 63));
+    let nodes = transport.nodes();
+    let mut d = Driver {
+        node,
+        me,
+        nodes,
+        host,
+        transport: Arc::new(transport),
+        keys,
+        timers: Timers::default(),
+        effects: Effects::default(),
+        durable,
+        rng,
+        out: Vec::with_capacity(512),
+        liar: Liar::new(liar_rng),
+    };
     let mut buf = vec![0u8; wire::DATAGRAM_BYTES_MAX + 1];
 
-    let now = host.now_us();
-    node.on_start(&mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
-    if apply(
+    let now = d.host.now_us();
+    d.node.on_start(&mut Cx::new(
         me,
-        &host,
-        &transport,
-        &mut timers,
-        &mut effects,
-        &mut durable,
-        &mut out,
         now,
-    )
-    .await
-    {
+        &mut d.rng,
+        &mut d.durable,
+        &mut d.effects,
+    ));
+    if d.apply(now).await {
         return;
     }
 
     let far = Duration::from_secs(24 * 3600);
     let mut alarm = Alarm::new(started + far);
     loop {
-        if host.stopped() {
+        if d.host.stopped() {
             return;
         }
-        alarm.set(timers.next_deadline().map_or(started + far, at));
+        alarm.set(d.timers.next_deadline().map_or(started + far, at));
         // `biased`: an unbiased select! polls branches in an order drawn from a random source
         // outside the seed, which breaks determinism; timers first, so a flood of datagrams
         // cannot starve them.
         tokio::select! {
             biased;
             () = std::future::poll_fn(|cx| alarm.poll_ring(cx)) => {
-                let now = host.now_us();
-                while let Some(timer) = timers.pop_due(now) {
-                    host.record(me, Ev::Timer { timer: timer.0 });
-                    node.on_timer(timer, &mut Cx::new(me, now, &mut rng, &mut durable, &mut effects));
-                    if apply(me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut out, now).await {
+                let now = d.host.now_us();
+                while let Some(timer) = d.timers.pop_due(now) {
+                    if d.on_timer(timer, now).await {
                         return;
                     }
                 }
             }
-            received = transport.recv(&mut buf) => {
+            received = d.transport.recv(&mut buf) => {
                 if let Ok(len) = received {
-                    if deliver(&mut node, me, &host, &transport, &mut timers, &mut effects, &mut durable, &mut rng, &mut out, &buf[..len]).await {
+                    if d.deliver(&buf[..len]).await {
                         return;
                     }
                 }
@@ -185,139 +201,339 @@ pub async fn run<N, H>(
     }
 }
 
-/// Checks, decodes and hands one datagram to the node; a bad one is traced and dropped.
-/// Returns true when the node asked to stop.
-#[allow(clippy::too_many_arguments)]
-async fn deliver<N: Node, H: Host<N::Event>>(
-    node: &mut N,
+/// Everything one node's driver holds between callbacks.
+struct Driver<N: Node, H> {
+    /// The protocol's state machine.
+    node: N,
+    /// Its id.
     me: NodeId,
-    host: &Arc<H>,
-    transport: &Transport,
-    timers: &mut Timers,
-    effects: &mut Effects<N::Msg, N::Event>,
-    durable: &mut Durable,
-    rng: &mut ChaCha8Rng,
-    out: &mut Vec<u8>,
-    datagram: &[u8],
-) -> bool {
-    let now = host.now_us();
-    let env = match wire::decode::<N::Msg>(datagram) {
-        Err(_) => {
-            let bytes = datagram.len() as u32;
-            host.record(me, Ev::Corrupt { bytes });
+    /// How many nodes the run has.
+    nodes: u16,
+    /// The world it runs in.
+    host: Arc<H>,
+    /// Its sockets (shared with delayed sends).
+    transport: Arc<Transport>,
+    /// Its pairwise keys, when the protocol authenticates senders.
+    keys: Option<Keyring>,
+    /// Pending timers.
+    timers: Timers,
+    /// What the current callback asked for.
+    effects: Effects<N::Msg, N::Event>,
+    /// Its durable store.
+    durable: Durable,
+    /// Its seeded random source.
+    rng: ChaCha8Rng,
+    /// Encoding buffer.
+    out: Vec<u8>,
+    /// What it does when it turns Byzantine.
+    liar: Liar,
+}
+
+impl<N: Node, H: Host<N::Event>> Driver<N, H> {
+    /// Fires one timer. Returns true when the node asked to stop.
+    async fn on_timer(&mut self, timer: TimerId, now: u64) -> bool {
+        self.host.record(self.me, Ev::Timer { timer: timer.0 });
+        self.node.on_timer(
+            timer,
+            &mut Cx::new(
+                self.me,
+                now,
+                &mut self.rng,
+                &mut self.durable,
+                &mut self.effects,
+            ),
+        );
+        self.apply(now).await
+    }
+
+    /// Checks, authenticates, decodes and hands one datagram to the node; a bad one is traced
+    /// and dropped. Returns true when the node asked to stop.
+    async fn deliver(&mut self, datagram: &[u8]) -> bool {
+        let me = self.me;
+        let Some(env) = self.open(datagram) else {
+            return false;
+        };
+        // Our own multicast, looped back by the kernel in the real flavor.
+        if env.from == me {
             return false;
         }
-        // Our own multicast, looped back by the kernel in the real flavor.
-        Ok(env) if env.from == me => return false,
-        Ok(env) => env,
-    };
-    let label = env.msg.label().into();
-    if let Some(reason) = host.arrival(env.from, me) {
-        host.record(
-            me,
-            Ev::Drop {
-                from: env.from,
-                to: me,
-                id: env.id,
-                label,
-                reason,
-            },
-        );
-        return false;
-    }
-    host.record(
-        me,
-        Ev::Deliver {
-            from: env.from,
-            id: env.id,
-            label,
-        },
-    );
-    node.on_message(
-        env.from,
-        env.msg,
-        &mut Cx::new(me, now, rng, durable, effects),
-    );
-    apply(me, host, transport, timers, effects, durable, out, now).await
-}
-
-/// Carries out what one callback asked for, in the order it asked.
-#[allow(clippy::too_many_arguments)]
-async fn apply<M: Message, E, H: Host<E>>(
-    me: NodeId,
-    host: &Arc<H>,
-    transport: &Transport,
-    timers: &mut Timers,
-    effects: &mut Effects<M, E>,
-    durable: &mut Durable,
-    out: &mut Vec<u8>,
-    now_us: u64,
-) -> bool {
-    // Durable state first: what the node persisted must survive a crash that follows a send.
-    if !effects.durable_keys.is_empty() {
-        host.persist(me, durable, &effects.durable_keys);
-    }
-    for note in effects.notes.drain(..) {
-        let ev = match note {
-            Note::Role(role) => Ev::Role { role },
-            Note::ElectionStarted => Ev::ElectionStarted,
-            Note::Leader(leader) => Ev::Leader { leader },
-            Note::Proto(event) => Ev::Proto { event },
-        };
-        host.record(me, ev);
-    }
-    for action in effects.actions.drain(..) {
-        match action {
-            Action::SetTimer(timer, after) => timers.set(timer, now_us + after.as_micros() as u64),
-            Action::CancelTimer(timer) => timers.cancel(timer),
-            Action::Send(to, msg) => {
-                let id = host.next_msg_id(me);
-                if wire::encode(me, id, &msg, out).is_err() {
-                    host.record(me, Ev::Corrupt { bytes: 0 });
-                    continue;
-                }
-                let label = msg.label().into();
-                if transport.send(to, out).await {
-                    host.record(
-                        me,
-                        Ev::Send {
-                            to: Some(to),
-                            id,
-                            label,
-                        },
-                    );
-                } else {
-                    host.record(
-                        me,
-                        Ev::Drop {
-                            from: me,
-                            to,
-                            id,
-                            label,
-                            reason: DropReason::NoRoute,
-                        },
-                    );
-                }
-            }
-            Action::Multicast(msg) => {
-                let id = host.next_msg_id(me);
-                if wire::encode(me, id, &msg, out).is_err() {
-                    host.record(me, Ev::Corrupt { bytes: 0 });
-                    continue;
-                }
-                transport.multicast(out).await;
-                host.record(
+        self.liar.remember(datagram);
+        let label: std::borrow::Cow<'static, str> = env.msg.label().into();
+        let copies = match self.host.arrival(env.from, me) {
+            Arrival::Drop(reason) => {
+                self.host.record(
                     me,
-                    Ev::Send {
-                        to: None,
-                        id,
-                        label: msg.label().into(),
+                    Ev::Drop {
+                        from: env.from,
+                        to: me,
+                        id: env.id,
+                        label,
+                        reason,
                     },
                 );
+                return false;
+            }
+            Arrival::Corrupt(bits) => {
+                // Noise on the wire: flip bits, and let the checks below find it (or not).
+                let mut noisy = datagram.to_vec();
+                flip_bits(&mut noisy, bits);
+                match self.open(&noisy) {
+                    Some(env) if env.from != me => vec![env],
+                    _ => return false,
+                }
+            }
+            Arrival::Duplicate => vec![env.clone(), env],
+            Arrival::Deliver => vec![env],
+        };
+        for env in copies {
+            let now = self.host.now_us();
+            self.host.record(
+                me,
+                Ev::Deliver {
+                    from: env.from,
+                    id: env.id,
+                    label: env.msg.label().into(),
+                },
+            );
+            self.node.on_message(
+                env.from,
+                env.msg,
+                &mut Cx::new(me, now, &mut self.rng, &mut self.durable, &mut self.effects),
+            );
+            if self.apply(now).await {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Verifies and decodes a datagram; records why when it cannot.
+    fn open(&self, datagram: &[u8]) -> Option<Envelope<N::Msg>> {
+        let me = self.me;
+        let corrupt = || {
+            let bytes = datagram.len() as u32;
+            self.host.record(me, Ev::Corrupt { bytes });
+        };
+        let Some(keys) = &self.keys else {
+            return wire::decode(datagram).map_err(|_| corrupt()).ok();
+        };
+        let Some(frame_len) = wire::frame_len(datagram) else {
+            corrupt();
+            return None;
+        };
+        let (frame, trailer) = datagram.split_at(frame_len);
+        let env: Envelope<N::Msg> = wire::decode(frame).map_err(|_| corrupt()).ok()?;
+        if env.from != me && !keys.verify(env.from, frame, trailer) {
+            self.host.record(
+                me,
+                Ev::Drop {
+                    from: env.from,
+                    to: me,
+                    id: env.id,
+                    label: env.msg.label().into(),
+                    reason: DropReason::Forged,
+                },
+            );
+            return None;
+        }
+        Some(env)
+    }
+
+    /// Carries out what one callback asked for, in the order it asked.
+    /// Returns true when the node asked to stop.
+    async fn apply(&mut self, now_us: u64) -> bool {
+        let me = self.me;
+        // Durable state first: what the node persisted must survive a crash that follows a send.
+        if !self.effects.durable_keys.is_empty() {
+            self.host
+                .persist(me, &self.durable, &self.effects.durable_keys);
+        }
+        for note in self.effects.notes.drain(..) {
+            let ev = match note {
+                Note::Role(role) => Ev::Role { role },
+                Note::ElectionStarted => Ev::ElectionStarted,
+                Note::Leader(leader) => Ev::Leader { leader },
+                Note::Proto(event) => Ev::Proto { event },
+            };
+            self.host.record(me, ev);
+        }
+        if !self.effects.actions.is_empty() {
+            let now_byzantine = self.host.byzantine(me);
+            if now_byzantine != self.liar.byzantine {
+                self.liar.byzantine = now_byzantine;
+            }
+        }
+        let mut actions = std::mem::take(&mut self.effects.actions);
+        for action in actions.drain(..) {
+            match action {
+                Action::SetTimer(timer, after) => {
+                    self.timers.set(timer, now_us + after.as_micros() as u64)
+                }
+                Action::CancelTimer(timer) => self.timers.cancel(timer),
+                Action::Send(to, msg) => self.send(Some(to), msg).await,
+                Action::Multicast(msg) => self.send(None, msg).await,
+            }
+        }
+        // Hand the buffer back, so its capacity is reused.
+        self.effects.actions = actions;
+        let stop = self.effects.stop;
+        self.effects.clear();
+        stop
+    }
+
+    /// Sends one message to `to` (`None`: the group), as the node asked or as its Byzantine
+    /// behaviour twists it.
+    async fn send(&mut self, to: Option<NodeId>, msg: N::Msg) {
+        let me = self.me;
+        if !self.liar.active() {
+            self.transmit(to, &msg, me, None).await;
+            return;
+        }
+        match self.liar.plan(me, self.nodes, to, &msg) {
+            Plan::Honest => {
+                self.transmit(to, &msg, me, None).await;
+            }
+            Plan::Twisted(copies) => {
+                let how = self.liar.byzantine.map(|b| b.behaviour);
+                for copy in copies {
+                    let lie = if copy.lied { how } else { None };
+                    self.transmit(copy.to, &copy.msg, copy.claimed, lie).await;
+                }
+            }
+            Plan::Corrupt => {
+                self.transmit(to, &msg, me, Some(Behaviour::Corrupt)).await;
+            }
+            Plan::Duplicate(extra) => {
+                if self.transmit(to, &msg, me, None).await.is_some() {
+                    for _ in 0..extra {
+                        self.emit(to, self.out.clone(), Behaviour::Duplicate).await;
+                    }
+                }
+            }
+            Plan::Replay => {
+                self.transmit(to, &msg, me, None).await;
+                if let Some((old, to)) = self.liar.replay(self.nodes, me) {
+                    self.emit(to, old, Behaviour::Replay).await;
+                }
+            }
+            Plan::Delay(after) => {
+                let Some(id) = self.encode(to, &msg, me) else {
+                    return;
+                };
+                self.record_send(to, id, &msg);
+                self.host.record(
+                    me,
+                    Ev::Lie {
+                        how: Behaviour::Delay,
+                        id,
+                    },
+                );
+                let (transport, bytes) = (self.transport.clone(), self.out.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    match to {
+                        Some(to) => {
+                            transport.send(to, &bytes).await;
+                        }
+                        None => transport.multicast(&bytes).await,
+                    }
+                });
             }
         }
     }
-    let stop = effects.stop;
-    effects.clear();
-    stop
+
+    /// Encodes (claiming `from`), signs, sends and records one message; `lie` marks it as a
+    /// Byzantine twist. Returns the datagram's id, `None` when it could not be sent.
+    async fn transmit(
+        &mut self,
+        to: Option<NodeId>,
+        msg: &N::Msg,
+        from: NodeId,
+        lie: Option<Behaviour>,
+    ) -> Option<u64> {
+        let me = self.me;
+        let id = self.encode(to, msg, from)?;
+        if lie == Some(Behaviour::Corrupt) {
+            self.liar.corrupt(&mut self.out);
+        }
+        self.liar.remember(&self.out);
+        let sent = match to {
+            Some(to) => self.transport.send(to, &self.out).await,
+            None => {
+                self.transport.multicast(&self.out).await;
+                true
+            }
+        };
+        if !sent {
+            let to = to.unwrap_or(me);
+            let label = msg.label().into();
+            let reason = DropReason::NoRoute;
+            self.host.record(
+                me,
+                Ev::Drop {
+                    from: me,
+                    to,
+                    id,
+                    label,
+                    reason,
+                },
+            );
+            return None;
+        }
+        self.record_send(to, id, msg);
+        if let Some(how) = lie {
+            self.host.record(me, Ev::Lie { how, id });
+        }
+        Some(id)
+    }
+
+    /// Encodes `msg` into `out` with a fresh id, claiming `from`, and signs it for its
+    /// recipients. `None` (and a trace record) when it is too big to send.
+    fn encode(&mut self, to: Option<NodeId>, msg: &N::Msg, from: NodeId) -> Option<u64> {
+        let me = self.me;
+        let id = self.host.next_msg_id(me);
+        if wire::encode(from, id, msg, &mut self.out).is_err() {
+            self.host.record(me, Ev::Corrupt { bytes: 0 });
+            return None;
+        }
+        if let Some(keys) = &self.keys {
+            match to {
+                Some(to) => keys.sign(&mut self.out, &[to]),
+                None => {
+                    let all: Vec<NodeId> = (0..self.nodes).map(NodeId).collect();
+                    keys.sign(&mut self.out, &all);
+                }
+            }
+        }
+        Some(id)
+    }
+
+    fn record_send(&self, to: Option<NodeId>, id: u64, msg: &N::Msg) {
+        let label = msg.label().into();
+        self.host.record(self.me, Ev::Send { to, id, label });
+    }
+
+    /// Sends raw bytes again (a duplicate or a replay) and records the lie.
+    async fn emit(&mut self, to: Option<NodeId>, bytes: Vec<u8>, how: Behaviour) {
+        match to {
+            Some(to) => {
+                self.transport.send(to, &bytes).await;
+            }
+            None => self.transport.multicast(&bytes).await,
+        }
+        let id = wire::peek_id(&bytes).unwrap_or(0);
+        self.host.record(self.me, Ev::Lie { how, id });
+    }
+}
+
+/// Flips 1 to 4 bits of `bytes`, chosen by `seed`.
+fn flip_bits(bytes: &mut [u8], seed: u64) {
+    if bytes.is_empty() {
+        return;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for _ in 0..rng.gen_range(1..=4) {
+        let bit = rng.gen_range(0..bytes.len() * 8);
+        bytes[bit / 8] ^= 1 << (bit % 8);
+    }
 }

@@ -1,6 +1,8 @@
 //! faultline's runtime: the node API, the one driver that runs a node in the simulator or over
 //! real sockets, scenarios, traces and the checkers framework.
 
+pub mod auth;
+pub mod byzantine;
 pub mod check;
 pub mod driver;
 pub mod linearizability;

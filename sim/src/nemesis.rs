@@ -7,6 +7,19 @@ use rand_chacha::ChaCha8Rng;
 use crate::node::NodeId;
 use crate::trace::DropReason;
 
+/// What happens to one datagram on its way.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// It arrives intact, once.
+    Deliver,
+    /// It never arrives.
+    Drop(DropReason),
+    /// It arrives with bits flipped; the value seeds which bits.
+    Corrupt(u64),
+    /// It arrives twice.
+    Duplicate,
+}
+
 /// The fault state of the network.
 pub struct Nemesis {
     /// Number of nodes; ids are `0..nodes`.
@@ -19,6 +32,10 @@ pub struct Nemesis {
     loss_base: f64,
     /// The loss rate of a loss fault in force (0 when none).
     loss_fault: f64,
+    /// Probability that a datagram arrives with bits flipped (scenario `network.corrupt`).
+    corrupt: f64,
+    /// Probability that a datagram arrives twice (scenario `network.duplicate`).
+    duplicate: f64,
     /// Draws loss decisions; seeded from the run's seed.
     rng: ChaCha8Rng,
 }
@@ -32,6 +49,8 @@ impl Nemesis {
             up: vec![true; nodes],
             loss_base,
             loss_fault: 0.0,
+            corrupt: 0.0,
+            duplicate: 0.0,
             rng,
         }
     }
@@ -67,18 +86,31 @@ impl Nemesis {
         self.loss_fault = rate;
     }
 
-    /// Decides the fate of a datagram arriving at `to` from `from`: `None` delivers it.
+    /// Sets the network's noise: the rates at which datagrams arrive corrupted or twice.
+    pub fn set_noise(&mut self, corrupt: f64, duplicate: f64) {
+        self.corrupt = corrupt;
+        self.duplicate = duplicate;
+    }
+
+    /// Decides the fate of a datagram arriving at `to` from `from`.
     /// A sender claiming an id we do not know is judged by the receiver's links alone.
-    pub fn arrival(&mut self, from: NodeId, to: NodeId) -> Option<DropReason> {
+    /// A rate of zero draws nothing, so a run without noise keeps its random sequence.
+    pub fn arrival(&mut self, from: NodeId, to: NodeId) -> Arrival {
         if let Some(i) = self.link(from, to) {
             if self.cut[i] {
-                return Some(DropReason::Partition);
+                return Arrival::Drop(DropReason::Partition);
             }
         }
         let rate = self.loss_base.max(self.loss_fault);
         if rate > 0.0 && self.rng.gen_bool(rate.min(1.0)) {
-            return Some(DropReason::Loss);
+            return Arrival::Drop(DropReason::Loss);
         }
-        None
+        if self.corrupt > 0.0 && self.rng.gen_bool(self.corrupt.min(1.0)) {
+            return Arrival::Corrupt(self.rng.gen());
+        }
+        if self.duplicate > 0.0 && self.rng.gen_bool(self.duplicate.min(1.0)) {
+            return Arrival::Duplicate;
+        }
+        Arrival::Deliver
     }
 }

@@ -12,6 +12,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::byzantine::{Lie, TwistCx};
+
 /// A node's identity: its index in the scenario's node list. Protocols may compare ids
 /// (the bully election orders servers by id).
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -38,6 +40,12 @@ pub struct TimerId(pub u32);
 pub trait Message: Serialize + DeserializeOwned + Clone + fmt::Debug + 'static {
     /// A short name, drawn on timelines and counted in summaries ("HB", "ELECTION").
     fn label(&self) -> &'static str;
+
+    /// A meaningful lie in place of this message, for Byzantine fault injection
+    /// ([`crate::byzantine`]): `None` when the protocol knows no lie for it.
+    fn twist(&self, _lie: Lie, _cx: &mut TwistCx<'_>) -> Option<Self> {
+        None
+    }
 }
 
 /// What a protocol reports about itself for checkers and the trace.

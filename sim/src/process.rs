@@ -11,11 +11,13 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::auth::Keyring;
+use crate::byzantine::Byzantine;
 use crate::driver::{self, Host};
-use crate::nemesis::Nemesis;
+use crate::nemesis::{Arrival, Nemesis};
 use crate::node::{Durable, NodeId, ProtoEvent};
 use crate::protocol::Protocol;
-use crate::trace::{DropReason, Ev, Header, Record};
+use crate::trace::{Ev, Header, Record};
 use crate::transport::{AddressBook, Transport};
 
 /// The [`Host`] of one real node.
@@ -34,6 +36,8 @@ struct ProcessHost {
     sent: AtomicU64,
     /// Set on Ctrl-C.
     stop: AtomicBool,
+    /// How this node lies, when started as a Byzantine node.
+    byzantine: Option<Byzantine>,
 }
 
 impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
@@ -58,11 +62,15 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
         let _ = file.write_all(&line);
     }
 
-    fn arrival(&self, from: NodeId, to: NodeId) -> Option<DropReason> {
+    fn arrival(&self, from: NodeId, to: NodeId) -> Arrival {
         self.nemesis
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .arrival(from, to)
+    }
+
+    fn byzantine(&self, _node: NodeId) -> Option<Byzantine> {
+        self.byzantine
     }
 
     fn persist(&self, _node: NodeId, durable: &Durable, _keys: &[String]) {
@@ -112,6 +120,10 @@ pub struct ProcessFiles {
     pub trace: PathBuf,
     /// The durable state.
     pub durable: PathBuf,
+    /// Pairwise keys, when the protocol authenticates senders.
+    pub keys: Option<Keyring>,
+    /// Make this node lie from the start (for Byzantine experiments on real networks).
+    pub byzantine: Option<Byzantine>,
 }
 
 /// Runs node `me` of `proto` over real sockets until Ctrl-C.
@@ -148,6 +160,7 @@ pub async fn run_process<P: Protocol>(
         durable_path: files.durable.clone(),
         sent: AtomicU64::new((unix_now.as_millis() as u64 & 0xFFFF_FFFF) << 12),
         stop: AtomicBool::new(false),
+        byzantine: files.byzantine,
     });
     if restarted {
         Host::<P::Event>::record(&*host, me, Ev::Restart);
@@ -161,7 +174,7 @@ pub async fn run_process<P: Protocol>(
     let transport = Transport::bind(me, book).await?;
     let stopper = host.clone();
     tokio::select! {
-        () = driver::run(proto.node(me), me, host, transport, durable, rng) => {}
+        () = driver::run(proto.node(me), me, host, transport, durable, rng, files.keys) => {}
         _ = tokio::signal::ctrl_c() => stopper.stop.store(true, Ordering::Relaxed),
     }
     Ok(())

@@ -31,6 +31,11 @@ pub trait Protocol: Send + Sync + 'static {
     fn node(&self, id: NodeId) -> BoxNode<Self::Msg, Self::Event>;
     /// The checks that judge a run.
     fn checks(&self) -> Vec<Box<dyn Check<Self::Event> + Send>>;
+    /// Whether its nodes authenticate senders (a MAC per recipient on every datagram, see
+    /// [`crate::auth`]), so that a node cannot speak for another.
+    fn authenticates(&self) -> bool {
+        false
+    }
     /// Protocol facts for the summary (`details` in summary.json): client operation counts,
     /// latencies, terms... and a one-line `headline` for the verdict. None by default.
     /// `names` are the node names, indexed by id.

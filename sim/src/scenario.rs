@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::byzantine::{Behaviour, Byzantine};
 use crate::node::NodeId;
 
 /// A scenario as written.
@@ -67,6 +68,20 @@ pub struct Network {
     /// Probability that a datagram is lost, on every link, all run long.
     #[serde(default)]
     pub loss: f64,
+    /// Probability that a datagram arrives with bits flipped (the checksum must catch it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub corrupt: f64,
+    /// Probability that a datagram arrives twice.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicate: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn default_byzantine_rate() -> f64 {
+    0.5
 }
 
 fn default_latency_ms() -> [u64; 2] {
@@ -78,6 +93,8 @@ impl Default for Network {
         Network {
             latency_ms: default_latency_ms(),
             loss: 0.0,
+            corrupt: 0.0,
+            duplicate: 0.0,
         }
     }
 }
@@ -118,6 +135,21 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         heal_ms: Option<u64>,
     },
+    /// The node lies in what it sends (see [`Behaviour`]) from `from_ms` on.
+    Byzantine {
+        /// The node's name.
+        node: String,
+        /// What it does.
+        behaviour: Behaviour,
+        /// The share of its messages it twists.
+        #[serde(default = "default_byzantine_rate")]
+        rate: f64,
+        /// Start.
+        from_ms: u64,
+        /// When it turns honest again (never, if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until_ms: Option<u64>,
+    },
     /// Extra random loss on every link for a while.
     Loss {
         /// Probability that a datagram is lost.
@@ -142,6 +174,8 @@ pub enum WorldAction {
     Heal(Vec<(NodeId, NodeId)>),
     /// Set the loss fault's rate (0 ends it).
     Loss(f64),
+    /// Make a node lie, or honest again.
+    Byzantine(NodeId, Option<Byzantine>),
 }
 
 /// Bad input: which file, where, which field, what is wrong.
@@ -377,6 +411,8 @@ impl Scenario {
             ));
         }
         check_rate(src, "network.loss", self.network.loss)?;
+        check_rate(src, "network.corrupt", self.network.corrupt)?;
+        check_rate(src, "network.duplicate", self.network.duplicate)?;
         if let Some(rf) = &self.random_faults {
             if rf.kinds.is_empty() {
                 return Err(src.error(
@@ -472,6 +508,23 @@ impl Scenario {
                         node("to", name)?;
                     }
                 }
+                Fault::Byzantine {
+                    node: name,
+                    rate,
+                    from_ms,
+                    until_ms,
+                    ..
+                } => {
+                    node("node", name)?;
+                    check_rate(src, &at("rate"), *rate)?;
+                    time("from_ms", *from_ms)?;
+                    if let Some(until) = until_ms {
+                        time("until_ms", *until)?;
+                        if until <= from_ms {
+                            return Err(src.error(&at("until_ms"), "must be after from_ms"));
+                        }
+                    }
+                }
                 Fault::Loss {
                     rate,
                     from_ms,
@@ -522,6 +575,22 @@ impl Scenario {
                     out.push((*at_ms, WorldAction::Cut(links.clone())));
                     if let Some(heal) = heal_ms {
                         out.push((*heal, WorldAction::Heal(links)));
+                    }
+                }
+                Fault::Byzantine {
+                    node,
+                    behaviour,
+                    rate,
+                    from_ms,
+                    until_ms,
+                } => {
+                    let byzantine = Byzantine {
+                        behaviour: *behaviour,
+                        rate: *rate,
+                    };
+                    out.push((*from_ms, WorldAction::Byzantine(id(node), Some(byzantine))));
+                    if let Some(until) = until_ms {
+                        out.push((*until, WorldAction::Byzantine(id(node), None)));
                     }
                 }
                 Fault::Loss {

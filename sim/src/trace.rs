@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
+use crate::byzantine::{Behaviour, Byzantine};
 use crate::node::{NodeId, ProtoEvent};
 
 /// The pseudo-node that world events (partitions, loss) are recorded against.
@@ -25,6 +26,8 @@ pub enum DropReason {
     Down,
     /// No address is known for the receiver.
     NoRoute,
+    /// The sender's authenticator did not verify: a forged identity or a tampered datagram.
+    Forged,
 }
 
 /// One event.
@@ -73,6 +76,11 @@ pub enum Ev<E> {
     Leader { leader: Option<NodeId> },
     /// A protocol event.
     Proto { event: E },
+    /// The node turned Byzantine (`None`: it is honest again). Its state machine stays
+    /// honest; what it sends lies.
+    Byzantine { byzantine: Option<Byzantine> },
+    /// The node's datagram `id` was twisted by its Byzantine behaviour.
+    Lie { how: Behaviour, id: u64 },
 }
 
 /// One line of the trace.

@@ -76,6 +76,11 @@ mod sim {
             })
         }
 
+        /// How many nodes the address book holds.
+        pub fn nodes(&self) -> u16 {
+            self.book.nodes.len() as u16
+        }
+
         /// Sends to one node; false when no address is known for it.
         pub async fn send(&self, to: NodeId, bytes: &[u8]) -> bool {
             let Some(addr) = self.book.nodes.get(to.0 as usize) else {
@@ -140,6 +145,11 @@ mod real {
                 group: UdpSocket::from_std(group)?,
                 book,
             })
+        }
+
+        /// How many nodes the address book holds.
+        pub fn nodes(&self) -> u16 {
+            self.book.nodes.len() as u16
         }
 
         /// Sends to one node; false when no address is known for it.

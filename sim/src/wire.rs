@@ -67,6 +67,23 @@ pub fn encode<M: Message>(
     Ok(())
 }
 
+/// The length of the frame a datagram starts with, by its header (what follows it is a
+/// trailer, such as an authenticator); `None` when no whole frame is there.
+pub fn frame_len(bytes: &[u8]) -> Option<usize> {
+    let header = bytes.get(..HEADER_BYTES)?;
+    let payload_len = u32::from_le_bytes([header[13], header[14], header[15], header[16]]) as usize;
+    let len = HEADER_BYTES
+        .checked_add(payload_len)?
+        .checked_add(CRC_BYTES)?;
+    (len <= bytes.len()).then_some(len)
+}
+
+/// The datagram id in a frame's header, unchecked (for tracing a replayed datagram).
+pub fn peek_id(bytes: &[u8]) -> Option<u64> {
+    let id: [u8; 8] = bytes.get(5..13)?.try_into().ok()?;
+    Some(u64::from_le_bytes(id))
+}
+
 /// Decodes and verifies a datagram.
 pub fn decode<M: Message>(bytes: &[u8]) -> Result<Envelope<M>, WireError> {
     if bytes.len() < HEADER_BYTES + CRC_BYTES || bytes.len() > DATAGRAM_BYTES_MAX {

@@ -9,13 +9,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::Notify;
 
+use crate::auth::Keyring;
+use crate::byzantine::Byzantine;
 use crate::check::{Check, Verdict};
 use crate::driver::{self, Host};
-use crate::nemesis::Nemesis;
+use crate::nemesis::{Arrival, Nemesis};
 use crate::node::{Durable, NodeId};
 use crate::protocol::Protocol;
 use crate::scenario::{Scenario, WorldAction};
-use crate::trace::{DropReason, Ev, Record, Trace, WORLD};
+use crate::trace::{Ev, Record, Trace, WORLD};
 use crate::transport::{AddressBook, Transport};
 
 /// Records kept in memory per run; past it the trace is still hashed, not kept.
@@ -49,6 +51,8 @@ struct Shared<E> {
     sent: Vec<u64>,
     /// How many times each node has started.
     incarnation: Vec<u64>,
+    /// How each node lies, if it does.
+    byzantine: Vec<Option<Byzantine>>,
     /// The run is over; drivers return and records are ignored.
     stopped: bool,
 }
@@ -107,8 +111,16 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
         }
     }
 
-    fn arrival(&self, from: NodeId, to: NodeId) -> Option<DropReason> {
+    fn arrival(&self, from: NodeId, to: NodeId) -> Arrival {
         self.lock().nemesis.arrival(from, to)
+    }
+
+    fn byzantine(&self, node: NodeId) -> Option<Byzantine> {
+        self.lock()
+            .byzantine
+            .get(node.0 as usize)
+            .copied()
+            .flatten()
     }
 
     fn persist(&self, node: NodeId, durable: &Durable, keys: &[String]) {
@@ -164,10 +176,15 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         trace: Trace::new(TRACE_RECORDS_MAX),
         checks: proto.checks(),
         violation: None,
-        nemesis: Nemesis::new(nodes, scenario.network.loss, nemesis_rng),
+        nemesis: {
+            let mut nemesis = Nemesis::new(nodes, scenario.network.loss, nemesis_rng);
+            nemesis.set_noise(scenario.network.corrupt, scenario.network.duplicate);
+            nemesis
+        },
         durable: vec![Durable::default(); nodes],
         sent: vec![0; nodes],
         incarnation: vec![0; nodes],
+        byzantine: vec![None; nodes],
         stopped: false,
     };
     let book = AddressBook {
@@ -176,6 +193,9 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         interface: Ipv4Addr::UNSPECIFIED,
     };
     let schedule = scenario.schedule();
+    // Each node gets only its own ring: a liar can sign as itself, never as another.
+    let secret = Keyring::secret("faultline sim keys", &seed.to_le_bytes());
+    let authenticates = proto.authenticates();
     let duration_us = scenario.duration_ms * 1000;
 
     let (host, end_us) = runtime.block_on(async move {
@@ -206,7 +226,9 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
                         let Ok(transport) = Transport::bind(id, book).await else {
                             return;
                         };
-                        driver::run(proto.node(id), id, host, transport, durable, rng).await;
+                        let keys =
+                            authenticates.then(|| Keyring::derive(&secret, id, nodes as u16));
+                        driver::run(proto.node(id), id, host, transport, durable, rng, keys).await;
                     }
                 })
                 .build();
@@ -287,6 +309,12 @@ fn apply_fault<E: crate::node::ProtoEvent + Send>(
         WorldAction::Loss(rate) => {
             host.lock().nemesis.set_loss_fault(rate);
             host.record(WORLD, Ev::Loss { rate });
+        }
+        WorldAction::Byzantine(node, byzantine) => {
+            if let Some(slot) = host.lock().byzantine.get_mut(node.0 as usize) {
+                *slot = byzantine;
+            }
+            host.record(node, Ev::Byzantine { byzantine });
         }
     }
 }

@@ -75,6 +75,12 @@ impl Protocol for Bully {
         }
     }
 
+    /// The group authenticates senders: a member cannot speak for another (issue: Byzantine
+    /// forgery of a COORDINATOR from a higher id).
+    fn authenticates(&self) -> bool {
+        true
+    }
+
     fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {
         checks(&self.servers, &self.clients, &self.checks)
     }
