@@ -185,7 +185,7 @@ pub fn first_difference(a: &Outcome, b: &Outcome) -> Option<String> {
 }
 
 /// Writes the seed file and the report of a failing seed; returns the seed file's path.
-fn record_failure(req: &RunRequest, dir: &Path, note: Option<String>) -> String {
+pub(crate) fn record_failure(req: &RunRequest, dir: &Path, note: Option<String>) -> String {
     let name = format!("{}-{}", req.scenario.name, req.seed);
     let report_dir = dir.join(&name);
     let outcome = req.execute(true).expect("ran once already");
@@ -292,7 +292,7 @@ pub fn explore_command(req: &RunRequest, opts: &ExploreOptions) -> i32 {
 }
 
 /// Prints progress on stderr until the workers are done; stops them at the time limit.
-fn progress(
+pub(crate) fn progress(
     done: &AtomicUsize,
     failures: &AtomicUsize,
     stop: &AtomicBool,

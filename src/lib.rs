@@ -3,6 +3,8 @@
 
 #[cfg(madsim)]
 pub mod bench;
+#[cfg(madsim)]
+pub mod byzantine;
 pub mod check_history;
 #[cfg(not(madsim))]
 pub mod client;

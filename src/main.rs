@@ -89,6 +89,24 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Run every Byzantine behaviour against a protocol over many seeds: a table of the checks
+    /// that held and broke, with a seed file per broken cell.
+    Byzantine {
+        /// The protocol: bully or raft.
+        protocol: String,
+        /// Seeds per behaviour.
+        #[arg(long, default_value_t = 50)]
+        seeds: u64,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// The base scenario (default: scenarios/<protocol>/byzantine.toml).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Where the report goes (default: out/byzantine-<protocol>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Combine the explore.json files of several shards into one table and plot.
     Merge {
         /// explore.json files (or directories holding one).
@@ -238,6 +256,40 @@ fn sim_command(command: Command) -> u8 {
         Command::Merge { inputs, out } => faultline::explore::merge_command(&inputs, &out),
         Command::Shrink { path } => faultline::shrink::shrink_command(&path),
         Command::Bench { quick } => faultline::bench::bench_command(quick),
+        Command::Byzantine {
+            protocol,
+            seeds,
+            jobs,
+            scenario,
+            out,
+        } => {
+            use faultline::byzantine::{base_scenario, byzantine_command, ByzantineOptions};
+            let scenario = scenario.unwrap_or_else(|| base_scenario(&protocol));
+            let base = match RunRequest::load(&scenario, None, Vec::new()) {
+                Ok(r) if r.scenario.protocol == protocol => r,
+                Ok(r) => {
+                    eprintln!(
+                        "error: {}: field `protocol`: the scenario runs `{}`, not `{protocol}`",
+                        scenario.display(),
+                        r.scenario.protocol
+                    );
+                    return 2;
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            };
+            let opts = ByzantineOptions {
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                out: out
+                    .unwrap_or_else(|| PathBuf::from("out").join(format!("byzantine-{protocol}"))),
+                scenario,
+                seeds: seeds.max(1),
+            };
+            byzantine_command(&base, &opts)
+        }
         Command::Run { .. }
         | Command::Node { .. }
         | Command::CheckHistory { .. }

@@ -1,9 +1,11 @@
 //! Human-facing reports of faultline runs.
 
 pub mod distribution;
+pub mod grid;
 pub mod model;
 pub mod timeline;
 
 pub use distribution::{render_distributions, Panel, Series};
+pub use grid::{render_grid, Cell, Grid, GridRow};
 pub use model::{Arrow, Interval, LaneSpan, Mark, MarkKind, RoleSpan, Span, Timeline};
 pub use timeline::render_timeline;

@@ -19,6 +19,7 @@ mod codec;
 mod config;
 mod election;
 mod event;
+mod lies;
 mod msg;
 mod protocol;
 mod replication;

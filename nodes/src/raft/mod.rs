@@ -18,6 +18,7 @@ mod event;
 mod hash;
 mod kv;
 mod kv_check;
+mod lies;
 mod liveness;
 mod lock_check;
 mod locks;

@@ -1,5 +1,6 @@
 //! Log entries and the datagrams replicas and clients exchange (one enum for both).
 
+use faultline_sim::byzantine::{Lie, TwistCx};
 use faultline_sim::{Message, NodeId};
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +135,10 @@ pub enum Msg {
 }
 
 impl Message for Msg {
+    fn twist(&self, lie: Lie, cx: &mut TwistCx<'_>) -> Option<Self> {
+        super::lies::twist(self, lie, cx)
+    }
+
     fn label(&self) -> &'static str {
         match self {
             Msg::RequestVote { .. } => "REQUEST_VOTE",
