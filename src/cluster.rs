@@ -1,11 +1,11 @@
-//! Cluster files: the real nodes of a deployment, their addresses and the multicast group,
-//! for `faultline node`.
+//! Cluster files: the real nodes of a deployment, their addresses, how they talk (TCP or UDP)
+//! and the multicast group, for `faultline node` and `faultline client`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::transport::AddressBook;
+use faultline_sim::transport::{AddressBook, TransportKind};
 use faultline_sim::{NodeId, Setup};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 pub struct ClusterFile {
     /// The protocol every node runs.
     pub protocol: String,
+    /// How nodes talk: "tcp" or "udp"; by default what the protocol is built for (see
+    /// [`default_transport`]).
+    #[serde(default)]
+    pub transport: Option<TransportKind>,
     /// The multicast group and port, e.g. "239.255.70.1:7400".
     #[serde(default = "default_group")]
     pub multicast: SocketAddr,
@@ -49,6 +53,15 @@ fn default_group() -> SocketAddr {
 
 fn default_interface() -> Ipv4Addr {
     Ipv4Addr::LOCALHOST
+}
+
+/// The transport a protocol gets when its cluster file names none: Raft ships log entries
+/// and wants them over streams; the bully group is built on multicast datagrams.
+pub fn default_transport(protocol: &str) -> TransportKind {
+    match protocol {
+        "raft" => TransportKind::Tcp,
+        _ => TransportKind::Udp,
+    }
 }
 
 /// A loaded cluster file with its text, for errors that point into it.
@@ -161,7 +174,15 @@ impl Cluster {
             nodes: self.file.nodes.iter().map(|n| n.addr).collect(),
             group: self.file.multicast,
             interface: self.file.interface,
+            kind: self.transport(),
         }
+    }
+
+    /// How this cluster's nodes talk.
+    pub fn transport(&self) -> TransportKind {
+        self.file
+            .transport
+            .unwrap_or_else(|| default_transport(&self.file.protocol))
     }
 
     /// Node names in id order.
