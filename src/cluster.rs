@@ -190,3 +190,52 @@ impl Cluster {
         self.file.nodes.iter().map(|n| n.name.clone()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Cluster, InputError> {
+        let dir = std::env::temp_dir().join(format!("faultline-cluster-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{:x}.toml", digest(text)));
+        std::fs::write(&path, text).unwrap();
+        let cluster = Cluster::load(&path);
+        let _ = std::fs::remove_file(&path);
+        cluster
+    }
+
+    fn digest(text: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        h.finish()
+    }
+
+    const NODE: &str = "[[nodes]]\nname = \"s1\"\nrole = \"server\"\naddr = \"127.0.0.1:7501\"\n";
+
+    #[test]
+    fn the_transport_defaults_to_what_the_protocol_is_built_for() {
+        let raft = load(&format!("protocol = \"raft\"\n{NODE}")).unwrap();
+        assert_eq!(raft.address_book().kind, TransportKind::Tcp);
+        let bully = load(&format!("protocol = \"bully\"\n{NODE}")).unwrap();
+        assert_eq!(bully.address_book().kind, TransportKind::Udp);
+    }
+
+    #[test]
+    fn a_named_transport_wins_and_a_wrong_one_is_refused() {
+        let raft = load(&format!("protocol = \"raft\"\ntransport = \"udp\"\n{NODE}")).unwrap();
+        assert_eq!(raft.address_book().kind, TransportKind::Udp);
+        let bully = load(&format!(
+            "protocol = \"bully\"\ntransport = \"tcp\"\n{NODE}"
+        ))
+        .unwrap();
+        assert_eq!(bully.address_book().kind, TransportKind::Tcp);
+        let Err(e) = load(&format!(
+            "protocol = \"raft\"\ntransport = \"quic\"\n{NODE}"
+        )) else {
+            panic!("quic accepted");
+        };
+        assert!(e.to_string().contains("transport"), "{e}");
+    }
+}
