@@ -1,6 +1,7 @@
 //! faultline's runtime: the node API, the one driver that runs a node in the simulator or over
 //! real sockets, scenarios, traces and the checkers framework.
 
+pub mod chart;
 pub mod check;
 pub mod driver;
 pub mod linearizability;
@@ -19,6 +20,7 @@ pub mod wire;
 #[cfg(madsim)]
 pub mod world;
 
+pub use chart::Chart;
 pub use check::{Check, Cluster, Verdict};
 pub use node::{
     Action, BoxNode, Cx, Durable, Effects, Message, Node, NodeId, Note, ProtoEvent, TimerId,
