@@ -155,7 +155,7 @@ pub fn place_progress(t: &Timeline, axis: &TimeAxis, top: f64) -> Option<Progres
 
 /// Shade of a term's segment: neighbouring terms alternate so a boundary always shows.
 fn term_fill(term: u64) -> RGBColor {
-    if term % 2 == 0 {
+    if term & 1 == 0 {
         palette::TERM_EVEN
     } else {
         palette::TERM_ODD
