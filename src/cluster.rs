@@ -1,12 +1,12 @@
-//! Cluster files: the real nodes of a deployment, their addresses and the multicast group,
-//! for `faultline node`.
+//! Cluster files: the real nodes of a deployment, their addresses, how they talk (TCP or UDP)
+//! and the multicast group, for `faultline node` and `faultline client`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use faultline_sim::auth::Keyring;
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::transport::AddressBook;
+use faultline_sim::transport::{AddressBook, TransportKind};
 use faultline_sim::{NodeId, Setup};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 pub struct ClusterFile {
     /// The protocol every node runs.
     pub protocol: String,
+    /// How nodes talk: "tcp" or "udp"; by default what the protocol is built for (see
+    /// [`default_transport`]).
+    #[serde(default)]
+    pub transport: Option<TransportKind>,
     /// The multicast group and port, e.g. "239.255.70.1:7400".
     #[serde(default = "default_group")]
     pub multicast: SocketAddr,
@@ -55,6 +59,15 @@ fn default_group() -> SocketAddr {
 
 fn default_interface() -> Ipv4Addr {
     Ipv4Addr::LOCALHOST
+}
+
+/// The transport a protocol gets when its cluster file names none: Raft ships log entries
+/// and wants them over streams; the bully group is built on multicast datagrams.
+pub fn default_transport(protocol: &str) -> TransportKind {
+    match protocol {
+        "raft" => TransportKind::Tcp,
+        _ => TransportKind::Udp,
+    }
 }
 
 /// A loaded cluster file with its text, for errors that point into it.
@@ -167,6 +180,7 @@ impl Cluster {
             nodes: self.file.nodes.iter().map(|n| n.addr).collect(),
             group: self.file.multicast,
             interface: self.file.interface,
+            kind: self.transport(),
         }
     }
 
@@ -181,8 +195,64 @@ impl Cluster {
         Keyring::derive(&secret, me, self.file.nodes.len() as u16)
     }
 
+    /// How this cluster's nodes talk.
+    pub fn transport(&self) -> TransportKind {
+        self.file
+            .transport
+            .unwrap_or_else(|| default_transport(&self.file.protocol))
+    }
+
     /// Node names in id order.
     pub fn names(&self) -> Vec<String> {
         self.file.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Cluster, InputError> {
+        let dir = std::env::temp_dir().join(format!("faultline-cluster-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{:x}.toml", digest(text)));
+        std::fs::write(&path, text).unwrap();
+        let cluster = Cluster::load(&path);
+        let _ = std::fs::remove_file(&path);
+        cluster
+    }
+
+    fn digest(text: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        h.finish()
+    }
+
+    const NODE: &str = "[[nodes]]\nname = \"s1\"\nrole = \"server\"\naddr = \"127.0.0.1:7501\"\n";
+
+    #[test]
+    fn the_transport_defaults_to_what_the_protocol_is_built_for() {
+        let raft = load(&format!("protocol = \"raft\"\n{NODE}")).unwrap();
+        assert_eq!(raft.address_book().kind, TransportKind::Tcp);
+        let bully = load(&format!("protocol = \"bully\"\n{NODE}")).unwrap();
+        assert_eq!(bully.address_book().kind, TransportKind::Udp);
+    }
+
+    #[test]
+    fn a_named_transport_wins_and_a_wrong_one_is_refused() {
+        let raft = load(&format!("protocol = \"raft\"\ntransport = \"udp\"\n{NODE}")).unwrap();
+        assert_eq!(raft.address_book().kind, TransportKind::Udp);
+        let bully = load(&format!(
+            "protocol = \"bully\"\ntransport = \"tcp\"\n{NODE}"
+        ))
+        .unwrap();
+        assert_eq!(bully.address_book().kind, TransportKind::Tcp);
+        let Err(e) = load(&format!(
+            "protocol = \"raft\"\ntransport = \"quic\"\n{NODE}"
+        )) else {
+            panic!("quic accepted");
+        };
+        assert!(e.to_string().contains("transport"), "{e}");
     }
 }

@@ -87,9 +87,10 @@ fn serve<P: Protocol>(
         .enable_all()
         .build()?;
     eprintln!(
-        "faultline node: {id} ({}) on {}, trace {}",
+        "faultline node: {id} ({}) on {} over {:?}, trace {}",
         cluster.file.nodes[me.0 as usize].role,
         cluster.file.nodes[me.0 as usize].addr,
+        book.kind,
         files.trace.display()
     );
     runtime.block_on(run_process(Arc::new(proto), me, book, header, files))?;

@@ -2,7 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use faultline_reports::{Arrow, Interval, LaneSpan, Mark, MarkKind, RoleSpan, Span, Timeline};
+use faultline_reports::{
+    Arrow, Interval, LaneSpan, Mark, MarkKind, OpMark, OpOutcome, Progress, RoleSpan, Span,
+    TermSpan, Timeline,
+};
+use faultline_sim::chart::{self, Chart};
 use faultline_sim::{Cluster, Ev, Record, WORLD};
 
 use crate::summary::{groups, Summary};
@@ -29,6 +33,7 @@ pub fn timeline<E>(records: &[Record<E>], summary: &Summary) -> Timeline {
         elections: Vec::new(),
         recoveries: Vec::new(),
         messages_total: 0,
+        ..Timeline::default()
     };
     let mut role_since: Vec<Option<(f64, String)>> = vec![None; lanes];
     let mut down_since: Vec<Option<f64>> = vec![None; lanes];
@@ -206,6 +211,38 @@ pub fn timeline<E>(records: &[Record<E>], summary: &Summary) -> Timeline {
         });
     }
     t
+}
+
+/// Adds what the protocol knows about its run (terms, progress, client operations).
+pub fn add_chart(t: &mut Timeline, chart: &Chart) {
+    let ms = |us: u64| us as f64 / 1000.0;
+    t.terms = chart
+        .tenures
+        .iter()
+        .map(|tenure| TermSpan {
+            term: tenure.term,
+            lane: tenure.leader.0 as usize,
+            from_ms: ms(tenure.from_us),
+            to_ms: tenure.to_us.map_or(t.end_ms, ms),
+        })
+        .collect();
+    t.progress = chart.progress.as_ref().map(|p| Progress {
+        name: p.name.clone(),
+        points: p.points.iter().map(|&(at, v)| (ms(at), v as f64)).collect(),
+    });
+    t.ops = chart
+        .ops
+        .iter()
+        .map(|op| OpMark {
+            lane: op.node.0 as usize,
+            at_ms: ms(op.returned_us),
+            outcome: match op.outcome {
+                chart::OpOutcome::Ok => OpOutcome::Ok,
+                chart::OpOutcome::Fail => OpOutcome::Fail,
+                chart::OpOutcome::Unknown => OpOutcome::Unknown,
+            },
+        })
+        .collect();
 }
 
 /// "412 ms", "1.3 s".

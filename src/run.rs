@@ -172,8 +172,9 @@ pub fn execute<P: Protocol>(proto: P, req: &RunRequest, files: bool) -> Outcome 
         out.trace
             .write_jsonl(&header, &mut jsonl)
             .expect("writing to memory cannot fail");
-        let svg =
-            faultline_reports::render_timeline(&report::timeline(&out.trace.records, &summary));
+        let mut timeline = report::timeline(&out.trace.records, &summary);
+        report::add_chart(&mut timeline, &proto.chart(&out.trace.records));
+        let svg = faultline_reports::render_timeline(&timeline);
         (Some(jsonl), Some(svg))
     } else {
         (None, None)

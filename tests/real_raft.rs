@@ -1,6 +1,7 @@
 //! Three real Raft replicas and a workload client on loopback: writes succeed, the leader is
 //! killed (SIGKILL), writes go on under a new leader, the old leader restarts from its durable
-//! state and catches up. Judged from the processes' own traces by Raft's own checks.
+//! state and catches up. Judged from the processes' own traces by Raft's own checks. Also:
+//! bad frames over TCP are refused and traced while the replicas keep serving.
 #![cfg(not(madsim))]
 
 use std::process::{Child, Command, Stdio};
@@ -63,10 +64,23 @@ impl Cluster {
             .args(["--id", NAMES[i], "--dir"])
             .arg(&self.dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(self.log(i))
             .spawn()
             .expect("faultline node starts");
         self.children[i] = Some(child);
+    }
+
+    /// Where node `i`'s stderr goes (appended across restarts).
+    fn log(&self, i: usize) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{}.stderr", NAMES[i])))
+            .unwrap()
+    }
+
+    fn addr(&self, i: usize) -> std::net::SocketAddr {
+        ClusterFile::load(&self.config).unwrap().file.nodes[i].addr
     }
 
     fn kill(&mut self, i: usize) -> u64 {
@@ -289,4 +303,103 @@ fn the_client_command_writes_and_reads_across_a_leader_kill() {
         Some(1),
         "a compare-and-set against the wrong value is refused: {out}"
     );
+}
+
+/// Any message: a replica must refuse the frame before it gets as far as the message type.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+struct Junk(String);
+impl faultline_sim::Message for Junk {
+    fn label(&self) -> &'static str {
+        "Junk"
+    }
+}
+
+/// Waits for the replica to close `conn` (read returns end of stream or a reset).
+fn closed_by_peer(conn: &mut std::net::TcpStream) -> bool {
+    use std::io::Read;
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 64];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn bad_frames_over_tcp_are_refused_and_traced_while_the_replicas_keep_serving() {
+    use std::io::Write;
+    use std::net::{Shutdown, TcpStream};
+
+    let mut c = Cluster::new(2);
+    for i in 0..3 {
+        c.start(i);
+    }
+    wait_until("a leader", Duration::from_secs(20), || c.leader().is_some());
+    let mut good = Vec::new();
+    faultline_sim::wire::encode(NodeId(3), 1, &Junk("hello".repeat(20)), &mut good).unwrap();
+    let mut garbled = good.clone();
+    garbled[30] ^= 0x08;
+    // An idle connection that never sends a byte holds its slot but harms no one.
+    let _idle: Vec<TcpStream> = (0..3)
+        .map(|i| TcpStream::connect(c.addr(i)).unwrap())
+        .collect();
+    for i in 0..3 {
+        // Oversized: a length prefix far past the bound, then bytes that must not be read.
+        let mut conn = TcpStream::connect(c.addr(i)).unwrap();
+        conn.write_all(&u32::MAX.to_le_bytes()).unwrap();
+        let _ = conn.write_all(&[0xAB; 1000]);
+        assert!(closed_by_peer(&mut conn), "s{}: oversized frame", i + 1);
+
+        // Truncated: the prefix promises the whole datagram, half arrives, the peer hangs up.
+        let mut conn = TcpStream::connect(c.addr(i)).unwrap();
+        conn.write_all(&(good.len() as u32).to_le_bytes()).unwrap();
+        conn.write_all(&good[..good.len() / 2]).unwrap();
+        conn.shutdown(Shutdown::Write).unwrap();
+        assert!(closed_by_peer(&mut conn), "s{}: truncated frame", i + 1);
+
+        // Garbled: a whole frame with one bit flipped, so its checksum fails.
+        let mut conn = TcpStream::connect(c.addr(i)).unwrap();
+        conn.write_all(&(garbled.len() as u32).to_le_bytes())
+            .unwrap();
+        conn.write_all(&garbled).unwrap();
+        assert!(closed_by_peer(&mut conn), "s{}: garbled frame", i + 1);
+    }
+
+    let (code, out) = client(&c, &["kv", "put", "after", "attack"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = client(&c, &["kv", "get", "after"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(r#""value":"attack""#), "{out}");
+
+    for i in 0..3 {
+        let corrupt: Vec<u32> = c
+            .trace(i)
+            .iter()
+            .filter_map(|r| match r.ev {
+                Ev::Corrupt { bytes } => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        // The bytes that arrived of each bad frame: the oversized one's prefix, half a
+        // datagram, the whole garbled datagram.
+        assert_eq!(
+            corrupt,
+            vec![4, (good.len() / 2) as u32, garbled.len() as u32],
+            "s{}: corrupt frames in the trace",
+            i + 1
+        );
+        let log = std::fs::read_to_string(c.dir.join(format!("s{}.stderr", i + 1))).unwrap();
+        for why in ["exceeds the bound", "truncated", "Checksum"] {
+            assert!(
+                log.lines()
+                    .any(|l| l.contains("refused a frame") && l.contains(why)),
+                "s{}: no log line for `{why}` in:\n{log}",
+                i + 1
+            );
+        }
+    }
 }

@@ -50,3 +50,22 @@ fn planted_bug_lease_ignored_is_caught() {
     .expect("caught");
     assert_eq!(check, "lock-safety", "seed {seed}");
 }
+
+/// From 15 s to 21 s of `one-way-partition`, s1 hears nobody while everyone hears it. With
+/// pre-votes its timeouts change no term, so no new leader is elected in that window (without
+/// them, every seed elected several).
+#[test]
+fn a_replica_cut_off_one_way_does_not_depose_the_leader() {
+    let path = std::path::Path::new("scenarios/raft/one-way-partition.toml");
+    for seed in 0..seed_count(10) {
+        let outcome = request(path, Some(seed), &[]).execute(false).unwrap();
+        let details = outcome.summary.details.expect("raft details");
+        let deposed: Vec<_> = details["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| (15_000..21_000).contains(&t["at_ms"].as_u64().unwrap()))
+            .collect();
+        assert!(deposed.is_empty(), "seed {seed}: new leaders {deposed:?}");
+    }
+}

@@ -7,5 +7,8 @@ pub mod timeline;
 
 pub use distribution::{render_distributions, Panel, Series};
 pub use grid::{render_grid, Cell, Grid, GridRow};
-pub use model::{Arrow, Interval, LaneSpan, Mark, MarkKind, RoleSpan, Span, Timeline};
+pub use model::{
+    Arrow, Interval, LaneSpan, Mark, MarkKind, OpMark, OpOutcome, Progress, RoleSpan, Span,
+    TermSpan, Timeline,
+};
 pub use timeline::render_timeline;

@@ -34,6 +34,59 @@ pub struct Timeline {
     pub recoveries: Vec<Interval>,
     /// How many messages the whole run had, for the "showing N of M" note.
     pub messages_total: u64,
+    /// Leaders' terms, drawn as a band of numbered segments above the lanes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<TermSpan>,
+    /// A counter of progress (Raft: the commit index), drawn as a step line under the lanes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// Client operations, drawn as ticks on their clients' lanes, coloured by outcome.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<OpMark>,
+}
+
+/// One leader's tenure in one term.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TermSpan {
+    /// The term's number.
+    pub term: u64,
+    /// The leader's lane.
+    pub lane: usize,
+    /// When it became leader, in ms.
+    pub from_ms: f64,
+    /// When it stopped leading, in ms.
+    pub to_ms: f64,
+}
+
+/// A named counter over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// What it counts, e.g. "commit index".
+    pub name: String,
+    /// (ms, value) at each change, in time order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One client operation, at the moment its outcome was known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpMark {
+    /// The client's lane.
+    pub lane: usize,
+    /// When it returned, in ms.
+    pub at_ms: f64,
+    /// How it ended; picks the colour.
+    pub outcome: OpOutcome,
+}
+
+/// How a client operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpOutcome {
+    /// It took effect.
+    Ok,
+    /// The service refused it.
+    Fail,
+    /// No answer in time: it may or may not have taken effect.
+    Unknown,
 }
 
 /// A period during which one node held one role.

@@ -1,6 +1,7 @@
 //! Renders a [`Timeline`] as an SVG swim-lane picture: one lane per node
 //! coloured by role, crashes and restarts, fault bands, message arrows, and
-//! annotation rows for elections and recoveries above the lanes.
+//! annotation rows for elections and recoveries above the lanes; for a protocol with terms,
+//! progress and clients (Raft), a term band, a progress line and client operations too.
 //!
 //! Text goes out as SVG `<text>` elements and is never measured (plotters
 //! without its `ttf` feature only estimates sizes), so no font file is needed
@@ -9,6 +10,7 @@
 //! Output is a pure function of the input: no hash maps are iterated and
 //! nothing reads the clock, so the same timeline gives the same bytes.
 
+mod chart;
 mod layout;
 mod legend;
 mod paint;
@@ -21,7 +23,10 @@ mod tests;
 
 use plotters::prelude::*;
 
-pub use crate::model::{Arrow, Interval, LaneSpan, Mark, MarkKind, RoleSpan, Span, Timeline};
+pub use crate::model::{
+    Arrow, Interval, LaneSpan, Mark, MarkKind, OpMark, OpOutcome, Progress, RoleSpan, Span,
+    TermSpan, Timeline,
+};
 use paint::{Area, ArrowLook, DrawResult, TextPlace};
 use scene::{Scene, Section, BAR_H, BAR_TOP, MARK_FONT, MARK_ROW_H, PLOT_X0, PLOT_X1, WIDTH};
 
@@ -46,10 +51,13 @@ fn draw(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
     draw_axis(root, s)?;
     draw_fault_bands(root, t, s)?;
     draw_lanes(root, t, s)?;
+    chart::draw_progress(root, s)?;
     draw_arrows(root, t, s)?;
+    chart::draw_ops(root, t, s)?;
     draw_role_names(root, t, s)?;
     draw_marks(root, t, s)?;
     draw_annotations(root, t, s)?;
+    chart::draw_terms(root, s)?;
     draw_header(root, t, s)?;
     s.legend.draw(root, s.legend_top, PLOT_X0 - 12.0)
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod byzantine;
+pub mod chart;
 pub mod check;
 pub mod driver;
 pub mod linearizability;
@@ -21,6 +22,7 @@ pub mod wire;
 #[cfg(madsim)]
 pub mod world;
 
+pub use chart::Chart;
 pub use check::{Check, Cluster, Verdict};
 pub use node::{
     Action, BoxNode, Cx, Durable, Effects, Message, Node, NodeId, Note, ProtoEvent, TimerId,

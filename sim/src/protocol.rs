@@ -1,5 +1,6 @@
 //! What a protocol gives the runtime: its nodes and its checks, built from a setup.
 
+use crate::chart::Chart;
 use crate::check::Check;
 use crate::node::{BoxNode, Message, NodeId, ProtoEvent};
 use crate::trace::Record;
@@ -45,5 +46,10 @@ pub trait Protocol: Send + Sync + 'static {
         _names: &[String],
     ) -> Option<serde_json::Value> {
         None
+    }
+    /// What the protocol adds to the run's timeline: terms, progress, client operations.
+    /// Nothing by default.
+    fn chart(&self, _records: &[Record<Self::Event>]) -> Chart {
+        Chart::default()
     }
 }

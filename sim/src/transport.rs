@@ -1,12 +1,34 @@
 //! The seam between the two flavors: how datagrams leave and reach a node.
 //!
-//! Sim flavor (`--cfg madsim`): madsim's simulated UDP; a multicast is the transport's fan-out
-//! to the group's members, since the simulated network has none.
-//! Real flavor: tokio UDP; a unicast socket per node and IP multicast for the group.
+//! Sim flavor (`--cfg madsim`): madsim's simulated UDP whatever the [`TransportKind`]; a
+//! multicast is the transport's fan-out to the group's members, since the simulated network
+//! has none. The simulator decides loss, delay and partitions itself, deterministically from
+//! the seed, so it has no use for a stream.
+//! Real flavor: [`TransportKind::Udp`] is tokio UDP with a unicast socket per node and IP
+//! multicast for the group (`datagram.rs`); [`TransportKind::Tcp`] is a listener per node and
+//! a cached connection per peer, carrying the same datagrams as length-prefixed frames
+//! (`stream.rs`).
 
 use std::net::SocketAddr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::node::NodeId;
+
+#[cfg(not(madsim))]
+mod datagram;
+#[cfg(not(madsim))]
+mod stream;
+
+/// How a real node's datagrams travel (the simulator always carries them as simulated UDP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// UDP unicast and IP multicast: what a group on one LAN segment uses.
+    Udp,
+    /// TCP connections between nodes; a multicast is a fan-out to every other node.
+    Tcp,
+}
 
 /// Where every node of a run listens, and the multicast group.
 #[derive(Clone, Debug)]
@@ -17,6 +39,8 @@ pub struct AddressBook {
     pub group: SocketAddr,
     /// The interface multicast goes out of and is joined on (real flavor).
     pub interface: std::net::Ipv4Addr,
+    /// How datagrams travel (real flavor).
+    pub kind: TransportKind,
 }
 
 #[cfg(madsim)]
@@ -114,92 +138,58 @@ mod sim {
 #[cfg(not(madsim))]
 mod real {
     use super::*;
-    use std::net::{Ipv4Addr, SocketAddrV4};
-    use tokio::net::UdpSocket;
 
-    /// A node's unicast socket and its membership of the multicast group.
-    pub struct Transport {
-        /// Bound to this node's address; unicast in and out, multicast out.
-        unicast: UdpSocket,
-        /// Bound to the group's port with SO_REUSEADDR, joined to the group.
-        group: UdpSocket,
-        /// Everyone's addresses.
-        book: AddressBook,
+    /// A real node's transport, of the kind its address book names.
+    pub struct Transport(Kind);
+
+    /// The transport behind [`Transport`].
+    enum Kind {
+        /// UDP unicast and IP multicast.
+        Udp(datagram::Udp),
+        /// TCP streams.
+        Tcp(stream::Tcp),
     }
 
     impl Transport {
-        /// Binds this node's unicast address and joins the multicast group.
+        /// Binds this node's address (and joins the group, for UDP).
         pub async fn bind(me: NodeId, book: AddressBook) -> std::io::Result<Transport> {
-            let addr = *book.nodes.get(me.0 as usize).ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address for this node")
-            })?;
-            let unicast = std::net::UdpSocket::bind(addr)?;
-            unicast.set_nonblocking(true)?;
-            let unicast_sock = socket2::SockRef::from(&unicast);
-            unicast_sock.set_multicast_if_v4(&book.interface)?;
-            unicast_sock.set_multicast_loop_v4(true)?;
-            unicast_sock.set_multicast_ttl_v4(1)?;
-            let group = join_group(&book)?;
-            Ok(Transport {
-                unicast: UdpSocket::from_std(unicast)?,
-                group: UdpSocket::from_std(group)?,
-                book,
-            })
+            Ok(Transport(match book.kind {
+                TransportKind::Udp => Kind::Udp(datagram::Udp::bind(me, book).await?),
+                TransportKind::Tcp => Kind::Tcp(stream::Tcp::bind(me, book).await?),
+            }))
         }
 
         /// How many nodes the address book holds.
         pub fn nodes(&self) -> u16 {
-            self.book.nodes.len() as u16
-        }
-
-        /// Sends to one node; false when no address is known for it.
-        pub async fn send(&self, to: NodeId, bytes: &[u8]) -> bool {
-            let Some(addr) = self.book.nodes.get(to.0 as usize) else {
-                return false;
-            };
-            // UDP: a refused or unreachable peer is the same as a lost datagram.
-            let _ = self.unicast.send_to(bytes, addr).await;
-            true
-        }
-
-        /// Sends one datagram to the multicast group.
-        pub async fn multicast(&self, bytes: &[u8]) {
-            let _ = self.unicast.send_to(bytes, self.book.group).await;
-        }
-
-        /// Receives one datagram, unicast or multicast.
-        pub async fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-            loop {
-                // Wait on both, then read from whichever is ready; a spurious wake reads nothing.
-                let socket = tokio::select! {
-                    biased;
-                    r = self.unicast.readable() => { r?; &self.unicast }
-                    r = self.group.readable() => { r?; &self.group }
-                };
-                match socket.try_recv_from(buf) {
-                    Ok((len, _)) => return Ok(len),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Err(e),
-                }
+            match &self.0 {
+                Kind::Udp(t) => t.nodes(),
+                Kind::Tcp(t) => t.nodes(),
             }
         }
-    }
 
-    fn join_group(book: &AddressBook) -> std::io::Result<std::net::UdpSocket> {
-        use socket2::{Domain, Protocol, Socket, Type};
-        let SocketAddr::V4(group) = book.group else {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "the multicast group must be IPv4",
-            ));
-        };
-        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-        // Several nodes on one host share the group port; each gets every datagram.
-        socket.set_reuse_address(true)?;
-        socket.set_reuse_port(true)?;
-        socket.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, group.port()).into())?;
-        socket.join_multicast_v4(group.ip(), &book.interface)?;
-        socket.set_nonblocking(true)?;
-        Ok(socket.into())
+        /// Sends to one node; false when no address is known for it. Never waits on the
+        /// peer: what cannot be delivered is lost, as a datagram would be.
+        pub async fn send(&self, to: NodeId, bytes: &[u8]) -> bool {
+            match &self.0 {
+                Kind::Udp(t) => t.send(to, bytes).await,
+                Kind::Tcp(t) => t.send(to, bytes),
+            }
+        }
+
+        /// Sends to every other member of the group.
+        pub async fn multicast(&self, bytes: &[u8]) {
+            match &self.0 {
+                Kind::Udp(t) => t.multicast(bytes).await,
+                Kind::Tcp(t) => t.multicast(bytes),
+            }
+        }
+
+        /// Receives one datagram into `buf` (cancel-safe).
+        pub async fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match &self.0 {
+                Kind::Udp(t) => t.recv(buf).await,
+                Kind::Tcp(t) => t.recv(buf).await,
+            }
+        }
     }
 }

@@ -84,8 +84,9 @@ pub fn peek_id(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_le_bytes(id))
 }
 
-/// Decodes and verifies a datagram.
-pub fn decode<M: Message>(bytes: &[u8]) -> Result<Envelope<M>, WireError> {
+/// Verifies a datagram's size, magic, checksum and length field without decoding its message
+/// (a transport that must decide whether a peer speaks faultline uses it); returns the payload.
+pub fn check(bytes: &[u8]) -> Result<&[u8], WireError> {
     if bytes.len() < HEADER_BYTES + CRC_BYTES || bytes.len() > DATAGRAM_BYTES_MAX {
         return Err(WireError::Size);
     }
@@ -97,15 +98,21 @@ pub fn decode<M: Message>(bytes: &[u8]) -> Result<Envelope<M>, WireError> {
     if crc32fast::hash(body) != crc_sent {
         return Err(WireError::Checksum);
     }
-    let from = NodeId(u16::from_le_bytes([body[3], body[4]]));
-    let mut id_bytes = [0u8; 8];
-    id_bytes.copy_from_slice(&body[5..13]);
-    let id = u64::from_le_bytes(id_bytes);
     let payload_len = u32::from_le_bytes([body[13], body[14], body[15], body[16]]) as usize;
     let payload = &body[HEADER_BYTES..];
     if payload.len() != payload_len {
         return Err(WireError::Length);
     }
+    Ok(payload)
+}
+
+/// Decodes and verifies a datagram.
+pub fn decode<M: Message>(bytes: &[u8]) -> Result<Envelope<M>, WireError> {
+    let payload = check(bytes)?;
+    let from = NodeId(u16::from_le_bytes([bytes[3], bytes[4]]));
+    let mut id_bytes = [0u8; 8];
+    id_bytes.copy_from_slice(&bytes[5..13]);
+    let id = u64::from_le_bytes(id_bytes);
     let msg = postcard::from_bytes(payload).map_err(|_| WireError::Decode)?;
     Ok(Envelope { from, id, msg })
 }

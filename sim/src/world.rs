@@ -18,7 +18,7 @@ use crate::node::{Durable, NodeId};
 use crate::protocol::Protocol;
 use crate::scenario::{Scenario, WorldAction};
 use crate::trace::{Ev, Record, Trace, WORLD};
-use crate::transport::{AddressBook, Transport};
+use crate::transport::{AddressBook, Transport, TransportKind};
 
 /// Records kept in memory per run; past it the trace is still hashed, not kept.
 pub const TRACE_RECORDS_MAX: usize = 5_000_000;
@@ -191,6 +191,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         nodes: (0..nodes).map(|i| address(NodeId(i as u16))).collect(),
         group: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(239, 255, 70, 1)), PORT),
         interface: Ipv4Addr::UNSPECIFIED,
+        kind: TransportKind::Udp,
     };
     let schedule = scenario.schedule();
     // Each node gets only its own ring: a liar can sign as itself, never as another.

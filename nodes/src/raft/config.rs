@@ -54,6 +54,10 @@ pub struct RaftConfig {
     pub queue_length_max: usize,
     /// Most entries a leader puts in one AppendEntries.
     pub entries_per_append: usize,
+    /// Ask for pre-votes before raising the term (Raft thesis §9.6): a replica that cannot
+    /// win, or whose peers still hear a leader, leaves the term alone, so a replica cut off
+    /// by a one-way partition no longer deposes a healthy leader.
+    pub pre_vote: bool,
     /// The replicas, in id order (static membership). Set by the caller.
     #[serde(skip)]
     pub servers: Vec<NodeId>,
@@ -73,6 +77,7 @@ impl Default for RaftConfig {
             visibility_ms: 1000,
             queue_length_max: 64,
             entries_per_append: ENTRIES_PER_APPEND_MAX,
+            pre_vote: true,
             servers: Vec::new(),
             bugs: Bugs::default(),
         }

@@ -1,5 +1,5 @@
-//! Leader election: randomised timeouts, vote requests, the vote rule (one vote per term, for
-//! a candidate whose log is at least as up to date), and taking office.
+//! Leader election: randomised timeouts, pre-votes, vote requests, the vote rule (one vote per
+//! term, for a candidate whose log is at least as up to date), and taking office.
 
 use std::time::Duration;
 
@@ -21,7 +21,69 @@ impl Replica {
     }
 
     pub(super) fn on_election_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
-        if self.role != Role::Leader {
+        if self.role == Role::Leader {
+            return;
+        }
+        if self.cfg.pre_vote {
+            self.start_pre_vote(cx);
+        } else {
+            self.start_election(cx);
+        }
+    }
+
+    /// Asks everyone whether they would vote for this replica in the next term, leaving the
+    /// term alone: only a majority of yes starts the real election. A replica that hears
+    /// nobody, or whose peers hear a leader, so never disturbs the term.
+    fn start_pre_vote(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        self.pre_votes.clear();
+        self.pre_votes.insert(self.me);
+        for peer in self.peers() {
+            cx.send(
+                peer,
+                Msg::PreVote {
+                    term: self.term + 1,
+                    last_index: self.log.last_index(),
+                    last_term: self.log.last_term(),
+                },
+            );
+        }
+        self.reset_election_timer(cx);
+        self.count_pre_votes(cx);
+    }
+
+    pub(super) fn on_pre_vote(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        last_index: u64,
+        last_term: u64,
+        cx: &mut Cx<'_, Msg, Event>,
+    ) {
+        let up_to_date = (last_term, last_index) >= (self.log.last_term(), self.log.last_index());
+        let leader_alive = self.role == Role::Leader
+            || self.leader_heard_ms.is_some_and(|at| {
+                cx.now_ms().saturating_sub(at) < self.cfg.election_timeout_ms_min
+            });
+        let granted = term > self.term && up_to_date && !leader_alive;
+        cx.send(from, Msg::PreVoteReply { term, granted });
+    }
+
+    pub(super) fn on_pre_vote_reply(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        granted: bool,
+        cx: &mut Cx<'_, Msg, Event>,
+    ) {
+        if granted && term == self.term + 1 && !self.pre_votes.is_empty() {
+            self.pre_votes.insert(from);
+            self.count_pre_votes(cx);
+        }
+    }
+
+    fn count_pre_votes(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        if self.role != Role::Leader && self.pre_votes.len() >= self.cfg.majority() {
+            self.pre_votes.clear();
             self.start_election(cx);
         }
     }
@@ -29,6 +91,7 @@ impl Replica {
     /// Becomes a candidate of the next term, votes for itself and asks everyone else.
     fn start_election(&mut self, cx: &mut Cx<'_, Msg, Event>) {
         self.term += 1;
+        self.leader_heard_ms = None;
         self.voted_for = Some(self.me);
         self.save_hard_state(cx);
         self.set_leader(None, cx);

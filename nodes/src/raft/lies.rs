@@ -21,6 +21,20 @@ pub(crate) fn twist(msg: &Msg, lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
             last_index: last_index + 10 * cx.bump(),
             last_term: last_term + cx.bump(),
         },
+        Msg::PreVote {
+            term,
+            last_index,
+            last_term,
+        } => Msg::PreVote {
+            term: term + cx.bump(),
+            last_index: last_index + 10 * cx.bump(),
+            last_term: last_term + cx.bump(),
+        },
+        // "I would vote for you", whatever it heard from the leader.
+        Msg::PreVoteReply { term, .. } => Msg::PreVoteReply {
+            term,
+            granted: true,
+        },
         // A vote for whoever asks: two candidates may both win one term.
         Msg::Vote { term, .. } => Msg::Vote {
             term,

@@ -8,6 +8,7 @@
 //! and checks with [`checks`].
 
 mod bugs;
+mod chart;
 mod checks;
 mod client;
 mod codec;

@@ -132,6 +132,23 @@ pub enum Msg {
         /// The leader it follows.
         leader: Option<NodeId>,
     },
+    /// A replica asks whether it could win an election of `term` (its term + 1) without
+    /// raising its own term yet (pre-vote).
+    PreVote {
+        /// The term it would stand in.
+        term: u64,
+        /// Index of its last entry.
+        last_index: u64,
+        /// Term of its last entry.
+        last_term: u64,
+    },
+    /// The answer to a pre-vote; changes nobody's term.
+    PreVoteReply {
+        /// The term asked about.
+        term: u64,
+        /// Whether this replica would vote.
+        granted: bool,
+    },
 }
 
 impl Message for Msg {
@@ -143,6 +160,8 @@ impl Message for Msg {
         match self {
             Msg::RequestVote { .. } => "REQUEST_VOTE",
             Msg::Vote { .. } => "VOTE",
+            Msg::PreVote { .. } => "PRE_VOTE",
+            Msg::PreVoteReply { .. } => "PRE_VOTE_REPLY",
             Msg::Append { entries, .. } if entries.is_empty() => "HB",
             Msg::Append { .. } => "APPEND",
             Msg::AppendReply { .. } => "APPEND_REPLY",

@@ -166,4 +166,8 @@ impl Protocol for Raft {
         };
         Some(super::details::details(records, &name))
     }
+
+    fn chart(&self, records: &[faultline_sim::Record<Event>]) -> faultline_sim::Chart {
+        super::chart::chart(records)
+    }
 }

@@ -70,6 +70,11 @@ pub struct Replica {
     pub(super) snapshot: Vec<u8>,
     /// Votes received as a candidate in `term`.
     pub(super) votes: BTreeSet<NodeId>,
+    /// Pre-votes received for standing in `term + 1`; empty when no pre-vote is running.
+    pub(super) pre_votes: BTreeSet<NodeId>,
+    /// When a leader of the current term was last heard (volatile): while one was heard within
+    /// the shortest election timeout, pre-votes are refused.
+    pub(super) leader_heard_ms: Option<u64>,
     /// Leader-only state; `None` unless leading.
     pub(super) lead: Option<Leadership>,
     /// A snapshot being received from the leader.
@@ -92,6 +97,8 @@ impl Replica {
             sm: StateMachine::default(),
             snapshot: Vec::new(),
             votes: BTreeSet::new(),
+            pre_votes: BTreeSet::new(),
+            leader_heard_ms: None,
             lead: None,
             incoming: None,
         }
@@ -149,6 +156,8 @@ impl Replica {
         }
         self.term = term;
         self.voted_for = None;
+        self.pre_votes.clear();
+        self.leader_heard_ms = None;
         self.save_hard_state(cx);
         self.set_leader(None, cx);
         self.become_follower(cx);
@@ -297,6 +306,12 @@ impl Node for Replica {
                 last_term,
             } => self.on_request_vote(from, term, last_index, last_term, cx),
             Msg::Vote { term, granted } => self.on_vote(from, term, granted, cx),
+            Msg::PreVote {
+                term,
+                last_index,
+                last_term,
+            } => self.on_pre_vote(from, term, last_index, last_term, cx),
+            Msg::PreVoteReply { term, granted } => self.on_pre_vote_reply(from, term, granted, cx),
             Msg::Append {
                 term,
                 prev_index,

@@ -233,6 +233,8 @@ impl Replica {
         }
         self.become_follower(cx);
         self.set_leader(Some(from), cx);
+        self.pre_votes.clear();
+        self.leader_heard_ms = Some(cx.now_ms());
         self.reset_election_timer(cx);
         true
     }

@@ -20,6 +20,8 @@ fn cfg(servers: u16, bugs: &[&str]) -> RaftConfig {
     RaftConfig {
         servers: (0..servers).map(NodeId).collect(),
         bugs: Bugs::from_names(&names).unwrap(),
+        // The election tests below start at the vote; pre-votes have their own tests.
+        pre_vote: false,
         ..Default::default()
     }
 }
@@ -774,4 +776,95 @@ fn garbage_from_peers_is_ignored_without_panics() {
         .iter()
         .any(|e| matches!(e, Event::SnapshotInstalled { .. })));
     assert_eq!(r.log.last_index(), 0);
+}
+
+/// A started follower of five with pre-vote on.
+fn pre_voting_follower(me: u16) -> (Replica, Bench) {
+    let mut r = Replica::new(RaftConfig {
+        pre_vote: true,
+        ..cfg(5, &[])
+    });
+    let mut b = Bench::new(me);
+    b.run(|cx| r.on_start(cx));
+    (r, b)
+}
+
+#[test]
+fn a_pre_vote_leaves_the_term_alone_until_a_majority_would_vote() {
+    let (mut r, mut b) = pre_voting_follower(0);
+    b.advance_ms(600);
+    let out = b.run(|cx| r.on_timer(TIMER_ELECTION, cx));
+    assert!(roles(&out).is_empty(), "no candidacy yet");
+    assert_eq!((r.term, r.voted_for), (0, None));
+    let ask = Msg::PreVote {
+        term: 1,
+        last_index: 0,
+        last_term: 0,
+    };
+    for peer in 1..5 {
+        assert_eq!(sent(&out, peer), vec![ask.clone()]);
+    }
+    let yes = Msg::PreVoteReply {
+        term: 1,
+        granted: true,
+    };
+    let out = b.run(|cx| r.on_message(n(1), yes.clone(), cx));
+    assert!(roles(&out).is_empty(), "two of five are not enough");
+    let no = Msg::PreVoteReply {
+        term: 1,
+        granted: false,
+    };
+    b.run(|cx| r.on_message(n(3), no, cx));
+    let out = b.run(|cx| r.on_message(n(2), yes, cx));
+    assert_eq!(roles(&out), vec!["candidate"]);
+    assert_eq!(r.term, 1);
+    assert_eq!(
+        sent(&out, 4),
+        vec![Msg::RequestVote {
+            term: 1,
+            last_index: 0,
+            last_term: 0
+        }]
+    );
+}
+
+#[test]
+fn a_replica_that_hears_its_leader_refuses_pre_votes_and_keeps_its_term() {
+    let (mut r, mut b) = pre_voting_follower(1);
+    b.run(|cx| r.on_message(n(0), append(1, 0, 0, vec![], 0), cx));
+    let ask = |term| Msg::PreVote {
+        term,
+        last_index: 0,
+        last_term: 0,
+    };
+    let out = b.run(|cx| r.on_message(n(2), ask(7), cx));
+    assert_eq!(
+        sent(&out, 2),
+        vec![Msg::PreVoteReply {
+            term: 7,
+            granted: false
+        }]
+    );
+    assert_eq!(
+        (r.term, r.leader),
+        (1, Some(n(0))),
+        "a pre-vote deposes nobody"
+    );
+    // Once the leader has been silent for the shortest election timeout, it would vote.
+    b.advance_ms(300);
+    let out = b.run(|cx| r.on_message(n(2), ask(7), cx));
+    assert_eq!(
+        sent(&out, 2),
+        vec![Msg::PreVoteReply {
+            term: 7,
+            granted: true
+        }]
+    );
+    assert_eq!(r.term, 1);
+    // Never for a term it has already passed.
+    let out = b.run(|cx| r.on_message(n(2), ask(1), cx));
+    assert!(matches!(
+        sent(&out, 2)[..],
+        [Msg::PreVoteReply { granted: false, .. }]
+    ));
 }

@@ -35,6 +35,12 @@ pub enum Swatch {
     Line(RGBColor),
     /// A dropped message.
     Dropped,
+    /// Two neighbouring terms: their two shades.
+    Term(RGBColor, RGBColor),
+    /// A rising step line.
+    Step(RGBColor),
+    /// A client operation's tick.
+    Tick(RGBColor),
 }
 
 /// A group of entries with a heading, e.g. "roles".
@@ -154,5 +160,30 @@ fn draw_swatch(area: &Area, swatch: Swatch, x: f64, y: f64) -> DrawResult {
             },
             true,
         ),
+        Swatch::Term(a, b) => {
+            let m = (l + r) / 2.0;
+            paint::rect(area, (l, y - 6.0), (m, y + 6.0), a.filled())?;
+            paint::rect(area, (m, y - 6.0), (r, y + 6.0), b.filled())?;
+            paint::rect(
+                area,
+                (l, y - 6.0),
+                (r, y + 6.0),
+                palette::ELECTED.stroke_width(1),
+            )
+        }
+        Swatch::Step(c) => {
+            let pts = [(l, y + 6.0), (l + 7.0, y + 6.0), (l + 7.0, y), (r - 6.0, y)];
+            let pts = pts.into_iter().chain([(r - 6.0, y - 6.0), (r, y - 6.0)]);
+            area.draw(&PathElement::new(
+                pts.map(|(a, b)| (a.round() as i32, b.round() as i32))
+                    .collect::<Vec<_>>(),
+                c.stroke_width(2),
+            ))
+        }
+        Swatch::Tick(c) => {
+            paint::rect(area, (l, y - 7.0), (r, y + 7.0), palette::CLIENT.filled())?;
+            let m = (l + r) / 2.0;
+            paint::line(area, (m, y - 6.0), (m, y + 6.0), c.stroke_width(2))
+        }
     }
 }

@@ -36,6 +36,19 @@ pub const CRASH: RGBColor = RGBColor(200, 20, 20);
 pub const RESTART: RGBColor = RGBColor(30, 150, 50);
 /// "Elected" marks: a darker shade of the leader colour so it shows on a leader bar.
 pub const ELECTED: RGBColor = RGBColor(200, 100, 0);
+/// Terms with an odd number: pale shades of the leader colour, alternating so that
+/// neighbouring terms part visibly.
+pub const TERM_ODD: RGBColor = RGBColor(250, 215, 160);
+/// Terms with an even number.
+pub const TERM_EVEN: RGBColor = RGBColor(252, 236, 205);
+/// The progress line (commit index): a blue no message label is given.
+pub const PROGRESS: RGBColor = RGBColor(20, 80, 160);
+/// A client operation that took effect.
+pub const OP_OK: RGBColor = RGBColor(25, 105, 40);
+/// A client operation the service refused.
+pub const OP_FAIL: RGBColor = RGBColor(214, 39, 40);
+/// A client operation whose outcome is unknown (it timed out).
+pub const OP_UNKNOWN: RGBColor = RGBColor(230, 130, 0);
 /// Notes and ordinary text.
 pub const INK: RGBColor = RGBColor(40, 40, 40);
 /// Secondary text.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use plotters::style::RGBColor;
 
+use super::chart::{self, ProgressPanel, TermBand};
 use super::layout::{label_left, pack_rows, text_width, usable_end_ms, TimeAxis};
 use super::legend::{Group, Legend, Swatch};
 use super::palette;
@@ -118,6 +119,8 @@ pub struct Scene {
     pub height: f64,
     /// Bottom of the plotting area (above the bottom time labels).
     pub plot_bottom: f64,
+    /// Leaders' terms, above the elections.
+    pub terms: Option<TermBand>,
     /// Election brackets.
     pub elections: Section,
     /// Recovery brackets.
@@ -128,6 +131,8 @@ pub struct Scene {
     lane_tops: Vec<f64>,
     /// Bottom of the last lane.
     pub lanes_bottom: f64,
+    /// The progress panel, under the lanes.
+    pub progress: Option<ProgressPanel>,
     /// Indices into `Timeline::messages` of the arrows to draw, ascending.
     pub arrows: Vec<usize>,
     /// Message labels, sorted.
@@ -272,9 +277,10 @@ impl Scene {
         let n_lanes = t.lanes.len();
 
         let plot_top = HEADER_H + TOP_AXIS_H;
+        let terms = chart::place_terms(t, &axis, plot_top + 4.0);
         let elections = section(
             &axis,
-            plot_top + 4.0,
+            terms.as_ref().map_or(plot_top + 4.0, |b| b.bottom()),
             ANNOT_ROW_H,
             &intervals(&t.elections),
             true,
@@ -302,7 +308,8 @@ impl Scene {
             .copied()
             .unwrap_or(lanes_top)
             .max(lanes_top + 60.0);
-        let plot_bottom = lanes_bottom + 2.0;
+        let progress = chart::place_progress(t, &axis, lanes_bottom + 6.0);
+        let plot_bottom = progress.as_ref().map_or(lanes_bottom, |p| p.bottom) + 2.0;
 
         let drawable: Vec<usize> = (0..t.messages.len())
             .filter(|&i| {
@@ -328,11 +335,13 @@ impl Scene {
             axis,
             height,
             plot_bottom,
+            terms,
             elections,
             recoveries,
             faults,
             lane_tops,
             lanes_bottom,
+            progress,
             arrows,
             labels,
             mark_rows,
@@ -483,7 +492,7 @@ fn legend_groups(t: &Timeline, labels: &BTreeMap<String, LabelInfo>) -> Vec<Grou
         messages.push((Swatch::Dropped, "dropped".to_string()));
     }
 
-    vec![
+    let mut groups = vec![
         Group {
             title: "roles",
             entries: roles,
@@ -500,5 +509,7 @@ fn legend_groups(t: &Timeline, labels: &BTreeMap<String, LabelInfo>) -> Vec<Grou
             title: "messages",
             entries: messages,
         },
-    ]
+    ];
+    groups.extend(chart::legend_group(t));
+    groups
 }

@@ -88,6 +88,7 @@ fn small_run(n_heartbeats: usize) -> Timeline {
             lane: Some(1),
             text: "recovered in 1.3 s".into(),
         }],
+        ..Timeline::default()
     }
 }
 
@@ -127,6 +128,76 @@ fn draws_what_it_is_given() {
     }
     // Everything given fits the budget, so no sampling note.
     assert!(!svg.contains("showing"));
+}
+
+/// `small_run` with Raft's facts: two terms, a commit index and a client's operations.
+fn raft_run(n_commits: usize) -> Timeline {
+    let mut t = small_run(100);
+    t.lanes.push("c1".into());
+    t.terms = vec![
+        TermSpan {
+            term: 1,
+            lane: 2,
+            from_ms: 0.0,
+            to_ms: 2_000.0,
+        },
+        TermSpan {
+            term: 2,
+            lane: 1,
+            from_ms: 3_300.0,
+            to_ms: 10_000.0,
+        },
+    ];
+    t.progress = Some(Progress {
+        name: "commit index".into(),
+        points: (1..=n_commits)
+            .map(|i| (i as f64 * 10_000.0 / n_commits as f64, i as f64))
+            .collect(),
+    });
+    t.ops = [
+        OpOutcome::Ok,
+        OpOutcome::Ok,
+        OpOutcome::Fail,
+        OpOutcome::Unknown,
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, outcome)| OpMark {
+        lane: 3,
+        at_ms: 1_000.0 + i as f64 * 500.0,
+        outcome,
+    })
+    .collect();
+    t
+}
+
+#[test]
+fn terms_progress_and_client_operations_are_drawn() {
+    let svg = render_timeline(&raft_run(1_144));
+    assert_well_formed(&svg);
+    for needle in [
+        "term 1 · s3",
+        "term 2 · s2",
+        "commit index",
+        "1,144",
+        "2 ok · 1 failed · 1 unknown",
+        "client op failed",
+        "client op unknown (timed out)",
+    ] {
+        assert!(svg.contains(needle), "missing {needle:?}");
+    }
+    let plain = render_timeline(&small_run(100));
+    for needle in ["terms", "commit index", "client op"] {
+        assert!(!plain.contains(needle), "{needle:?} without protocol facts");
+    }
+}
+
+#[test]
+fn a_long_progress_line_stays_small() {
+    let few = render_timeline(&raft_run(100)).len();
+    let many = render_timeline(&raft_run(1_000_000)).len();
+    // One corner per pixel column at most: the plot is about 1,200 pixels wide.
+    assert!(many < few + 40_000, "{few} bytes, then {many} bytes");
 }
 
 #[test]
@@ -266,6 +337,48 @@ fn degenerate_inputs_do_not_panic() {
             text: String::new(),
         }],
         messages_total: u64::MAX,
+        terms: vec![
+            TermSpan {
+                term: u64::MAX,
+                lane: 7,
+                from_ms: 0.0,
+                to_ms: 1.0,
+            },
+            TermSpan {
+                term: 2,
+                lane: 1,
+                from_ms: nan,
+                to_ms: -1.0,
+            },
+            TermSpan {
+                term: 3,
+                lane: 0,
+                from_ms: -1e300,
+                to_ms: 1e300,
+            },
+        ],
+        progress: Some(Progress {
+            name: "x".repeat(200),
+            points: vec![
+                (nan, 1.0),
+                (1.0, nan),
+                (2.0, -5.0),
+                (3.0, 1e300),
+                (-1.0, 7.0),
+            ],
+        }),
+        ops: vec![
+            OpMark {
+                lane: 99,
+                at_ms: 1.0,
+                outcome: OpOutcome::Fail,
+            },
+            OpMark {
+                lane: 1,
+                at_ms: nan,
+                outcome: OpOutcome::Unknown,
+            },
+        ],
     };
     assert_well_formed(&render_timeline(&garbage));
 
