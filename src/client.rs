@@ -106,6 +106,7 @@ pub fn client_command(
     let files = ProcessFiles {
         trace: dir.join("client.trace.jsonl"),
         durable: dir.join("client.durable"),
+        drop_rules: None,
     };
     let header = Header {
         faultline: VERSION.to_string(),

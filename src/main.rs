@@ -136,6 +136,10 @@ enum Command {
         /// Where the node writes `<id>.trace.jsonl` and keeps `<id>.durable`.
         #[arg(long, default_value = "faultline-data")]
         dir: PathBuf,
+        /// A drop-rules file (one-way cuts, loss) to follow as it changes; `faultline lan`
+        /// writes one.
+        #[arg(long, value_name = "FILE")]
+        drop_rules: Option<PathBuf>,
     },
 }
 
@@ -159,7 +163,8 @@ fn main() -> ExitCode {
             config,
             id,
             dir,
-        } => node(&kind, &config, &id, &dir),
+            drop_rules,
+        } => node(&kind, &config, &id, &dir, drop_rules.as_deref()),
         Command::CheckHistory { path, model } => {
             faultline::check_history::check_history_command(&path, &model) as u8
         }
@@ -283,14 +288,26 @@ fn client(_: &std::path::Path, _: Option<&str>, _: u64, _: &[String]) -> u8 {
 }
 
 #[cfg(madsim)]
-fn node(_: &str, _: &std::path::Path, _: &str, _: &std::path::Path) -> u8 {
+fn node(
+    _: &str,
+    _: &std::path::Path,
+    _: &str,
+    _: &std::path::Path,
+    _: Option<&std::path::Path>,
+) -> u8 {
     eprintln!("error: `node` runs over real sockets; this is the sim flavor. Use `cargo run --release -- node ...`.");
     2
 }
 
 #[cfg(not(madsim))]
-fn node(kind: &str, config: &std::path::Path, id: &str, dir: &std::path::Path) -> u8 {
-    match faultline::node::run_node(kind, config, id, dir) {
+fn node(
+    kind: &str,
+    config: &std::path::Path,
+    id: &str,
+    dir: &std::path::Path,
+    drop_rules: Option<&std::path::Path>,
+) -> u8 {
+    match faultline::node::run_node(kind, config, id, dir, drop_rules) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");

@@ -20,12 +20,14 @@ const KINDS: &[(&str, &str, &str)] = &[
     ("raft-client", "raft", "client"),
 ];
 
-/// Runs the node named `id` of the cluster file until Ctrl-C.
+/// Runs the node named `id` of the cluster file until Ctrl-C; `drop_rules` names a
+/// drop-rules file to follow ([`faultline_sim::drop_rules`]).
 pub fn run_node(
     kind: &str,
     config: &Path,
     id: &str,
     dir: &Path,
+    drop_rules: Option<&Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let cluster = Cluster::load(config)?;
     let me = cluster.id(id)?;
@@ -55,8 +57,22 @@ pub fn run_node(
     }
     let src = cluster.source();
     match protocol {
-        "bully" => serve(Bully::new(&cluster.setup(), &src)?, &cluster, me, id, dir),
-        "raft" => serve(Raft::new(&cluster.setup(), &src)?, &cluster, me, id, dir),
+        "bully" => serve(
+            Bully::new(&cluster.setup(), &src)?,
+            &cluster,
+            me,
+            id,
+            dir,
+            drop_rules,
+        ),
+        "raft" => serve(
+            Raft::new(&cluster.setup(), &src)?,
+            &cluster,
+            me,
+            id,
+            dir,
+            drop_rules,
+        ),
         other => Err(crate::protocols::unknown(&src, "protocol", other).into()),
     }
 }
@@ -67,11 +83,13 @@ fn serve<P: Protocol>(
     me: faultline_sim::NodeId,
     id: &str,
     dir: &Path,
+    drop_rules: Option<&Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
     let files = ProcessFiles {
         trace: dir.join(format!("{id}.trace.jsonl")),
         durable: dir.join(format!("{id}.durable")),
+        drop_rules: drop_rules.map(Path::to_path_buf),
     };
     let header = Header {
         faultline: VERSION.to_string(),

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod driver;
+pub mod drop_rules;
 pub mod linearizability;
 pub mod nemesis;
 pub mod node;
