@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod explore;
 #[cfg(not(madsim))]
 pub mod node;
+pub mod outcome;
 pub mod protocols;
 pub mod report;
 #[cfg(madsim)]
