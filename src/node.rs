@@ -20,6 +20,14 @@ const KINDS: &[(&str, &str, &str)] = &[
     ("raft-client", "raft", "client"),
 ];
 
+/// The `faultline node` kind that runs a node of `role` ("server", "client") in `protocol`.
+pub fn kind_of(protocol: &str, role: &str) -> Option<&'static str> {
+    KINDS
+        .iter()
+        .find(|k| k.1 == protocol && k.2 == role)
+        .map(|k| k.0)
+}
+
 /// Runs the node named `id` of the cluster file until Ctrl-C; `drop_rules` names a
 /// drop-rules file to follow ([`faultline_sim::drop_rules`]).
 pub fn run_node(
