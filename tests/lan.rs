@@ -149,7 +149,7 @@ fn a_scenario_runs_on_a_private_lan_and_leaves_nothing_behind() {
             "restart s3",
             "partition s1 | s2,s3",
             "heal",
-            "partition s1 | s2,s3",
+            "partition s1,s2,s3",
             "heal"
         ],
         "{summary}"
@@ -221,7 +221,7 @@ fn bad_hosts_files_and_scenarios_are_refused_with_file_line_and_field() {
     let log = text(&out);
     assert_eq!(out.status.code(), Some(2), "{log}");
     assert!(
-        log.contains("hosts.toml:12: field `nodes[1].name`: expected `s2`"),
+        log.contains("hosts.toml:9: field `nodes[1].name`: expected `s2`"),
         "{log}"
     );
 
