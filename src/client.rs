@@ -108,6 +108,7 @@ pub fn client_command(
         durable: dir.join("client.durable"),
         keys: None,
         byzantine: None,
+        drop_rules: None,
     };
     let header = Header {
         faultline: VERSION.to_string(),

@@ -7,51 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use crate::report::human_ms;
+use crate::exploration::{election_times_ms, quantiles, recovery_times_ms};
+pub use crate::exploration::{Exploration, SeedResult};
 use crate::run::{write_outputs, Outcome, RunRequest};
-
-/// What one seed came to; `explore.json` holds one per seed, and `merge` reads them back.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SeedResult {
-    /// The seed.
-    pub seed: u64,
-    /// Its trace digest.
-    pub digest: String,
-    /// Whether every check held.
-    pub ok: bool,
-    /// The first check that failed ("nondeterminism" when two runs differed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_check: Option<String>,
-    /// Its failure's seed file, relative to where explore ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed_file: Option<String>,
-    /// Each election's duration.
-    pub elections_ms: Vec<f64>,
-    /// Each recovery's duration.
-    pub recoveries_ms: Vec<f64>,
-    /// Simulated time run.
-    pub sim_ms: f64,
-    /// Datagrams delivered.
-    pub delivered: u64,
-}
-
-/// All results of an exploration (one shard of it, or several merged).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Exploration {
-    /// The scenario's name.
-    pub scenario: String,
-    /// The protocol.
-    pub protocol: String,
-    /// Planted bugs switched on.
-    #[serde(default)]
-    pub bugs: Vec<String>,
-    /// Wall seconds spent (summed over shards when merged).
-    pub wall_s: f64,
-    /// One entry per seed run, by seed.
-    pub seeds: Vec<SeedResult>,
-}
 
 /// The options of `faultline explore`.
 pub struct ExploreOptions {
@@ -145,12 +103,8 @@ fn explore_seed(req: &RunRequest, check_determinism: bool, failures_dir: &Path) 
         ok: failed_check.is_none(),
         failed_check,
         seed_file,
-        elections_ms: s
-            .elections
-            .iter()
-            .map(|e| e.decided_ms - e.started_ms)
-            .collect(),
-        recoveries_ms: s.recoveries.iter().filter_map(|r| r.recovered_ms).collect(),
+        elections_ms: election_times_ms(s),
+        recoveries_ms: recovery_times_ms(s),
         sim_ms: s.end_ms,
         delivered: s.messages.delivered,
     }
@@ -418,24 +372,6 @@ pub fn finish(x: &Exploration, report_dir: &Path) -> i32 {
         println!("PASS  every seed held every check");
         0
     }
-}
-
-/// "p50 12 ms, p90 430 ms, max 1.2 s (n=3000)".
-fn quantiles(values: &[f64]) -> String {
-    if values.is_empty() {
-        return "none".into();
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-    format!(
-        "p50 {}, p90 {}, p99 {}, max {}  (n={})",
-        human_ms(q(0.5)),
-        human_ms(q(0.9)),
-        human_ms(q(0.99)),
-        human_ms(v[v.len() - 1]),
-        v.len()
-    )
 }
 
 /// `faultline merge`: the shards' explore.json files as one exploration.

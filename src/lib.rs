@@ -9,10 +9,18 @@ pub mod check_history;
 #[cfg(not(madsim))]
 pub mod client;
 pub mod cluster;
+#[cfg(not(madsim))]
+pub mod collect;
+#[cfg(not(madsim))]
+pub mod compare;
+pub mod exploration;
 #[cfg(madsim)]
 pub mod explore;
 #[cfg(not(madsim))]
+pub mod lan;
+#[cfg(not(madsim))]
 pub mod node;
+pub mod outcome;
 pub mod protocols;
 pub mod report;
 #[cfg(madsim)]

@@ -141,6 +141,55 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         op: Vec<String>,
     },
+    /// Run a scenario with real processes on a private test LAN of network namespaces on
+    /// this machine, applying its faults for real (real flavor, needs root); with --hosts,
+    /// print the plan for running it on machines of your own.
+    Lan {
+        /// The scenario.
+        path: PathBuf,
+        /// Where to write the report (default: out/<scenario>-lan, or out/<scenario>-hosts).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A cluster file with the addresses of your hosts, one node each.
+        #[arg(long, value_name = "CLUSTER_FILE")]
+        hosts: Option<PathBuf>,
+    },
+    /// Gather the traces of a scenario run on real hosts (scp, or --from DIR), merge and
+    /// judge them, and write the report.
+    Collect {
+        /// The scenario that ran.
+        path: PathBuf,
+        /// The hosts file it ran on.
+        #[arg(long, value_name = "CLUSTER_FILE")]
+        hosts: PathBuf,
+        /// A directory already holding the nodes' <name>.trace.jsonl files.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Where to write the report (default: out/<scenario>-collected).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a scenario over many simulated seeds and a few times on the private LAN, and draw
+    /// their election and recovery times side by side (real flavor, needs root).
+    Compare {
+        /// The scenario.
+        path: PathBuf,
+        /// Simulated seeds (0..N).
+        #[arg(long, default_value_t = 200)]
+        seeds: u64,
+        /// Runs on the LAN.
+        #[arg(long, default_value_t = 3)]
+        lan_runs: usize,
+        /// Where to write everything (default: out/compare-<scenario>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The sim-flavor faultline (default: target/sim/release/faultline beside this one).
+        #[arg(long)]
+        sim_bin: Option<PathBuf>,
+        /// Worker threads for the simulated seeds (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Run one real node over UDP (real flavor): a bully group server or a chat client.
     Node {
         /// What to run: `bully` (a group server) or `chat-client`.
@@ -154,6 +203,10 @@ enum Command {
         /// Where the node writes `<id>.trace.jsonl` and keeps `<id>.durable`.
         #[arg(long, default_value = "faultline-data")]
         dir: PathBuf,
+        /// A drop-rules file (one-way cuts, loss) to follow as it changes; `faultline lan`
+        /// writes one.
+        #[arg(long, value_name = "FILE")]
+        drop_rules: Option<PathBuf>,
     },
 }
 
@@ -177,7 +230,8 @@ fn main() -> ExitCode {
             config,
             id,
             dir,
-        } => node(&kind, &config, &id, &dir),
+            drop_rules,
+        } => node(&kind, &config, &id, &dir, drop_rules.as_deref()),
         Command::CheckHistory { path, model } => {
             faultline::check_history::check_history_command(&path, &model) as u8
         }
@@ -187,6 +241,9 @@ fn main() -> ExitCode {
             deadline_ms,
             op,
         } => client(&config, id.as_deref(), deadline_ms, &op),
+        Command::Lan { .. } | Command::Collect { .. } | Command::Compare { .. } => {
+            real_command(cli.command)
+        }
         other => sim_command(other),
     };
     ExitCode::from(code)
@@ -291,6 +348,9 @@ fn sim_command(command: Command) -> u8 {
             byzantine_command(&base, &opts)
         }
         Command::Run { .. }
+        | Command::Lan { .. }
+        | Command::Collect { .. }
+        | Command::Compare { .. }
         | Command::Node { .. }
         | Command::CheckHistory { .. }
         | Command::Client { .. } => {
@@ -303,6 +363,49 @@ fn sim_command(command: Command) -> u8 {
 #[cfg(not(madsim))]
 fn sim_command(_: Command) -> u8 {
     eprintln!("error: this command needs the simulator; this is the real flavor. Use `cargo sim <command> ...`.");
+    2
+}
+
+#[cfg(not(madsim))]
+fn real_command(command: Command) -> u8 {
+    let code = match command {
+        Command::Lan { path, out, hosts } => {
+            faultline::lan::lan_command(&path, out, hosts.as_deref())
+        }
+        Command::Collect {
+            path,
+            hosts,
+            from,
+            out,
+        } => faultline::collect::collect_command(&faultline::collect::CollectOptions {
+            scenario: path,
+            hosts,
+            from,
+            out,
+        }),
+        Command::Compare {
+            path,
+            seeds,
+            lan_runs,
+            out,
+            sim_bin,
+            jobs,
+        } => faultline::compare::compare_command(&faultline::compare::CompareOptions {
+            scenario: path,
+            seeds,
+            lan_runs,
+            out,
+            sim_bin,
+            jobs,
+        }),
+        _ => unreachable!("dispatched in main"),
+    };
+    code as u8
+}
+
+#[cfg(madsim)]
+fn real_command(_: Command) -> u8 {
+    eprintln!("error: this command runs real processes; this is the sim flavor. Use `cargo run --release -- <command> ...`.");
     2
 }
 
@@ -335,14 +438,26 @@ fn client(_: &std::path::Path, _: Option<&str>, _: u64, _: &[String]) -> u8 {
 }
 
 #[cfg(madsim)]
-fn node(_: &str, _: &std::path::Path, _: &str, _: &std::path::Path) -> u8 {
+fn node(
+    _: &str,
+    _: &std::path::Path,
+    _: &str,
+    _: &std::path::Path,
+    _: Option<&std::path::Path>,
+) -> u8 {
     eprintln!("error: `node` runs over real sockets; this is the sim flavor. Use `cargo run --release -- node ...`.");
     2
 }
 
 #[cfg(not(madsim))]
-fn node(kind: &str, config: &std::path::Path, id: &str, dir: &std::path::Path) -> u8 {
-    match faultline::node::run_node(kind, config, id, dir) {
+fn node(
+    kind: &str,
+    config: &std::path::Path,
+    id: &str,
+    dir: &std::path::Path,
+    drop_rules: Option<&std::path::Path>,
+) -> u8 {
+    match faultline::node::run_node(kind, config, id, dir, drop_rules) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");

@@ -20,12 +20,22 @@ const KINDS: &[(&str, &str, &str)] = &[
     ("raft-client", "raft", "client"),
 ];
 
-/// Runs the node named `id` of the cluster file until Ctrl-C.
+/// The `faultline node` kind that runs a node of `role` ("server", "client") in `protocol`.
+pub fn kind_of(protocol: &str, role: &str) -> Option<&'static str> {
+    KINDS
+        .iter()
+        .find(|k| k.1 == protocol && k.2 == role)
+        .map(|k| k.0)
+}
+
+/// Runs the node named `id` of the cluster file until Ctrl-C; `drop_rules` names a
+/// drop-rules file to follow ([`faultline_sim::drop_rules`]).
 pub fn run_node(
     kind: &str,
     config: &Path,
     id: &str,
     dir: &Path,
+    drop_rules: Option<&Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let cluster = Cluster::load(config)?;
     let me = cluster.id(id)?;
@@ -55,8 +65,22 @@ pub fn run_node(
     }
     let src = cluster.source();
     match protocol {
-        "bully" => serve(Bully::new(&cluster.setup(), &src)?, &cluster, me, id, dir),
-        "raft" => serve(Raft::new(&cluster.setup(), &src)?, &cluster, me, id, dir),
+        "bully" => serve(
+            Bully::new(&cluster.setup(), &src)?,
+            &cluster,
+            me,
+            id,
+            dir,
+            drop_rules,
+        ),
+        "raft" => serve(
+            Raft::new(&cluster.setup(), &src)?,
+            &cluster,
+            me,
+            id,
+            dir,
+            drop_rules,
+        ),
         other => Err(crate::protocols::unknown(&src, "protocol", other).into()),
     }
 }
@@ -67,6 +91,7 @@ fn serve<P: Protocol>(
     me: faultline_sim::NodeId,
     id: &str,
     dir: &Path,
+    drop_rules: Option<&Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
     let files = ProcessFiles {
@@ -74,6 +99,7 @@ fn serve<P: Protocol>(
         durable: dir.join(format!("{id}.durable")),
         keys: proto.authenticates().then(|| cluster.keyring(me)),
         byzantine: None,
+        drop_rules: drop_rules.map(Path::to_path_buf),
     };
     let header = Header {
         faultline: VERSION.to_string(),

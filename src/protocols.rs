@@ -26,6 +26,31 @@ pub fn unknown(src: &Source, field: &str, name: &str) -> InputError {
     )
 }
 
+/// Something to do with a protocol, whichever one a scenario names (a closure cannot be
+/// generic over the protocol's type; a trait method can).
+pub trait WithProtocol {
+    /// What it gives back.
+    type Out;
+    /// Does it with the protocol built from the scenario.
+    fn with<P: faultline_sim::Protocol>(self, proto: P) -> Self::Out;
+}
+
+/// Builds the protocol `scenario` names (validating its sections against `src`) and hands
+/// it to `w`.
+pub fn with_protocol<W: WithProtocol>(
+    scenario: &Scenario,
+    bugs: &[String],
+    src: &Source,
+    w: W,
+) -> Result<W::Out, InputError> {
+    let setup = setup(scenario, bugs);
+    match scenario.protocol.as_str() {
+        "bully" => Ok(w.with(faultline_nodes::bully::Bully::new(&setup, src)?)),
+        "raft" => Ok(w.with(faultline_nodes::raft::Raft::new(&setup, src)?)),
+        other => Err(unknown(src, "protocol", other)),
+    }
+}
+
 /// Runs a request in the simulator with the protocol it names.
 #[cfg(madsim)]
 pub fn simulate(

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use faultline_sim::scenario::{InputError, Scenario, Source};
-use faultline_sim::{Header, Protocol};
+use faultline_sim::Protocol;
 
+pub use crate::outcome::Outcome;
+use crate::outcome::{print_verdict, summarise, write_report, RunInfo};
 use crate::protocols;
-use crate::report::{self, human_ms};
 use crate::seedfile::{SeedFile, VERSION};
-use crate::summary::{analyse, Summary};
+use crate::summary::Summary;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -27,23 +28,6 @@ pub struct RunRequest {
     pub bugs: Vec<String>,
     /// The digest a seed file recorded, to compare with.
     pub expected_digest: Option<String>,
-}
-
-/// What a run produced.
-pub struct Outcome {
-    /// The summary (also `summary.json`).
-    pub summary: Summary,
-    /// `trace.jsonl`, when files were asked for.
-    pub trace_jsonl: Option<Vec<u8>>,
-    /// `timeline.svg`, when files were asked for.
-    pub timeline_svg: Option<String>,
-}
-
-impl Outcome {
-    /// Whether every check held.
-    pub fn passed(&self) -> bool {
-        self.summary.verdict == "pass"
-    }
 }
 
 impl RunRequest {
@@ -136,56 +120,6 @@ impl RunRequest {
     }
 }
 
-/// Runs one protocol's simulation and summarises it.
-pub fn execute<P: Protocol>(proto: P, req: &RunRequest, files: bool) -> Outcome {
-    let proto = Arc::new(proto);
-    let out = faultline_sim::world::simulate(proto.clone(), &req.scenario, req.seed);
-    let details = proto.details(&out.trace.records, &req.scenario.node_names());
-    let names = req.scenario.node_names();
-    let analysis = analyse(&out.trace.records, &names);
-    let ok = out.verdicts.iter().all(|v| v.ok);
-    let summary = Summary {
-        scenario: req.scenario.name.clone(),
-        protocol: req.scenario.protocol.clone(),
-        seed: req.seed,
-        bugs: req.bugs.clone(),
-        digest: out.trace.digest(),
-        verdict: if ok { "pass" } else { "fail" }.to_string(),
-        end_ms: out.end_us as f64 / 1000.0,
-        nodes: names.clone(),
-        checks: out.verdicts,
-        elections: analysis.elections,
-        recoveries: analysis.recoveries,
-        messages: analysis.messages,
-        events: out.trace.records.len() as u64 + out.trace.records_dropped,
-        details,
-    };
-    let (trace_jsonl, timeline_svg) = if files {
-        let header = Header {
-            faultline: VERSION.to_string(),
-            protocol: req.scenario.protocol.clone(),
-            scenario: req.scenario.name.clone(),
-            seed: req.seed,
-            nodes: names,
-        };
-        let mut jsonl = Vec::new();
-        out.trace
-            .write_jsonl(&header, &mut jsonl)
-            .expect("writing to memory cannot fail");
-        let mut timeline = report::timeline(&out.trace.records, &summary);
-        report::add_chart(&mut timeline, &proto.chart(&out.trace.records));
-        let svg = faultline_reports::render_timeline(&timeline);
-        (Some(jsonl), Some(svg))
-    } else {
-        (None, None)
-    };
-    Outcome {
-        summary,
-        trace_jsonl,
-        timeline_svg,
-    }
-}
-
 /// `faultline run`: returns the exit code (0 pass, 1 a check failed, 2 bad input).
 pub fn run_command(
     path: &Path,
@@ -252,20 +186,34 @@ fn run_and_report(req: &RunRequest, out_dir: &Path) -> i32 {
         eprintln!("error: cannot write {}: {e}", out_dir.display());
         return 2;
     }
-    print_verdict(req, &outcome, out_dir, wall.as_secs_f64());
+    let s = &outcome.summary;
+    let clock = format!(
+        "{:.1} simulated s in {:.2} wall s",
+        s.end_ms / 1000.0,
+        wall.as_secs_f64()
+    );
+    let notes: Vec<String> = match &req.expected_digest {
+        Some(expected) if *expected == s.digest => {
+            vec!["replay: digest matches the seed file".into()]
+        }
+        Some(expected) => vec![format!(
+            "replay: DIGEST DIFFERS from the seed file's {expected}"
+        )],
+        None => Vec::new(),
+    };
+    print_verdict("faultline run", &outcome, out_dir, &clock, &notes);
+    if !outcome.passed() {
+        println!(
+            "  replay it: cargo sim run {}",
+            out_dir.join("failure.seed").display()
+        );
+    }
     i32::from(!outcome.passed())
 }
 
+/// Writes the report of a simulated run, and its seed files.
 pub fn write_outputs(dir: &Path, req: &RunRequest, o: &Outcome) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    if let Some(jsonl) = &o.trace_jsonl {
-        std::fs::write(dir.join("trace.jsonl"), jsonl)?;
-    }
-    let summary = serde_json::to_string_pretty(&o.summary).map_err(std::io::Error::other)?;
-    std::fs::write(dir.join("summary.json"), summary + "\n")?;
-    if let Some(svg) = &o.timeline_svg {
-        std::fs::write(dir.join("timeline.svg"), svg)?;
-    }
+    write_report(dir, o)?;
     // Every run can be replayed or added to the regression corpus, passing or not.
     std::fs::write(dir.join("run.seed"), req.seed_file(&o.summary).to_toml())?;
     let failure = dir.join("failure.seed");
@@ -278,92 +226,14 @@ pub fn write_outputs(dir: &Path, req: &RunRequest, o: &Outcome) -> std::io::Resu
     Ok(())
 }
 
-fn print_verdict(req: &RunRequest, o: &Outcome, dir: &Path, wall_s: f64) {
-    let s = &o.summary;
-    let bugs = if s.bugs.is_empty() {
-        String::new()
-    } else {
-        format!(", bugs: {}", s.bugs.join(", "))
+/// Runs one protocol's simulation and summarises it.
+pub fn execute<P: Protocol>(proto: P, req: &RunRequest, files: bool) -> Outcome {
+    let proto = Arc::new(proto);
+    let out = faultline_sim::world::simulate(proto.clone(), &req.scenario, req.seed);
+    let run = RunInfo {
+        scenario: &req.scenario,
+        seed: req.seed,
+        bugs: &req.bugs,
     };
-    println!(
-        "faultline run: {} / {}, seed {}{bugs}",
-        s.protocol, s.scenario, s.seed
-    );
-    for c in &s.checks {
-        println!(
-            "  {} {:<18} {}",
-            if c.ok { "ok  " } else { "FAIL" },
-            c.name,
-            c.detail
-        );
-    }
-    let elections: Vec<String> = s
-        .elections
-        .iter()
-        .map(|e| {
-            format!(
-                "{} at {:.1} s in {}",
-                e.leader,
-                e.decided_ms / 1000.0,
-                human_ms(e.decided_ms - e.started_ms)
-            )
-        })
-        .collect();
-    println!(
-        "  elections: {}",
-        if elections.is_empty() {
-            "none".into()
-        } else {
-            elections.join("; ")
-        }
-    );
-    let recoveries: Vec<String> = s
-        .recoveries
-        .iter()
-        .map(|r| match r.recovered_ms {
-            Some(took) => format!(
-                "{} at {:.1} s: {}",
-                r.fault,
-                r.at_ms / 1000.0,
-                human_ms(took)
-            ),
-            None => format!("{} at {:.1} s: not recovered", r.fault, r.at_ms / 1000.0),
-        })
-        .collect();
-    if !recoveries.is_empty() {
-        println!("  recoveries: {}", recoveries.join("; "));
-    }
-    if let Some(headline) = s
-        .details
-        .as_ref()
-        .and_then(|d| d.get("headline"))
-        .and_then(|h| h.as_str())
-    {
-        println!("  {headline}");
-    }
-    let m = &s.messages;
-    println!(
-        "  messages: {} sent, {} delivered, {} dropped, {} corrupt; {:.1} simulated s in {:.2} wall s",
-        m.sent,
-        m.delivered,
-        m.dropped,
-        m.corrupt,
-        s.end_ms / 1000.0,
-        wall_s
-    );
-    if let Some(expected) = &req.expected_digest {
-        if *expected == s.digest {
-            println!("  replay: digest matches the seed file");
-        } else {
-            println!("  replay: DIGEST DIFFERS from the seed file's {expected}");
-        }
-    }
-    let verdict = if o.passed() { "PASS" } else { "FAIL" };
-    println!("{verdict}  digest {}  -> {}", s.digest, dir.display());
-    if !o.passed() {
-        println!(
-            "  replay it: cargo sim run {}",
-            dir.join("failure.seed").display()
-        );
-    }
+    summarise(&*proto, &run, &out.trace, out.verdicts, out.end_us, files)
 }

@@ -63,7 +63,17 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<SVGBackend<'_>, plotters::coord:
             .collect::<Vec<f64>>()
     };
     let all: Vec<f64> = panel.series.iter().flat_map(finite).collect();
-    let hi = all.iter().copied().fold(0.0f64, f64::max).max(1.0) * 1.05;
+    // The axis ends at the highest 99th percentile of any series: one slow outlier in
+    // thousands of seeds would otherwise squeeze every other value into the first bins.
+    // Values past it are counted in the last bin, and the caption says how many.
+    let hi = panel
+        .series
+        .iter()
+        .map(|s| percentile(&finite(s), 0.99))
+        .fold(0.0f64, f64::max)
+        .max(1.0)
+        * 1.05;
+    let beyond = all.iter().filter(|v| **v >= hi).count();
     let bin_ms = hi / BINS as f64;
     // Each series as fractions of its own count, so a few real runs compare with many seeds.
     let hist: Vec<Vec<f64>> = panel
@@ -86,7 +96,15 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<SVGBackend<'_>, plotters::coord:
         .fold(0.0f64, f64::max)
         .max(0.01)
         * 1.1;
-    let caption = format!("{} (n = {})", panel.title, all.len());
+    let caption = if beyond == 0 {
+        format!("{} (n = {})", panel.title, all.len())
+    } else {
+        format!(
+            "{} (n = {}; {beyond} beyond {hi:.0} ms in the last bin)",
+            panel.title,
+            all.len()
+        )
+    };
     let Ok(mut chart) = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 16))
         .margin(12)
@@ -99,6 +117,7 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<SVGBackend<'_>, plotters::coord:
     let _ = chart
         .configure_mesh()
         .x_desc("milliseconds")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("share of runs")
         .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
         .draw();
@@ -129,6 +148,16 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<SVGBackend<'_>, plotters::coord:
         .border_style(BLACK)
         .background_style(WHITE.mix(0.8))
         .draw();
+}
+
+/// The `p` quantile of `values` (0 when empty).
+fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
 #[cfg(test)]
@@ -164,5 +193,25 @@ mod tests {
         assert!(a.contains("election time (n = 4)"));
         assert!(!a.contains("NaN"));
         let _ = render_distributions("empty", &[]);
+        let mut values: Vec<f64> = (1..=1000).map(f64::from).collect();
+        values.push(1e6);
+        let outlier = render_distributions(
+            "outlier",
+            &[Panel {
+                title: "recovery time".into(),
+                series: vec![Series {
+                    name: "sim".into(),
+                    values_ms: values,
+                }],
+            }],
+        );
+        assert!(
+            outlier.contains("recovery time (n = 1001; 1 beyond 1041 ms in the last bin)"),
+            "the axis ends at the 99th percentile, not at the outlier: {}",
+            outlier
+                .lines()
+                .find(|l| l.contains("recovery time"))
+                .unwrap_or("")
+        );
     }
 }

@@ -28,6 +28,35 @@ pub trait Check<E> {
     fn finish(&mut self, end_us: u64) -> Verdict;
 }
 
+/// Judges a finished trace (a run of real processes, judged after the fact): every check
+/// sees every record until it is violated; its first violation is its verdict.
+pub fn judge<E>(
+    checks: &mut [Box<dyn Check<E> + Send>],
+    records: &[Record<E>],
+    end_us: u64,
+) -> Vec<Verdict> {
+    let mut violations: Vec<Option<Verdict>> = vec![None; checks.len()];
+    for rec in records {
+        for (check, violation) in checks.iter_mut().zip(violations.iter_mut()) {
+            if violation.is_some() {
+                continue;
+            }
+            if let Err(detail) = check.observe(rec) {
+                *violation = Some(Verdict {
+                    name: check.name().to_string(),
+                    ok: false,
+                    detail: format!("at {:.3} s: {detail}", rec.t as f64 / 1e6),
+                });
+            }
+        }
+    }
+    checks
+        .iter_mut()
+        .zip(violations)
+        .map(|(check, violation)| violation.unwrap_or_else(|| check.finish(end_us)))
+        .collect()
+}
+
 /// The state of the cluster as the trace tells it: who is up, which links are cut.
 /// Checkers embed one and feed it every record.
 #[derive(Clone, Debug, Default)]

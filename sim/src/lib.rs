@@ -6,6 +6,7 @@ pub mod byzantine;
 pub mod chart;
 pub mod check;
 pub mod driver;
+pub mod drop_rules;
 pub mod linearizability;
 pub mod nemesis;
 pub mod node;

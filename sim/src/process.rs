@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::auth::Keyring;
 use crate::byzantine::Byzantine;
 use crate::driver::{self, Host};
+use crate::drop_rules::DropRules;
 use crate::nemesis::{Arrival, Nemesis};
 use crate::node::{Durable, NodeId, ProtoEvent};
 use crate::protocol::Protocol;
@@ -28,7 +29,7 @@ struct ProcessHost {
     unix_start_us: u64,
     /// The trace file, appended one line per record.
     trace: Mutex<File>,
-    /// Drop rules (none yet: the real network decides).
+    /// Drop rules: none unless a drop-rules file puts some in force.
     nemesis: Mutex<Nemesis>,
     /// Where the durable state lives.
     durable_path: PathBuf,
@@ -124,6 +125,45 @@ pub struct ProcessFiles {
     pub keys: Option<Keyring>,
     /// Make this node lie from the start (for Byzantine experiments on real networks).
     pub byzantine: Option<Byzantine>,
+    /// A drop-rules file ([`DropRules`]) to follow as it changes, if any.
+    pub drop_rules: Option<PathBuf>,
+}
+
+/// How often a node looks at its drop-rules file: a fault takes effect within this.
+const DROP_RULES_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Keeps the host's drop rules equal to the file's; never returns. `seen` is the text
+/// already in force.
+async fn follow_drop_rules(
+    path: PathBuf,
+    host: Arc<ProcessHost>,
+    names: Vec<String>,
+    mut seen: String,
+) {
+    loop {
+        tokio::time::sleep(DROP_RULES_POLL).await;
+        seen = load_drop_rules(&path, &host, &names, seen);
+    }
+}
+
+/// Puts the file's rules in force if its text differs from `seen`; returns the text read. A
+/// missing file means no rules; a bad one keeps the rules in force, and says why.
+fn load_drop_rules(path: &Path, host: &ProcessHost, names: &[String], seen: String) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    if text == seen {
+        return seen;
+    }
+    match DropRules::parse(&text) {
+        Ok(rules) => rules.apply(
+            &mut host.nemesis.lock().unwrap_or_else(|p| p.into_inner()),
+            names,
+        ),
+        Err(e) => eprintln!(
+            "faultline: {}: {e}; keeping the rules in force",
+            path.display()
+        ),
+    }
+    text
 }
 
 /// Runs node `me` of `proto` over real sockets until Ctrl-C.
@@ -173,8 +213,21 @@ pub async fn run_process<P: Protocol>(
     let rng = ChaCha8Rng::seed_from_u64(unix_now.as_nanos() as u64 ^ ((me.0 as u64) << 48));
     let transport = Transport::bind(me, book).await?;
     let stopper = host.clone();
+    // The rules in force before the first datagram: a node restarted inside a partition
+    // must not reach across it.
+    let rules = files.drop_rules.map(|path| {
+        let seen = load_drop_rules(&path, &host, &header.nodes, String::new());
+        follow_drop_rules(path, host.clone(), header.nodes.clone(), seen)
+    });
+    let rules = async {
+        match rules {
+            Some(follow) => follow.await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
-        () = driver::run(proto.node(me), me, host, transport, durable, rng, files.keys) => {}
+        () = driver::run(proto.node(me), me, host.clone(), transport, durable, rng, files.keys) => {}
+        () = rules => {}
         _ = tokio::signal::ctrl_c() => stopper.stop.store(true, Ordering::Relaxed),
     }
     Ok(())
