@@ -229,8 +229,10 @@ impl Liar {
                         to: Some(recipient),
                         rng: &mut self.rng,
                     };
-                    // The first recipient hears the truth, the others each their own version.
-                    let twisted = if i == 0 {
+                    // Of a multicast, the first recipient hears the truth and the others each
+                    // their own version; a unicast is one of the versions (its peers hear
+                    // others in their own sends).
+                    let twisted = if i == 0 && to.is_none() {
                         None
                     } else {
                         msg.twist(Lie::Equivocate, &mut cx)
@@ -335,6 +337,16 @@ mod tests {
         assert_eq!(copies[0].msg, Term(5), "the first peer hears the truth");
         assert!(!copies[0].lied);
         assert!(copies[1..].iter().all(|c| c.msg.0 > 5 && c.lied));
+    }
+
+    #[test]
+    fn an_equivocated_unicast_is_a_lie() {
+        let mut liar = liar(Behaviour::Equivocate);
+        let Plan::Twisted(copies) = liar.plan(NodeId(1), 4, Some(NodeId(2)), &Term(5)) else {
+            panic!("no equivocation");
+        };
+        assert_eq!(copies.len(), 1);
+        assert!(copies[0].lied && copies[0].msg.0 > 5);
     }
 
     #[test]

@@ -21,8 +21,6 @@ pub struct ChecksConfig {
     /// With a majority and a busy client connected, time from the last fault (or the first
     /// operation after it) to an operation that completes.
     pub progress_within_ms: u64,
-    /// Time an acknowledged enqueue (or the last fault, if later) gets to be dequeued.
-    pub queue_within_ms: u64,
 }
 
 impl Default for ChecksConfig {
@@ -30,7 +28,6 @@ impl Default for ChecksConfig {
         ChecksConfig {
             leader_within_ms: 2000,
             progress_within_ms: 5000,
-            queue_within_ms: 5000,
         }
     }
 }
@@ -49,7 +46,7 @@ pub fn checks(
         Box::new(LeaderCompleteness::default()),
         Box::new(StateMachineSafety::default()),
         Box::new(LockSafety::new(lease_ms)),
-        Box::new(QueueDelivery::new(cfg.queue_within_ms)),
+        Box::new(QueueDelivery::new()),
         Box::new(Liveness::new(servers, clients, cfg)),
         Box::new(super::kv_check::KvLinearizable::default()),
     ]
