@@ -18,7 +18,7 @@ use faultline_sim::byzantine::Behaviour;
 use faultline_sim::scenario::Fault;
 use serde::Serialize;
 
-use crate::explore::{progress, record_failure};
+use crate::explore::{progress, write_seed_file};
 use crate::run::RunRequest;
 
 /// The options of `faultline byzantine`.
@@ -62,7 +62,12 @@ pub fn with_liar(base: &RunRequest, behaviour: Behaviour, seed: u64) -> RunReque
     let mut req = base.with_seed(seed);
     let servers = req.scenario.nodes.servers.max(1) as u64;
     let node = format!("s{}", seed % servers + 1);
-    req.scenario.name = format!("{}-{}-{node}", base.scenario.name, behaviour.name());
+    req.scenario.name = format!(
+        "{}-{}-{}-{node}",
+        base.scenario.name,
+        base.scenario.protocol,
+        behaviour.name()
+    );
     req.scenario.faults.push(Fault::Byzantine {
         node,
         behaviour,
@@ -174,8 +179,15 @@ pub fn byzantine_command(base: &RunRequest, opts: &ByzantineOptions) -> i32 {
             .unwrap_or(0)];
         *row.broken.entry(check.clone()).or_default() += 1;
         if !row.examples.contains_key(check) {
-            let path = record_failure(&with_liar(base, *behaviour, *seed), &seeds_dir, None);
-            row.examples.insert(check.clone(), path);
+            // The seed file only: `faultline replay` draws its report.
+            let req = with_liar(base, *behaviour, *seed);
+            match req.execute(false) {
+                Ok(outcome) => {
+                    let path = write_seed_file(&req, &outcome, &seeds_dir, None);
+                    row.examples.insert(check.clone(), path);
+                }
+                Err(e) => eprintln!("warning: seed {seed}: {e}"),
+            }
         }
     }
     let report = ByzantineReport {

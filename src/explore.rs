@@ -146,7 +146,17 @@ pub(crate) fn record_failure(req: &RunRequest, dir: &Path, note: Option<String>)
     if let Err(e) = write_outputs(&report_dir, req, &outcome) {
         eprintln!("warning: cannot write {}: {e}", report_dir.display());
     }
-    let seed_path = dir.join(format!("{name}.seed"));
+    write_seed_file(req, &outcome, dir, note)
+}
+
+/// Writes the seed file that replays `outcome`; returns its path.
+pub(crate) fn write_seed_file(
+    req: &RunRequest,
+    outcome: &Outcome,
+    dir: &Path,
+    note: Option<String>,
+) -> String {
+    let seed_path = dir.join(format!("{}-{}.seed", req.scenario.name, req.seed));
     let mut text = req.seed_file(&outcome.summary).to_toml();
     if let Some(note) = note {
         text = format!("# {}\n{text}", note.replace('\n', " "));
