@@ -34,6 +34,15 @@ pub trait Host<E>: Send + Sync + 'static {
     /// Keeps the node's durable state where a crash cannot reach it; `keys` were written
     /// since the last call (a host may copy just those).
     fn persist(&self, node: NodeId, durable: &Durable, keys: &[String]);
+    /// Persists a callback's durable writes together with the records of its notes, so that
+    /// a crash cannot keep one and lose the other. By default (the simulator, where a crash
+    /// never lands mid-callback): [`Host::persist`], then [`Host::record`] each, in order.
+    fn commit(&self, node: NodeId, durable: &Durable, keys: &[String], records: Vec<Ev<E>>) {
+        self.persist(node, durable, keys);
+        for ev in records {
+            self.record(node, ev);
+        }
+    }
     /// A datagram id unique across the whole run, restarts included.
     fn next_msg_id(&self, node: NodeId) -> u64;
     /// The run is over: the driver returns.
@@ -343,19 +352,22 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
     /// Returns true when the node asked to stop.
     async fn apply(&mut self, now_us: u64) -> bool {
         let me = self.me;
-        // Durable state first: what the node persisted must survive a crash that follows a send.
-        if !self.effects.durable_keys.is_empty() {
+        let records = self.effects.notes.drain(..).map(|note| match note {
+            Note::Role(role) => Ev::Role { role },
+            Note::ElectionStarted => Ev::ElectionStarted,
+            Note::Leader(leader) => Ev::Leader { leader },
+            Note::Proto(event) => Ev::Proto { event },
+        });
+        // Durable state first: what the node persisted must survive a crash that follows a
+        // send. Its notes go with it, in one commit: they may announce what it wrote.
+        if self.effects.durable_keys.is_empty() {
+            for ev in records {
+                self.host.record(me, ev);
+            }
+        } else {
+            let records = records.collect();
             self.host
-                .persist(me, &self.durable, &self.effects.durable_keys);
-        }
-        for note in self.effects.notes.drain(..) {
-            let ev = match note {
-                Note::Role(role) => Ev::Role { role },
-                Note::ElectionStarted => Ev::ElectionStarted,
-                Note::Leader(leader) => Ev::Leader { leader },
-                Note::Proto(event) => Ev::Proto { event },
-            };
-            self.host.record(me, ev);
+                .commit(me, &self.durable, &self.effects.durable_keys, records);
         }
         if !self.effects.actions.is_empty() {
             let now_byzantine = self.host.byzantine(me);

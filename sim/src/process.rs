@@ -1,5 +1,6 @@
 //! A real node process (real flavor only): wall-clock time, a trace file written line by
-//! line (so a SIGKILL loses nothing already recorded), durable state in a file.
+//! line (so a SIGKILL loses nothing already recorded), durable state in a file that also
+//! journals the trace lines of the callback that wrote it ([`crate::journal`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -15,6 +16,7 @@ use crate::auth::Keyring;
 use crate::byzantine::Byzantine;
 use crate::driver::{self, Host};
 use crate::drop_rules::DropRules;
+use crate::journal::{self, Journal, Recovery};
 use crate::nemesis::{Arrival, Nemesis};
 use crate::node::{Durable, NodeId, ProtoEvent};
 use crate::protocol::Protocol;
@@ -49,18 +51,12 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
     }
 
     fn record(&self, node: NodeId, ev: Ev<E>) {
-        let rec = Record {
-            t: self.unix_start_us + self.start.elapsed().as_micros() as u64,
-            node,
-            ev,
-        };
-        let Ok(mut line) = serde_json::to_vec(&rec) else {
+        let Some(line) = self.line(node, ev) else {
             return;
         };
-        line.push(b'\n');
         let mut file = self.trace.lock().unwrap_or_else(|p| p.into_inner());
         // A full disk must not stop the node: the trace is evidence, not state.
-        let _ = file.write_all(&line);
+        let _ = file.write_all(line.as_bytes());
     }
 
     fn arrival(&self, from: NodeId, to: NodeId) -> Arrival {
@@ -75,12 +71,24 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
     }
 
     fn persist(&self, _node: NodeId, durable: &Durable, _keys: &[String]) {
-        if let Err(e) = write_durable(&self.durable_path, durable) {
-            eprintln!(
-                "faultline: cannot persist {}: {e}",
-                self.durable_path.display()
-            );
-        }
+        self.write_durable(durable, &Journal::default());
+    }
+
+    /// The durable file is the commit point: it is written with the records' trace lines,
+    /// which are appended to the trace only after it is in place. A SIGKILL between the two
+    /// loses nothing: the next start appends what the trace lacks ([`journal::recover`]).
+    fn commit(&self, node: NodeId, durable: &Durable, _keys: &[String], records: Vec<Ev<E>>) {
+        let lines = records
+            .into_iter()
+            .filter_map(|ev| self.line(node, ev))
+            .collect();
+        // Held throughout, so that no other line lands between the journal's offset and it.
+        let mut file = self.trace.lock().unwrap_or_else(|p| p.into_inner());
+        // The file is opened for appending: its length is where the lines will go.
+        let trace_len = file.metadata().map_or(0, |m| m.len());
+        let journal = Journal { trace_len, lines };
+        self.write_durable(durable, &journal);
+        let _ = file.write_all(&journal.bytes());
     }
 
     fn next_msg_id(&self, node: NodeId) -> u64 {
@@ -92,27 +100,39 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
     }
 }
 
-/// Writes atomically: a crash mid-write leaves the old state, never half of the new one.
-fn write_durable(path: &Path, durable: &Durable) -> std::io::Result<()> {
-    let bytes = postcard::to_stdvec(durable).map_err(std::io::Error::other)?;
-    let tmp = path.with_extension("tmp");
-    let mut file = File::create(&tmp)?;
-    file.write_all(&bytes)?;
-    file.sync_data()?;
-    std::fs::rename(tmp, path)
+impl ProcessHost {
+    /// One trace line for `ev`, stamped now, newline included; `None` if it cannot be encoded.
+    fn line<E: ProtoEvent>(&self, node: NodeId, ev: Ev<E>) -> Option<String> {
+        let rec = Record {
+            t: self.unix_start_us + self.start.elapsed().as_micros() as u64,
+            node,
+            ev,
+        };
+        let mut line = serde_json::to_string(&rec).ok()?;
+        line.push('\n');
+        Some(line)
+    }
+
+    /// Writes the durable file; a failure is reported, and the node goes on.
+    fn write_durable(&self, durable: &Durable, journal: &Journal) {
+        if let Err(e) = journal::write(&self.durable_path, durable, journal) {
+            eprintln!(
+                "faultline: cannot persist {}: {e}",
+                self.durable_path.display()
+            );
+        }
+    }
 }
 
-fn read_durable(path: &Path) -> Durable {
-    match std::fs::read(path) {
-        Ok(bytes) => postcard::from_bytes(&bytes).unwrap_or_else(|e| {
-            eprintln!(
-                "faultline: {} is damaged ({e}); starting empty",
-                path.display()
-            );
-            Durable::default()
-        }),
-        Err(_) => Durable::default(),
-    }
+/// Reads the durable file; a damaged one is reported and read as empty.
+fn read_durable(path: &Path) -> (Durable, Journal) {
+    journal::read(path).unwrap_or_else(|e| {
+        eprintln!(
+            "faultline: {} is damaged ({e}); starting empty",
+            path.display()
+        );
+        Default::default()
+    })
 }
 
 /// Where a real node keeps its files.
@@ -166,6 +186,55 @@ fn load_drop_rules(path: &Path, host: &ProcessHost, names: &[String], seen: Stri
     text
 }
 
+/// Opens node `me`'s files (`nodes` in the run; `unix_now`: the start's wall-clock time) and
+/// reads what survived the last run. On a restart the trace is first brought up to the
+/// durable file's journal, then gets its `Restart` record: it then says everything the
+/// durable state holds, whatever instant the last run was killed at.
+fn start_host<E: ProtoEvent + Send>(
+    me: NodeId,
+    nodes: usize,
+    header: &Header,
+    files: &ProcessFiles,
+    unix_now: std::time::Duration,
+) -> std::io::Result<(Arc<ProcessHost>, Durable)> {
+    let fresh = !files.trace.exists();
+    let mut trace = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&files.trace)?;
+    if fresh {
+        let mut line = serde_json::to_vec(header).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        trace.write_all(&line)?;
+    }
+    let restarted = files.durable.exists();
+    let (durable, journal) = read_durable(&files.durable);
+    if let Recovery::Mismatch = journal::recover(&files.trace, &journal)? {
+        eprintln!(
+            "faultline: {} does not hold the last lines journaled in {}; left as it is",
+            files.trace.display(),
+            files.durable.display()
+        );
+    }
+    let host = Arc::new(ProcessHost {
+        start: Instant::now(),
+        unix_start_us: unix_now.as_micros() as u64,
+        trace: Mutex::new(trace),
+        nemesis: Mutex::new(Nemesis::new(nodes, 0.0, ChaCha8Rng::seed_from_u64(0))),
+        durable_path: files.durable.clone(),
+        sent: AtomicU64::new((unix_now.as_millis() as u64 & 0xFFFF_FFFF) << 12),
+        stop: AtomicBool::new(false),
+        byzantine: files.byzantine,
+    });
+    if restarted {
+        Host::<E>::record(&*host, me, Ev::Restart);
+    } else {
+        // Marks the store as present, so the next start is known to be a restart.
+        journal::write(&files.durable, &durable, &journal)?;
+    }
+    Ok((host, durable))
+}
+
 /// Runs node `me` of `proto` over real sockets until Ctrl-C.
 pub async fn run_process<P: Protocol>(
     proto: Arc<P>,
@@ -174,42 +243,10 @@ pub async fn run_process<P: Protocol>(
     header: Header,
     files: ProcessFiles,
 ) -> std::io::Result<()> {
-    let fresh = !files.trace.exists();
-    let mut trace = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&files.trace)?;
-    if fresh {
-        let mut line = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        trace.write_all(&line)?;
-    }
     let unix_now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let restarted = files.durable.exists();
-    let host = Arc::new(ProcessHost {
-        start: Instant::now(),
-        unix_start_us: unix_now.as_micros() as u64,
-        trace: Mutex::new(trace),
-        nemesis: Mutex::new(Nemesis::new(
-            book.nodes.len(),
-            0.0,
-            ChaCha8Rng::seed_from_u64(0),
-        )),
-        durable_path: files.durable.clone(),
-        sent: AtomicU64::new((unix_now.as_millis() as u64 & 0xFFFF_FFFF) << 12),
-        stop: AtomicBool::new(false),
-        byzantine: files.byzantine,
-    });
-    if restarted {
-        Host::<P::Event>::record(&*host, me, Ev::Restart);
-    }
-    let durable = read_durable(&files.durable);
-    if !restarted {
-        // Marks the store as present, so the next start is known to be a restart.
-        write_durable(&files.durable, &durable)?;
-    }
+    let (host, durable) = start_host::<P::Event>(me, book.nodes.len(), &header, &files, unix_now)?;
     let rng = ChaCha8Rng::seed_from_u64(unix_now.as_nanos() as u64 ^ ((me.0 as u64) << 48));
     let transport = Transport::bind(me, book).await?;
     let stopper = host.clone();
@@ -231,4 +268,108 @@ pub async fn run_process<P: Protocol>(
         _ = tokio::signal::ctrl_c() => stopper.stop.store(true, Ordering::Relaxed),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Node 0's files in a fresh directory for one test.
+    fn files(name: &str) -> ProcessFiles {
+        let dir =
+            std::env::temp_dir().join(format!("faultline-process-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        ProcessFiles {
+            trace: dir.join("a.trace.jsonl"),
+            durable: dir.join("a.durable"),
+            keys: None,
+            byzantine: None,
+            drop_rules: None,
+        }
+    }
+
+    fn start(files: &ProcessFiles) -> Arc<ProcessHost> {
+        let header = Header {
+            faultline: "test".into(),
+            protocol: "test".into(),
+            scenario: "test".into(),
+            seed: 0,
+            nodes: vec!["a".into()],
+        };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        start_host::<u32>(NodeId(0), 1, &header, files, now)
+            .unwrap()
+            .0
+    }
+
+    /// A callback that writes entry 492 and says so in the trace.
+    fn commit_492(host: &ProcessHost) {
+        let mut durable = Durable::default();
+        durable.entries.insert("log/492".into(), vec![4, 9, 2]);
+        let records = vec![Ev::Proto { event: 492 }, Ev::Proto { event: 493 }];
+        Host::<u32>::commit(host, NodeId(0), &durable, &["log/492".into()], records);
+    }
+
+    fn trace(files: &ProcessFiles) -> String {
+        std::fs::read_to_string(&files.trace).unwrap()
+    }
+
+    /// The trace's lines after `before`, each as a record.
+    fn records_after(files: &ProcessFiles, before: &str) -> Vec<Record<u32>> {
+        let text = trace(files);
+        let rest = text
+            .strip_prefix(before)
+            .expect("the trace kept what it had");
+        rest.lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_kill_between_the_durable_file_and_the_trace_loses_no_line() {
+        let files = files("kill");
+        let host = start(&files);
+        Host::<u32>::record(&*host, NodeId(0), Ev::Proto { event: 1 });
+        commit_492(&host);
+        let committed = trace(&files);
+        drop(host);
+        // What a SIGKILL after the rename but before the append leaves.
+        let (durable, journal) = journal::read(&files.durable).unwrap();
+        assert!(durable.entries.contains_key("log/492"));
+        assert_eq!(journal.lines.len(), 2);
+        let cut = &committed[..journal.trace_len as usize];
+        assert!(!cut.contains("492"));
+        std::fs::write(&files.trace, cut).unwrap();
+
+        drop(start(&files));
+        let after = records_after(&files, cut);
+        let evs: Vec<_> = after.iter().map(|r| r.ev.clone()).collect();
+        assert_eq!(
+            evs,
+            [
+                Ev::Proto { event: 492 },
+                Ev::Proto { event: 493 },
+                Ev::Restart
+            ]
+        );
+        // The recovered lines are the ones the node wrote, times included.
+        assert!(trace(&files).starts_with(&committed));
+    }
+
+    #[test]
+    fn a_clean_stop_appends_nothing_twice() {
+        let files = files("clean");
+        let host = start(&files);
+        commit_492(&host);
+        // A later callback that wrote nothing durable.
+        Host::<u32>::record(&*host, NodeId(0), Ev::Proto { event: 7 });
+        let before = trace(&files);
+        drop(host);
+
+        drop(start(&files));
+        let after = records_after(&files, &before);
+        let evs: Vec<_> = after.iter().map(|r| r.ev.clone()).collect();
+        assert_eq!(evs, [Ev::Restart]);
+    }
 }
