@@ -7,6 +7,7 @@ pub mod chart;
 pub mod check;
 pub mod driver;
 pub mod drop_rules;
+pub mod fuzz;
 pub mod linearizability;
 pub mod nemesis;
 pub mod node;
