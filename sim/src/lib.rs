@@ -8,6 +8,7 @@ pub mod check;
 pub mod driver;
 pub mod drop_rules;
 #[cfg(not(madsim))]
+pub mod fuzz;
 pub mod journal;
 pub mod linearizability;
 pub mod nemesis;

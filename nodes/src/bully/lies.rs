@@ -9,6 +9,8 @@ use super::msg::{Entry, Msg};
 
 /// A lie in place of `msg`. Forgery and equivocation tell the same kinds of lies here; each
 /// call draws its own values, so every peer of an equivocation hears another version.
+/// Counters saturate: the liar's honest half may have adopted a hostile value at the end of
+/// its range, and a lie must not panic the driver that tells it.
 pub(crate) fn twist(msg: &Msg, _lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
     let twisted = match msg.clone() {
         Msg::Heartbeat {
@@ -20,20 +22,20 @@ pub(crate) fn twist(msg: &Msg, _lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
             kind,
             // "The leader is someone else": each peer may hear another name.
             leader: Some(cx.other_node()),
-            epoch: epoch + cx.bump(),
-            commit: commit + cx.bump(),
+            epoch: epoch.saturating_add(cx.bump()),
+            commit: commit.saturating_add(cx.bump()),
         },
         Msg::Hello { epoch, .. } => Msg::Hello {
             leader: Some(cx.other_node()),
-            epoch: epoch + cx.bump(),
+            epoch: epoch.saturating_add(cx.bump()),
         },
         Msg::Coordinator { epoch } => Msg::Coordinator {
-            epoch: epoch + cx.bump(),
+            epoch: epoch.saturating_add(cx.bump()),
         },
         // Asked to hold an election, it declares itself the winner instead.
         Msg::Election => Msg::Coordinator { epoch: cx.bump() },
         Msg::Stale { epoch } => Msg::Stale {
-            epoch: epoch + cx.bump(),
+            epoch: epoch.saturating_add(cx.bump()),
         },
         Msg::SyncOk {
             epoch,
@@ -41,8 +43,8 @@ pub(crate) fn twist(msg: &Msg, _lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
             last_seq,
         } => Msg::SyncOk {
             epoch,
-            last_epoch: last_epoch + cx.bump(),
-            last_seq: last_seq + cx.bump(),
+            last_epoch: last_epoch.saturating_add(cx.bump()),
+            last_seq: last_seq.saturating_add(cx.bump()),
         },
         Msg::Entries { epoch, entries } => Msg::Entries {
             epoch,
@@ -59,7 +61,7 @@ pub(crate) fn twist(msg: &Msg, _lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
             prev_seq,
             prev_epoch,
             entries: reword(entries, cx),
-            commit: commit + cx.bump(),
+            commit: commit.saturating_add(cx.bump()),
         },
         // The acknowledgement of entries it never stored.
         Msg::AppendOk {
@@ -67,15 +69,15 @@ pub(crate) fn twist(msg: &Msg, _lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
         } => Msg::AppendOk {
             epoch,
             ok: true,
-            last_seq: last_seq + cx.bump(),
+            last_seq: last_seq.saturating_add(cx.bump()),
         },
         Msg::Chat { client_seq, text } => Msg::Chat {
-            client_seq: client_seq + cx.bump(),
+            client_seq: client_seq.saturating_add(cx.bump()),
             text,
         },
         Msg::ChatAck { client_seq, seq } => Msg::ChatAck {
             client_seq,
-            seq: seq + cx.bump(),
+            seq: seq.saturating_add(cx.bump()),
         },
         Msg::NotLeader { .. } => Msg::NotLeader {
             leader: Some(cx.other_node()),
@@ -84,7 +86,7 @@ pub(crate) fn twist(msg: &Msg, _lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
             entries: reword(entries, cx),
         },
         Msg::Pull { from_seq } => Msg::Pull {
-            from_seq: from_seq + cx.bump(),
+            from_seq: from_seq.saturating_add(cx.bump()),
         },
         Msg::Probe { .. } | Msg::Leave | Msg::Ok | Msg::Sync { .. } | Msg::Fetch { .. } => {
             return None
@@ -98,7 +100,12 @@ fn reword(mut entries: Vec<Entry>, cx: &mut TwistCx<'_>) -> Vec<Entry> {
     let mark = cx.to.map_or(0, |n| n.0);
     for entry in entries.iter_mut().filter(|e| !e.is_noop()) {
         entry.text = format!("{} [forged for #{mark}]", entry.text);
-        entry.text.truncate(super::config::TEXT_BYTES_MAX);
+        // Cut on a character boundary: a chat's text is any UTF-8 a client sent.
+        let mut end = entry.text.len().min(super::config::TEXT_BYTES_MAX);
+        while !entry.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        entry.text.truncate(end);
     }
     entries
 }

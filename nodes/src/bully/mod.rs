@@ -29,6 +29,8 @@ mod view;
 #[cfg(test)]
 mod checks_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod harness_tests;
 #[cfg(test)]
 mod tests;

@@ -35,13 +35,17 @@ impl Replica {
     /// term alone: only a majority of yes starts the real election. A replica that hears
     /// nobody, or whose peers hear a leader, so never disturbs the term.
     fn start_pre_vote(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+        // A hostile peer can push the term to its end; no election can follow it there.
+        let Some(term) = self.term.checked_add(1) else {
+            return;
+        };
         self.pre_votes.clear();
         self.pre_votes.insert(self.me);
         for peer in self.peers() {
             cx.send(
                 peer,
                 Msg::PreVote {
-                    term: self.term + 1,
+                    term,
                     last_index: self.log.last_index(),
                     last_term: self.log.last_term(),
                 },
@@ -75,7 +79,7 @@ impl Replica {
         granted: bool,
         cx: &mut Cx<'_, Msg, Event>,
     ) {
-        if granted && term == self.term + 1 && !self.pre_votes.is_empty() {
+        if granted && Some(term) == self.term.checked_add(1) && !self.pre_votes.is_empty() {
             self.pre_votes.insert(from);
             self.count_pre_votes(cx);
         }
@@ -90,7 +94,11 @@ impl Replica {
 
     /// Becomes a candidate of the next term, votes for itself and asks everyone else.
     fn start_election(&mut self, cx: &mut Cx<'_, Msg, Event>) {
-        self.term += 1;
+        // A hostile peer can push the term to its end; no election can follow it there.
+        let Some(term) = self.term.checked_add(1) else {
+            return;
+        };
+        self.term = term;
         self.leader_heard_ms = None;
         self.voted_for = Some(self.me);
         self.save_hard_state(cx);

@@ -9,6 +9,8 @@ use super::msg::{Entry, Msg, Payload};
 use super::op::{Op, Outcome, Value};
 
 /// A lie in place of `msg`, or `None` when there is none worth telling.
+/// Counters saturate: the liar's honest half may have adopted a hostile value at the end of
+/// its range, and a lie must not panic the driver that tells it.
 pub(crate) fn twist(msg: &Msg, lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
     Some(match msg.clone() {
         Msg::RequestVote {
@@ -17,18 +19,18 @@ pub(crate) fn twist(msg: &Msg, lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
             last_term,
         } => Msg::RequestVote {
             // A longer, newer log than it has, so that others vote for it.
-            term: term + cx.bump(),
-            last_index: last_index + 10 * cx.bump(),
-            last_term: last_term + cx.bump(),
+            term: term.saturating_add(cx.bump()),
+            last_index: last_index.saturating_add(10 * cx.bump()),
+            last_term: last_term.saturating_add(cx.bump()),
         },
         Msg::PreVote {
             term,
             last_index,
             last_term,
         } => Msg::PreVote {
-            term: term + cx.bump(),
-            last_index: last_index + 10 * cx.bump(),
-            last_term: last_term + cx.bump(),
+            term: term.saturating_add(cx.bump()),
+            last_index: last_index.saturating_add(10 * cx.bump()),
+            last_term: last_term.saturating_add(cx.bump()),
         },
         // "I would vote for you", whatever it heard from the leader.
         Msg::PreVoteReply { term, .. } => Msg::PreVoteReply {
@@ -56,11 +58,11 @@ pub(crate) fn twist(msg: &Msg, lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
                 commit,
             },
             Lie::Forge => Msg::Append {
-                term: term + cx.bump(),
+                term: term.saturating_add(cx.bump()),
                 prev_index,
                 prev_term,
                 entries,
-                commit: commit + cx.bump(),
+                commit: commit.saturating_add(cx.bump()),
             },
         },
         // Acknowledges entries it never stored, so the leader commits too early.
@@ -69,7 +71,7 @@ pub(crate) fn twist(msg: &Msg, lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
         } => Msg::AppendReply {
             term,
             ok: true,
-            match_index: match_index + cx.bump(),
+            match_index: match_index.saturating_add(cx.bump()),
             conflict_term: 0,
             conflict_index: 0,
         },

@@ -41,6 +41,8 @@ mod state_machine;
 #[cfg(test)]
 mod checks_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod harness_tests;
 #[cfg(test)]
 mod tests;

@@ -868,3 +868,60 @@ fn a_replica_that_hears_its_leader_refuses_pre_votes_and_keeps_its_term() {
         [Msg::PreVoteReply { granted: false, .. }]
     ));
 }
+
+#[test]
+fn a_term_pushed_to_its_end_by_a_hostile_peer_stops_elections_without_a_panic() {
+    // Found by the fuzzer: `term += 1` overflowed once a forged append set the term to u64::MAX.
+    for (mut r, mut b) in [follower(1, &[]), pre_voting_follower(1)] {
+        b.run(|cx| r.on_message(n(0), append(u64::MAX, 0, 0, vec![], 0), cx));
+        assert_eq!(r.term, u64::MAX);
+        b.advance_ms(700);
+        let out = b.run(|cx| r.on_timer(TIMER_ELECTION, cx));
+        assert!(roles(&out).is_empty(), "no candidacy past the last term");
+        assert_eq!(r.term, u64::MAX);
+    }
+}
+
+#[test]
+fn lies_about_counters_at_their_end_saturate_instead_of_panicking() {
+    // Found by the fuzzer: `match_index + cx.bump()` overflowed on a reply at u64::MAX.
+    use faultline_sim::byzantine::{Lie, TwistCx};
+    use faultline_sim::{ChaCha8Rng, Message};
+    use rand::SeedableRng;
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut cx = TwistCx {
+        me: n(1),
+        nodes: 3,
+        to: Some(n(2)),
+        rng: &mut rng,
+    };
+    let reply = Msg::AppendReply {
+        term: u64::MAX,
+        ok: false,
+        match_index: u64::MAX,
+        conflict_term: 0,
+        conflict_index: 0,
+    };
+    let lie = reply.twist(Lie::Forge, &mut cx);
+    assert!(matches!(
+        lie,
+        Some(Msg::AppendReply {
+            match_index: u64::MAX,
+            ..
+        })
+    ));
+    let ask = Msg::RequestVote {
+        term: u64::MAX,
+        last_index: u64::MAX,
+        last_term: u64::MAX,
+    };
+    let lie = ask.twist(Lie::Forge, &mut cx);
+    assert!(matches!(
+        lie,
+        Some(Msg::RequestVote {
+            term: u64::MAX,
+            last_index: u64::MAX,
+            ..
+        })
+    ));
+}
