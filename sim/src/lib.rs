@@ -7,8 +7,8 @@ pub mod chart;
 pub mod check;
 pub mod driver;
 pub mod drop_rules;
-#[cfg(not(madsim))]
 pub mod fuzz;
+#[cfg(not(madsim))]
 pub mod journal;
 pub mod linearizability;
 pub mod nemesis;
