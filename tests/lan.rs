@@ -232,6 +232,18 @@ fn bad_hosts_files_and_scenarios_are_refused_with_file_line_and_field() {
     assert_eq!(out.status.code(), Some(2), "{log}");
     assert!(log.contains("bad.toml:4: field `duration_msec`"), "{log}");
 
+    // A Byzantine node is the simulator's alone: refused before any namespace exists.
+    let byzantine = dir.join("byzantine.toml");
+    let lying = "\n[[faults]]\nkind = \"byzantine\"\nnode = \"s1\"\nbehaviour = \"forge\"\nfrom_ms = 1000\n";
+    std::fs::write(&byzantine, format!("{SCENARIO}{lying}")).unwrap();
+    let out = faultline(&["lan", byzantine.to_str().unwrap()]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("byzantine.toml:") && log.contains("simulator only"),
+        "{log}"
+    );
+
     // With good hosts, the plan: one command per host and the faults in time order.
     std::fs::write(&hosts, hosts_file(&["s1", "s2", "s3"])).unwrap();
     let out = faultline(&[

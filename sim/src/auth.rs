@@ -62,20 +62,24 @@ impl Keyring {
         Some(tag)
     }
 
-    /// Appends the trailer for `recipients` to `datagram`, which holds one frame.
-    pub fn sign(&self, datagram: &mut Vec<u8>, recipients: &[NodeId]) {
+    /// Appends the trailer for `recipients` to `datagram`, which holds one frame (this node
+    /// and unknown ids are skipped; at most 255 tags).
+    pub fn sign(&self, datagram: &mut Vec<u8>, recipients: impl IntoIterator<Item = NodeId>) {
         let frame_len = datagram.len();
-        let entries: Vec<(NodeId, [u8; TAG_BYTES])> = recipients
-            .iter()
-            .filter(|&&to| to != self.me)
-            .filter_map(|&to| Some((to, self.tag(to, &datagram[..frame_len])?)))
-            .take(u8::MAX as usize)
-            .collect();
-        datagram.push(entries.len() as u8);
-        for (to, tag) in entries {
+        datagram.push(0);
+        let mut count = 0u8;
+        for to in recipients {
+            if to == self.me || count == u8::MAX {
+                continue;
+            }
+            let Some(tag) = self.tag(to, &datagram[..frame_len]) else {
+                continue;
+            };
             datagram.extend_from_slice(&to.0.to_le_bytes());
             datagram.extend_from_slice(&tag);
+            count += 1;
         }
+        datagram[frame_len] = count;
     }
 
     /// Whether `trailer` holds a valid tag from `from` for this node over `frame`.
@@ -118,7 +122,7 @@ mod tests {
         let rings = rings(4);
         let frame = b"a frame".to_vec();
         let mut datagram = frame.clone();
-        rings[1].sign(&mut datagram, &[NodeId(0), NodeId(2), NodeId(3)]);
+        rings[1].sign(&mut datagram, [NodeId(0), NodeId(2), NodeId(3)]);
         for r in [0, 2, 3] {
             assert!(rings[r].verify(NodeId(1), &frame, &datagram[frame.len()..]));
         }
@@ -130,7 +134,7 @@ mod tests {
         let frame = b"COORDINATOR".to_vec();
         let mut datagram = frame.clone();
         // Node 0 tags with its own keys but the receiver believes node 2 sent it.
-        rings[0].sign(&mut datagram, &[NodeId(1)]);
+        rings[0].sign(&mut datagram, [NodeId(1)]);
         assert!(!rings[1].verify(NodeId(2), &frame, &datagram[frame.len()..]));
         assert!(rings[1].verify(NodeId(0), &frame, &datagram[frame.len()..]));
     }
@@ -140,7 +144,7 @@ mod tests {
         let rings = rings(2);
         let frame = b"payload".to_vec();
         let mut datagram = frame.clone();
-        rings[0].sign(&mut datagram, &[NodeId(1)]);
+        rings[0].sign(&mut datagram, [NodeId(1)]);
         let trailer = datagram[frame.len()..].to_vec();
         assert!(!rings[1].verify(NodeId(0), b"paylobd", &trailer));
         for i in 0..trailer.len() {

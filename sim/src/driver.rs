@@ -370,10 +370,7 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
                 .commit(me, &self.durable, &self.effects.durable_keys, records);
         }
         if !self.effects.actions.is_empty() {
-            let now_byzantine = self.host.byzantine(me);
-            if now_byzantine != self.liar.byzantine {
-                self.liar.byzantine = now_byzantine;
-            }
+            self.liar.byzantine = self.host.byzantine(me);
         }
         let mut actions = std::mem::take(&mut self.effects.actions);
         for action in actions.drain(..) {
@@ -510,11 +507,8 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         }
         if let Some(keys) = &self.keys {
             match to {
-                Some(to) => keys.sign(&mut self.out, &[to]),
-                None => {
-                    let all: Vec<NodeId> = (0..self.nodes).map(NodeId).collect();
-                    keys.sign(&mut self.out, &all);
-                }
+                Some(to) => keys.sign(&mut self.out, [to]),
+                None => keys.sign(&mut self.out, (0..self.nodes).map(NodeId)),
             }
         }
         Some(id)

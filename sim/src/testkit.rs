@@ -4,7 +4,21 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::node::{Action, Cx, Durable, Effects, NodeId, Note};
+use crate::byzantine::{Lie, TwistCx};
+use crate::node::{Action, Cx, Durable, Effects, Message, NodeId, Note};
+
+/// The lie `msg` becomes when node #1 of 3 tells it to node #2, with a fixed seed (unit tests
+/// of a protocol's [`Message::twist`]).
+pub fn twist<M: Message>(msg: &M, lie: Lie) -> Option<M> {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut cx = TwistCx {
+        me: NodeId(1),
+        nodes: 3,
+        to: Some(NodeId(2)),
+        rng: &mut rng,
+    };
+    msg.twist(lie, &mut cx)
+}
 
 /// What one callback asked for: its actions and its notes.
 pub type Out<M, E> = (Vec<Action<M>>, Vec<Note<E>>);

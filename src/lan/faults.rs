@@ -138,8 +138,9 @@ impl Faults {
                     rate * 100.0
                 ))
             }
+            // Refused when the scenario was loaded (`ScenarioFile::load`).
             WorldAction::Byzantine(node, _) => Err(format!(
-                "byzantine {}: Byzantine behaviours run in the simulator only (`cargo sim run`)",
+                "byzantine {}: Byzantine behaviours run in the simulator only",
                 name(node)
             )),
         }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use faultline_sim::scenario::{InputError, Scenario, Source};
+use faultline_sim::scenario::{Fault, InputError, Scenario, Source};
 use faultline_sim::Header;
 
 use crate::cluster::{ClusterFile, ClusterNode};
@@ -108,6 +108,30 @@ impl ScenarioFile {
             text,
         };
         with_protocol(&loaded.scenario, &[], &loaded.source(), Validate)?;
+        // What only the simulator can do is refused here, before any namespace exists.
+        let byzantine = loaded
+            .scenario
+            .faults
+            .iter()
+            .position(|f| matches!(f, Fault::Byzantine { .. }));
+        if let Some(i) = byzantine {
+            return Err(loaded.source().error(
+                &format!("faults[{i}].kind"),
+                "Byzantine behaviours run in the simulator only (`cargo sim run`)",
+            ));
+        }
+        let network = &loaded.scenario.network;
+        for (field, rate) in [
+            ("corrupt", network.corrupt),
+            ("duplicate", network.duplicate),
+        ] {
+            if rate > 0.0 {
+                return Err(loaded.source().error(
+                    &format!("network.{field}"),
+                    "network noise is simulated only; a LAN applies loss alone",
+                ));
+            }
+        }
         if loaded.scenario.node_names().len() > Lan::NODES_MAX {
             return Err(loaded.source().error(
                 "nodes",

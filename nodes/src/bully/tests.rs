@@ -915,21 +915,13 @@ fn labels_are_short_and_uppercase() {
 #[test]
 fn lies_about_counters_at_their_end_saturate_instead_of_panicking() {
     // Found by the fuzzer: `client_seq + cx.bump()` overflowed on a chat numbered u64::MAX.
-    use faultline_sim::byzantine::{Lie, TwistCx};
-    use faultline_sim::{ChaCha8Rng, Message};
-    use rand::SeedableRng;
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let mut cx = TwistCx {
-        me: n(1),
-        nodes: 3,
-        to: Some(n(2)),
-        rng: &mut rng,
-    };
+    use faultline_sim::byzantine::Lie;
+    use faultline_sim::testkit::twist;
     let chat = Msg::Chat {
         client_seq: u64::MAX,
         text: "hi".into(),
     };
-    let lie = chat.twist(Lie::Forge, &mut cx);
+    let lie = twist(&chat, Lie::Forge);
     assert!(matches!(
         lie,
         Some(Msg::Chat {
@@ -938,7 +930,7 @@ fn lies_about_counters_at_their_end_saturate_instead_of_panicking() {
         })
     ));
     let coord = Msg::Coordinator { epoch: u64::MAX };
-    let lie = coord.twist(Lie::Forge, &mut cx);
+    let lie = twist(&coord, Lie::Forge);
     assert_eq!(lie, Some(Msg::Coordinator { epoch: u64::MAX }));
 }
 
@@ -946,16 +938,8 @@ fn lies_about_counters_at_their_end_saturate_instead_of_panicking() {
 fn a_reworded_chat_is_cut_on_a_character_boundary() {
     // Found by the fuzzer: truncating a hostile multi-byte text one byte past the bound
     // panicked mid-character.
-    use faultline_sim::byzantine::{Lie, TwistCx};
-    use faultline_sim::{ChaCha8Rng, Message};
-    use rand::SeedableRng;
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let mut cx = TwistCx {
-        me: n(1),
-        nodes: 3,
-        to: Some(n(2)),
-        rng: &mut rng,
-    };
+    use faultline_sim::byzantine::Lie;
+    use faultline_sim::testkit::twist;
     let text = format!("x{}", "é".repeat(TEXT_BYTES_MAX / 2));
     let entry = Entry {
         epoch: 1,
@@ -967,7 +951,7 @@ fn a_reworded_chat_is_cut_on_a_character_boundary() {
     let publish = Msg::Publish {
         entries: vec![entry],
     };
-    let Some(Msg::Publish { entries }) = publish.twist(Lie::Forge, &mut cx) else {
+    let Some(Msg::Publish { entries }) = twist(&publish, Lie::Forge) else {
         panic!("a publish is always reworded");
     };
     assert_eq!(entries[0].text.len(), TEXT_BYTES_MAX - 1);

@@ -286,6 +286,10 @@ fn queue_delivery_fails_on_lost_messages_and_delivery_after_ack() {
         )
     };
     let deq = |ms, client, seq| invoke(ms, client, seq, Op::Dequeue { queue: "q".into() });
+    let ack = |ms, client, seq, id| {
+        let queue = "q".into();
+        invoke(ms, client, seq, Op::Ack { queue, id })
+    };
     let msg = |id, body: &str| {
         Outcome::ok(Value::Message {
             id,
@@ -314,15 +318,7 @@ fn queue_delivery_fails_on_lost_messages_and_delivery_after_ack() {
     maybe.extend([
         deq(10, 11, 1),
         ret(15, 11, 1, msg(1, "a")),
-        invoke(
-            20,
-            11,
-            2,
-            Op::Ack {
-                queue: "q".into(),
-                id: 1,
-            },
-        ),
+        ack(20, 11, 2, 1),
         ret(25, 11, 2, Outcome::Unknown),
         deq(30, 12, 1),
         empty(35, 12, 1),
@@ -332,15 +328,7 @@ fn queue_delivery_fails_on_lost_messages_and_delivery_after_ack() {
     good.extend([
         deq(10, 11, 1),
         ret(15, 11, 1, msg(1, "a")),
-        invoke(
-            20,
-            11,
-            2,
-            Op::Ack {
-                queue: "q".into(),
-                id: 1,
-            },
-        ),
+        ack(20, 11, 2, 1),
         ret(25, 11, 2, ok()),
         // A dequeue concurrent with the ack may still see it.
         deq(22, 12, 1),

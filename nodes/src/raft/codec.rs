@@ -363,38 +363,7 @@ mod tests {
 
     #[test]
     fn entries_and_outcomes_round_trip_and_damage_reads_as_none() {
-        let ops = [
-            Op::Get { key: "k".into() },
-            Op::Put {
-                key: "k".into(),
-                value: "v".into(),
-            },
-            Op::Cas {
-                key: "k".into(),
-                expected: None,
-                new: "n".into(),
-            },
-            Op::Delete { key: "k".into() },
-            Op::Acquire {
-                resource: "r".into(),
-                mode: LockMode::Exclusive,
-            },
-            Op::Renew {
-                resource: "r".into(),
-            },
-            Op::Release {
-                resource: "r".into(),
-            },
-            Op::Enqueue {
-                queue: "q".into(),
-                body: "b".into(),
-            },
-            Op::Dequeue { queue: "q".into() },
-            Op::Ack {
-                queue: "q".into(),
-                id: 7,
-            },
-        ];
+        let ops = super::super::op::every_op();
         for (i, op) in ops.into_iter().enumerate() {
             let entry = Entry {
                 term: 3,

@@ -12,6 +12,7 @@ use rand::Rng;
 
 use super::client::{TIMER_DEADLINE, TIMER_NEXT, TIMER_RETRY};
 use super::config::{NAME_BYTES_MAX, VALUE_BYTES_MAX};
+use super::op::every_op;
 use super::replica::{TIMER_ELECTION, TIMER_HEARTBEAT};
 use super::*;
 
@@ -43,42 +44,6 @@ fn put(term: u64, index: u64) -> Entry {
             },
         },
     }
-}
-
-/// Every operation with realistic values.
-fn ops() -> Vec<Op> {
-    vec![
-        Op::Get { key: "k".into() },
-        Op::Put {
-            key: "k".into(),
-            value: "v".into(),
-        },
-        Op::Cas {
-            key: "k".into(),
-            expected: Some("v".into()),
-            new: "w".into(),
-        },
-        Op::Delete { key: "k".into() },
-        Op::Acquire {
-            resource: "r".into(),
-            mode: LockMode::Exclusive,
-        },
-        Op::Renew {
-            resource: "r".into(),
-        },
-        Op::Release {
-            resource: "r".into(),
-        },
-        Op::Enqueue {
-            queue: "q".into(),
-            body: "b".into(),
-        },
-        Op::Dequeue { queue: "q".into() },
-        Op::Ack {
-            queue: "q".into(),
-            id: 3,
-        },
-    ]
 }
 
 /// One message of every kind (and every op and outcome) with realistic values.
@@ -136,7 +101,7 @@ fn corpus() -> Vec<Msg> {
             leader: Some(NodeId(2)),
         },
     ];
-    for (seq, op) in ops().into_iter().enumerate() {
+    for (seq, op) in every_op().into_iter().enumerate() {
         msgs.push(Msg::Request {
             seq: seq as u64 + 1,
             op,
@@ -169,7 +134,7 @@ fn corpus() -> Vec<Msg> {
 
 /// An operation with hostile names and values.
 fn hostile_op(f: &mut Fuzzer) -> Op {
-    let mut op = ops()[f.rng().gen_range(0..10)].clone();
+    let mut op = every_op()[f.rng().gen_range(0..10)].clone();
     match &mut op {
         Op::Put { key, value } => {
             *key = f.text(NAME_BYTES_MAX);
@@ -339,7 +304,7 @@ fn targets() -> Vec<Target<Msg, Event>> {
     for seq in 1..=12 {
         let request = Msg::Request {
             seq,
-            op: ops()[seq as usize % 10].clone(),
+            op: every_op()[seq as usize % 10].clone(),
         };
         lb.run(|cx| leader.on_message(NodeId(7), request, cx));
     }

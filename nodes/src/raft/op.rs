@@ -194,3 +194,40 @@ impl Outcome {
         Outcome::Fail { reason }
     }
 }
+
+/// One operation of every kind, with realistic values (for tests).
+#[cfg(test)]
+pub(crate) fn every_op() -> Vec<Op> {
+    vec![
+        Op::Get { key: "k".into() },
+        Op::Put {
+            key: "k".into(),
+            value: "v".into(),
+        },
+        Op::Cas {
+            key: "k".into(),
+            expected: Some("v".into()),
+            new: "w".into(),
+        },
+        Op::Delete { key: "k".into() },
+        Op::Acquire {
+            resource: "r".into(),
+            mode: LockMode::Exclusive,
+        },
+        Op::Renew {
+            resource: "r".into(),
+        },
+        Op::Release {
+            resource: "r".into(),
+        },
+        Op::Enqueue {
+            queue: "q".into(),
+            body: "b".into(),
+        },
+        Op::Dequeue { queue: "q".into() },
+        Op::Ack {
+            queue: "q".into(),
+            id: 3,
+        },
+    ]
+}

@@ -885,16 +885,8 @@ fn a_term_pushed_to_its_end_by_a_hostile_peer_stops_elections_without_a_panic() 
 #[test]
 fn lies_about_counters_at_their_end_saturate_instead_of_panicking() {
     // Found by the fuzzer: `match_index + cx.bump()` overflowed on a reply at u64::MAX.
-    use faultline_sim::byzantine::{Lie, TwistCx};
-    use faultline_sim::{ChaCha8Rng, Message};
-    use rand::SeedableRng;
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let mut cx = TwistCx {
-        me: n(1),
-        nodes: 3,
-        to: Some(n(2)),
-        rng: &mut rng,
-    };
+    use faultline_sim::byzantine::Lie;
+    use faultline_sim::testkit::twist;
     let reply = Msg::AppendReply {
         term: u64::MAX,
         ok: false,
@@ -902,7 +894,7 @@ fn lies_about_counters_at_their_end_saturate_instead_of_panicking() {
         conflict_term: 0,
         conflict_index: 0,
     };
-    let lie = reply.twist(Lie::Forge, &mut cx);
+    let lie = twist(&reply, Lie::Forge);
     assert!(matches!(
         lie,
         Some(Msg::AppendReply {
@@ -915,7 +907,7 @@ fn lies_about_counters_at_their_end_saturate_instead_of_panicking() {
         last_index: u64::MAX,
         last_term: u64::MAX,
     };
-    let lie = ask.twist(Lie::Forge, &mut cx);
+    let lie = twist(&ask, Lie::Forge);
     assert!(matches!(
         lie,
         Some(Msg::RequestVote {
