@@ -23,7 +23,14 @@ pub trait Check<E> {
     /// A short stable name ("leader-agreement").
     fn name(&self) -> &'static str;
     /// Sees each record as it is appended. An `Err` is a violation: the run stops there.
+    /// Traffic records ([`Ev::is_traffic`]) come only to a check whose
+    /// [`Check::sees_traffic`] says so.
     fn observe(&mut self, rec: &Record<E>) -> Result<(), String>;
+    /// Whether the check wants traffic records too. Most judge protocol events and faults,
+    /// and traffic is most of a trace: skipping it is most of what checking costs.
+    fn sees_traffic(&self) -> bool {
+        false
+    }
     /// Judges the whole run once it has ended at `end_us`.
     fn finish(&mut self, end_us: u64) -> Verdict;
 }
@@ -37,8 +44,9 @@ pub fn judge<E>(
 ) -> Vec<Verdict> {
     let mut violations: Vec<Option<Verdict>> = vec![None; checks.len()];
     for rec in records {
+        let traffic = rec.ev.is_traffic();
         for (check, violation) in checks.iter_mut().zip(violations.iter_mut()) {
-            if violation.is_some() {
+            if violation.is_some() || (traffic && !check.sees_traffic()) {
                 continue;
             }
             if let Err(detail) = check.observe(rec) {

@@ -3,15 +3,13 @@
 //! [`Host`] it is given differ between the simulator and a real process.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::alarm::Alarm;
 use crate::auth::Keyring;
 use crate::byzantine::{Behaviour, Byzantine, Liar, Plan};
 use crate::nemesis::Arrival;
@@ -31,63 +29,16 @@ pub trait Host<E>: Send + Sync + 'static {
     fn arrival(&self, from: NodeId, to: NodeId) -> Arrival;
     /// How the node lies in what it sends, if it does now.
     fn byzantine(&self, node: NodeId) -> Option<Byzantine>;
-    /// Keeps the node's durable state where a crash cannot reach it; `keys` were written
-    /// since the last call (a host may copy just those).
-    fn persist(&self, node: NodeId, durable: &Durable, keys: &[String]);
     /// Persists a callback's durable writes together with the records of its notes, so that
-    /// a crash cannot keep one and lose the other. By default (the simulator, where a crash
-    /// never lands mid-callback): [`Host::persist`], then [`Host::record`] each, in order.
-    fn commit(&self, node: NodeId, durable: &Durable, keys: &[String], records: Vec<Ev<E>>) {
-        self.persist(node, durable, keys);
-        for ev in records {
-            self.record(node, ev);
-        }
-    }
+    /// a crash cannot keep one and lose the other.
+    fn commit(&self, node: NodeId, durable: &Durable, records: Vec<Ev<E>>);
+    /// The driver is going away (a simulated crash drops it, or the run ended) and hands
+    /// back its durable store. A host that persists every commit has nothing left to do.
+    fn release(&self, _node: NodeId, _durable: Durable) {}
     /// A datagram id unique across the whole run, restarts included.
     fn next_msg_id(&self, node: NodeId) -> u64;
     /// The run is over: the driver returns.
     fn stopped(&self) -> bool;
-}
-
-/// The driver's one wake-up for its next timer.
-///
-/// madsim's `Sleep` registers a fresh timer every time it is polled before its deadline, and
-/// `select!` polls it after every datagram: each datagram would leave a timer behind that
-/// later fires for nothing. The alarm polls the inner sleep once per deadline; later polls
-/// for the same deadline only check the clock.
-struct Alarm {
-    /// The underlying sleep.
-    sleep: Pin<Box<tokio::time::Sleep>>,
-    /// The deadline a timer is registered for.
-    armed: Option<tokio::time::Instant>,
-}
-
-impl Alarm {
-    fn new(deadline: tokio::time::Instant) -> Alarm {
-        Alarm {
-            sleep: Box::pin(tokio::time::sleep_until(deadline)),
-            armed: None,
-        }
-    }
-
-    fn set(&mut self, deadline: tokio::time::Instant) {
-        if self.sleep.deadline() != deadline {
-            self.sleep.as_mut().reset(deadline);
-        }
-    }
-
-    fn poll_ring(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let deadline = self.sleep.deadline();
-        if tokio::time::Instant::now() >= deadline {
-            self.armed = None;
-            return Poll::Ready(());
-        }
-        if self.armed == Some(deadline) {
-            return Poll::Pending;
-        }
-        self.armed = Some(deadline);
-        self.sleep.as_mut().poll(cx)
-    }
 }
 
 /// Pending timers, ordered by deadline then id so that equal deadlines fire deterministically.
@@ -211,7 +162,7 @@ pub async fn run<N, H>(
 }
 
 /// Everything one node's driver holds between callbacks.
-struct Driver<N: Node, H> {
+struct Driver<N: Node, H: Host<N::Event>> {
     /// The protocol's state machine.
     node: N,
     /// Its id.
@@ -360,14 +311,13 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         });
         // Durable state first: what the node persisted must survive a crash that follows a
         // send. Its notes go with it, in one commit: they may announce what it wrote.
-        if self.effects.durable_keys.is_empty() {
+        if !self.effects.durable_written {
             for ev in records {
                 self.host.record(me, ev);
             }
         } else {
             let records = records.collect();
-            self.host
-                .commit(me, &self.durable, &self.effects.durable_keys, records);
+            self.host.commit(me, &self.durable, records);
         }
         if !self.effects.actions.is_empty() {
             self.liar.byzantine = self.host.byzantine(me);
@@ -529,6 +479,13 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         }
         let id = wire::peek_id(&bytes).unwrap_or(0);
         self.host.record(self.me, Ev::Lie { how, id });
+    }
+}
+
+impl<N: Node, H: Host<N::Event>> Drop for Driver<N, H> {
+    fn drop(&mut self) {
+        self.host
+            .release(self.me, std::mem::take(&mut self.durable));
     }
 }
 

@@ -1,6 +1,7 @@
 //! faultline's runtime: the node API, the one driver that runs a node in the simulator or over
 //! real sockets, scenarios, traces and the checkers framework.
 
+pub mod alarm;
 pub mod auth;
 pub mod byzantine;
 pub mod chart;
@@ -12,6 +13,8 @@ pub mod fuzz;
 pub mod journal;
 pub mod linearizability;
 pub mod nemesis;
+#[cfg(madsim)]
+pub mod network;
 pub mod node;
 #[cfg(not(madsim))]
 pub mod process;

@@ -124,8 +124,8 @@ pub struct Effects<M, E> {
     pub actions: Vec<Action<M>>,
     /// Trace notes, in the order they were made.
     pub notes: Vec<Note<E>>,
-    /// Keys written to the durable store during the callback (the driver persists them).
-    pub durable_keys: Vec<String>,
+    /// The callback wrote to the durable store (the driver persists it).
+    pub durable_written: bool,
     /// The node has finished its work: the driver returns after this callback.
     pub stop: bool,
 }
@@ -135,7 +135,7 @@ impl<M, E> Default for Effects<M, E> {
         Effects {
             actions: Vec::new(),
             notes: Vec::new(),
-            durable_keys: Vec::new(),
+            durable_written: false,
             stop: false,
         }
     }
@@ -146,7 +146,7 @@ impl<M, E> Effects<M, E> {
     pub fn clear(&mut self) {
         self.actions.clear();
         self.notes.clear();
-        self.durable_keys.clear();
+        self.durable_written = false;
         self.stop = false;
     }
 }
@@ -225,8 +225,13 @@ impl<'a, M, E> Cx<'a, M, E> {
 
     /// Writes a durable value; it survives a crash once the callback returns.
     pub fn durable_put(&mut self, key: &str, value: Vec<u8>) {
-        self.durable.entries.insert(key.to_string(), value);
-        self.effects.durable_keys.push(key.to_string());
+        match self.durable.entries.get_mut(key) {
+            Some(old) => *old = value,
+            None => {
+                self.durable.entries.insert(key.to_string(), value);
+            }
+        }
+        self.effects.durable_written = true;
     }
 
     /// Reports the node's role.

@@ -70,14 +70,10 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
         self.byzantine
     }
 
-    fn persist(&self, _node: NodeId, durable: &Durable, _keys: &[String]) {
-        self.write_durable(durable, &Journal::default());
-    }
-
     /// The durable file is the commit point: it is written with the records' trace lines,
     /// which are appended to the trace only after it is in place. A SIGKILL between the two
     /// loses nothing: the next start appends what the trace lacks ([`journal::recover`]).
-    fn commit(&self, node: NodeId, durable: &Durable, _keys: &[String], records: Vec<Ev<E>>) {
+    fn commit(&self, node: NodeId, durable: &Durable, records: Vec<Ev<E>>) {
         let lines = records
             .into_iter()
             .filter_map(|ev| self.line(node, ev))
@@ -308,7 +304,7 @@ mod tests {
         let mut durable = Durable::default();
         durable.entries.insert("log/492".into(), vec![4, 9, 2]);
         let records = vec![Ev::Proto { event: 492 }, Ev::Proto { event: 493 }];
-        Host::<u32>::commit(host, NodeId(0), &durable, &["log/492".into()], records);
+        Host::<u32>::commit(host, NodeId(0), &durable, records);
     }
 
     fn trace(files: &ProcessFiles) -> String {

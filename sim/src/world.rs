@@ -1,9 +1,7 @@
 //! The simulated world (sim flavor only): one madsim node per protocol node, the fault
 //! schedule applied on simulated time, checks judging every record as it is appended.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -14,19 +12,17 @@ use crate::byzantine::Byzantine;
 use crate::check::{Check, Verdict};
 use crate::driver::{self, Host};
 use crate::nemesis::{Arrival, Nemesis};
+use crate::network::{Network, Transport};
 use crate::node::{Durable, NodeId};
 use crate::protocol::Protocol;
 use crate::scenario::{Scenario, WorldAction};
 use crate::trace::{Ev, Record, Trace, WORLD};
-use crate::transport::{AddressBook, Transport, TransportKind};
 
 /// Records kept in memory per run; past it the trace is still hashed, not kept.
 pub const TRACE_RECORDS_MAX: usize = 5_000_000;
-/// The port every simulated node listens on.
-const PORT: u16 = 7000;
 
 /// What a simulated run leaves behind.
-pub struct RunOutput<E> {
+pub struct RunOutput<E: 'static> {
     /// Every event, and the digest.
     pub trace: Trace<E>,
     /// One verdict per check.
@@ -36,17 +32,21 @@ pub struct RunOutput<E> {
 }
 
 /// The state every simulated node shares.
-struct Shared<E> {
+struct Shared<E: 'static> {
     /// The trace so far.
     trace: Trace<E>,
-    /// Checks fed every record.
+    /// Checks fed every record (traffic only to those that ask for it).
     checks: Vec<Box<dyn Check<E> + Send>>,
+    /// Whether any check sees traffic records.
+    traffic_checked: bool,
     /// The first violation, which stops the run.
     violation: Option<Verdict>,
     /// Partitions, loss, who is up.
     nemesis: Nemesis,
-    /// Each node's durable store, outside madsim so that a kill cannot touch it.
-    durable: Vec<Durable>,
+    /// Each node's durable store while no driver holds it: a driver takes it when the node
+    /// starts and gives it back when it is dropped (a kill drops it), with every write of
+    /// every callback in it, since a simulated crash never lands inside a callback.
+    durable: Vec<Option<Durable>>,
     /// Datagrams sent so far by each node, across restarts.
     sent: Vec<u64>,
     /// How many times each node has started.
@@ -58,16 +58,16 @@ struct Shared<E> {
 }
 
 /// The [`Host`] of simulated nodes.
-struct SimHost<E> {
-    /// Simulated time zero.
-    epoch: tokio::time::Instant,
+struct SimHost<E: 'static> {
+    /// The simulated network, and the run's clock.
+    net: Arc<Network>,
     /// Everything mutable.
     shared: Mutex<Shared<E>>,
     /// Wakes the supervisor when a check fails.
     violated: Notify,
 }
 
-impl<E> SimHost<E> {
+impl<E: 'static> SimHost<E> {
     fn lock(&self) -> MutexGuard<'_, Shared<E>> {
         // madsim runs every task on one thread: a poisoned lock means a node panicked, and
         // the panic itself is the report.
@@ -77,7 +77,7 @@ impl<E> SimHost<E> {
 
 impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
     fn now_us(&self) -> u64 {
-        self.epoch.elapsed().as_micros() as u64
+        self.net.clock().now_us()
     }
 
     fn record(&self, node: NodeId, ev: Ev<E>) {
@@ -89,11 +89,16 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
         let rec = Record { t, node, ev };
         let Shared {
             checks,
+            traffic_checked,
             violation,
             trace,
             ..
         } = &mut *shared;
-        for check in checks.iter_mut() {
+        let traffic = rec.ev.is_traffic();
+        for check in checks
+            .iter_mut()
+            .filter(|c| !traffic || (*traffic_checked && c.sees_traffic()))
+        {
             if let Err(detail) = check.observe(&rec) {
                 if violation.is_none() {
                     *violation = Some(Verdict {
@@ -123,14 +128,17 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
             .flatten()
     }
 
-    fn persist(&self, node: NodeId, durable: &Durable, keys: &[String]) {
-        // Only what changed: cloning a whole Raft log per append made runs quadratic.
+    fn commit(&self, node: NodeId, _durable: &Durable, records: Vec<Ev<E>>) {
+        // A simulated crash never lands inside a callback, and the store itself outlives
+        // the driver ([`Host::release`]): there is nothing to copy, only records.
+        for ev in records {
+            self.record(node, ev);
+        }
+    }
+
+    fn release(&self, node: NodeId, durable: Durable) {
         if let Some(slot) = self.lock().durable.get_mut(node.0 as usize) {
-            for key in keys {
-                if let Some(value) = durable.entries.get(key) {
-                    slot.entries.insert(key.clone(), value.clone());
-                }
-            }
+            *slot = Some(durable);
         }
     }
 
@@ -149,50 +157,34 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
     }
 }
 
-/// The simulated address of a node.
-fn address(id: NodeId) -> SocketAddr {
-    let i = id.0 as u32 + 1;
-    SocketAddr::new(
-        IpAddr::V4(Ipv4Addr::new(10, 0, (i >> 8) as u8, i as u8)),
-        PORT,
-    )
-}
-
 /// Runs a scenario under `seed` in madsim and returns its trace and verdicts.
 pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> RunOutput<P::Event> {
     let names = scenario.node_names();
     let nodes = names.len();
-    let [lat_lo, lat_hi] = scenario.network.latency_ms;
-    let mut config = madsim::Config::default();
-    config.net.packet_loss_rate = 0.0;
-    // madsim draws from a half-open range; the scenario's range is inclusive.
-    config.net.send_latency =
-        Duration::from_millis(lat_lo)..Duration::from_millis(lat_hi) + Duration::from_micros(1);
-    let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, config);
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
 
     let mut nemesis_rng = ChaCha8Rng::seed_from_u64(seed);
     nemesis_rng.set_stream(u64::MAX);
+    let checks = proto.checks();
     let shared = Shared {
         trace: Trace::new(TRACE_RECORDS_MAX),
-        checks: proto.checks(),
+        traffic_checked: checks.iter().any(|c| c.sees_traffic()),
+        checks,
         violation: None,
         nemesis: {
             let mut nemesis = Nemesis::new(nodes, scenario.network.loss, nemesis_rng);
             nemesis.set_noise(scenario.network.corrupt, scenario.network.duplicate);
             nemesis
         },
-        durable: vec![Durable::default(); nodes],
+        durable: vec![Some(Durable::default()); nodes],
         sent: vec![0; nodes],
         incarnation: vec![0; nodes],
         byzantine: vec![None; nodes],
         stopped: false,
     };
-    let book = AddressBook {
-        nodes: (0..nodes).map(|i| address(NodeId(i as u16))).collect(),
-        group: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(239, 255, 70, 1)), PORT),
-        interface: Ipv4Addr::UNSPECIFIED,
-        kind: TransportKind::Udp,
-    };
+    let mut latency_rng = ChaCha8Rng::seed_from_u64(seed);
+    latency_rng.set_stream(u64::MAX - 1);
+    let latency_ms = scenario.network.latency_ms;
     let schedule = scenario.schedule();
     // Each node gets only its own ring: a liar can sign as itself, never as another.
     let secret = Keyring::secret("faultline sim keys", &seed.to_le_bytes());
@@ -200,8 +192,9 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let duration_us = scenario.duration_ms * 1000;
 
     let (host, end_us) = runtime.block_on(async move {
+        let net = Arc::new(Network::new(nodes, latency_ms, latency_rng));
         let host = Arc::new(SimHost {
-            epoch: tokio::time::Instant::now(),
+            net: net.clone(),
             shared: Mutex::new(shared),
             violated: Notify::new(),
         });
@@ -209,24 +202,22 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         let mut madsim_ids = Vec::with_capacity(nodes);
         for (i, name) in names.iter().enumerate() {
             let id = NodeId(i as u16);
-            let (host, proto, book) = (host.clone(), proto.clone(), book.clone());
+            let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
             let node = handle
                 .create_node()
                 .name(name.clone())
-                .ip(address(id).ip())
                 .init(move || {
-                    let (host, proto, book) = (host.clone(), proto.clone(), book.clone());
+                    let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
                     async move {
-                        let (durable, incarnation) = {
+                        let durable = take_durable(&host, i).await;
+                        let incarnation = {
                             let mut shared = host.lock();
                             shared.incarnation[i] += 1;
-                            (shared.durable[i].clone(), shared.incarnation[i])
+                            shared.incarnation[i]
                         };
                         let mut rng = ChaCha8Rng::seed_from_u64(seed);
                         rng.set_stream(((i as u64) << 32) | incarnation);
-                        let Ok(transport) = Transport::bind(id, book).await else {
-                            return;
-                        };
+                        let transport = Transport::attach(net, id);
                         let keys =
                             authenticates.then(|| Keyring::derive(&secret, id, nodes as u16));
                         driver::run(proto.node(id), id, host, transport, durable, rng, keys).await;
@@ -237,7 +228,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         }
 
         for (at_ms, action) in schedule {
-            let at = host.epoch + Duration::from_millis(at_ms);
+            let at = host.net.clock().at(at_ms * 1000);
             tokio::select! {
                 biased;
                 () = tokio::time::sleep_until(at) => {}
@@ -248,7 +239,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         if !host.stopped() {
             tokio::select! {
                 biased;
-                () = tokio::time::sleep_until(host.epoch + Duration::from_micros(duration_us)) => {}
+                () = tokio::time::sleep_until(host.net.clock().at(duration_us)) => {}
                 () = host.violated.notified() => {}
             }
         }
@@ -276,6 +267,19 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     }
 }
 
+/// Node `i`'s durable store, once its previous incarnation has given it back. A killed
+/// node's tasks are dropped the next time madsim runs them, which is before any later
+/// instant, so a restart finds the store already returned; the wait is a safeguard.
+async fn take_durable<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, i: usize) -> Durable {
+    for _ in 0..1000 {
+        if let Some(durable) = host.lock().durable[i].take() {
+            return durable;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("node #{i} restarted while its previous incarnation still holds its durable store");
+}
+
 fn apply_fault<E: crate::node::ProtoEvent + Send>(
     host: &Arc<SimHost<E>>,
     handle: &madsim::runtime::Handle,
@@ -288,6 +292,7 @@ fn apply_fault<E: crate::node::ProtoEvent + Send>(
                 return;
             }
             handle.kill(madsim_ids[node.0 as usize]);
+            host.net.crash(node);
             host.lock().nemesis.set_up(node, false);
             host.record(node, Ev::Crash);
         }

@@ -1,0 +1,297 @@
+//! The simulated network (sim flavor only): datagrams in flight between simulated nodes.
+//!
+//! Each datagram gets a latency drawn from the run's seed, uniform over the scenario's
+//! range, and waits in its receiver's inbox until then. A crashed node's inbox is emptied
+//! and what is sent to it while it is down is lost, as on a real network. Partitions, loss
+//! and noise are not decided here but by the nemesis as a datagram arrives, in both flavors.
+//!
+//! madsim has a simulated UDP of its own. faultline used it at first, and it cost more than
+//! everything faultline does per datagram: two random sleeps (a timer and a task switch
+//! each) on every send and receive, an address formatted to a string for every send, and a
+//! receiver task per node, because madsim's `recv_from` loses the datagram it holds when a
+//! `select!` drops it. Here a datagram costs a heap push, and a wake-up when it is the
+//! next to arrive. Receiving is cancel-safe by construction: a datagram leaves the inbox
+//! only in the poll that returns it.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::alarm::Alarm;
+use crate::node::NodeId;
+
+/// Datagrams waiting in one inbox; past this they are lost, like a full socket buffer (a
+/// node that far behind has bigger problems than one datagram).
+const INBOX_DATAGRAMS_MAX: usize = 16 * 1024;
+
+/// A deadline no run reaches.
+const YEAR_US: u64 = 365 * 24 * 3600 * 1_000_000;
+
+/// Simulated time, read straight from madsim's clock: `Instant::now()` goes through
+/// madsim's libc `clock_gettime` override, several times the cost, and the simulator asks
+/// for the time on every record.
+#[derive(Clone)]
+pub struct Clock {
+    /// madsim's clock.
+    handle: madsim::time::TimeHandle,
+    /// Its reading at the run's time zero.
+    zero: Duration,
+    /// The run's time zero.
+    epoch: tokio::time::Instant,
+}
+
+impl Clock {
+    /// A clock whose zero is now. Call inside the runtime.
+    pub fn start() -> Clock {
+        let handle = madsim::time::TimeHandle::current();
+        Clock {
+            zero: handle.elapsed(),
+            epoch: tokio::time::Instant::now(),
+            handle,
+        }
+    }
+
+    /// Microseconds since zero.
+    pub fn now_us(&self) -> u64 {
+        (self.handle.elapsed() - self.zero).as_micros() as u64
+    }
+
+    /// The instant `us` microseconds after zero.
+    pub fn at(&self, us: u64) -> tokio::time::Instant {
+        self.epoch + Duration::from_micros(us)
+    }
+}
+
+/// A datagram on its way.
+struct InFlight {
+    /// When it arrives, in microseconds since zero.
+    at_us: u64,
+    /// Send order, which breaks ties between equal arrival times deterministically.
+    seq: u64,
+    /// The datagram.
+    bytes: Vec<u8>,
+}
+
+impl PartialEq for InFlight {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at_us, self.seq) == (other.at_us, other.seq)
+    }
+}
+
+impl Eq for InFlight {}
+
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for InFlight {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at_us, self.seq).cmp(&(other.at_us, other.seq))
+    }
+}
+
+/// What is on its way to one node.
+#[derive(Default)]
+struct Inbox {
+    /// Whether a node is listening (it started and has not crashed since).
+    bound: bool,
+    /// Datagrams, earliest arrival first.
+    queue: BinaryHeap<Reverse<InFlight>>,
+    /// The receiver waiting for the next arrival.
+    waker: Option<Waker>,
+}
+
+/// Everything that changes as datagrams travel.
+struct State {
+    /// Draws every latency.
+    rng: ChaCha8Rng,
+    /// Datagrams sent so far.
+    sent: u64,
+    /// One per node.
+    inboxes: Vec<Inbox>,
+}
+
+/// The network of one simulated run.
+pub struct Network {
+    /// Simulated time.
+    clock: Clock,
+    /// Latency range, inclusive, in microseconds.
+    latency_us: (u64, u64),
+    /// Inboxes and the latency source.
+    state: Mutex<State>,
+}
+
+impl Network {
+    /// A network of `nodes` nodes whose latencies are drawn from `rng` over `latency_ms`
+    /// (inclusive). Call inside the runtime.
+    pub fn new(nodes: usize, latency_ms: [u64; 2], rng: ChaCha8Rng) -> Network {
+        let [lo, hi] = latency_ms;
+        Network {
+            clock: Clock::start(),
+            latency_us: (lo * 1000, hi.max(lo) * 1000),
+            state: Mutex::new(State {
+                rng,
+                sent: 0,
+                inboxes: (0..nodes).map(|_| Inbox::default()).collect(),
+            }),
+        }
+    }
+
+    /// The run's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // madsim runs every task on one thread: a poisoned lock means a node panicked, and
+        // the panic itself is the report.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The node crashed: what was on its way to it is lost, and so is what is sent to it
+    /// until it starts again.
+    pub fn crash(&self, node: NodeId) {
+        if let Some(inbox) = self.lock().inboxes.get_mut(node.0 as usize) {
+            *inbox = Inbox::default();
+        }
+    }
+
+    /// Puts one datagram on its way from the sender to `to`.
+    fn send(&self, state: &mut State, to: NodeId, bytes: &[u8], now_us: u64) {
+        let (lo, hi) = self.latency_us;
+        let latency = state.rng.gen_range(lo..=hi);
+        let seq = state.sent;
+        state.sent += 1;
+        let Some(inbox) = state.inboxes.get_mut(to.0 as usize) else {
+            return;
+        };
+        if !inbox.bound || inbox.queue.len() >= INBOX_DATAGRAMS_MAX {
+            return;
+        }
+        let at_us = now_us + latency;
+        let next = inbox
+            .queue
+            .peek()
+            .is_none_or(|Reverse(first)| at_us < first.at_us);
+        inbox.queue.push(Reverse(InFlight {
+            at_us,
+            seq,
+            bytes: bytes.to_vec(),
+        }));
+        // The receiver sleeps until its earliest arrival; this one is earlier.
+        if next {
+            if let Some(waker) = inbox.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// One node's attachment to the [`Network`]: the sim flavor's transport.
+pub struct Transport {
+    /// The network.
+    net: Arc<Network>,
+    /// This node.
+    me: NodeId,
+    /// How many nodes the network has.
+    nodes: u16,
+    /// Wakes the receiver at its next arrival.
+    alarm: Mutex<Alarm>,
+}
+
+impl Transport {
+    /// Starts listening as `me`: the inbox starts empty.
+    pub fn attach(net: Arc<Network>, me: NodeId) -> Transport {
+        let nodes = {
+            let mut state = net.lock();
+            if let Some(inbox) = state.inboxes.get_mut(me.0 as usize) {
+                *inbox = Inbox {
+                    bound: true,
+                    ..Inbox::default()
+                };
+            }
+            state.inboxes.len() as u16
+        };
+        let far = net.clock.at(YEAR_US);
+        Transport {
+            net,
+            me,
+            nodes,
+            alarm: Mutex::new(Alarm::new(far)),
+        }
+    }
+
+    /// How many nodes the network has.
+    pub fn nodes(&self) -> u16 {
+        self.nodes
+    }
+
+    /// Sends to one node; false when there is no such node. A datagram to a crashed node
+    /// vanishes, as on a real network.
+    pub async fn send(&self, to: NodeId, bytes: &[u8]) -> bool {
+        if to.0 >= self.nodes {
+            return false;
+        }
+        let now = self.net.clock.now_us();
+        self.net.send(&mut self.net.lock(), to, bytes, now);
+        true
+    }
+
+    /// Sends to every other node.
+    pub async fn multicast(&self, bytes: &[u8]) {
+        let now = self.net.clock.now_us();
+        let mut state = self.net.lock();
+        for to in (0..self.nodes).map(NodeId).filter(|n| *n != self.me) {
+            self.net.send(&mut state, to, bytes, now);
+        }
+    }
+
+    /// Receives one datagram into `buf` (cancel-safe).
+    pub async fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        poll_fn(|cx| {
+            let now = self.net.clock.now_us();
+            let mut state = self.net.lock();
+            let Some(inbox) = state.inboxes.get_mut(self.me.0 as usize) else {
+                return Poll::Ready(Err(std::io::Error::other("no such node")));
+            };
+            let next = match inbox.queue.peek() {
+                Some(Reverse(first)) if first.at_us <= now => {
+                    let Some(Reverse(datagram)) = inbox.queue.pop() else {
+                        unreachable!("peeked");
+                    };
+                    let len = datagram.bytes.len().min(buf.len());
+                    buf[..len].copy_from_slice(&datagram.bytes[..len]);
+                    return Poll::Ready(Ok(len));
+                }
+                Some(Reverse(first)) => Some(first.at_us),
+                None => None,
+            };
+            if !inbox
+                .waker
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                inbox.waker = Some(cx.waker().clone());
+            }
+            drop(state);
+            if let Some(at_us) = next {
+                let mut alarm = self.alarm.lock().unwrap_or_else(|p| p.into_inner());
+                alarm.set(self.net.clock.at(at_us));
+                // Pending until then; when it rings, the task polls again and finds it.
+                if alarm.poll_ring(cx).is_ready() {
+                    cx.waker().wake_by_ref();
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
