@@ -221,6 +221,8 @@ const WORKLOADS: [Workload; 3] = [
 
 /// The share of the raw baseline's delivered datagrams per second faultline should reach.
 const SHARE_TARGET: f64 = 2.0 / 3.0;
+/// The explore throughput line (`--only` matches it like a workload's name).
+const EXPLORE_NAME: &str = "explore throughput, raft 5 replicas + 3 clients, 5% loss, 60 s";
 /// Seeds per minute `explore` should reach on the 60 s Raft workload.
 const SEEDS_PER_MINUTE_TARGET: f64 = 600.0;
 
@@ -241,7 +243,7 @@ pub fn bench_command(quick: bool, only: Option<&str>) -> i32 {
         .iter()
         .filter(|w| only.is_none_or(|o| w.name.contains(o)))
         .collect();
-    let explore = only.is_none_or(|o| "explore".contains(o) || "raft".contains(o));
+    let explore = only.is_none_or(|o| EXPLORE_NAME.contains(o));
     println!(
         "faultline bench: sim flavor, one thread, this machine ({} cores), {rounds} round(s)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -249,10 +251,11 @@ pub fn bench_command(quick: bool, only: Option<&str>) -> i32 {
     let mut raw_rows = Vec::new();
     let mut rows: Vec<Vec<Row>> = chosen.iter().map(|_| Vec::new()).collect();
     for round in 1..=rounds {
-        eprint!("\rround {round}/{rounds}: raw madsim");
+        let progress = |name: &str| eprint!("\rround {round}/{rounds}: {name:<60}");
+        progress("raw madsim");
         raw_rows.push(raw_madsim(30));
         for (w, out) in chosen.iter().zip(rows.iter_mut()) {
-            eprint!("\rround {round}/{rounds}: {:<60}", w.name);
+            progress(w.name);
             out.push(faultline_rows(w.name, w.text, w.runs));
         }
     }
@@ -315,7 +318,7 @@ pub fn bench_command(quick: bool, only: Option<&str>) -> i32 {
         eprint!("explore throughput ...");
         let (per_minute, jobs) = seeds_per_minute(RAFT_LOSSY, if quick { 10 } else { 40 });
         eprintln!("\r{:<30}", "");
-        println!("explore throughput, raft 5 replicas + 3 clients, 5% loss, 60 s: {per_minute:.0} seeds/minute on {jobs} threads");
+        println!("{EXPLORE_NAME}: {per_minute:.0} seeds/minute on {jobs} threads");
         verdicts.push(format!(
             "explore, raft 60 s: {per_minute:.0} seeds/minute, target {SEEDS_PER_MINUTE_TARGET:.0}: {}",
             if per_minute >= SEEDS_PER_MINUTE_TARGET { "met" } else { "NOT met" }

@@ -7,12 +7,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc keeps freed memory for the next run instead of handing it back to the kernel:
-/// a run's trace is megabytes of records, and with glibc's allocator every seed paid again
-/// for faulting its pages in (a tenth of a Raft run's time, measured with `perf`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "faultline",

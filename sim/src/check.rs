@@ -140,3 +140,66 @@ impl Cluster {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts the records it is shown.
+    struct Counter {
+        traffic: bool,
+        seen: u64,
+    }
+
+    impl Check<u32> for Counter {
+        fn name(&self) -> &'static str {
+            "counter"
+        }
+        fn observe(&mut self, _rec: &Record<u32>) -> Result<(), String> {
+            self.seen += 1;
+            Ok(())
+        }
+        fn sees_traffic(&self) -> bool {
+            self.traffic
+        }
+        fn finish(&mut self, _end_us: u64) -> Verdict {
+            Verdict {
+                name: "counter".into(),
+                ok: true,
+                detail: self.seen.to_string(),
+            }
+        }
+    }
+
+    #[test]
+    fn traffic_reaches_only_the_checks_that_ask_for_it() {
+        let rec = |ev| Record {
+            t: 0,
+            node: NodeId(0),
+            ev,
+        };
+        let records = vec![
+            rec(Ev::Timer { timer: 1 }),
+            rec(Ev::Crash),
+            rec(Ev::Deliver {
+                from: NodeId(1),
+                id: 7,
+                label: "ping".into(),
+            }),
+            rec(Ev::Proto { event: 3 }),
+        ];
+        let mut checks: Vec<Box<dyn Check<u32> + Send>> = vec![
+            Box::new(Counter {
+                traffic: false,
+                seen: 0,
+            }),
+            Box::new(Counter {
+                traffic: true,
+                seen: 0,
+            }),
+        ];
+        let verdicts = judge(&mut checks, &records, 0);
+        assert_eq!(verdicts[0].detail, "2");
+        assert_eq!(verdicts[1].detail, "4");
+    }
+}

@@ -37,8 +37,6 @@ struct Shared<E: 'static> {
     trace: Trace<E>,
     /// Checks fed every record (traffic only to those that ask for it).
     checks: Vec<Box<dyn Check<E> + Send>>,
-    /// Whether any check sees traffic records.
-    traffic_checked: bool,
     /// The first violation, which stops the run.
     violation: Option<Verdict>,
     /// Partitions, loss, who is up.
@@ -89,16 +87,12 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
         let rec = Record { t, node, ev };
         let Shared {
             checks,
-            traffic_checked,
             violation,
             trace,
             ..
         } = &mut *shared;
         let traffic = rec.ev.is_traffic();
-        for check in checks
-            .iter_mut()
-            .filter(|c| !traffic || (*traffic_checked && c.sees_traffic()))
-        {
+        for check in checks.iter_mut().filter(|c| !traffic || c.sees_traffic()) {
             if let Err(detail) = check.observe(&rec) {
                 if violation.is_none() {
                     *violation = Some(Verdict {
@@ -165,11 +159,9 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
 
     let mut nemesis_rng = ChaCha8Rng::seed_from_u64(seed);
     nemesis_rng.set_stream(u64::MAX);
-    let checks = proto.checks();
     let shared = Shared {
         trace: Trace::new(TRACE_RECORDS_MAX),
-        traffic_checked: checks.iter().any(|c| c.sees_traffic()),
-        checks,
+        checks: proto.checks(),
         violation: None,
         nemesis: {
             let mut nemesis = Nemesis::new(nodes, scenario.network.loss, nemesis_rng);
