@@ -215,9 +215,13 @@ const WORKLOADS: [Workload; 3] = [
     Workload {
         name: "raft 5 replicas + 3 clients, 5% loss, 60 s",
         text: RAFT_LOSSY,
-        runs: 1,
+        runs: 5,
     },
 ];
+
+/// Simulated seconds of the raw baseline per round: about as long in wall time as a
+/// workload's turn, so that a moment of drift weighs on a round's two sides alike.
+const RAW_SIM_S: u64 = 120;
 
 /// The share of the raw baseline's delivered datagrams per second faultline should reach.
 const SHARE_TARGET: f64 = 2.0 / 3.0;
@@ -238,7 +242,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// 720k datagrams a second here), so the baseline and the workloads take turns, round after
 /// round, and each share is taken within its round: drift moves both sides of a ratio alike.
 pub fn bench_command(quick: bool, only: Option<&str>) -> i32 {
-    let rounds = if quick { 1 } else { 5 };
+    let rounds = if quick { 1 } else { 7 };
     let chosen: Vec<&Workload> = WORKLOADS
         .iter()
         .filter(|w| only.is_none_or(|o| w.name.contains(o)))
@@ -253,7 +257,7 @@ pub fn bench_command(quick: bool, only: Option<&str>) -> i32 {
     for round in 1..=rounds {
         let progress = |name: &str| eprint!("\rround {round}/{rounds}: {name:<60}");
         progress("raw madsim");
-        raw_rows.push(raw_madsim(30));
+        raw_rows.push(raw_madsim(RAW_SIM_S));
         for (w, out) in chosen.iter().zip(rows.iter_mut()) {
             progress(w.name);
             out.push(faultline_rows(w.name, w.text, w.runs));

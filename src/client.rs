@@ -141,7 +141,7 @@ pub fn client_command(
         } => Some(result.clone()),
         _ => None,
     });
-    Ok(match result {
+    Ok(match result.map(|r| *r) {
         Some(Outcome::Ok { value }) => {
             println!("ok {}", serde_json::to_string(&value)?);
             0

@@ -119,7 +119,13 @@ pub fn analyse<E>(records: &[Record<E>], names: &[String]) -> Analysis {
         match &rec.ev {
             Ev::Send { label, .. } => {
                 messages.sent += 1;
-                *messages.by_label.entry(label.to_string()).or_default() += 1;
+                // Counted in place: a key is allocated once per label, not once per send.
+                match messages.by_label.get_mut(label.as_ref()) {
+                    Some(count) => *count += 1,
+                    None => {
+                        messages.by_label.insert(label.to_string(), 1);
+                    }
+                }
             }
             Ev::Deliver { .. } => messages.delivered += 1,
             Ev::Drop { .. } => messages.dropped += 1,

@@ -119,13 +119,10 @@ impl Cluster {
             .filter(|r| {
                 r.t > since_us
                     && matches!(
-                        r.ev,
+                        &r.ev,
                         Ev::Proto {
-                            event: Event::Return {
-                                result: Outcome::Ok { .. },
-                                ..
-                            }
-                        }
+                            event: Event::Return { result, .. }
+                        } if matches!(**result, Outcome::Ok { .. })
                     )
             })
             .count()

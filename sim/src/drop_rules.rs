@@ -73,7 +73,6 @@ mod tests {
     use super::*;
     use crate::nemesis::Arrival;
     use crate::trace::DropReason;
-    use rand::SeedableRng;
 
     #[test]
     fn rules_round_trip_and_replace_the_previous_ones() {
@@ -84,7 +83,7 @@ mod tests {
         };
         let parsed = DropRules::parse(&rules.to_toml()).unwrap();
         assert_eq!(parsed, rules);
-        let mut nemesis = Nemesis::new(3, 0.0, rand_chacha::ChaCha8Rng::seed_from_u64(1));
+        let mut nemesis = Nemesis::new(3, 0.0, 1);
         parsed.apply(&mut nemesis, &names);
         assert_eq!(
             nemesis.arrival(NodeId(0), NodeId(1)),

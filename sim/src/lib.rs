@@ -12,6 +12,7 @@ pub mod fuzz;
 #[cfg(not(madsim))]
 pub mod journal;
 pub mod linearizability;
+pub mod link_draws;
 pub mod nemesis;
 #[cfg(madsim)]
 pub mod network;

@@ -1,11 +1,12 @@
 //! The faults in force: crashed nodes, cut links, loss. The driver asks it about every
 //! datagram, so partitions and loss are decided (and traced) in one place in both flavors.
 
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-
+use crate::link_draws::LinkDraws;
 use crate::node::NodeId;
 use crate::trace::DropReason;
+
+/// The purpose that keys the fate draws ("FATE").
+const FATE_DRAWS: u64 = 0x4641_5445;
 
 /// What happens to one datagram on its way.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -36,13 +37,13 @@ pub struct Nemesis {
     corrupt: f64,
     /// Probability that a datagram arrives twice (scenario `network.duplicate`).
     duplicate: f64,
-    /// Draws loss decisions; seeded from the run's seed.
-    rng: ChaCha8Rng,
+    /// Draws each datagram's fate, per link; seeded from the run's seed.
+    draws: LinkDraws,
 }
 
 impl Nemesis {
-    /// A healthy network of `nodes` nodes with a base loss rate.
-    pub fn new(nodes: usize, loss_base: f64, rng: ChaCha8Rng) -> Self {
+    /// A healthy network of `nodes` nodes with a base loss rate, drawing under `seed`.
+    pub fn new(nodes: usize, loss_base: f64, seed: u64) -> Self {
         Nemesis {
             nodes,
             cut: vec![false; nodes * nodes],
@@ -51,7 +52,7 @@ impl Nemesis {
             loss_fault: 0.0,
             corrupt: 0.0,
             duplicate: 0.0,
-            rng,
+            draws: LinkDraws::new(nodes, seed, FATE_DRAWS),
         }
     }
 
@@ -94,21 +95,23 @@ impl Nemesis {
 
     /// Decides the fate of a datagram arriving at `to` from `from`.
     /// A sender claiming an id we do not know is judged by the receiver's links alone.
-    /// A rate of zero draws nothing, so a run without noise keeps its random sequence.
+    /// Every datagram takes its draw, cut or not, so that healing a partition or turning
+    /// noise off leaves the later datagrams' fates as they were.
     pub fn arrival(&mut self, from: NodeId, to: NodeId) -> Arrival {
+        let draw = self.draws.next(from.0, to.0);
         if let Some(i) = self.link(from, to) {
             if self.cut[i] {
                 return Arrival::Drop(DropReason::Partition);
             }
         }
         let rate = self.loss_base.max(self.loss_fault);
-        if rate > 0.0 && self.rng.gen_bool(rate.min(1.0)) {
+        if draw.chance(0, rate) {
             return Arrival::Drop(DropReason::Loss);
         }
-        if self.corrupt > 0.0 && self.rng.gen_bool(self.corrupt.min(1.0)) {
-            return Arrival::Corrupt(self.rng.gen());
+        if draw.chance(1, self.corrupt) {
+            return Arrival::Corrupt(draw.value(2));
         }
-        if self.duplicate > 0.0 && self.rng.gen_bool(self.duplicate.min(1.0)) {
+        if draw.chance(3, self.duplicate) {
             return Arrival::Duplicate;
         }
         Arrival::Deliver

@@ -1,7 +1,7 @@
 //! The simulated network (sim flavor only): datagrams in flight between simulated nodes.
 //!
-//! Each datagram gets a latency drawn from the run's seed, uniform over the scenario's
-//! range, and waits in its receiver's inbox until then. A crashed node's inbox is emptied
+//! Each datagram gets a latency drawn from the run's seed, its link and its number on that
+//! link (see [`crate::link_draws`]), uniform over the scenario's range, and waits in its receiver's inbox until then. A crashed node's inbox is emptied
 //! and what is sent to it while it is down is lost, as on a real network. Partitions, loss
 //! and noise are not decided here but by the nemesis as a datagram arrives, in both flavors.
 //!
@@ -9,29 +9,31 @@
 //! everything faultline does per datagram: two random sleeps (a timer and a task switch
 //! each) on every send and receive, an address formatted to a string for every send, and a
 //! receiver task per node, because madsim's `recv_from` loses the datagram it holds when a
-//! `select!` drops it. Here a datagram costs a heap push, and a wake-up when it is the
-//! next to arrive. Receiving is cancel-safe by construction: a datagram leaves the inbox
+//! `select!` drops it. Here a datagram costs a heap push, and a timer when it is the
+//! next to arrive, armed by the sender so that the receiver is polled only when a datagram
+//! is due. Receiving is cancel-safe by construction: a datagram leaves the inbox
 //! only in the poll that returns it.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-
-use crate::alarm::Alarm;
+use crate::link_draws::LinkDraws;
 use crate::node::NodeId;
 
 /// Datagrams waiting in one inbox; past this they are lost, like a full socket buffer (a
 /// node that far behind has bigger problems than one datagram).
 const INBOX_DATAGRAMS_MAX: usize = 16 * 1024;
 
-/// A deadline no run reaches.
-const YEAR_US: u64 = 365 * 24 * 3600 * 1_000_000;
+/// Delivered datagrams' buffers kept for reuse.
+const SPARE_BUFFERS_MAX: usize = 256;
+
+/// The purpose that keys the latency draws ("LATE").
+const LATENCY_DRAWS: u64 = 0x4C41_5445;
 
 /// Simulated time, read straight from madsim's clock: `Instant::now()` goes through
 /// madsim's libc `clock_gettime` override, several times the cost, and the simulator asks
@@ -105,16 +107,47 @@ struct Inbox {
     bound: bool,
     /// Datagrams, earliest arrival first.
     queue: BinaryHeap<Reverse<InFlight>>,
-    /// The receiver waiting for the next arrival.
+    /// The receiving task, as of its last look at the inbox.
     waker: Option<Waker>,
+    /// The earliest time a timer will wake the receiver (`None`: no timer pending). madsim
+    /// cannot cancel a timer, so an earlier one is only ever added.
+    armed_us: Option<u64>,
+}
+
+impl Inbox {
+    /// Makes sure the receiver is woken by `at_us`: adds a timer unless one comes by then.
+    /// The sender arms it directly, so a datagram that arrives first costs the receiver no
+    /// extra poll just to move its own alarm.
+    fn arm(&mut self, clock: &Clock, at_us: u64) {
+        if self.armed_us.is_some_and(|armed| armed <= at_us) {
+            return;
+        }
+        let Some(waker) = &self.waker else {
+            // The receiver has not looked yet; it arms its own timer when it does.
+            return;
+        };
+        self.armed_us = Some(at_us);
+        let mut sleep = pin!(tokio::time::sleep_until(clock.at(at_us)));
+        // Polling registers the timer, which wakes the receiver; a deadline already
+        // reached registers nothing, so wake it now.
+        if sleep
+            .as_mut()
+            .poll(&mut Context::from_waker(waker))
+            .is_ready()
+        {
+            waker.wake_by_ref();
+        }
+    }
 }
 
 /// Everything that changes as datagrams travel.
 struct State {
-    /// Draws every latency.
-    rng: ChaCha8Rng,
+    /// Draws each datagram's latency, per link.
+    latencies: LinkDraws,
     /// Datagrams sent so far.
     sent: u64,
+    /// Buffers of delivered datagrams, for the next ones sent (one allocation fewer each).
+    spare: Vec<Vec<u8>>,
     /// One per node.
     inboxes: Vec<Inbox>,
 }
@@ -130,16 +163,17 @@ pub struct Network {
 }
 
 impl Network {
-    /// A network of `nodes` nodes whose latencies are drawn from `rng` over `latency_ms`
-    /// (inclusive). Call inside the runtime.
-    pub fn new(nodes: usize, latency_ms: [u64; 2], rng: ChaCha8Rng) -> Network {
+    /// A network of `nodes` nodes whose latencies are drawn under `seed`, uniform over
+    /// `latency_ms` (inclusive). Call inside the runtime.
+    pub fn new(nodes: usize, latency_ms: [u64; 2], seed: u64) -> Network {
         let [lo, hi] = latency_ms;
         Network {
             clock: Clock::start(),
             latency_us: (lo * 1000, hi.max(lo) * 1000),
             state: Mutex::new(State {
-                rng,
+                latencies: LinkDraws::new(nodes, seed, LATENCY_DRAWS),
                 sent: 0,
+                spare: Vec::new(),
                 inboxes: (0..nodes).map(|_| Inbox::default()).collect(),
             }),
         }
@@ -164,34 +198,31 @@ impl Network {
         }
     }
 
-    /// Puts one datagram on its way from the sender to `to`.
-    fn send(&self, state: &mut State, to: NodeId, bytes: &[u8], now_us: u64) {
+    /// Puts one datagram on its way from `from` to `to`.
+    fn send(&self, state: &mut State, from: NodeId, to: NodeId, bytes: &[u8], now_us: u64) {
         let (lo, hi) = self.latency_us;
-        let latency = state.rng.gen_range(lo..=hi);
+        let latency = state.latencies.next(from.0, to.0).between(0, lo, hi);
         let seq = state.sent;
         state.sent += 1;
-        let Some(inbox) = state.inboxes.get_mut(to.0 as usize) else {
-            return;
-        };
-        if !inbox.bound || inbox.queue.len() >= INBOX_DATAGRAMS_MAX {
+        let listening = state
+            .inboxes
+            .get(to.0 as usize)
+            .is_some_and(|inbox| inbox.bound && inbox.queue.len() < INBOX_DATAGRAMS_MAX);
+        if !listening {
             return;
         }
         let at_us = now_us + latency;
-        let next = inbox
-            .queue
-            .peek()
-            .is_none_or(|Reverse(first)| at_us < first.at_us);
+        let mut buffer = state.spare.pop().unwrap_or_default();
+        buffer.extend_from_slice(bytes);
+        let Some(inbox) = state.inboxes.get_mut(to.0 as usize) else {
+            return;
+        };
         inbox.queue.push(Reverse(InFlight {
             at_us,
             seq,
-            bytes: bytes.to_vec(),
+            bytes: buffer,
         }));
-        // The receiver sleeps until its earliest arrival; this one is earlier.
-        if next {
-            if let Some(waker) = inbox.waker.take() {
-                waker.wake();
-            }
-        }
+        inbox.arm(&self.clock, at_us);
     }
 }
 
@@ -203,8 +234,6 @@ pub struct Transport {
     me: NodeId,
     /// How many nodes the network has.
     nodes: u16,
-    /// Wakes the receiver at its next arrival.
-    alarm: Mutex<Alarm>,
 }
 
 impl Transport {
@@ -220,13 +249,7 @@ impl Transport {
             }
             state.inboxes.len() as u16
         };
-        let far = net.clock.at(YEAR_US);
-        Transport {
-            net,
-            me,
-            nodes,
-            alarm: Mutex::new(Alarm::new(far)),
-        }
+        Transport { net, me, nodes }
     }
 
     /// How many nodes the network has.
@@ -241,7 +264,7 @@ impl Transport {
             return false;
         }
         let now = self.net.clock.now_us();
-        self.net.send(&mut self.net.lock(), to, bytes, now);
+        self.net.send(&mut self.net.lock(), self.me, to, bytes, now);
         true
     }
 
@@ -250,7 +273,7 @@ impl Transport {
         let now = self.net.clock.now_us();
         let mut state = self.net.lock();
         for to in (0..self.nodes).map(NodeId).filter(|n| *n != self.me) {
-            self.net.send(&mut state, to, bytes, now);
+            self.net.send(&mut state, self.me, to, bytes, now);
         }
     }
 
@@ -262,6 +285,10 @@ impl Transport {
             let Some(inbox) = state.inboxes.get_mut(self.me.0 as usize) else {
                 return Poll::Ready(Err(std::io::Error::other("no such node")));
             };
+            // A timer that was due has fired: its wake-up is this poll or already queued.
+            if inbox.armed_us.is_some_and(|armed| armed <= now) {
+                inbox.armed_us = None;
+            }
             let next = match inbox.queue.peek() {
                 Some(Reverse(first)) if first.at_us <= now => {
                     let Some(Reverse(datagram)) = inbox.queue.pop() else {
@@ -269,6 +296,11 @@ impl Transport {
                     };
                     let len = datagram.bytes.len().min(buf.len());
                     buf[..len].copy_from_slice(&datagram.bytes[..len]);
+                    if state.spare.len() < SPARE_BUFFERS_MAX {
+                        let mut bytes = datagram.bytes;
+                        bytes.clear();
+                        state.spare.push(bytes);
+                    }
                     return Poll::Ready(Ok(len));
                 }
                 Some(Reverse(first)) => Some(first.at_us),
@@ -281,14 +313,8 @@ impl Transport {
             {
                 inbox.waker = Some(cx.waker().clone());
             }
-            drop(state);
             if let Some(at_us) = next {
-                let mut alarm = self.alarm.lock().unwrap_or_else(|p| p.into_inner());
-                alarm.set(self.net.clock.at(at_us));
-                // Pending until then; when it rings, the task polls again and finds it.
-                if alarm.poll_ring(cx).is_ready() {
-                    cx.waker().wake_by_ref();
-                }
+                inbox.arm(&self.net.clock, at_us);
             }
             Poll::Pending
         })

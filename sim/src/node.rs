@@ -4,7 +4,7 @@
 //! what the node asked for. The driver (simulated or real) carries those requests out, so the
 //! same protocol code runs in the simulator, on a LAN and in a unit test.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::Duration;
 
@@ -113,8 +113,20 @@ pub enum Note<E> {
 /// What survives a crash: a small key-value store the driver persists.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Durable {
-    /// Keys are chosen by the protocol; values are opaque bytes.
-    pub entries: BTreeMap<String, Vec<u8>>,
+    /// Keys are chosen by the protocol; values are opaque bytes. A hash map: Raft keeps a
+    /// key per log slot, thousands of them, and an ordered map compared key strings a
+    /// dozen times on every write. The hasher is unseeded and the map is stored in key
+    /// order, so nothing depends on the process.
+    #[serde(serialize_with = "in_key_order")]
+    pub entries: HashMap<String, Vec<u8>, rustc_hash::FxBuildHasher>,
+}
+
+/// Serializes a map in key order.
+fn in_key_order<S: serde::Serializer, V: Serialize, H>(
+    map: &HashMap<String, V, H>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    map.iter().collect::<BTreeMap<_, _>>().serialize(serializer)
 }
 
 /// What one callback asked for, drained by the driver after the callback returns.

@@ -216,7 +216,7 @@ fn start_host<E: ProtoEvent + Send>(
         start: Instant::now(),
         unix_start_us: unix_now.as_micros() as u64,
         trace: Mutex::new(trace),
-        nemesis: Mutex::new(Nemesis::new(nodes, 0.0, ChaCha8Rng::seed_from_u64(0))),
+        nemesis: Mutex::new(Nemesis::new(nodes, 0.0, unix_now.as_nanos() as u64)),
         durable_path: files.durable.clone(),
         sent: AtomicU64::new((unix_now.as_millis() as u64 & 0xFFFF_FFFF) << 12),
         stop: AtomicBool::new(false),

@@ -37,6 +37,9 @@ struct Shared<E: 'static> {
     trace: Trace<E>,
     /// Checks fed every record (traffic only to those that ask for it).
     checks: Vec<Box<dyn Check<E> + Send>>,
+    /// Whether each of `checks` sees traffic, asked once: a trace is mostly traffic, and
+    /// asking every check about every datagram cost more than the answer.
+    sees_traffic: Vec<bool>,
     /// The first violation, which stops the run.
     violation: Option<Verdict>,
     /// Partitions, loss, who is up.
@@ -87,12 +90,16 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
         let rec = Record { t, node, ev };
         let Shared {
             checks,
+            sees_traffic,
             violation,
             trace,
             ..
         } = &mut *shared;
         let traffic = rec.ev.is_traffic();
-        for check in checks.iter_mut().filter(|c| !traffic || c.sees_traffic()) {
+        for (check, sees) in checks.iter_mut().zip(sees_traffic.iter()) {
+            if traffic && !sees {
+                continue;
+            }
             if let Err(detail) = check.observe(&rec) {
                 if violation.is_none() {
                     *violation = Some(Verdict {
@@ -157,14 +164,15 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let nodes = names.len();
     let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
 
-    let mut nemesis_rng = ChaCha8Rng::seed_from_u64(seed);
-    nemesis_rng.set_stream(u64::MAX);
+    let checks = proto.checks();
+    let sees_traffic = checks.iter().map(|c| c.sees_traffic()).collect();
     let shared = Shared {
         trace: Trace::new(TRACE_RECORDS_MAX),
-        checks: proto.checks(),
+        sees_traffic,
+        checks,
         violation: None,
         nemesis: {
-            let mut nemesis = Nemesis::new(nodes, scenario.network.loss, nemesis_rng);
+            let mut nemesis = Nemesis::new(nodes, scenario.network.loss, seed);
             nemesis.set_noise(scenario.network.corrupt, scenario.network.duplicate);
             nemesis
         },
@@ -174,8 +182,6 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         byzantine: vec![None; nodes],
         stopped: false,
     };
-    let mut latency_rng = ChaCha8Rng::seed_from_u64(seed);
-    latency_rng.set_stream(u64::MAX - 1);
     let latency_ms = scenario.network.latency_ms;
     let schedule = scenario.schedule();
     // Each node gets only its own ring: a liar can sign as itself, never as another.
@@ -184,7 +190,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let duration_us = scenario.duration_ms * 1000;
 
     let (host, end_us) = runtime.block_on(async move {
-        let net = Arc::new(Network::new(nodes, latency_ms, latency_rng));
+        let net = Arc::new(Network::new(nodes, latency_ms, seed));
         let host = Arc::new(SimHost {
             net: net.clone(),
             shared: Mutex::new(shared),

@@ -60,7 +60,7 @@ pub(crate) fn chart(records: &[Record<Event>]) -> Chart {
                 node: rec.node,
                 invoked_us: invoked.remove(&(rec.node, *seq)),
                 returned_us: rec.t,
-                outcome: match result {
+                outcome: match &**result {
                     Outcome::Ok { .. } => OpOutcome::Ok,
                     Outcome::Fail { .. } => OpOutcome::Fail,
                     Outcome::Unknown => OpOutcome::Unknown,
@@ -136,13 +136,20 @@ mod tests {
             proto(1, 0, Event::Committed { index: 3 }),
             proto(2, 1, Event::Committed { index: 2 }),
             proto(3, 1, Event::Committed { index: 5 }),
-            proto(4, 5, Event::Invoke { seq: 1, op: get }),
+            proto(
+                4,
+                5,
+                Event::Invoke {
+                    seq: 1,
+                    op: get.into(),
+                },
+            ),
             proto(
                 9,
                 5,
                 Event::Return {
                     seq: 1,
-                    result: Outcome::Ok { value: Value::Done },
+                    result: Outcome::Ok { value: Value::Done }.into(),
                 },
             ),
             proto(
@@ -150,7 +157,7 @@ mod tests {
                 5,
                 Event::Return {
                     seq: 2,
-                    result: Outcome::Unknown,
+                    result: Outcome::Unknown.into(),
                 },
             ),
         ];

@@ -47,11 +47,18 @@ fn appended(ms: u64, node: u16, index: u64, term: u64, chain: u64) -> Record<Eve
 }
 
 fn invoke(ms: u64, client: u16, seq: u64, op: Op) -> Record<Event> {
-    proto(ms, client, Event::Invoke { seq, op })
+    proto(ms, client, Event::Invoke { seq, op: op.into() })
 }
 
 fn ret(ms: u64, client: u16, seq: u64, result: Outcome) -> Record<Event> {
-    proto(ms, client, Event::Return { seq, result })
+    proto(
+        ms,
+        client,
+        Event::Return {
+            seq,
+            result: result.into(),
+        },
+    )
 }
 
 fn ok() -> Outcome {

@@ -218,7 +218,7 @@ impl Client {
         cx.durable_put(KEY_SEQ, encode_u64(self.seq));
         cx.emit(Event::Invoke {
             seq: self.seq,
-            op: op.clone(),
+            op: Box::new(op.clone()),
         });
         self.pending = Some(Pending {
             seq: self.seq,
@@ -295,7 +295,7 @@ impl Client {
         cx.cancel_timer(TIMER_DEADLINE);
         cx.emit(Event::Return {
             seq: p.seq,
-            result: result.clone(),
+            result: Box::new(result.clone()),
         });
         self.learn(&p, &result, cx);
         cx.set_timer(TIMER_NEXT, Duration::from_millis(self.work.rate_ms));
@@ -380,7 +380,11 @@ impl Node for Client {
             return;
         }
         match msg {
-            Msg::Reply { seq, result } => self.on_reply(from, seq, result, cx),
+            Msg::Reply {
+                client,
+                seq,
+                result,
+            } if client == cx.me() => self.on_reply(from, seq, result, cx),
             Msg::Redirect { seq, leader } => self.on_redirect(from, seq, leader, cx),
             _ => {}
         }

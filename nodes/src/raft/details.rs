@@ -45,12 +45,12 @@ pub(crate) fn details(records: &[Record<Event>], names: &dyn Fn(NodeId) -> Strin
                 event: Event::Return { seq, result },
             } => {
                 let started = invoked.remove(&(rec.node, *seq));
-                match result {
+                match &**result {
                     Outcome::Ok { .. } => ok += 1,
                     Outcome::Fail { .. } => fail += 1,
                     Outcome::Unknown => unknown += 1,
                 }
-                if let (Some(t0), false) = (started, matches!(result, Outcome::Unknown)) {
+                if let (Some(t0), false) = (started, matches!(**result, Outcome::Unknown)) {
                     latencies_ms.push((rec.t - t0) as f64 / 1000.0);
                 }
             }

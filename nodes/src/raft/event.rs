@@ -70,14 +70,28 @@ pub enum Event {
     Invoke {
         /// The client's number for it.
         seq: u64,
-        /// The operation.
-        op: Op,
+        /// The operation (boxed: an operation is large and rare beside the log events, and
+        /// every trace record is as large as the largest event).
+        op: Box<Op>,
     },
     /// A client learned an operation's outcome, or gave up on it (once per operation).
     Return {
         /// The client's number for it.
         seq: u64,
-        /// The outcome.
-        result: Outcome,
+        /// The outcome (boxed, as `op` is).
+        result: Box<Outcome>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A trace holds tens of thousands of records per run, each as large as the largest
+    /// event: the simulator's speed depends on keeping them small.
+    #[test]
+    fn a_trace_record_stays_small() {
+        let size = std::mem::size_of::<faultline_sim::Record<Event>>();
+        assert!(size <= 64, "a Raft trace record takes {size} bytes");
+    }
 }

@@ -121,11 +121,13 @@ fn corpus() -> Vec<Msg> {
     ];
     for (seq, value) in values.into_iter().enumerate() {
         msgs.push(Msg::Reply {
+            client: NodeId(3),
             seq: seq as u64 + 1,
             result: Outcome::ok(value),
         });
     }
     msgs.push(Msg::Reply {
+        client: NodeId(4),
         seq: 9,
         result: Outcome::fail(Refusal::Deadlock),
     });
@@ -232,6 +234,7 @@ fn hostile_msg(f: &mut Fuzzer) -> Msg {
             op: hostile_op(f),
         },
         9 => Msg::Reply {
+            client: NodeId(f.u64() as u16),
             seq: f.u64(),
             result: Outcome::ok(Value::Empty {
                 in_flight: f.u64() as u32,

@@ -299,7 +299,7 @@ impl World {
         self.events(id)
             .into_iter()
             .filter_map(|e| match e {
-                Event::Return { result, .. } => Some(result),
+                Event::Return { result, .. } => Some(*result),
                 _ => None,
             })
             .collect()

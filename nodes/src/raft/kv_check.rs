@@ -80,7 +80,7 @@ impl Check<Event> for KvLinearizable {
                 let Some((_, asked)) = self.pending.get(&key) else {
                     return Ok(());
                 };
-                let output = match (asked, result) {
+                let output = match (asked, &**result) {
                     (
                         Input::Get { .. },
                         Outcome::Ok {
@@ -200,7 +200,7 @@ mod tests {
                 5,
                 Event::Invoke {
                     seq: 1,
-                    op: put("x", "1"),
+                    op: put("x", "1").into(),
                 },
             ),
             rec(
@@ -208,7 +208,7 @@ mod tests {
                 5,
                 Event::Return {
                     seq: 1,
-                    result: done(),
+                    result: done().into(),
                 },
             ),
             rec(
@@ -216,7 +216,7 @@ mod tests {
                 5,
                 Event::Invoke {
                     seq: 2,
-                    op: put("x", "2"),
+                    op: put("x", "2").into(),
                 },
             ),
             rec(
@@ -224,7 +224,7 @@ mod tests {
                 5,
                 Event::Return {
                     seq: 2,
-                    result: done(),
+                    result: done().into(),
                 },
             ),
             rec(
@@ -232,7 +232,7 @@ mod tests {
                 6,
                 Event::Invoke {
                     seq: 1,
-                    op: Op::Get { key: "x".into() },
+                    op: Op::Get { key: "x".into() }.into(),
                 },
             ),
         ];
@@ -242,7 +242,7 @@ mod tests {
             6,
             Event::Return {
                 seq: 1,
-                result: read(Some("2")),
+                result: read(Some("2")).into(),
             },
         ));
         assert!(run(&fresh).ok, "{:?}", run(&fresh));
@@ -252,7 +252,7 @@ mod tests {
             6,
             Event::Return {
                 seq: 1,
-                result: read(Some("1")),
+                result: read(Some("1")).into(),
             },
         ));
         let v = run(&stale);
@@ -272,7 +272,7 @@ mod tests {
                 5,
                 Event::Invoke {
                     seq: 1,
-                    op: put("x", "1"),
+                    op: put("x", "1").into(),
                 },
             ),
             rec(
@@ -280,7 +280,7 @@ mod tests {
                 5,
                 Event::Return {
                     seq: 1,
-                    result: Outcome::Unknown,
+                    result: Outcome::Unknown.into(),
                 },
             ),
             rec(
@@ -288,7 +288,7 @@ mod tests {
                 6,
                 Event::Invoke {
                     seq: 1,
-                    op: put("x", "9"),
+                    op: put("x", "9").into(),
                 },
             ),
             rec(
@@ -298,7 +298,8 @@ mod tests {
                     seq: 1,
                     result: Outcome::Fail {
                         reason: Refusal::TooLarge,
-                    },
+                    }
+                    .into(),
                 },
             ),
             rec(
@@ -306,7 +307,7 @@ mod tests {
                 6,
                 Event::Invoke {
                     seq: 2,
-                    op: Op::Get { key: "x".into() },
+                    op: Op::Get { key: "x".into() }.into(),
                 },
             ),
             rec(
@@ -314,7 +315,7 @@ mod tests {
                 6,
                 Event::Return {
                     seq: 2,
-                    result: read(Some("1")),
+                    result: read(Some("1")).into(),
                 },
             ),
         ];

@@ -75,7 +75,12 @@ pub(crate) fn twist(msg: &Msg, lie: Lie, cx: &mut TwistCx<'_>) -> Option<Msg> {
             conflict_term: 0,
             conflict_index: 0,
         },
-        Msg::Reply { seq, result } => Msg::Reply {
+        Msg::Reply {
+            client,
+            seq,
+            result,
+        } => Msg::Reply {
+            client,
             seq,
             result: match result {
                 Outcome::Ok {

@@ -201,7 +201,7 @@ impl Check<Event> for Liveness {
                 event: Event::Return { result, .. },
             } => {
                 self.outstanding.remove(&node);
-                let done = !matches!(result, Outcome::Unknown);
+                let done = !matches!(**result, Outcome::Unknown);
                 if done && self.busy_at_us.is_some() && self.done_at_us.is_none() {
                     self.done_at_us = Some(rec.t);
                 }

@@ -147,6 +147,7 @@ impl Check<Event> for LockSafety {
             Ev::Proto {
                 event: Event::Invoke { seq, op },
             } => {
+                let op: &Op = op;
                 if matches!(
                     op,
                     Op::Acquire { .. } | Op::Renew { .. } | Op::Release { .. }
@@ -159,7 +160,7 @@ impl Check<Event> for LockSafety {
                 event: Event::Return { seq, result },
             } => {
                 if let Some((invoked_us, op)) = self.invoked.remove(&(client, *seq)) {
-                    if matches!(result, Outcome::Ok { .. }) {
+                    if matches!(**result, Outcome::Ok { .. }) {
                         self.on_return(client, rec.t, invoked_us, &op);
                     }
                 }

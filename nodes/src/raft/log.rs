@@ -50,9 +50,12 @@ impl Log {
             .unwrap_or(0)
             .min(log.snap_index.saturating_add(LOG_ENTRIES_MAX));
         for index in log.snap_index + 1..=last {
-            match cx.durable_get(&slot_key(index)).and_then(decode_entry) {
+            let Some(bytes) = cx.durable_get(&slot_key(index)) else {
+                break;
+            };
+            match decode_entry(bytes) {
                 Some(entry) if entry.index == index && entry.term >= log.last_term() => {
-                    log.push(entry)
+                    log.push(entry, bytes)
                 }
                 _ => break,
             }
@@ -60,8 +63,9 @@ impl Log {
         log
     }
 
-    fn push(&mut self, entry: Entry) {
-        let next = chain(self.last_chain(), &encode_entry(&entry));
+    /// Appends `entry`, whose encoding is `encoded` (the chain hashes it).
+    fn push(&mut self, entry: Entry, encoded: &[u8]) {
+        let next = chain(self.last_chain(), encoded);
         self.entries.push(entry);
         self.chains.push(next);
     }
@@ -161,10 +165,11 @@ impl Log {
         if entry.index != self.last_index() + 1 || self.len() >= LOG_ENTRIES_MAX {
             return false;
         }
-        cx.durable_put(&slot_key(entry.index), encode_entry(&entry));
-        cx.durable_put(KEY_LAST, encode_u64(entry.index));
+        let encoded = encode_entry(&entry);
         let (index, term) = (entry.index, entry.term);
-        self.push(entry);
+        self.push(entry, &encoded);
+        cx.durable_put(&slot_key(index), encoded);
+        cx.durable_put(KEY_LAST, encode_u64(index));
         cx.emit(Event::Appended {
             index,
             term,

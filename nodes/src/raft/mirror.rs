@@ -2,7 +2,7 @@
 //! (term, chain) of every entry after it, from Appended, Truncated and snapshot events.
 //! The mirror outlives crashes, as the durable log does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use faultline_sim::{Ev, NodeId, Record};
 
@@ -13,18 +13,15 @@ use super::event::Event;
 pub(crate) struct NodeLog {
     /// The snapshot point: (index, term, chain); all zero before any snapshot.
     pub(crate) snap: (u64, u64, u64),
-    /// (term, chain) of each entry after the snapshot point, by index.
-    pub(crate) entries: BTreeMap<u64, (u64, u64)>,
+    /// (term, chain) of each entry after the snapshot point: `entries[i]` is index
+    /// `snap.0 + 1 + i` (a log has no holes, and the checks look up an index per event).
+    pub(crate) entries: VecDeque<(u64, u64)>,
 }
 
 impl NodeLog {
     /// Index of the last entry.
     pub(crate) fn last_index(&self) -> u64 {
-        self.entries
-            .keys()
-            .next_back()
-            .copied()
-            .unwrap_or(self.snap.0)
+        self.snap.0 + self.entries.len() as u64
     }
 
     /// (term, chain) at `index`, if mirrored (the snapshot point counts).
@@ -32,7 +29,16 @@ impl NodeLog {
         if index == self.snap.0 {
             return Some((self.snap.1, self.snap.2));
         }
-        self.entries.get(&index).copied()
+        let offset = index.checked_sub(self.snap.0 + 1)?;
+        self.entries.get(usize::try_from(offset).ok()?).copied()
+    }
+
+    /// Drops the entries up to and including `index` (the snapshot point moves there).
+    fn drop_through(&mut self, index: u64) {
+        let n = index
+            .saturating_sub(self.snap.0)
+            .min(self.entries.len() as u64);
+        self.entries.drain(..n as usize);
     }
 }
 
@@ -58,7 +64,7 @@ impl Mirror {
                 if *index != last + 1 {
                     return Err(format!("{node} appended index {index} after index {last}"));
                 }
-                log.entries.insert(*index, (*term, *chain));
+                log.entries.push_back((*term, *chain));
             }
             Event::Truncated { from_index } => {
                 if *from_index <= log.snap.0 {
@@ -67,7 +73,9 @@ impl Mirror {
                         log.snap.0
                     ));
                 }
-                log.entries.split_off(from_index);
+                let keep = from_index - log.snap.0 - 1;
+                log.entries
+                    .truncate(usize::try_from(keep).unwrap_or(usize::MAX));
             }
             Event::SnapshotTaken { index, term, chain } => {
                 if log.at(*index) != Some((*term, *chain)) {
@@ -75,16 +83,16 @@ impl Mirror {
                         "{node} took a snapshot at {index} that its log does not end there"
                     ));
                 }
-                log.entries = log.entries.split_off(&(index + 1));
+                log.drop_through(*index);
                 log.snap = (*index, *term, *chain);
             }
             Event::SnapshotInstalled { index, term, chain } => {
                 let keeps = log.at(*index).is_some_and(|(t, _)| t == *term);
-                log.entries = if keeps {
-                    log.entries.split_off(&(index + 1))
+                if keeps {
+                    log.drop_through(*index);
                 } else {
-                    BTreeMap::new()
-                };
+                    log.entries.clear();
+                }
                 log.snap = (*index, *term, *chain);
             }
             Event::Restored {

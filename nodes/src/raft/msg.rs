@@ -120,6 +120,10 @@ pub enum Msg {
     },
     /// The leader's answer once the operation was applied (or refused).
     Reply {
+        /// The client it answers. Sequence numbers are per client, so without it a reply
+        /// resent to another client (a Byzantine replay) would answer that client's
+        /// operation of the same number.
+        client: NodeId,
         /// The client's number for it.
         seq: u64,
         /// What it returned.

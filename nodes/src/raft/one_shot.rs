@@ -64,7 +64,7 @@ impl OneShot {
             self.done = true;
             cx.emit(Event::Return {
                 seq: self.seq,
-                result,
+                result: Box::new(result),
             });
             cx.stop();
         }
@@ -80,7 +80,7 @@ impl Node for OneShot {
         cx.role("client");
         cx.emit(Event::Invoke {
             seq: self.seq,
-            op: self.op.clone(),
+            op: Box::new(self.op.clone()),
         });
         cx.set_timer(TIMER_DEADLINE, Duration::from_millis(self.deadline_ms));
         self.send(cx);
@@ -91,7 +91,11 @@ impl Node for OneShot {
             return;
         }
         match msg {
-            Msg::Reply { seq, result } if seq == self.seq => self.finish(result, cx),
+            Msg::Reply {
+                client,
+                seq,
+                result,
+            } if client == cx.me() && seq == self.seq => self.finish(result, cx),
             Msg::Redirect {
                 seq,
                 leader: Some(leader),
@@ -150,22 +154,27 @@ mod tests {
             sent(&redirect, 2)[..],
             [Msg::Request { seq: 5000, .. }]
         ));
-        // A reply to another seq is not ours: nothing is reported.
-        let stale = b.run(|cx| {
-            node.on_message(
-                NodeId(2),
-                Msg::Reply {
-                    seq: 4999,
-                    result: Outcome::Unknown,
-                },
-                cx,
-            )
-        });
-        assert!(stale.1.is_empty());
+        // A reply to another seq is not ours, nor is one to another client with our seq
+        // (a replayed reply): nothing is reported.
+        for (client, seq) in [(NodeId(3), 4999), (NodeId(4), 5000)] {
+            let stale = b.run(|cx| {
+                node.on_message(
+                    NodeId(2),
+                    Msg::Reply {
+                        client,
+                        seq,
+                        result: Outcome::Unknown,
+                    },
+                    cx,
+                )
+            });
+            assert!(stale.1.is_empty(), "{client} {seq}");
+        }
         let reply = b.run(|cx| {
             node.on_message(
                 NodeId(2),
                 Msg::Reply {
+                    client: NodeId(3),
                     seq: 5000,
                     result: Outcome::Unknown,
                 },

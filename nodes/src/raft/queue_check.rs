@@ -134,6 +134,7 @@ impl Check<Event> for QueueDelivery {
             Ev::Proto {
                 event: Event::Invoke { seq, op },
             } => {
+                let op: &Op = op;
                 if let Op::Ack { id, .. } = op {
                     self.ack_invoked.insert(*id);
                 }
@@ -145,7 +146,7 @@ impl Check<Event> for QueueDelivery {
                 event: Event::Return { seq, result },
             } => {
                 if let Some((invoked_us, op)) = self.invoked.remove(&(client, *seq)) {
-                    if let Outcome::Ok { value } = result {
+                    if let Outcome::Ok { value } = &**result {
                         self.on_return(client, rec.t, invoked_us, &op, value)?;
                     }
                 }

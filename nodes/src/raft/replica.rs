@@ -208,6 +208,7 @@ impl Replica {
                     cx.send(
                         a.client,
                         Msg::Reply {
+                            client: a.client,
                             seq: a.seq,
                             result: a.result,
                         },

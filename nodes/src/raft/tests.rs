@@ -402,6 +402,7 @@ fn a_follower_redirects_and_a_leader_proposes_once_and_answers_retries() {
         replies.extend(sent(&out, 5));
     }
     let done = Msg::Reply {
+        client: n(5),
         seq: 1,
         result: Outcome::ok(Value::Done),
     };
@@ -743,7 +744,7 @@ fn a_client_invokes_retries_and_gives_up_as_unknown() {
         events(&out),
         vec![Event::Return {
             seq: 1,
-            result: Outcome::Unknown
+            result: Outcome::Unknown.into()
         }]
     );
 }
