@@ -179,6 +179,15 @@ impl Message for Msg {
 }
 
 impl Msg {
+    /// The answer to `client`'s operation `seq`.
+    pub(crate) fn reply(client: NodeId, seq: u64, result: Outcome) -> Msg {
+        Msg::Reply {
+            client,
+            seq,
+            result,
+        }
+    }
+
     /// Whether only a replica sends this (anything else comes from clients or is for them).
     pub(crate) fn sent_by_replica(&self) -> bool {
         !matches!(self, Msg::Request { .. })

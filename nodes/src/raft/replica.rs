@@ -205,14 +205,7 @@ impl Replica {
             cx.emit(Event::Applied { index, chain });
             if self.role == Role::Leader {
                 for a in answers.drain(..) {
-                    cx.send(
-                        a.client,
-                        Msg::Reply {
-                            client: a.client,
-                            seq: a.seq,
-                            result: a.result,
-                        },
-                    );
+                    cx.send(a.client, Msg::reply(a.client, a.seq, a.result));
                 }
             }
             answers.clear();

@@ -27,14 +27,7 @@ impl Replica {
         match self.sm.status(from, seq) {
             Status::Stale | Status::Duplicate(None) => return,
             Status::Duplicate(Some(result)) => {
-                cx.send(
-                    from,
-                    Msg::Reply {
-                        client: from,
-                        seq,
-                        result,
-                    },
-                );
+                cx.send(from, Msg::reply(from, seq, result));
                 return;
             }
             Status::New => {}
@@ -51,14 +44,7 @@ impl Replica {
             // Every copy of this request is refused the same way when applied: answering
             // now cannot disagree with one already in the log.
             let result = Outcome::fail(Refusal::TooLarge);
-            cx.send(
-                from,
-                Msg::Reply {
-                    client: from,
-                    seq,
-                    result,
-                },
-            );
+            cx.send(from, Msg::reply(from, seq, result));
             return;
         }
         if self.log.len() >= LOG_ENTRIES_MAX - LOG_NOOP_RESERVE {
