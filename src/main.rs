@@ -34,6 +34,10 @@ enum Command {
         /// Switch on a planted bug (repeatable), to see the checks catch it.
         #[arg(long = "bug", value_name = "NAME")]
         bugs: Vec<String>,
+        /// Run twice and compare the traces; a difference names the first line where they
+        /// part (exit 1).
+        #[arg(long)]
+        check_determinism: bool,
     },
     /// Replay a seed file exactly and check it gives the digest it recorded (exit 2 if not).
     Replay {
@@ -227,7 +231,8 @@ fn main() -> ExitCode {
             seed,
             out,
             bugs,
-        } => run(path, seed, out, bugs),
+            check_determinism,
+        } => run(path, seed, out, bugs, check_determinism),
         Command::Node {
             kind,
             config,
@@ -413,12 +418,18 @@ fn real_command(_: Command) -> u8 {
 }
 
 #[cfg(madsim)]
-fn run(path: PathBuf, seed: Option<u64>, out: Option<PathBuf>, bugs: Vec<String>) -> u8 {
-    faultline::run::run_command(&path, seed, bugs, out) as u8
+fn run(
+    path: PathBuf,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    bugs: Vec<String>,
+    check_determinism: bool,
+) -> u8 {
+    faultline::run::run_command(&path, seed, bugs, out, check_determinism) as u8
 }
 
 #[cfg(not(madsim))]
-fn run(_: PathBuf, _: Option<u64>, _: Option<PathBuf>, _: Vec<String>) -> u8 {
+fn run(_: PathBuf, _: Option<u64>, _: Option<PathBuf>, _: Vec<String>, _: bool) -> u8 {
     eprintln!("error: `run` needs the simulator; this is the real flavor. Use `cargo sim run <scenario>`.");
     2
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use faultline_sim::scenario::{InputError, Scenario, Source};
 use faultline_sim::Protocol;
 
+use crate::explore::first_difference;
 pub use crate::outcome::Outcome;
 use crate::outcome::{print_verdict, summarise, write_report, RunInfo};
 use crate::protocols;
@@ -126,11 +127,12 @@ pub fn run_command(
     seed: Option<u64>,
     bugs: Vec<String>,
     out_dir: Option<PathBuf>,
+    check_determinism: bool,
 ) -> i32 {
     match RunRequest::load(path, seed, bugs) {
         Ok(req) => {
             let out_dir = out_dir.unwrap_or_else(|| PathBuf::from("out").join(&req.scenario.name));
-            run_and_report(&req, &out_dir)
+            run_and_report(&req, &out_dir, check_determinism)
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -158,7 +160,7 @@ pub fn replay_command(path: &Path, out_dir: Option<PathBuf>) -> i32 {
     };
     let out_dir = out_dir
         .unwrap_or_else(|| PathBuf::from("out").join(format!("{}-replay", req.scenario.name)));
-    let code = run_and_report(&req, &out_dir);
+    let code = run_and_report(&req, &out_dir, false);
     let digest = std::fs::read_to_string(out_dir.join("summary.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<Summary>(&t).ok())
@@ -172,7 +174,9 @@ pub fn replay_command(path: &Path, out_dir: Option<PathBuf>) -> i32 {
     code
 }
 
-fn run_and_report(req: &RunRequest, out_dir: &Path) -> i32 {
+/// Runs `req` (twice when `check_determinism`), writes its report and prints the verdict;
+/// returns the exit code.
+fn run_and_report(req: &RunRequest, out_dir: &Path, check_determinism: bool) -> i32 {
     let started = Instant::now();
     let outcome = match req.execute(true) {
         Ok(o) => o,
@@ -192,7 +196,7 @@ fn run_and_report(req: &RunRequest, out_dir: &Path) -> i32 {
         s.end_ms / 1000.0,
         wall.as_secs_f64()
     );
-    let notes: Vec<String> = match &req.expected_digest {
+    let mut notes: Vec<String> = match &req.expected_digest {
         Some(expected) if *expected == s.digest => {
             vec!["replay: digest matches the seed file".into()]
         }
@@ -201,6 +205,20 @@ fn run_and_report(req: &RunRequest, out_dir: &Path) -> i32 {
         )],
         None => Vec::new(),
     };
+    let mut deterministic = true;
+    if check_determinism {
+        let difference = match req.execute(true) {
+            Ok(again) => first_difference(&outcome, &again),
+            Err(e) => Some(format!("the second run did not start: {e}")),
+        };
+        notes.push(match difference {
+            None => "determinism: a second run gave the same trace, byte for byte".into(),
+            Some(diff) => {
+                deterministic = false;
+                format!("determinism: the two runs PART at {diff}")
+            }
+        });
+    }
     print_verdict("faultline run", &outcome, out_dir, &clock, &notes);
     if !outcome.passed() {
         println!(
@@ -208,7 +226,7 @@ fn run_and_report(req: &RunRequest, out_dir: &Path) -> i32 {
             out_dir.join("failure.seed").display()
         );
     }
-    i32::from(!outcome.passed())
+    i32::from(!outcome.passed() || !deterministic)
 }
 
 /// Writes the report of a simulated run, and its seed files.

@@ -197,6 +197,20 @@ fn check_determinism_runs_each_seed_twice() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = faultline(
+        &scratch.0,
+        &[
+            "run",
+            &repo("scenarios/raft/leader-crash.toml"),
+            "--check-determinism",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("determinism: a second run gave the same trace"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
