@@ -4,8 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// One wake-up at a deadline that moves: a driver's next timer, a simulated inbox's next
-/// arrival.
+/// One wake-up at a deadline that moves: a driver's next timer.
 ///
 /// madsim's `Sleep` registers a fresh timer every time it is polled before its deadline, and
 /// `select!` polls it after every datagram: each datagram would leave a timer behind that

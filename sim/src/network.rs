@@ -1,9 +1,10 @@
 //! The simulated network (sim flavor only): datagrams in flight between simulated nodes.
 //!
 //! Each datagram gets a latency drawn from the run's seed, its link and its number on that
-//! link (see [`crate::link_draws`]), uniform over the scenario's range, and waits in its receiver's inbox until then. A crashed node's inbox is emptied
-//! and what is sent to it while it is down is lost, as on a real network. Partitions, loss
-//! and noise are not decided here but by the nemesis as a datagram arrives, in both flavors.
+//! link (see [`crate::link_draws`]), uniform over the scenario's range, and waits in its
+//! receiver's inbox until then. A crashed node's inbox is emptied and what is sent to it
+//! while it is down is lost, as on a real network. Partitions, loss and noise are not
+//! decided here but by the nemesis as a datagram arrives, in both flavors.
 //!
 //! madsim has a simulated UDP of its own. faultline used it at first, and it cost more than
 //! everything faultline does per datagram: two random sleeps (a timer and a task switch
