@@ -45,8 +45,8 @@ impl Draw {
 
 /// Per-link draw streams for one purpose (latency, fate) of one run.
 pub struct LinkDraws {
-    /// Nodes; links are `from * (nodes + 1) + to`, and row `nodes` holds senders the
-    /// network does not know (a Byzantine node's forged id).
+    /// Nodes; link `from * nodes + to`, over `nodes + 1` rows of senders: the last row
+    /// holds every sender the network does not know (a Byzantine node's forged id).
     nodes: usize,
     /// One key per link, from the seed and the purpose.
     keys: Vec<u64>,
@@ -68,7 +68,8 @@ impl LinkDraws {
         }
     }
 
-    /// The draw of the next datagram from `from` to `to`.
+    /// The draw of the next datagram from `from` to `to` (a receiver is always a node of
+    /// the run; an id past the last is taken as the last, so that nothing panics).
     pub fn next(&mut self, from: u16, to: u16) -> Draw {
         let row = (from as usize).min(self.nodes);
         let link = row * self.nodes + (to as usize).min(self.nodes.saturating_sub(1));

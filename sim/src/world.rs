@@ -37,9 +37,6 @@ struct Shared<E: 'static> {
     trace: Trace<E>,
     /// Checks fed every record (traffic only to those that ask for it).
     checks: Vec<Box<dyn Check<E> + Send>>,
-    /// Whether each of `checks` sees traffic, asked once: a trace is mostly traffic, and
-    /// asking every check about every datagram cost more than the answer.
-    sees_traffic: Vec<bool>,
     /// The first violation, which stops the run.
     violation: Option<Verdict>,
     /// Partitions, loss, who is up.
@@ -90,16 +87,12 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
         let rec = Record { t, node, ev };
         let Shared {
             checks,
-            sees_traffic,
             violation,
             trace,
             ..
         } = &mut *shared;
         let traffic = rec.ev.is_traffic();
-        for (check, sees) in checks.iter_mut().zip(sees_traffic.iter()) {
-            if traffic && !sees {
-                continue;
-            }
+        for check in checks.iter_mut().filter(|c| !traffic || c.sees_traffic()) {
             if let Err(detail) = check.observe(&rec) {
                 if violation.is_none() {
                     *violation = Some(Verdict {
@@ -164,12 +157,9 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let nodes = names.len();
     let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
 
-    let checks = proto.checks();
-    let sees_traffic = checks.iter().map(|c| c.sees_traffic()).collect();
     let shared = Shared {
         trace: Trace::new(TRACE_RECORDS_MAX),
-        sees_traffic,
-        checks,
+        checks: proto.checks(),
         violation: None,
         nemesis: {
             let mut nemesis = Nemesis::new(nodes, scenario.network.loss, seed);
