@@ -2,7 +2,6 @@
 //! for, and records everything. It compiles in both flavors; only [`Transport`] and the
 //! [`Host`] it is given differ between the simulator and a real process.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,40 +40,43 @@ pub trait Host<E>: Send + Sync + 'static {
     fn stopped(&self) -> bool;
 }
 
-/// Pending timers, ordered by deadline then id so that equal deadlines fire deterministically.
+/// Pending timers; equal deadlines fire in id order, so that the order is deterministic.
+///
+/// A node keeps a handful of timers and moves them all the time (a Raft follower's election
+/// timer on every heartbeat): a short vector searched from end to end costs less than the
+/// two ordered sets it replaced.
 #[derive(Default)]
 struct Timers {
-    /// Deadline of each pending timer.
-    by_id: BTreeMap<TimerId, u64>,
-    /// The same timers ordered by (deadline, id).
-    by_deadline: BTreeSet<(u64, TimerId)>,
+    /// (deadline, timer) of each pending timer, in no order.
+    pending: Vec<(u64, TimerId)>,
 }
 
 impl Timers {
     fn set(&mut self, timer: TimerId, deadline_us: u64) {
-        if let Some(old) = self.by_id.insert(timer, deadline_us) {
-            self.by_deadline.remove(&(old, timer));
+        match self.pending.iter_mut().find(|(_, t)| *t == timer) {
+            Some(entry) => entry.0 = deadline_us,
+            None => self.pending.push((deadline_us, timer)),
         }
-        self.by_deadline.insert((deadline_us, timer));
     }
 
     fn cancel(&mut self, timer: TimerId) {
-        if let Some(old) = self.by_id.remove(&timer) {
-            self.by_deadline.remove(&(old, timer));
-        }
+        self.pending.retain(|(_, t)| *t != timer);
     }
 
     fn next_deadline(&self) -> Option<u64> {
-        self.by_deadline.first().map(|(d, _)| *d)
+        self.pending.iter().map(|(d, _)| *d).min()
     }
 
     fn pop_due(&mut self, now_us: u64) -> Option<TimerId> {
-        let &(deadline, timer) = self.by_deadline.first()?;
+        let (i, &(deadline, timer)) = self
+            .pending
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, entry)| **entry)?;
         if deadline > now_us {
             return None;
         }
-        self.by_deadline.pop_first();
-        self.by_id.remove(&timer);
+        self.pending.swap_remove(i);
         Some(timer)
     }
 }
@@ -219,7 +221,8 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         }
         self.liar.remember(datagram);
         let label: std::borrow::Cow<'static, str> = env.msg.label().into();
-        let copies = match self.host.arrival(env.from, me) {
+        // At most two copies (a duplicate), without a vector for the usual one.
+        let (env, copy) = match self.host.arrival(env.from, me) {
             Arrival::Drop(reason) => {
                 self.host.record(
                     me,
@@ -238,14 +241,14 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
                 let mut noisy = datagram.to_vec();
                 flip_bits(&mut noisy, bits);
                 match self.open(&noisy) {
-                    Some(env) if env.from != me => vec![env],
+                    Some(env) if env.from != me => (env, None),
                     _ => return false,
                 }
             }
-            Arrival::Duplicate => vec![env.clone(), env],
-            Arrival::Deliver => vec![env],
+            Arrival::Duplicate => (env.clone(), Some(env)),
+            Arrival::Deliver => (env, None),
         };
-        for env in copies {
+        for env in std::iter::once(env).chain(copy) {
             let now = self.host.now_us();
             self.host.record(
                 me,
@@ -498,5 +501,28 @@ fn flip_bits(bytes: &mut [u8], seed: u64) {
     for _ in 0..rng.gen_range(1..=4) {
         let bit = rng.gen_range(0..bytes.len() * 8);
         bytes[bit / 8] ^= 1 << (bit % 8);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_fire_by_deadline_then_id_and_setting_one_moves_it() {
+        let mut timers = Timers::default();
+        timers.set(TimerId(3), 500);
+        timers.set(TimerId(1), 500);
+        timers.set(TimerId(2), 100);
+        timers.set(TimerId(2), 700);
+        timers.set(TimerId(4), 200);
+        timers.cancel(TimerId(4));
+        assert_eq!(timers.next_deadline(), Some(500));
+        assert_eq!(timers.pop_due(499), None);
+        let fired: Vec<_> = std::iter::from_fn(|| timers.pop_due(600)).collect();
+        assert_eq!(fired, [TimerId(1), TimerId(3)]);
+        assert_eq!(timers.next_deadline(), Some(700));
+        assert_eq!(timers.pop_due(700), Some(TimerId(2)));
+        assert_eq!(timers.next_deadline(), None);
     }
 }

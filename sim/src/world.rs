@@ -1,6 +1,7 @@
 //! The simulated world (sim flavor only): one madsim node per protocol node, the fault
 //! schedule applied on simulated time, checks judging every record as it is appended.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand::SeedableRng;
@@ -37,6 +38,9 @@ struct Shared<E: 'static> {
     trace: Trace<E>,
     /// Checks fed every record (traffic only to those that ask for it).
     checks: Vec<Box<dyn Check<E> + Send>>,
+    /// Whether any check sees traffic: when none does (Raft's), a datagram's records pass
+    /// the checks by without asking each one.
+    traffic_watched: bool,
     /// The first violation, which stops the run.
     violation: Option<Verdict>,
     /// Partitions, loss, who is up.
@@ -51,8 +55,6 @@ struct Shared<E: 'static> {
     incarnation: Vec<u64>,
     /// How each node lies, if it does.
     byzantine: Vec<Option<Byzantine>>,
-    /// The run is over; drivers return and records are ignored.
-    stopped: bool,
 }
 
 /// The [`Host`] of simulated nodes.
@@ -63,6 +65,9 @@ struct SimHost<E: 'static> {
     shared: Mutex<Shared<E>>,
     /// Wakes the supervisor when a check fails.
     violated: Notify,
+    /// The run is over; drivers return and records are ignored. Outside the lock: every
+    /// driver asks before each datagram.
+    stopped: AtomicBool,
 }
 
 impl<E: 'static> SimHost<E> {
@@ -73,6 +78,44 @@ impl<E: 'static> SimHost<E> {
     }
 }
 
+impl<E: crate::node::ProtoEvent + Send> SimHost<E> {
+    /// Shows a record at `t` to the checks and appends it to the trace; the first
+    /// violation stops the run. The caller holds the lock (a callback's records take it
+    /// once).
+    fn append(&self, shared: &mut Shared<E>, t: u64, node: NodeId, ev: Ev<E>) {
+        if self.stopped.load(Ordering::Relaxed) {
+            return;
+        }
+        let rec = Record { t, node, ev };
+        let Shared {
+            checks,
+            traffic_watched,
+            violation,
+            trace,
+            ..
+        } = shared;
+        let traffic = rec.ev.is_traffic();
+        if !traffic || *traffic_watched {
+            for check in checks.iter_mut().filter(|c| !traffic || c.sees_traffic()) {
+                if let Err(detail) = check.observe(&rec) {
+                    if violation.is_none() {
+                        *violation = Some(Verdict {
+                            name: check.name().to_string(),
+                            ok: false,
+                            detail: format!("at {:.3} s: {detail}", t as f64 / 1e6),
+                        });
+                        self.violated.notify_one();
+                    }
+                }
+            }
+        }
+        trace.push(rec);
+        if violation.is_some() {
+            self.stopped.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
     fn now_us(&self) -> u64 {
         self.net.clock().now_us()
@@ -80,34 +123,7 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
 
     fn record(&self, node: NodeId, ev: Ev<E>) {
         let t = self.now_us();
-        let mut shared = self.lock();
-        if shared.stopped {
-            return;
-        }
-        let rec = Record { t, node, ev };
-        let Shared {
-            checks,
-            violation,
-            trace,
-            ..
-        } = &mut *shared;
-        let traffic = rec.ev.is_traffic();
-        for check in checks.iter_mut().filter(|c| !traffic || c.sees_traffic()) {
-            if let Err(detail) = check.observe(&rec) {
-                if violation.is_none() {
-                    *violation = Some(Verdict {
-                        name: check.name().to_string(),
-                        ok: false,
-                        detail: format!("at {:.3} s: {detail}", t as f64 / 1e6),
-                    });
-                    self.violated.notify_one();
-                }
-            }
-        }
-        trace.push(rec);
-        if violation.is_some() {
-            shared.stopped = true;
-        }
+        self.append(&mut self.lock(), t, node, ev);
     }
 
     fn arrival(&self, from: NodeId, to: NodeId) -> Arrival {
@@ -125,8 +141,10 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
     fn commit(&self, node: NodeId, _durable: &Durable, records: Vec<Ev<E>>) {
         // A simulated crash never lands inside a callback, and the store itself outlives
         // the driver ([`Host::release`]): there is nothing to copy, only records.
+        let t = self.now_us();
+        let mut shared = self.lock();
         for ev in records {
-            self.record(node, ev);
+            self.append(&mut shared, t, node, ev);
         }
     }
 
@@ -147,7 +165,7 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
     }
 
     fn stopped(&self) -> bool {
-        self.lock().stopped
+        self.stopped.load(Ordering::Relaxed)
     }
 }
 
@@ -157,9 +175,12 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let nodes = names.len();
     let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
 
+    let checks = proto.checks();
+    let traffic_watched = checks.iter().any(|c| c.sees_traffic());
     let shared = Shared {
         trace: Trace::new(TRACE_RECORDS_MAX),
-        checks: proto.checks(),
+        checks,
+        traffic_watched,
         violation: None,
         nemesis: {
             let mut nemesis = Nemesis::new(nodes, scenario.network.loss, seed);
@@ -170,7 +191,6 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         sent: vec![0; nodes],
         incarnation: vec![0; nodes],
         byzantine: vec![None; nodes],
-        stopped: false,
     };
     let latency_ms = scenario.network.latency_ms;
     let schedule = scenario.schedule();
@@ -185,6 +205,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
             net: net.clone(),
             shared: Mutex::new(shared),
             violated: Notify::new(),
+            stopped: AtomicBool::new(false),
         });
         let handle = madsim::runtime::Handle::current();
         let mut madsim_ids = Vec::with_capacity(nodes);
@@ -232,7 +253,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
             }
         }
         let end_us = host.now_us().min(duration_us);
-        host.lock().stopped = true;
+        host.stopped.store(true, Ordering::Relaxed);
         (host, end_us)
     });
 

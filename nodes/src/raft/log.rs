@@ -14,9 +14,26 @@ const KEY_LAST: &str = "raft/log/last";
 /// Durable key of the snapshot point: (index, term, chain).
 const KEY_SNAP_META: &str = "raft/snap/meta";
 
-/// Durable key of the ring slot that holds `index`.
-fn slot_key(index: u64) -> String {
-    format!("raft/log/{:04}", index % LOG_ENTRIES_MAX)
+/// Durable key of the ring slot that holds `index`: `raft/log/NNNN`.
+struct SlotKey([u8; 13]);
+
+impl SlotKey {
+    /// Built on the stack: every append writes a slot, and `format!` cost an allocation
+    /// and a formatter pass each time.
+    fn new(index: u64) -> SlotKey {
+        const _: () = assert!(LOG_ENTRIES_MAX <= 10_000, "slot numbers have four digits");
+        let mut key = *b"raft/log/0000";
+        let mut slot = index % LOG_ENTRIES_MAX;
+        for digit in key[9..].iter_mut().rev() {
+            *digit = b'0' + (slot % 10) as u8;
+            slot /= 10;
+        }
+        SlotKey(key)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// The log after the snapshot point.
@@ -50,7 +67,7 @@ impl Log {
             .unwrap_or(0)
             .min(log.snap_index.saturating_add(LOG_ENTRIES_MAX));
         for index in log.snap_index + 1..=last {
-            let Some(bytes) = cx.durable_get(&slot_key(index)) else {
+            let Some(bytes) = cx.durable_get(SlotKey::new(index).as_str()) else {
                 break;
             };
             match decode_entry(bytes) {
@@ -168,7 +185,7 @@ impl Log {
         let encoded = encode_entry(&entry);
         let (index, term) = (entry.index, entry.term);
         self.push(entry, &encoded);
-        cx.durable_put(&slot_key(index), encoded);
+        cx.durable_put(SlotKey::new(index).as_str(), encoded);
         cx.durable_put(KEY_LAST, encode_u64(index));
         cx.emit(Event::Appended {
             index,
@@ -255,4 +272,19 @@ fn decode_meta(bytes: &[u8]) -> Option<(u64, u64, u64)> {
     let mut r = Reader::new(bytes);
     let meta = (r.u64()?, r.u64()?, r.u64()?);
     r.done().then_some(meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_keys_name_the_ring_slot_in_four_digits() {
+        for index in [0, 1, 9, 10, 999, 4095, 4096, 4096 + 42, 3 * 4096 + 1234] {
+            assert_eq!(
+                SlotKey::new(index).as_str(),
+                format!("raft/log/{:04}", index % LOG_ENTRIES_MAX)
+            );
+        }
+    }
 }

@@ -303,10 +303,26 @@ impl Replica {
         let Some(lead) = self.lead.as_ref() else {
             return;
         };
-        let mut matched: Vec<u64> = lead.progress.values().map(|p| p.matched).collect();
-        matched.push(self.log.last_index());
-        matched.sort_unstable_by(|a, b| b.cmp(a));
-        let Some(&index) = matched.get(self.cfg.majority() - 1) else {
+        // The highest index a majority holds, counted in place (this runs on every append
+        // reply, and a sorted copy of the match indexes cost an allocation each time).
+        let own = self.log.last_index();
+        let holders = |index: u64| {
+            usize::from(own >= index)
+                + lead
+                    .progress
+                    .values()
+                    .filter(|p| p.matched >= index)
+                    .count()
+        };
+        let majority = self.cfg.majority();
+        let Some(index) = lead
+            .progress
+            .values()
+            .map(|p| p.matched)
+            .chain([own])
+            .filter(|&index| holders(index) >= majority)
+            .max()
+        else {
             return;
         };
         let own_term = self.log.term_at(index) == Some(self.term);
