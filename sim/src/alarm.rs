@@ -1,28 +1,23 @@
-//! The alarm: a wake-up at a deadline that may move, costing one simulated timer per deadline.
+//! The alarm: a wake-up at a deadline that may move, costing as few timers as will do.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// One wake-up at a deadline that moves: a driver's next timer.
+/// One wake-up at a deadline that moves: a driver's next timer (real flavor).
 ///
-/// madsim's `Sleep` registers a fresh timer every time it is polled before its deadline, and
-/// `select!` polls it after every datagram: each datagram would leave a timer behind that
-/// later fires for nothing. The alarm polls the inner sleep once per deadline; later polls
-/// for the same deadline only check the clock.
+/// A tokio sleep moves its one registration when it is reset; `select!` polls it after
+/// every datagram, and only a moved deadline costs anything.
+#[cfg(not(madsim))]
 pub struct Alarm {
     /// The underlying sleep.
-    sleep: Pin<Box<tokio::time::Sleep>>,
-    /// The deadline a timer is registered for.
-    armed: Option<tokio::time::Instant>,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
 }
 
+#[cfg(not(madsim))]
 impl Alarm {
     /// An alarm for `deadline`.
     pub fn new(deadline: tokio::time::Instant) -> Alarm {
         Alarm {
             sleep: Box::pin(tokio::time::sleep_until(deadline)),
-            armed: None,
         }
     }
 
@@ -33,17 +28,60 @@ impl Alarm {
         }
     }
 
-    /// Ready once the deadline has passed; registers one timer per deadline.
+    /// Ready once the deadline has passed.
     pub fn poll_ring(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let deadline = self.sleep.deadline();
-        if self.sleep.is_elapsed() {
-            self.armed = None;
+        std::future::Future::poll(self.sleep.as_mut(), cx)
+    }
+}
+
+/// One wake-up at a deadline that moves: a driver's next timer (sim flavor).
+///
+/// madsim registers a fresh timer every time a sleep is polled before its deadline and
+/// cannot cancel one, so each moved deadline left a timer behind that woke the node for
+/// nothing later. The alarm keeps only as many timers as [`Wakeups`] needs: a deadline that
+/// moves later (a Raft follower's, on every heartbeat) is served by the timer already
+/// pending.
+///
+/// [`Wakeups`]: crate::wakeups::Wakeups
+#[cfg(madsim)]
+pub struct Alarm {
+    /// The deadline, as time since madsim's start.
+    deadline: std::time::Duration,
+    /// madsim's clock.
+    time: madsim::time::TimeHandle,
+    /// The instant of madsim's start, to turn deadlines into times since then.
+    base: tokio::time::Instant,
+    /// The timers that wake this driver.
+    wakeups: crate::wakeups::Wakeups,
+}
+
+#[cfg(madsim)]
+impl Alarm {
+    /// An alarm for `deadline`. Call inside the runtime.
+    pub fn new(deadline: tokio::time::Instant) -> Alarm {
+        let time = madsim::time::TimeHandle::current();
+        let base = time.now_instant() - time.elapsed();
+        let mut alarm = Alarm {
+            deadline: std::time::Duration::ZERO,
+            time,
+            base,
+            wakeups: Default::default(),
+        };
+        alarm.set(deadline);
+        alarm
+    }
+
+    /// Moves the deadline.
+    pub fn set(&mut self, deadline: tokio::time::Instant) {
+        self.deadline = deadline.saturating_duration_since(self.base);
+    }
+
+    /// Ready once the deadline has passed.
+    pub fn poll_ring(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.time.elapsed() >= self.deadline {
             return Poll::Ready(());
         }
-        if self.armed == Some(deadline) {
-            return Poll::Pending;
-        }
-        self.armed = Some(deadline);
-        self.sleep.as_mut().poll(cx)
+        self.wakeups.ensure(&self.time, self.deadline, cx.waker());
+        Poll::Pending
     }
 }

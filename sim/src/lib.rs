@@ -26,6 +26,8 @@ pub mod swarm;
 pub mod testkit;
 pub mod trace;
 pub mod transport;
+#[cfg(madsim)]
+pub mod wakeups;
 pub mod wire;
 #[cfg(madsim)]
 pub mod world;

@@ -10,21 +10,21 @@
 //! everything faultline does per datagram: two random sleeps (a timer and a task switch
 //! each) on every send and receive, an address formatted to a string for every send, and a
 //! receiver task per node, because madsim's `recv_from` loses the datagram it holds when a
-//! `select!` drops it. Here a datagram costs a heap push, and a timer when it is the
-//! next to arrive, armed by the sender so that the receiver is polled only when a datagram
-//! is due. Receiving is cancel-safe by construction: a datagram leaves the inbox
-//! only in the poll that returns it.
+//! `select!` drops it. Here a datagram costs a heap push, and a timer when none of the
+//! receiver's pending timers comes by its arrival ([`Wakeups`]), armed by the sender so that
+//! the receiver is polled only when a datagram is due. Receiving is cancel-safe by
+//! construction: a datagram leaves the inbox only in the poll that returns it.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use crate::link_draws::LinkDraws;
 use crate::node::NodeId;
+use crate::wakeups::Wakeups;
 
 /// Datagrams waiting in one inbox; past this they are lost, like a full socket buffer (a
 /// node that far behind has bigger problems than one datagram).
@@ -63,6 +63,11 @@ impl Clock {
     /// Microseconds since zero.
     pub fn now_us(&self) -> u64 {
         (self.handle.elapsed() - self.zero).as_micros() as u64
+    }
+
+    /// The time since madsim's start `us` microseconds after zero.
+    pub fn since_start(&self, us: u64) -> Duration {
+        self.zero + Duration::from_micros(us)
     }
 
     /// The instant `us` microseconds after zero.
@@ -110,9 +115,8 @@ struct Inbox {
     queue: BinaryHeap<Reverse<InFlight>>,
     /// The receiving task, as of its last look at the inbox.
     waker: Option<Waker>,
-    /// The earliest time a timer will wake the receiver (`None`: no timer pending). madsim
-    /// cannot cancel a timer, so an earlier one is only ever added.
-    armed_us: Option<u64>,
+    /// The timers that wake the receiver for datagrams.
+    wakeups: Wakeups,
 }
 
 impl Inbox {
@@ -120,24 +124,12 @@ impl Inbox {
     /// The sender arms it directly, so a datagram that arrives first costs the receiver no
     /// extra poll just to move its own alarm.
     fn arm(&mut self, clock: &Clock, at_us: u64) {
-        if self.armed_us.is_some_and(|armed| armed <= at_us) {
-            return;
-        }
         let Some(waker) = &self.waker else {
             // The receiver has not looked yet; it arms its own timer when it does.
             return;
         };
-        self.armed_us = Some(at_us);
-        let mut sleep = pin!(tokio::time::sleep_until(clock.at(at_us)));
-        // Polling registers the timer, which wakes the receiver; a deadline already
-        // reached registers nothing, so wake it now.
-        if sleep
-            .as_mut()
-            .poll(&mut Context::from_waker(waker))
-            .is_ready()
-        {
-            waker.wake_by_ref();
-        }
+        self.wakeups
+            .ensure(&clock.handle, clock.since_start(at_us), waker);
     }
 }
 
@@ -286,10 +278,6 @@ impl Transport {
             let Some(inbox) = state.inboxes.get_mut(self.me.0 as usize) else {
                 return Poll::Ready(Err(std::io::Error::other("no such node")));
             };
-            // A timer that was due has fired: its wake-up is this poll or already queued.
-            if inbox.armed_us.is_some_and(|armed| armed <= now) {
-                inbox.armed_us = None;
-            }
             let next = match inbox.queue.peek() {
                 Some(Reverse(first)) if first.at_us <= now => {
                     let Some(Reverse(datagram)) = inbox.queue.pop() else {

@@ -36,6 +36,9 @@ pub(crate) struct Leadership {
     pub(crate) proposed: BTreeMap<NodeId, (u64, u64)>,
     /// When it took office (ms).
     pub(crate) since_ms: u64,
+    /// Room to sort the match indexes in when counting the commit quorum, kept to spare an
+    /// allocation on every append reply.
+    pub(crate) quorum_scratch: Vec<u64>,
 }
 
 impl Leadership {
@@ -58,6 +61,7 @@ impl Leadership {
             progress,
             proposed: BTreeMap::new(),
             since_ms: now_ms,
+            quorum_scratch: Vec::with_capacity(peers.len() + 1),
         }
     }
 
@@ -300,29 +304,18 @@ impl Replica {
 
     /// Commits the highest index a majority holds, if it is of this leader's term.
     pub(super) fn advance_commit(&mut self, cx: &mut Cx<'_, Msg, Event>) {
-        let Some(lead) = self.lead.as_ref() else {
+        let own = self.log.last_index();
+        let majority = self.cfg.majority();
+        let Some(lead) = self.lead.as_mut() else {
             return;
         };
-        // The highest index a majority holds, counted in place (this runs on every append
-        // reply, and a sorted copy of the match indexes cost an allocation each time).
-        let own = self.log.last_index();
-        let holders = |index: u64| {
-            usize::from(own >= index)
-                + lead
-                    .progress
-                    .values()
-                    .filter(|p| p.matched >= index)
-                    .count()
-        };
-        let majority = self.cfg.majority();
-        let Some(index) = lead
-            .progress
-            .values()
-            .map(|p| p.matched)
-            .chain([own])
-            .filter(|&index| holders(index) >= majority)
-            .max()
-        else {
+        // The highest index a majority holds.
+        let matched = &mut lead.quorum_scratch;
+        matched.clear();
+        matched.extend(lead.progress.values().map(|p| p.matched));
+        matched.push(own);
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let Some(&index) = matched.get(majority - 1) else {
             return;
         };
         let own_term = self.log.term_at(index) == Some(self.term);
