@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use faultline_sim::Scenario;
+use crate::registry::Registry;
 
 use crate::run::RunRequest;
 
@@ -83,16 +83,8 @@ fn raw_madsim(sim_s: u64) -> Row {
 }
 
 /// Runs a scenario `runs` times (seeds 0..runs) on this thread.
-fn faultline_rows(name: &str, text: &str, runs: u64) -> Row {
-    let scenario = Scenario::parse(name, text).expect("the bench's scenarios are valid");
-    let req = RunRequest {
-        scenario,
-        source_file: name.into(),
-        source_text: text.into(),
-        seed: 0,
-        bugs: vec![],
-        expected_digest: None,
-    };
+fn faultline_rows(registry: &Registry, name: &str, text: &str, runs: u64) -> Row {
+    let req = RunRequest::parse(registry, name, text).expect("the bench's scenarios are valid");
     let started = Instant::now();
     let mut delivered = 0;
     let mut sim_ms = 0.0;
@@ -113,71 +105,18 @@ fn faultline_rows(name: &str, text: &str, runs: u64) -> Row {
 }
 
 /// The bully group heartbeating every 10 ms: the same datagram density as the baseline.
-const BULLY_DENSE: &str = r#"
-name = "bully-5-dense"
-protocol = "bully"
-duration_ms = 30000
-[nodes]
-servers = 5
-[network]
-latency_ms = [1, 10]
-[config]
-heartbeat_ms = 10
-peer_timeout_ms = 100
-election_timeout_ms = 50
-discovery_ms = 50
-"#;
+const BULLY_DENSE: &str = include_str!("../scenarios/bench/bully-dense.toml");
 
 /// The bully group as shipped: 5 servers, 2 chat clients, a leader crash and restart.
-const BULLY_STANDARD: &str = r#"
-name = "bully-5-leader-crash"
-protocol = "bully"
-duration_ms = 20000
-[nodes]
-servers = 5
-clients = 2
-[network]
-latency_ms = [1, 10]
-[workload]
-messages = 20
-[[faults]]
-kind = "crash"
-node = "s5"
-at_ms = 5000
-[[faults]]
-kind = "restart"
-node = "s5"
-at_ms = 12000
-"#;
+const BULLY_STANDARD: &str = include_str!("../scenarios/bench/bully-standard.toml");
 
 /// 5 Raft replicas and 3 clients at 5% loss for 60 s: the issue's standard Raft workload.
-const RAFT_LOSSY: &str = r#"
-name = "raft-5-lossy"
-protocol = "raft"
-duration_ms = 60000
-[nodes]
-servers = 5
-clients = 3
-[network]
-latency_ms = [1, 10]
-loss = 0.05
-[workload]
-ops = 400
-rate_ms = 100
-"#;
+const RAFT_LOSSY: &str = include_str!("../scenarios/bench/raft-lossy.toml");
 
 /// Seeds per minute of a scenario on every core, as `explore` runs them.
-fn seeds_per_minute(text: &str, seeds: u64) -> (f64, usize) {
+fn seeds_per_minute(registry: &Registry, text: &str, seeds: u64) -> (f64, usize) {
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let scenario = Scenario::parse("bench", text).expect("valid");
-    let req = RunRequest {
-        scenario,
-        source_file: "bench".into(),
-        source_text: text.into(),
-        seed: 0,
-        bugs: vec![],
-        expected_digest: None,
-    };
+    let req = RunRequest::parse(registry, "bench", text).expect("valid");
     let next = AtomicU64::new(0);
     let started = Instant::now();
     std::thread::scope(|scope| {
@@ -241,7 +180,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// The machine's speed drifts (the raw baseline alone has measured anywhere from 370k to
 /// 720k datagrams a second here), so the baseline and the workloads take turns, round after
 /// round, and each share is taken within its round: drift moves both sides of a ratio alike.
-pub fn bench_command(quick: bool, only: Option<&str>) -> i32 {
+pub fn bench_command(registry: &Registry, quick: bool, only: Option<&str>) -> i32 {
     let rounds = if quick { 1 } else { 7 };
     let chosen: Vec<&Workload> = WORKLOADS
         .iter()
@@ -260,7 +199,7 @@ pub fn bench_command(quick: bool, only: Option<&str>) -> i32 {
         raw_rows.push(raw_madsim(RAW_SIM_S));
         for (w, out) in chosen.iter().zip(rows.iter_mut()) {
             progress(w.name);
-            out.push(faultline_rows(w.name, w.text, w.runs));
+            out.push(faultline_rows(registry, w.name, w.text, w.runs));
         }
     }
     eprintln!("\r{:<80}", "");
@@ -320,7 +259,8 @@ pub fn bench_command(quick: bool, only: Option<&str>) -> i32 {
     println!("share of raw: faultline's delivered datagrams per wall second over the raw baseline's, in the same round.");
     if explore {
         eprint!("explore throughput ...");
-        let (per_minute, jobs) = seeds_per_minute(RAFT_LOSSY, if quick { 10 } else { 40 });
+        let (per_minute, jobs) =
+            seeds_per_minute(registry, RAFT_LOSSY, if quick { 10 } else { 40 });
         eprintln!("\r{:<30}", "");
         println!("{EXPLORE_NAME}: {per_minute:.0} seeds/minute on {jobs} threads");
         verdicts.push(format!(

@@ -60,8 +60,9 @@ pub struct ByzantineReport {
 /// The base request with one Byzantine server added for `seed`.
 pub fn with_liar(base: &RunRequest, behaviour: Behaviour, seed: u64) -> RunRequest {
     let mut req = base.with_seed(seed);
-    let servers = req.scenario.nodes.servers.max(1) as u64;
-    let node = format!("s{}", seed % servers + 1);
+    // The liar is one of the nodes random faults may pick (a server, not a client).
+    let targets = req.scenario.fault_targets();
+    let node = targets[(seed % targets.len().max(1) as u64) as usize].clone();
     req.scenario.name = format!(
         "{}-{}-{}-{node}",
         base.scenario.name,

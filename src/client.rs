@@ -5,12 +5,16 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use faultline_nodes::raft::{Event, LockMode, Msg, OneShot, Op, Outcome};
+use faultline_nodes::raft::{Event, LockMode, Msg, OneShot, Op, Outcome, Raft};
 use faultline_sim::process::{run_process, ProcessFiles};
+use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::trace::read_jsonl;
-use faultline_sim::{BoxNode, Check, Ev, Header, NodeId, Protocol};
+use faultline_sim::{
+    BoxNode, Check, Ev, Header, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS,
+};
 
 use crate::cluster::Cluster;
+use crate::registry::Registry;
 use crate::seedfile::VERSION;
 
 /// The operation named by the command line's words.
@@ -56,6 +60,15 @@ struct OneShotProtocol {
 impl Protocol for OneShotProtocol {
     type Msg = Msg;
     type Event = Event;
+    const NAME: &'static str = Raft::NAME;
+    const ABOUT: &'static str = "one client operation against a Raft cluster";
+    const ROLES: &'static [Role] = SERVERS_AND_CLIENTS;
+    fn new(_: &Setup, src: &Source) -> Result<Self, InputError> {
+        Err(src.error(
+            "protocol",
+            "the one-shot client is built by `faultline client` alone",
+        ))
+    }
     fn node(&self, _id: NodeId) -> BoxNode<Msg, Event> {
         Box::new(OneShot::new(
             self.servers.clone(),
@@ -71,13 +84,14 @@ impl Protocol for OneShotProtocol {
 /// Runs one operation as client `id` (default: the cluster's first client); returns the exit
 /// code.
 pub fn client_command(
+    registry: &Registry,
     config: &Path,
     id: Option<&str>,
     deadline_ms: u64,
     words: &[String],
 ) -> Result<i32, Box<dyn std::error::Error>> {
-    let cluster = Cluster::load(config)?;
-    if cluster.file.protocol != "raft" {
+    let cluster = Cluster::load(config, registry)?;
+    if cluster.file.protocol != Raft::NAME {
         return Err(format!(
             "{}: `faultline client` talks to a raft cluster, this one runs `{}`",
             cluster.path, cluster.file.protocol
@@ -112,13 +126,13 @@ pub fn client_command(
     };
     let header = Header {
         faultline: VERSION.to_string(),
-        protocol: "raft".into(),
+        protocol: Raft::NAME.into(),
         scenario: format!("client:{}", cluster.path),
         seed: 0,
         nodes: cluster.names(),
     };
     let proto = OneShotProtocol {
-        servers: cluster.setup().servers,
+        servers: cluster.setup().ids("server"),
         op,
         deadline_ms,
     };

@@ -7,7 +7,9 @@ use std::path::Path;
 use faultline_sim::auth::Keyring;
 use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::transport::{AddressBook, TransportKind};
-use faultline_sim::{NodeId, Setup};
+use faultline_sim::{NodeId, Role, Setup};
+
+use crate::registry::Registry;
 use serde::{Deserialize, Serialize};
 
 /// A cluster file.
@@ -16,8 +18,8 @@ use serde::{Deserialize, Serialize};
 pub struct ClusterFile {
     /// The protocol every node runs.
     pub protocol: String,
-    /// How nodes talk: "tcp" or "udp"; by default what the protocol is built for (see
-    /// [`default_transport`]).
+    /// How nodes talk: "tcp" or "udp"; by default what the protocol is built for
+    /// (`Protocol::TRANSPORT`).
     #[serde(default)]
     pub transport: Option<TransportKind>,
     /// The multicast group and port, e.g. "239.255.70.1:7400".
@@ -47,7 +49,7 @@ pub struct ClusterFile {
 pub struct ClusterNode {
     /// Its name ("s1").
     pub name: String,
-    /// "server" or "client".
+    /// Its role, one of the protocol's ("server", "client", "worker"...).
     pub role: String,
     /// Its unicast address.
     pub addr: SocketAddr,
@@ -61,15 +63,6 @@ fn default_interface() -> Ipv4Addr {
     Ipv4Addr::LOCALHOST
 }
 
-/// The transport a protocol gets when its cluster file names none: Raft ships log entries
-/// and wants them over streams; the bully group is built on multicast datagrams.
-pub fn default_transport(protocol: &str) -> TransportKind {
-    match protocol {
-        "raft" => TransportKind::Tcp,
-        _ => TransportKind::Udp,
-    }
-}
-
 /// A loaded cluster file with its text, for errors that point into it.
 pub struct Cluster {
     /// The parsed file.
@@ -78,11 +71,15 @@ pub struct Cluster {
     pub path: String,
     /// The file's text.
     pub text: String,
+    /// The protocol's roles.
+    pub roles: &'static [Role],
+    /// How the protocol's nodes talk when the file does not say.
+    pub default_transport: TransportKind,
 }
 
 impl Cluster {
     /// Reads and validates a cluster file.
-    pub fn load(path: &Path) -> Result<Cluster, InputError> {
+    pub fn load(path: &Path, registry: &Registry) -> Result<Cluster, InputError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| InputError {
             file: name.clone(),
@@ -95,17 +92,43 @@ impl Cluster {
             text: &text,
         };
         let file: ClusterFile = src.parse()?;
+        let entry = registry.find(&file.protocol, &src, "protocol")?;
+        let roles = entry.roles();
         for (i, node) in file.nodes.iter().enumerate() {
-            if node.role != "server" && node.role != "client" {
+            if !roles.iter().any(|r| r.name == node.role) {
+                let names: Vec<String> = roles.iter().map(|r| format!("\"{}\"", r.name)).collect();
                 return Err(src.error(
                     &format!("nodes[{i}].role"),
-                    "must be \"server\" or \"client\"",
+                    format!(
+                        "{} has no role `{}`: use {}",
+                        file.protocol,
+                        node.role,
+                        names.join(" or ")
+                    ),
                 ));
             }
             if file.nodes[..i].iter().any(|n| n.name == node.name) {
                 return Err(src.error(
                     &format!("nodes[{i}].name"),
                     format!("`{}` appears twice", node.name),
+                ));
+            }
+            if let Some(other) = file.nodes[..i].iter().find(|n| n.addr == node.addr) {
+                return Err(src.error(
+                    &format!("nodes[{i}].addr"),
+                    format!("{} is {}'s address already", node.addr, other.name),
+                ));
+            }
+        }
+        for role in roles {
+            let count = file.nodes.iter().filter(|n| n.role == role.name).count();
+            if count < role.min as usize {
+                return Err(src.error(
+                    "nodes",
+                    format!(
+                        "{} needs at least {} {} node(s), the file has {count}",
+                        file.protocol, role.min, role.name
+                    ),
                 ));
             }
         }
@@ -119,6 +142,8 @@ impl Cluster {
             file,
             path: name,
             text,
+            roles,
+            default_transport: entry.transport(),
         })
     }
 
@@ -155,18 +180,16 @@ impl Cluster {
 
     /// The protocol setup this cluster describes.
     pub fn setup(&self) -> Setup {
-        let ids = |role: &str| {
-            self.file
-                .nodes
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| n.role == role)
-                .map(|(i, _)| NodeId(i as u16))
-                .collect()
-        };
         Setup {
-            servers: ids("server"),
-            clients: ids("client"),
+            names: self.names(),
+            roles: (self.file.nodes.iter())
+                .map(|n| {
+                    self.roles
+                        .iter()
+                        .find(|r| r.name == n.role)
+                        .map_or("", |r| r.name)
+                })
+                .collect(),
             config: self.file.config.clone(),
             workload: self.file.workload.clone(),
             checks: toml::Table::new(),
@@ -197,9 +220,7 @@ impl Cluster {
 
     /// How this cluster's nodes talk.
     pub fn transport(&self) -> TransportKind {
-        self.file
-            .transport
-            .unwrap_or_else(|| default_transport(&self.file.protocol))
+        self.file.transport.unwrap_or(self.default_transport)
     }
 
     /// Node names in id order.
@@ -217,7 +238,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{:x}.toml", digest(text)));
         std::fs::write(&path, text).unwrap();
-        let cluster = Cluster::load(&path);
+        let cluster = Cluster::load(&path, &Registry::builtin());
         let _ = std::fs::remove_file(&path);
         cluster
     }

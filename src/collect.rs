@@ -9,6 +9,7 @@ use crate::lan::hosts::{load_hosts, REMOTE_DIR};
 use crate::lan::merge::{report_from_traces, MergeOptions};
 use crate::lan::ScenarioFile;
 use crate::outcome::{print_verdict, write_report};
+use crate::registry::Registry;
 
 /// The options of `faultline collect`.
 pub struct CollectOptions {
@@ -23,8 +24,8 @@ pub struct CollectOptions {
 }
 
 /// Runs `faultline collect`; returns the exit code (0 pass, 1 a check failed, 2 could not).
-pub fn collect_command(opts: &CollectOptions) -> i32 {
-    match collect(opts) {
+pub fn collect_command(registry: &Registry, opts: &CollectOptions) -> i32 {
+    match collect(registry, opts) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -33,9 +34,9 @@ pub fn collect_command(opts: &CollectOptions) -> i32 {
     }
 }
 
-fn collect(opts: &CollectOptions) -> Result<i32, String> {
-    let loaded = ScenarioFile::load(&opts.scenario).map_err(|e| e.to_string())?;
-    let hosts = load_hosts(&loaded, &opts.hosts).map_err(|e| e.to_string())?;
+fn collect(registry: &Registry, opts: &CollectOptions) -> Result<i32, String> {
+    let loaded = ScenarioFile::load(registry, &opts.scenario).map_err(|e| e.to_string())?;
+    let hosts = load_hosts(registry, &loaded, &opts.hosts).map_err(|e| e.to_string())?;
     let out = opts.out.clone().unwrap_or_else(|| {
         PathBuf::from("out").join(format!("{}-collected", loaded.scenario.name))
     });
@@ -69,8 +70,7 @@ fn collect(opts: &CollectOptions) -> Result<i32, String> {
         files.push(world);
     }
     let merged = report_from_traces(
-        &loaded.scenario,
-        &loaded.source(),
+        &loaded,
         &MergeOptions {
             files,
             start_us: None,

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::exploration::{election_times_ms, quantiles, recovery_times_ms, Exploration};
 use crate::lan::{run_lan, LanError, ScenarioFile};
 use crate::outcome::write_report;
+use crate::registry::Registry;
 
 /// The options of `faultline compare`.
 pub struct CompareOptions {
@@ -56,8 +57,8 @@ struct Comparison {
 
 /// Runs `faultline compare`; returns the exit code (0 every run passed, 1 some check failed,
 /// 2 could not run).
-pub fn compare_command(opts: &CompareOptions) -> i32 {
-    match compare(opts) {
+pub fn compare_command(registry: &Registry, opts: &CompareOptions) -> i32 {
+    match compare(registry, opts) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -66,8 +67,8 @@ pub fn compare_command(opts: &CompareOptions) -> i32 {
     }
 }
 
-fn compare(opts: &CompareOptions) -> Result<i32, String> {
-    let loaded = ScenarioFile::load(&opts.scenario).map_err(|e| e.to_string())?;
+fn compare(registry: &Registry, opts: &CompareOptions) -> Result<i32, String> {
+    let loaded = ScenarioFile::load(registry, &opts.scenario).map_err(|e| e.to_string())?;
     // Before minutes of simulation: the LAN half needs root.
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {

@@ -6,6 +6,7 @@ pub mod bench;
 #[cfg(madsim)]
 pub mod byzantine;
 pub mod check_history;
+pub mod cli;
 #[cfg(not(madsim))]
 pub mod client;
 pub mod cluster;
@@ -21,7 +22,7 @@ pub mod lan;
 #[cfg(not(madsim))]
 pub mod node;
 pub mod outcome;
-pub mod protocols;
+pub mod registry;
 pub mod report;
 #[cfg(madsim)]
 pub mod run;

@@ -1,105 +1,76 @@
-//! `faultline node`: one real node over real sockets (real flavor).
+//! `faultline node`: one node of a cluster file as a real process over real sockets (real
+//! flavor). The cluster file names the protocol and each node's role, so the command needs
+//! only the file and the node's name.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use faultline_nodes::bully::Bully;
-use faultline_nodes::raft::Raft;
 use faultline_sim::process::{run_process, ProcessFiles};
 use faultline_sim::transport::AddressBook;
-use faultline_sim::{Header, Protocol};
+use faultline_sim::{Header, NodeId, Protocol};
 
 use crate::cluster::Cluster;
+use crate::registry::{Entry, Registry};
 use crate::seedfile::VERSION;
 
-/// The kinds of real node: (kind, protocol, role in the cluster file).
-const KINDS: &[(&str, &str, &str)] = &[
-    ("bully", "bully", "server"),
-    ("chat-client", "bully", "client"),
-    ("raft", "raft", "server"),
-    ("raft-client", "raft", "client"),
-];
-
-/// The `faultline node` kind that runs a node of `role` ("server", "client") in `protocol`.
-pub fn kind_of(protocol: &str, role: &str) -> Option<&'static str> {
-    KINDS
-        .iter()
-        .find(|k| k.1 == protocol && k.2 == role)
-        .map(|k| k.0)
+/// A node to run, with its cluster and protocol found.
+pub struct NodeRequest {
+    /// The protocol the cluster runs.
+    pub protocol: Arc<dyn Entry>,
+    /// The cluster file.
+    pub cluster: Cluster,
+    /// The node's id.
+    pub me: NodeId,
+    /// The node's name.
+    pub id: String,
+    /// Where it writes its trace and keeps its durable state.
+    pub dir: PathBuf,
+    /// A drop-rules file to follow ([`faultline_sim::drop_rules`]).
+    pub drop_rules: Option<PathBuf>,
 }
 
-/// Runs the node named `id` of the cluster file until Ctrl-C; `drop_rules` names a
-/// drop-rules file to follow ([`faultline_sim::drop_rules`]).
-pub fn run_node(
-    kind: &str,
-    config: &Path,
-    id: &str,
-    dir: &Path,
-    drop_rules: Option<&Path>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let cluster = Cluster::load(config)?;
-    let me = cluster.id(id)?;
-    let known = || KINDS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ");
-    let &(_, protocol, expected_role) = KINDS
-        .iter()
-        .find(|k| k.0 == kind)
-        .ok_or_else(|| format!("unknown node kind `{kind}` (known: {})", known()))?;
-    if cluster.file.protocol != protocol {
-        return Err(format!(
-            "{}: the cluster runs `{}`, not `{protocol}`",
-            cluster.path, cluster.file.protocol
-        )
-        .into());
-    }
-    let role = &cluster.file.nodes[me.0 as usize].role;
-    if role != expected_role {
-        let right = KINDS
-            .iter()
-            .find(|k| k.1 == protocol && k.2 == role)
-            .map_or("?", |k| k.0);
-        return Err(format!(
-            "{}: `{id}` is a {role}, so run it as `faultline node {right}`",
-            cluster.path
-        )
-        .into());
-    }
-    let src = cluster.source();
-    match protocol {
-        "bully" => serve(
-            Bully::new(&cluster.setup(), &src)?,
-            &cluster,
+impl NodeRequest {
+    /// Loads the cluster file and finds node `id` and its protocol; `protocol`, when given,
+    /// must be the file's.
+    pub fn load(
+        registry: &Registry,
+        protocol: Option<&str>,
+        config: &Path,
+        id: &str,
+        dir: &Path,
+        drop_rules: Option<&Path>,
+    ) -> Result<NodeRequest, Box<dyn std::error::Error>> {
+        let cluster = Cluster::load(config, registry)?;
+        let me = cluster.id(id)?;
+        if let Some(asked) = protocol.filter(|p| *p != cluster.file.protocol) {
+            return Err(format!(
+                "{}: the cluster runs `{}`, not `{asked}`",
+                cluster.path, cluster.file.protocol
+            )
+            .into());
+        }
+        let entry = registry.find(&cluster.file.protocol, &cluster.source(), "protocol")?;
+        Ok(NodeRequest {
+            protocol: entry,
+            cluster,
             me,
-            id,
-            dir,
-            drop_rules,
-        ),
-        "raft" => serve(
-            Raft::new(&cluster.setup(), &src)?,
-            &cluster,
-            me,
-            id,
-            dir,
-            drop_rules,
-        ),
-        other => Err(crate::protocols::unknown(&src, "protocol", other).into()),
+            id: id.to_string(),
+            dir: dir.to_path_buf(),
+            drop_rules: drop_rules.map(Path::to_path_buf),
+        })
     }
 }
 
-fn serve<P: Protocol>(
-    proto: P,
-    cluster: &Cluster,
-    me: faultline_sim::NodeId,
-    id: &str,
-    dir: &Path,
-    drop_rules: Option<&Path>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    std::fs::create_dir_all(dir)?;
+/// Runs the node of `req` as protocol `proto` until Ctrl-C.
+pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), Box<dyn std::error::Error>> {
+    let (cluster, me, id) = (&req.cluster, req.me, &req.id);
+    std::fs::create_dir_all(&req.dir)?;
     let files = ProcessFiles {
-        trace: dir.join(format!("{id}.trace.jsonl")),
-        durable: dir.join(format!("{id}.durable")),
+        trace: req.dir.join(format!("{id}.trace.jsonl")),
+        durable: req.dir.join(format!("{id}.durable")),
         keys: proto.authenticates().then(|| cluster.keyring(me)),
         byzantine: None,
-        drop_rules: drop_rules.map(Path::to_path_buf),
+        drop_rules: req.drop_rules.clone(),
     };
     let header = Header {
         faultline: VERSION.to_string(),
@@ -112,10 +83,12 @@ fn serve<P: Protocol>(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let node = &cluster.file.nodes[me.0 as usize];
     eprintln!(
-        "faultline node: {id} ({}) on {} over {:?}, trace {}",
-        cluster.file.nodes[me.0 as usize].role,
-        cluster.file.nodes[me.0 as usize].addr,
+        "faultline node: {id} ({} of {}) on {} over {:?}, trace {}",
+        node.role,
+        P::NAME,
+        node.addr,
         book.kind,
         files.trace.display()
     );

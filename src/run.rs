@@ -10,13 +10,15 @@ use faultline_sim::Protocol;
 use crate::explore::first_difference;
 pub use crate::outcome::Outcome;
 use crate::outcome::{print_verdict, summarise, write_report, RunInfo};
-use crate::protocols;
+use crate::registry::{check_bugs, Entry, Registry};
 use crate::seedfile::{SeedFile, VERSION};
 use crate::summary::Summary;
 
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct RunRequest {
+    /// The protocol the scenario names.
+    pub protocol: Arc<dyn Entry>,
     /// The scenario as loaded; random faults are drawn per seed when it runs.
     pub scenario: Scenario,
     /// The text the scenario came from, so protocol sections can point at their lines.
@@ -34,13 +36,14 @@ pub struct RunRequest {
 impl RunRequest {
     /// Loads a scenario (`.toml`) or a seed file (`.seed`).
     pub fn load(
+        registry: &Registry,
         path: &Path,
         seed: Option<u64>,
         bugs: Vec<String>,
     ) -> Result<RunRequest, InputError> {
         let file = path.display().to_string();
         if path.extension().is_some_and(|e| e == "seed") {
-            let sf = SeedFile::load(path)?;
+            let sf = SeedFile::load(path, registry)?;
             if seed.is_some() || !bugs.is_empty() {
                 return Err(InputError {
                     file,
@@ -52,7 +55,11 @@ impl RunRequest {
                 });
             }
             let text = toml::to_string(&sf.scenario).unwrap_or_default();
+            let protocol = registry
+                .get(&sf.scenario.protocol)
+                .expect("the seed file's scenario was checked against the registry");
             return Ok(RunRequest {
+                protocol,
                 scenario: sf.scenario,
                 source_file: format!("{file} [scenario]"),
                 source_text: text,
@@ -61,14 +68,36 @@ impl RunRequest {
                 expected_digest: Some(sf.digest),
             });
         }
-        let scenario = Scenario::load(path)?;
+        let scenario = Scenario::load(path, registry)?;
         let text = std::fs::read_to_string(path).unwrap_or_default();
+        let protocol = registry
+            .get(&scenario.protocol)
+            .expect("the scenario was checked against the registry");
+        check_bugs(&*protocol, &bugs, None)?;
         Ok(RunRequest {
+            protocol,
             seed: seed.unwrap_or(scenario.seed),
             scenario,
             source_file: file,
             source_text: text,
             bugs,
+            expected_digest: None,
+        })
+    }
+
+    /// A request for scenario text (the bench's, a test's); `name` names it in errors.
+    pub fn parse(registry: &Registry, name: &str, text: &str) -> Result<RunRequest, InputError> {
+        let scenario = Scenario::parse(name, text, registry)?;
+        let protocol = registry
+            .get(&scenario.protocol)
+            .expect("the scenario was checked against the registry");
+        Ok(RunRequest {
+            protocol,
+            seed: scenario.seed,
+            scenario,
+            source_file: name.into(),
+            source_text: text.into(),
+            bugs: Vec::new(),
             expected_digest: None,
         })
     }
@@ -101,7 +130,7 @@ impl RunRequest {
             scenario: self.concrete(),
             ..self.clone()
         };
-        protocols::simulate(&concrete, files)
+        self.protocol.simulate(&concrete, files)
     }
 
     /// The seed file that replays this run.
@@ -123,13 +152,14 @@ impl RunRequest {
 
 /// `faultline run`: returns the exit code (0 pass, 1 a check failed, 2 bad input).
 pub fn run_command(
+    registry: &Registry,
     path: &Path,
     seed: Option<u64>,
     bugs: Vec<String>,
     out_dir: Option<PathBuf>,
     check_determinism: bool,
 ) -> i32 {
-    match RunRequest::load(path, seed, bugs) {
+    match RunRequest::load(registry, path, seed, bugs) {
         Ok(req) => {
             let out_dir = out_dir.unwrap_or_else(|| PathBuf::from("out").join(&req.scenario.name));
             run_and_report(&req, &out_dir, check_determinism)
@@ -143,7 +173,7 @@ pub fn run_command(
 
 /// `faultline replay`: like `run` on a seed file, but a run whose digest differs from the
 /// recorded one is an error (exit 2): the failure was not reproduced.
-pub fn replay_command(path: &Path, out_dir: Option<PathBuf>) -> i32 {
+pub fn replay_command(registry: &Registry, path: &Path, out_dir: Option<PathBuf>) -> i32 {
     if path.extension().is_none_or(|e| e != "seed") {
         eprintln!(
             "error: {}: replay takes a seed file (.seed); run a scenario with `faultline run`",
@@ -151,7 +181,7 @@ pub fn replay_command(path: &Path, out_dir: Option<PathBuf>) -> i32 {
         );
         return 2;
     }
-    let req = match RunRequest::load(path, None, Vec::new()) {
+    let req = match RunRequest::load(registry, path, None, Vec::new()) {
         Ok(req) => req,
         Err(e) => {
             eprintln!("error: {e}");

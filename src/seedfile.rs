@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use faultline_sim::scenario::{InputError, Scenario, Source};
+
+use crate::registry::{check_bugs, Registry};
 use serde::{Deserialize, Serialize};
 
 /// This build's version; a seed file from another one is refused.
@@ -31,7 +33,7 @@ pub struct SeedFile {
 
 impl SeedFile {
     /// Reads a seed file; refuses one from another faultline version.
-    pub fn load(path: &Path) -> Result<SeedFile, InputError> {
+    pub fn load(path: &Path, registry: &Registry) -> Result<SeedFile, InputError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| InputError {
             file: file.clone(),
@@ -43,7 +45,7 @@ impl SeedFile {
             file: &file,
             text: &text,
         };
-        let seed: SeedFile = src.parse()?;
+        let mut seed: SeedFile = src.parse()?;
         if seed.faultline_version != VERSION {
             return Err(src.error(
                 "faultline_version",
@@ -56,7 +58,15 @@ impl SeedFile {
         // Validate the embedded scenario the same way as a scenario file.
         let scenario_text =
             toml::to_string(&seed.scenario).map_err(|e| src.error("scenario", e.to_string()))?;
-        Scenario::parse(&format!("{file} [scenario]"), &scenario_text)?;
+        seed.scenario = Scenario::parse(&format!("{file} [scenario]"), &scenario_text, registry)?;
+        let protocol = registry.find(&seed.scenario.protocol, &src, "scenario.protocol")?;
+        check_bugs(&*protocol, &seed.bugs, Some((&src, "bugs")))?;
+        if seed.digest.len() != 16 || !seed.digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(src.error(
+                "digest",
+                format!("`{}` is not a trace digest (16 hex digits)", seed.digest),
+            ));
+        }
         Ok(seed)
     }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use faultline_sim::shrink::ddmin;
 use faultline_sim::Scenario;
 
+use crate::registry::Registry;
 use crate::run::RunRequest;
 use crate::seedfile::SeedFile;
 
@@ -41,8 +42,8 @@ fn probe(req: &RunRequest, scenario: &Scenario) -> Option<Probe> {
 
 /// Shrinks the seed file at `path`; returns the exit code (0 shrunk, 1 it did not fail,
 /// 2 bad input).
-pub fn shrink_command(path: &Path) -> i32 {
-    let req = match RunRequest::load(path, None, Vec::new()) {
+pub fn shrink_command(registry: &Registry, path: &Path) -> i32 {
+    let req = match RunRequest::load(registry, path, None, Vec::new()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

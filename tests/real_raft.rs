@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use faultline::cluster::Cluster as ClusterFile;
+use faultline::registry::Registry;
 use faultline_nodes::raft::{Event, Outcome, Raft};
 use faultline_sim::trace::read_jsonl;
 use faultline_sim::{Ev, NodeId, Protocol, Record};
@@ -57,9 +58,8 @@ impl Cluster {
     }
 
     fn start(&mut self, i: usize) {
-        let kind = if i < 3 { "raft" } else { "raft-client" };
         let child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .args(["node", kind, "--config"])
+            .args(["node", "--config"])
             .arg(&self.config)
             .args(["--id", NAMES[i], "--dir"])
             .arg(&self.dir)
@@ -80,7 +80,11 @@ impl Cluster {
     }
 
     fn addr(&self, i: usize) -> std::net::SocketAddr {
-        ClusterFile::load(&self.config).unwrap().file.nodes[i].addr
+        ClusterFile::load(&self.config, &Registry::builtin())
+            .unwrap()
+            .file
+            .nodes[i]
+            .addr
     }
 
     fn kill(&mut self, i: usize) -> u64 {
@@ -222,7 +226,7 @@ fn three_real_replicas_survive_a_leader_kill_and_the_old_leader_catches_up() {
         ev: Ev::Crash,
     });
     records.sort_by_key(|r| r.t);
-    let cluster = ClusterFile::load(&c.config).unwrap();
+    let cluster = ClusterFile::load(&c.config, &Registry::builtin()).unwrap();
     let raft = Raft::new(&cluster.setup(), &cluster.source()).unwrap();
     let mut checks = raft.checks();
     for rec in &records {
@@ -306,6 +310,8 @@ fn the_client_command_writes_and_reads_across_a_leader_kill() {
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 struct Junk(String);
 impl faultline_sim::Message for Junk {
+    const KINDS: &'static [(&'static str, faultline_sim::MsgKind)] =
+        &[("Junk", faultline_sim::MsgKind::Control)];
     fn label(&self) -> &'static str {
         "Junk"
     }

@@ -17,6 +17,7 @@ pub mod nemesis;
 #[cfg(madsim)]
 pub mod network;
 pub mod node;
+pub mod planted;
 #[cfg(not(madsim))]
 pub mod process;
 pub mod protocol;
@@ -35,9 +36,10 @@ pub mod world;
 pub use chart::Chart;
 pub use check::{Check, Cluster, Verdict};
 pub use node::{
-    Action, BoxNode, Cx, Durable, Effects, Message, Node, NodeId, Note, ProtoEvent, TimerId,
+    kind_of, Action, BoxNode, Cx, Durable, Effects, Message, MsgKind, Node, NodeId, Note,
+    ProtoEvent, TimerId,
 };
-pub use protocol::{Protocol, Setup};
+pub use protocol::{Bug, Protocol, Role, Setup, Tone, SERVERS_AND_CLIENTS, STANDARD_STATES};
 pub use rand_chacha::ChaCha8Rng;
 pub use scenario::{InputError, Scenario, Source};
 pub use trace::{DropReason, Ev, Header, Record, Trace, WORLD};

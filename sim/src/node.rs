@@ -36,16 +36,74 @@ impl fmt::Display for NodeId {
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct TimerId(pub u32);
 
+/// What a message is for. Reports and summaries group traffic by kind (an election's
+/// messages are always drawn, heartbeats thinned first), so no report guesses from labels.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MsgKind {
+    /// Choosing a leader: votes, ELECTION / OK / COORDINATOR.
+    Election,
+    /// Liveness: heartbeats, pings, probes.
+    Heartbeat,
+    /// Who is in the group: discovery, joins, leaves, views.
+    Membership,
+    /// Keeping replicas in step: log entries, state transfer, acknowledgements.
+    Replication,
+    /// A client's requests and the answers to them.
+    Client,
+    /// Work handed out and its results: tasks, subproblems, forwarded requests.
+    Task,
+    /// Snapshot markers and recorded state.
+    Snapshot,
+    /// Everything else the protocol needs to run.
+    Control,
+}
+
+impl MsgKind {
+    /// The kind's name in summaries ("election").
+    pub fn name(self) -> &'static str {
+        match self {
+            MsgKind::Election => "election",
+            MsgKind::Heartbeat => "heartbeat",
+            MsgKind::Membership => "membership",
+            MsgKind::Replication => "replication",
+            MsgKind::Client => "client",
+            MsgKind::Task => "task",
+            MsgKind::Snapshot => "snapshot",
+            MsgKind::Control => "control",
+        }
+    }
+}
+
 /// What travels between nodes.
 pub trait Message: Serialize + DeserializeOwned + Clone + fmt::Debug + 'static {
-    /// A short name, drawn on timelines and counted in summaries ("HB", "ELECTION").
+    /// Every label the type uses, with its kind: the catalogue reports read traces with.
+    /// A label missing from it counts as control traffic.
+    const KINDS: &'static [(&'static str, MsgKind)] = &[];
+
+    /// A short name, drawn on timelines and counted in summaries ("HB", "ELECTION"); one of
+    /// [`Message::KINDS`].
     fn label(&self) -> &'static str;
+
+    /// What this message is for.
+    fn kind(&self) -> MsgKind {
+        kind_of(Self::KINDS, self.label())
+    }
 
     /// A meaningful lie in place of this message, for Byzantine fault injection
     /// ([`crate::byzantine`]): `None` when the protocol knows no lie for it.
     fn twist(&self, _lie: Lie, _cx: &mut TwistCx<'_>) -> Option<Self> {
         None
     }
+}
+
+/// The kind of the messages labelled `label` in a catalogue ([`Message::KINDS`]); a label
+/// the catalogue lacks counts as control traffic.
+pub fn kind_of(kinds: &[(&str, MsgKind)], label: &str) -> MsgKind {
+    kinds
+        .iter()
+        .find(|(l, _)| *l == label)
+        .map_or(MsgKind::Control, |(_, k)| *k)
 }
 
 /// What a protocol reports about itself for checkers and the trace.

@@ -1,33 +1,106 @@
-//! What a protocol gives the runtime: its nodes and its checks, built from a setup.
+//! What a protocol gives the runtime: its name, roles, transport, planted bugs, nodes and
+//! checks. Everything a command needs to know about a protocol is here, so that a new one
+//! plugs in with one registry line and no string match elsewhere.
 
 use crate::chart::Chart;
 use crate::check::Check;
 use crate::node::{BoxNode, Message, NodeId, ProtoEvent};
+use crate::scenario::{InputError, Source};
 use crate::trace::Record;
+use crate::transport::TransportKind;
+
+/// A kind of node a protocol runs ("server", "client", "worker", "file_server").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Role {
+    /// Its name, in cluster files and on timeline lanes.
+    pub name: &'static str,
+    /// How a scenario's `[nodes]` section counts it ("servers", "workers").
+    pub count_key: &'static str,
+    /// What its nodes' names start with: "s" names them s1, s2...
+    pub prefix: &'static str,
+    /// Fewest nodes of this role a run needs.
+    pub min: u16,
+    /// Whether random faults (swarm crashes, Byzantine sweeps) pick nodes of this role.
+    /// Clients that only drive a workload are usually left alone.
+    pub fault_target: bool,
+    /// One line for people: what a node of this role does.
+    pub about: &'static str,
+}
+
+/// A planted bug: a known-wrong variant of the protocol that a check must catch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bug {
+    /// Its name on the command line and in seed files ("vote-twice").
+    pub name: &'static str,
+    /// What goes wrong, for people.
+    pub about: &'static str,
+}
 
 /// Who runs and how they are configured, from a scenario or a real cluster's config.
 #[derive(Clone, Debug, Default)]
 pub struct Setup {
-    /// Server ids (group members, replicas), in id order.
-    pub servers: Vec<NodeId>,
-    /// Client ids.
-    pub clients: Vec<NodeId>,
+    /// Each node's name ("s1", "w3"), indexed by [`NodeId`].
+    pub names: Vec<String>,
+    /// Each node's role name ("server"), indexed by [`NodeId`].
+    pub roles: Vec<&'static str>,
     /// The `[config]` section: protocol settings.
     pub config: toml::Table,
     /// The `[workload]` section.
     pub workload: toml::Table,
     /// The `[checks]` section: bounds for the checks.
     pub checks: toml::Table,
-    /// Planted bugs switched on (simulator only).
+    /// Planted bugs switched on (simulator only), already checked against
+    /// [`Protocol::BUGS`].
     pub bugs: Vec<String>,
 }
 
-/// A protocol the runtime can run: a node factory and its checks.
-pub trait Protocol: Send + Sync + 'static {
+impl Setup {
+    /// The ids of the nodes of `role`, in id order.
+    pub fn ids(&self, role: &str) -> Vec<NodeId> {
+        self.roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| **r == role)
+            .map(|(i, _)| NodeId(i as u16))
+            .collect()
+    }
+
+    /// The role of node `id` ("" for an id the setup does not have).
+    pub fn role_of(&self, id: NodeId) -> &'static str {
+        self.roles.get(id.0 as usize).copied().unwrap_or("")
+    }
+
+    /// Whether planted bug `name` is on.
+    pub fn bug(&self, name: &str) -> bool {
+        self.bugs.iter().any(|b| b == name)
+    }
+}
+
+/// A protocol the runtime can run: what commands need to know about it, a node factory and
+/// its checks.
+pub trait Protocol: Send + Sync + Sized + 'static {
     /// The messages its nodes exchange.
     type Msg: Message;
     /// The events its nodes report.
     type Event: ProtoEvent + Send;
+    /// Its name in scenarios and cluster files ("raft").
+    const NAME: &'static str;
+    /// One line for people: what it is.
+    const ABOUT: &'static str;
+    /// Its kinds of node, in id order: a scenario's nodes take ids role by role.
+    const ROLES: &'static [Role];
+    /// How its real nodes talk when a cluster file does not say: datagrams (UDP and IP
+    /// multicast) or TCP streams.
+    const TRANSPORT: TransportKind = TransportKind::Udp;
+    /// Its planted bugs.
+    const BUGS: &'static [Bug] = &[];
+    /// What its state roles (as reported through `Cx::role`) mean to a timeline, so lanes
+    /// are coloured without guessing from names.
+    const STATES: &'static [(&'static str, Tone)] = STANDARD_STATES;
+
+    /// Builds the protocol from a setup, validating its `[config]`, `[workload]` and
+    /// `[checks]` sections; errors point into `src`.
+    fn new(setup: &Setup, src: &Source) -> Result<Self, InputError>;
     /// A fresh node for `id`; called at boot and at every restart.
     fn node(&self, id: NodeId) -> BoxNode<Self::Msg, Self::Event>;
     /// The checks that judge a run.
@@ -53,3 +126,53 @@ pub trait Protocol: Send + Sync + 'static {
         Chart::default()
     }
 }
+
+/// How a timeline draws a state role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    /// The one in charge: a leader, a primary, the active coordinator.
+    Lead,
+    /// Following someone in charge: a follower, a backup, a standby.
+    Follow,
+    /// Contending to be in charge: a candidate.
+    Contend,
+    /// Doing work handed out: a worker, a cache, a file server.
+    Work,
+    /// Outside the protocol's state machine: a client.
+    Client,
+}
+
+/// The state roles most protocols report, and what they mean.
+pub const STANDARD_STATES: &[(&str, Tone)] = &[
+    ("leader", Tone::Lead),
+    ("primary", Tone::Lead),
+    ("coordinator", Tone::Lead),
+    ("follower", Tone::Follow),
+    ("backup", Tone::Follow),
+    ("standby", Tone::Follow),
+    ("candidate", Tone::Contend),
+    ("worker", Tone::Work),
+    ("client", Tone::Client),
+];
+
+/// The roles of a protocol whose nodes are servers and clients (bully, Raft): servers
+/// `s1..sN`, then clients `c1..cM`.
+pub const SERVERS_AND_CLIENTS: &[Role] = &[
+    Role {
+        name: "server",
+        count_key: "servers",
+        prefix: "s",
+        min: 1,
+        fault_target: true,
+        about: "a member of the group",
+    },
+    Role {
+        name: "client",
+        count_key: "clients",
+        prefix: "c",
+        min: 0,
+        fault_target: false,
+        about: "drives the workload",
+    },
+];

@@ -1,6 +1,7 @@
 //! Scenario files (TOML): the protocol, the nodes, the network, the workload, the faults and
 //! the checks of one run. Every error names the file, the line and the field.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
@@ -8,6 +9,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::byzantine::{Behaviour, Byzantine};
 use crate::node::NodeId;
+use crate::protocol::Role;
+
+/// The protocols a scenario may name, and their roles: a scenario counts its nodes by role.
+pub trait Catalog {
+    /// The roles of `protocol`, in id order; `None` for a protocol it does not know.
+    fn roles(&self, protocol: &str) -> Option<&'static [Role]>;
+    /// Every protocol name it knows, for errors.
+    fn protocols(&self) -> Vec<&'static str>;
+}
 
 /// A scenario as written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,8 +35,11 @@ pub struct Scenario {
     /// The seed used when none is given on the command line.
     #[serde(default)]
     pub seed: u64,
-    /// How many nodes of each kind.
+    /// How many nodes of each of the protocol's roles.
     pub nodes: Nodes,
+    /// The protocol's roles, in id order (set when the scenario is parsed).
+    #[serde(skip)]
+    pub roles: &'static [Role],
     /// The network's latency and loss.
     #[serde(default)]
     pub network: Network,
@@ -47,15 +60,17 @@ pub struct Scenario {
     pub random_faults: Option<crate::swarm::RandomFaults>,
 }
 
-/// The nodes of a run: servers `s1..sN` then clients `c1..cM`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Nodes {
-    /// Number of servers (group members, replicas).
-    pub servers: u16,
-    /// Number of clients.
-    #[serde(default)]
-    pub clients: u16,
+/// How many nodes of each role, by the role's count key (`servers = 5`, `workers = 3`).
+/// Ids go role by role in the protocol's order: servers `s1..sN`, then clients `c1..cM`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Nodes(pub BTreeMap<String, u16>);
+
+impl Nodes {
+    /// How many nodes count under `key` ("servers"); 0 when none.
+    pub fn count(&self, key: &str) -> u16 {
+        self.0.get(key).copied().unwrap_or(0)
+    }
 }
 
 /// The simulated network.
@@ -345,7 +360,7 @@ fn key_span(item: &toml_edit::Item) -> Option<usize> {
 
 impl Scenario {
     /// Reads and validates a scenario file.
-    pub fn load(path: &Path) -> Result<Scenario, InputError> {
+    pub fn load(path: &Path, catalog: &dyn Catalog) -> Result<Scenario, InputError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| InputError {
             file: file.clone(),
@@ -353,34 +368,73 @@ impl Scenario {
             field: String::new(),
             message: format!("cannot read: {e}"),
         })?;
-        Scenario::parse(&file, &text)
+        Scenario::parse(&file, &text, catalog)
     }
 
     /// Parses and validates scenario text; `file` names it in errors.
-    pub fn parse(file: &str, text: &str) -> Result<Scenario, InputError> {
+    pub fn parse(file: &str, text: &str, catalog: &dyn Catalog) -> Result<Scenario, InputError> {
         let src = Source { file, text };
-        let scenario: Scenario = src.parse()?;
+        let mut scenario: Scenario = src.parse()?;
+        scenario.roles = catalog.roles(&scenario.protocol).ok_or_else(|| {
+            src.error(
+                "protocol",
+                format!(
+                    "unknown protocol `{}` (known: {})",
+                    scenario.protocol,
+                    catalog.protocols().join(", ")
+                ),
+            )
+        })?;
         scenario.validate(&src)?;
         Ok(scenario)
     }
 
-    /// Node names, indexed by [`NodeId`]: servers `s1..` then clients `c1..`.
-    pub fn node_names(&self) -> Vec<String> {
-        let servers = (1..=self.nodes.servers).map(|i| format!("s{i}"));
-        let clients = (1..=self.nodes.clients).map(|i| format!("c{i}"));
-        servers.chain(clients).collect()
-    }
-
-    /// The servers' ids.
-    pub fn servers(&self) -> Vec<NodeId> {
-        (0..self.nodes.servers).map(NodeId).collect()
-    }
-
-    /// The clients' ids.
-    pub fn clients(&self) -> Vec<NodeId> {
-        (self.nodes.servers..self.nodes.servers + self.nodes.clients)
-            .map(NodeId)
+    /// Each node's role, indexed by [`NodeId`]: the protocol's roles in order, each as many
+    /// times as `[nodes]` counts it.
+    pub fn node_roles(&self) -> Vec<&'static Role> {
+        self.roles
+            .iter()
+            .flat_map(|role| std::iter::repeat_n(role, self.nodes.count(role.count_key) as usize))
             .collect()
+    }
+
+    /// Node names, indexed by [`NodeId`]: each role's prefix and a number from 1 (servers
+    /// `s1..`, then clients `c1..`).
+    pub fn node_names(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .flat_map(|role| {
+                (1..=self.nodes.count(role.count_key)).map(|i| format!("{}{i}", role.prefix))
+            })
+            .collect()
+    }
+
+    /// The ids of the nodes of the role named `role` ("server").
+    pub fn ids(&self, role: &str) -> Vec<NodeId> {
+        self.node_roles()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.name == role)
+            .map(|(i, _)| NodeId(i as u16))
+            .collect()
+    }
+
+    /// The names of the nodes random faults may pick (their role is a fault target).
+    pub fn fault_targets(&self) -> Vec<String> {
+        self.node_names()
+            .into_iter()
+            .zip(self.node_roles())
+            .filter(|(_, role)| role.fault_target)
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// How many nodes the run has.
+    pub fn node_count(&self) -> usize {
+        self.roles
+            .iter()
+            .map(|r| self.nodes.count(r.count_key) as usize)
+            .sum()
     }
 
     /// The id of a node name.
@@ -394,10 +448,36 @@ impl Scenario {
     fn validate(&self, src: &Source) -> Result<(), InputError> {
         const NODES_MAX: u16 = 64;
         const DURATION_MS_MAX: u64 = 24 * 3600 * 1000;
-        if self.nodes.servers == 0 {
-            return Err(src.error("nodes.servers", "at least one server is needed"));
+        for key in self.nodes.0.keys() {
+            if !self.roles.iter().any(|r| r.count_key == key) {
+                let keys: Vec<&str> = self.roles.iter().map(|r| r.count_key).collect();
+                return Err(src.error(
+                    &format!("nodes.{key}"),
+                    format!(
+                        "{} has no such role (it counts {})",
+                        self.protocol,
+                        keys.join(", ")
+                    ),
+                ));
+            }
         }
-        if self.nodes.servers + self.nodes.clients > NODES_MAX {
+        for role in self.roles {
+            if self.nodes.count(role.count_key) < role.min {
+                return Err(src.error(
+                    &format!("nodes.{}", role.count_key),
+                    format!(
+                        "at least {} {} needed",
+                        role.min,
+                        if role.min == 1 {
+                            role.name
+                        } else {
+                            role.count_key
+                        }
+                    ),
+                ));
+            }
+        }
+        if self.node_count() > NODES_MAX as usize {
             return Err(src.error("nodes", format!("at most {NODES_MAX} nodes in all")));
         }
         if self.duration_ms == 0 || self.duration_ms > DURATION_MS_MAX {
@@ -636,6 +716,19 @@ fn check_rate(src: &Source, path: &str, rate: f64) -> Result<(), InputError> {
     }
 }
 
+/// A catalogue of one protocol with servers and clients, for tests of the runtime.
+#[doc(hidden)]
+pub struct ServersAndClients;
+
+impl Catalog for ServersAndClients {
+    fn roles(&self, protocol: &str) -> Option<&'static [Role]> {
+        (protocol == "bully" || protocol == "raft").then_some(crate::protocol::SERVERS_AND_CLIENTS)
+    }
+    fn protocols(&self) -> Vec<&'static str> {
+        vec!["bully", "raft"]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -666,7 +759,7 @@ heal_ms = 4000
 
     #[test]
     fn good_scenario_parses_and_compiles_its_schedule() {
-        let s = Scenario::parse("t.toml", GOOD).unwrap();
+        let s = Scenario::parse("t.toml", GOOD, &ServersAndClients).unwrap();
         assert_eq!(s.node_names(), ["s1", "s2", "s3", "c1"]);
         let sched = s.schedule();
         assert_eq!(sched[0], (2000, WorldAction::Crash(NodeId(2))));
@@ -683,7 +776,7 @@ heal_ms = 4000
     #[test]
     fn misspelt_field_names_line_and_field() {
         let bad = GOOD.replace("latency_ms = [1, 5]", "lateny_ms = [1, 5]");
-        let err = Scenario::parse("t.toml", &bad).unwrap_err();
+        let err = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
         assert_eq!(err.field, "network.lateny_ms");
         assert_eq!(err.line, Some(11));
         assert!(
@@ -696,7 +789,7 @@ heal_ms = 4000
     #[test]
     fn misspelt_fault_field_names_the_fault() {
         let bad = GOOD.replace("node = \"s3\"", "nod = \"s3\"");
-        let err = Scenario::parse("t.toml", &bad).unwrap_err();
+        let err = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
         assert!(err.field.ends_with("nod"), "{err}");
         assert_eq!(err.line, Some(15), "{err}");
     }
@@ -704,7 +797,7 @@ heal_ms = 4000
     #[test]
     fn unknown_node_names_the_fault_line() {
         let bad = GOOD.replace("node = \"s3\"", "node = \"s9\"");
-        let err = Scenario::parse("t.toml", &bad).unwrap_err();
+        let err = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
         assert_eq!(err.field, "faults[0].node");
         assert_eq!(err.line, Some(15));
     }
@@ -712,7 +805,7 @@ heal_ms = 4000
     #[test]
     fn wrong_type_is_reported_with_its_line() {
         let bad = GOOD.replace("duration_ms = 10000", "duration_ms = \"ten\"");
-        let err = Scenario::parse("t.toml", &bad).unwrap_err();
+        let err = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
         assert_eq!(err.field, "duration_ms");
         assert_eq!(err.line, Some(4));
     }
@@ -720,7 +813,7 @@ heal_ms = 4000
     #[test]
     fn heal_before_cut_is_refused() {
         let bad = GOOD.replace("heal_ms = 4000", "heal_ms = 2500");
-        let err = Scenario::parse("t.toml", &bad).unwrap_err();
+        let err = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
         assert_eq!(err.field, "faults[1].heal_ms");
         assert_eq!(err.line, Some(22));
     }

@@ -111,11 +111,13 @@ impl Scenario {
         if rate_per_ms <= 0.0 {
             return out;
         }
-        let servers = out.node_names()[..out.nodes.servers as usize].to_vec();
+        // Crashes and one-way cuts hit the nodes whose role is a fault target (servers, not
+        // the clients that only drive the workload); two-way partitions cut anyone.
+        let servers = out.fault_targets();
         let everyone = out.node_names();
-        let down_max = rf
-            .down_max
-            .unwrap_or((out.nodes.servers.saturating_sub(1)) / 2) as usize;
+        let down_max =
+            rf.down_max
+                .unwrap_or((servers.len().saturating_sub(1) / 2) as u16) as usize;
         let until = rf.until_ms.min(out.duration_ms);
         // Faults of one kind never overlap, so each heal undoes exactly its own cut.
         let mut busy_until = [0u64; 4];
@@ -231,6 +233,7 @@ per_s = 1.0
 until_ms = 40000
 latency_ms_max = 50
 "#,
+            &crate::scenario::ServersAndClients,
         )
         .unwrap()
     }
@@ -250,8 +253,8 @@ latency_ms_max = 50
             let c = s.concretize(seed);
             assert!(c.random_faults.is_none());
             let text = toml::to_string(&c).unwrap();
-            let back =
-                Scenario::parse("c.toml", &text).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            let back = Scenario::parse("c.toml", &text, &crate::scenario::ServersAndClients)
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
             let mut down_at: Vec<(u64, i32)> = Vec::new();
             for f in &back.faults {
                 match f {

@@ -13,13 +13,18 @@ use faultline_sim::NodeId;
 
 use super::ScenarioFile;
 use crate::cluster::Cluster;
+use crate::registry::Registry;
 
 /// Where each host keeps its node's files, as printed in the commands.
 pub const REMOTE_DIR: &str = "faultline-data";
 
 /// Loads a hosts file and checks that it names the scenario's nodes, in order.
-pub fn load_hosts(loaded: &ScenarioFile, hosts_file: &Path) -> Result<Cluster, InputError> {
-    let hosts = Cluster::load(hosts_file)?;
+pub fn load_hosts(
+    registry: &Registry,
+    loaded: &ScenarioFile,
+    hosts_file: &Path,
+) -> Result<Cluster, InputError> {
+    let hosts = Cluster::load(hosts_file, registry)?;
     let src = hosts.source();
     let names = loaded.scenario.node_names();
     if hosts.file.protocol != loaded.scenario.protocol {
@@ -43,7 +48,7 @@ pub fn load_hosts(loaded: &ScenarioFile, hosts_file: &Path) -> Result<Cluster, I
             ),
         ));
     }
-    let servers = loaded.scenario.nodes.servers as usize;
+    let roles = loaded.scenario.node_roles();
     for (i, (node, name)) in hosts.file.nodes.iter().zip(&names).enumerate() {
         if node.name != *name {
             return Err(src.error(
@@ -54,7 +59,7 @@ pub fn load_hosts(loaded: &ScenarioFile, hosts_file: &Path) -> Result<Cluster, I
                 ),
             ));
         }
-        let role = if i < servers { "server" } else { "client" };
+        let role = roles[i].name;
         if node.role != role {
             return Err(src.error(
                 &format!("nodes[{i}].role"),
@@ -67,12 +72,13 @@ pub fn load_hosts(loaded: &ScenarioFile, hosts_file: &Path) -> Result<Cluster, I
 
 /// Writes the plan's files under `out` and prints it; returns the exit code.
 pub fn plan_command(
+    registry: &Registry,
     loaded: &ScenarioFile,
     scenario_path: &Path,
     hosts_file: &Path,
     out: &Path,
 ) -> i32 {
-    let hosts = match load_hosts(loaded, hosts_file) {
+    let hosts = match load_hosts(registry, loaded, hosts_file) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("error: {e}");
@@ -91,11 +97,10 @@ pub fn plan_command(
         return 2;
     }
     let host = |n: NodeId| addrs[n.0 as usize].ip();
-    let kinds = loaded.kinds();
     let command = |i: usize| {
         format!(
             "faultline node {} --config cluster.toml --id {} --dir {REMOTE_DIR} --drop-rules {REMOTE_DIR}/drop-rules.toml",
-            kinds[i], names[i]
+            s.protocol, names[i]
         )
     };
     println!(

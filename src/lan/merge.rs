@@ -6,12 +6,12 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use faultline_sim::check::judge;
-use faultline_sim::scenario::{Scenario, Source};
+use faultline_sim::check;
+use faultline_sim::scenario::Scenario;
 use faultline_sim::{Ev, Header, NodeId, ProtoEvent, Protocol, Record, Trace, WORLD};
 
+use super::ScenarioFile;
 use crate::outcome::{summarise, Outcome, RunInfo};
-use crate::protocols::{with_protocol, WithProtocol};
 
 /// Records kept in memory, as in a simulated run; past it they are counted, not kept.
 const RECORDS_MAX: usize = 5_000_000;
@@ -37,32 +37,25 @@ pub struct Merged {
     pub notes: Vec<String>,
 }
 
-/// Merges the trace files of a run of `scenario` and judges them.
-pub fn report_from_traces(
+/// Merges the trace files of a run of `loaded` and judges them by its protocol's checks.
+pub fn report_from_traces(loaded: &ScenarioFile, opts: &MergeOptions) -> Result<Merged, String> {
+    (loaded.protocol).judge_traces(&loaded.scenario, &loaded.source(), opts)
+}
+
+/// Merges the trace files of a run of `scenario` and judges them with `proto`'s checks.
+pub fn judge<P: Protocol>(
+    proto: P,
     scenario: &Scenario,
-    src: &Source,
     opts: &MergeOptions,
 ) -> Result<Merged, String> {
-    with_protocol(scenario, &[], src, Judge { scenario, opts }).map_err(|e| e.to_string())?
-}
-
-/// Merging and judging for one protocol.
-struct Judge<'a> {
-    scenario: &'a Scenario,
-    opts: &'a MergeOptions,
-}
-
-impl WithProtocol for Judge<'_> {
-    type Out = Result<Merged, String>;
-
-    fn with<P: Protocol>(self, proto: P) -> Self::Out {
-        let names = self.scenario.node_names();
+    {
+        let names = scenario.node_names();
         let mut streams = Vec::new();
-        for path in &self.opts.files {
+        for path in &opts.files {
             streams.push(read_trace::<P::Event>(path, &names)?);
         }
         let mut notes = Vec::new();
-        if self.opts.infer_crashes {
+        if opts.infer_crashes {
             let added: usize = streams.iter_mut().map(infer_crashes).sum();
             if added > 0 {
                 notes.push(format!(
@@ -76,25 +69,23 @@ impl WithProtocol for Judge<'_> {
                 "{moved} deliveries were stamped before their send and placed after it (a sender stamps a send once the datagram has left; hosts' clocks differ)"
             ));
         }
-        let start_us = self
-            .opts
+        let start_us = opts
             .start_us
             .or_else(|| records.first().map(|r| r.t))
             .unwrap_or(0);
         for rec in &mut records {
             rec.t = rec.t.saturating_sub(start_us);
         }
-        let end_us = self
-            .opts
+        let end_us = opts
             .end_us
             .unwrap_or_else(|| records.last().map_or(0, |r| r.t));
         let mut trace = Trace::new(RECORDS_MAX);
         for rec in records {
             trace.push(rec);
         }
-        let verdicts = judge(&mut proto.checks(), &trace.records, end_us);
+        let verdicts = check::judge(&mut proto.checks(), &trace.records, end_us);
         let run = RunInfo {
-            scenario: self.scenario,
+            scenario,
             seed: 0,
             bugs: &[],
         };

@@ -17,6 +17,7 @@ pub mod processes;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline_sim::scenario::{Fault, InputError, Scenario, Source};
@@ -24,7 +25,7 @@ use faultline_sim::Header;
 
 use crate::cluster::{ClusterFile, ClusterNode};
 use crate::outcome::{print_verdict, write_report, Outcome};
-use crate::protocols::{with_protocol, WithProtocol};
+use crate::registry::{setup_of, Entry, Registry};
 use crate::seedfile::VERSION;
 use faults::{unix_us, Faults};
 use merge::{report_from_traces, MergeOptions};
@@ -80,6 +81,8 @@ impl std::fmt::Display for LanError {
 
 /// A scenario file and its text, for errors that point into it.
 pub struct ScenarioFile {
+    /// The protocol it runs.
+    pub protocol: Arc<dyn Entry>,
     /// The scenario, its random faults (if any) drawn from its seed.
     pub scenario: Scenario,
     /// The file's name.
@@ -90,7 +93,7 @@ pub struct ScenarioFile {
 
 impl ScenarioFile {
     /// Loads and validates a scenario, protocol sections included.
-    pub fn load(path: &Path) -> Result<ScenarioFile, InputError> {
+    pub fn load(registry: &Registry, path: &Path) -> Result<ScenarioFile, InputError> {
         let file = path.display().to_string();
         if path.extension().is_some_and(|e| e == "seed") {
             return Err(InputError {
@@ -100,14 +103,25 @@ impl ScenarioFile {
                 message: "real processes run a scenario (.toml); a seed file replays only in the simulator".into(),
             });
         }
-        let scenario = Scenario::load(path)?;
+        let scenario = Scenario::load(path, registry)?;
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let loaded = ScenarioFile {
+            protocol: registry.find(
+                &scenario.protocol,
+                &Source {
+                    file: &file,
+                    text: &text,
+                },
+                "protocol",
+            )?,
             scenario: scenario.concretize(scenario.seed),
             file,
             text,
         };
-        with_protocol(&loaded.scenario, &[], &loaded.source(), Validate)?;
+        // Building the protocol validates the scenario's protocol sections.
+        loaded
+            .protocol
+            .validate(&setup_of(&loaded.scenario, &[]), &loaded.source())?;
         // What only the simulator can do is refused here, before any namespace exists.
         let byzantine = loaded
             .scenario
@@ -149,18 +163,6 @@ impl ScenarioFile {
         }
     }
 
-    /// The `faultline node` kind of each node, in id order.
-    pub fn kinds(&self) -> Vec<&'static str> {
-        let s = &self.scenario;
-        let servers = s.nodes.servers as usize;
-        (0..s.node_names().len())
-            .map(|i| {
-                let role = if i < servers { "server" } else { "client" };
-                crate::node::kind_of(&s.protocol, role).unwrap_or("?")
-            })
-            .collect()
-    }
-
     /// A cluster file for these nodes at `addrs`, carrying the scenario's settings.
     pub fn cluster_file(
         &self,
@@ -169,7 +171,7 @@ impl ScenarioFile {
         interface: std::net::Ipv4Addr,
     ) -> ClusterFile {
         let s = &self.scenario;
-        let servers = s.nodes.servers as usize;
+        let roles = s.node_roles();
         ClusterFile {
             protocol: s.protocol.clone(),
             multicast: group,
@@ -184,20 +186,12 @@ impl ScenarioFile {
                 .enumerate()
                 .map(|(i, name)| ClusterNode {
                     name,
-                    role: if i < servers { "server" } else { "client" }.into(),
+                    role: roles[i].name.into(),
                     addr: addrs[i],
                 })
                 .collect(),
         }
     }
-}
-
-/// Building the protocol validates the scenario's protocol sections.
-struct Validate;
-
-impl WithProtocol for Validate {
-    type Out = ();
-    fn with<P: faultline_sim::Protocol>(self, _: P) {}
 }
 
 /// A finished LAN run.
@@ -211,8 +205,13 @@ pub struct LanRun {
 }
 
 /// `faultline lan`: returns the exit code (0 pass, 1 a check failed, 2 could not run).
-pub fn lan_command(path: &Path, out: Option<PathBuf>, hosts_file: Option<&Path>) -> i32 {
-    let loaded = match ScenarioFile::load(path) {
+pub fn lan_command(
+    registry: &Registry,
+    path: &Path,
+    out: Option<PathBuf>,
+    hosts_file: Option<&Path>,
+) -> i32 {
+    let loaded = match ScenarioFile::load(registry, path) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
@@ -223,7 +222,7 @@ pub fn lan_command(path: &Path, out: Option<PathBuf>, hosts_file: Option<&Path>)
         let out = out.unwrap_or_else(|| {
             PathBuf::from("out").join(format!("{}-hosts", loaded.scenario.name))
         });
-        return hosts::plan_command(&loaded, path, hosts_file, &out);
+        return hosts::plan_command(registry, &loaded, path, hosts_file, &out);
     }
     let out =
         out.unwrap_or_else(|| PathBuf::from("out").join(format!("{}-lan", loaded.scenario.name)));
@@ -295,11 +294,10 @@ pub fn run_lan(loaded: &ScenarioFile, out: &Path, verbose: bool) -> Result<LanRu
         Faults::new(&header, s.network.loss, &rules_path, &world_path).map_err(failed)?;
     let specs = names
         .iter()
-        .zip(loaded.kinds())
         .enumerate()
-        .map(|(i, (name, kind))| NodeSpec {
+        .map(|(i, name)| NodeSpec {
             name: name.clone(),
-            kind: kind.to_string(),
+            protocol: s.protocol.clone(),
             namespace: lan.namespace(i),
         })
         .collect();
@@ -360,8 +358,7 @@ pub fn run_lan(loaded: &ScenarioFile, out: &Path, verbose: bool) -> Result<LanRu
     let mut files = vec![world_path];
     files.extend(names.iter().map(|n| dir.join(format!("{n}.trace.jsonl"))));
     let merged = report_from_traces(
-        s,
-        &loaded.source(),
+        loaded,
         &MergeOptions {
             files,
             start_us: Some(start_us),

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 pub struct NodeSpec {
     /// Its name ("s1").
     pub name: String,
-    /// `faultline node` kind ("raft", "raft-client", ...).
-    pub kind: String,
+    /// The protocol it runs (`faultline node <protocol>`).
+    pub protocol: String,
     /// The namespace it runs in.
     pub namespace: String,
 }
@@ -70,7 +70,7 @@ impl Processes {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find faultline: {e}"))?;
         let mut command = Command::new(exe);
         command
-            .args(["node", &spec.kind, "--config"])
+            .args(["node", &spec.protocol, "--config"])
             .arg(&self.cluster)
             .args(["--id", &spec.name, "--dir"])
             .arg(&self.dir)

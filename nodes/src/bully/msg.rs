@@ -1,7 +1,7 @@
 //! The datagrams servers and chat clients exchange (one enum for both).
 
 use faultline_sim::byzantine::{Lie, TwistCx};
-use faultline_sim::{Message, NodeId};
+use faultline_sim::{Message, MsgKind, NodeId};
 use serde::{Deserialize, Serialize};
 
 use super::config::{ENTRIES_PER_DATAGRAM_MAX, LOG_ENTRIES_MAX, TEXT_BYTES_MAX};
@@ -162,6 +162,28 @@ pub enum Msg {
 }
 
 impl Message for Msg {
+    const KINDS: &'static [(&'static str, MsgKind)] = &[
+        ("HB", MsgKind::Heartbeat),
+        ("PROBE", MsgKind::Heartbeat),
+        ("HELLO", MsgKind::Membership),
+        ("LEAVE", MsgKind::Membership),
+        ("ELECTION", MsgKind::Election),
+        ("OK", MsgKind::Election),
+        ("COORD", MsgKind::Election),
+        ("STALE", MsgKind::Election),
+        ("SYNC", MsgKind::Replication),
+        ("SYNC_OK", MsgKind::Replication),
+        ("FETCH", MsgKind::Replication),
+        ("ENTRIES", MsgKind::Replication),
+        ("APPEND", MsgKind::Replication),
+        ("APPEND_OK", MsgKind::Replication),
+        ("CHAT", MsgKind::Client),
+        ("CHAT_ACK", MsgKind::Client),
+        ("NOT_LEADER", MsgKind::Client),
+        ("PUBLISH", MsgKind::Client),
+        ("PULL", MsgKind::Client),
+    ];
+
     fn twist(&self, lie: Lie, cx: &mut TwistCx<'_>) -> Option<Self> {
         super::lies::twist(self, lie, cx)
     }

@@ -1,7 +1,7 @@
 //! The bully group as a runtime [`Protocol`]: which node runs at each id, and its checks.
 
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::{BoxNode, Check, NodeId, Protocol, Setup};
+use faultline_sim::{BoxNode, Bug, Check, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS};
 
 use super::bugs::Bugs;
 use super::checks::{checks, ChecksConfig};
@@ -25,17 +25,21 @@ pub struct Bully {
     clients: Vec<NodeId>,
 }
 
-impl Bully {
+impl Protocol for Bully {
+    type Msg = Msg;
+    type Event = Event;
+    const NAME: &'static str = "bully";
+    const ABOUT: &'static str =
+        "a multicast group: discovery, group view, heartbeats, bully election, chat clients";
+    const ROLES: &'static [Role] = SERVERS_AND_CLIENTS;
+    const BUGS: &'static [Bug] = Bugs::ALL;
+
     /// Reads the `[config]`, `[workload]` and `[checks]` sections; errors point into `src`.
-    pub fn new(setup: &Setup, src: &Source) -> Result<Bully, InputError> {
+    fn new(setup: &Setup, src: &Source) -> Result<Bully, InputError> {
         let mut cfg: BullyConfig = src.section("config", &setup.config)?;
-        cfg.servers_total = setup.servers.len();
-        cfg.bugs = Bugs::from_names(&setup.bugs).map_err(|message| InputError {
-            file: "--bug".into(),
-            line: None,
-            field: String::new(),
-            message,
-        })?;
+        let servers = setup.ids("server");
+        cfg.servers_total = servers.len();
+        cfg.bugs = Bugs::from_names(&setup.bugs).map_err(|message| src.error("bugs", message))?;
         for (field, value) in [
             ("config.heartbeat_ms", cfg.heartbeat_ms),
             ("config.peer_timeout_ms", cfg.peer_timeout_ms),
@@ -57,15 +61,10 @@ impl Bully {
             cfg,
             workload,
             checks,
-            servers: setup.servers.clone(),
-            clients: setup.clients.clone(),
+            servers,
+            clients: setup.ids("client"),
         })
     }
-}
-
-impl Protocol for Bully {
-    type Msg = Msg;
-    type Event = Event;
 
     fn node(&self, id: NodeId) -> BoxNode<Msg, Event> {
         if self.clients.contains(&id) {

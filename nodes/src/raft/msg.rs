@@ -1,7 +1,7 @@
 //! Log entries and the datagrams replicas and clients exchange (one enum for both).
 
 use faultline_sim::byzantine::{Lie, TwistCx};
-use faultline_sim::{Message, NodeId};
+use faultline_sim::{Message, MsgKind, NodeId};
 use serde::{Deserialize, Serialize};
 
 use super::op::{Op, Outcome};
@@ -156,6 +156,21 @@ pub enum Msg {
 }
 
 impl Message for Msg {
+    const KINDS: &'static [(&'static str, MsgKind)] = &[
+        ("REQUEST_VOTE", MsgKind::Election),
+        ("VOTE", MsgKind::Election),
+        ("PRE_VOTE", MsgKind::Election),
+        ("PRE_VOTE_REPLY", MsgKind::Election),
+        ("HB", MsgKind::Heartbeat),
+        ("APPEND", MsgKind::Replication),
+        ("APPEND_REPLY", MsgKind::Replication),
+        ("SNAPSHOT", MsgKind::Replication),
+        ("SNAPSHOT_REPLY", MsgKind::Replication),
+        ("REQUEST", MsgKind::Client),
+        ("REPLY", MsgKind::Client),
+        ("REDIRECT", MsgKind::Client),
+    ];
+
     fn twist(&self, lie: Lie, cx: &mut TwistCx<'_>) -> Option<Self> {
         super::lies::twist(self, lie, cx)
     }

@@ -1,7 +1,8 @@
 //! Raft as a runtime [`Protocol`]: which node runs at each id, and its checks.
 
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::{BoxNode, Check, NodeId, Protocol, Setup};
+use faultline_sim::transport::TransportKind;
+use faultline_sim::{BoxNode, Bug, Check, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS};
 
 use super::bugs::Bugs;
 use super::checks::{checks, ChecksConfig};
@@ -26,23 +27,6 @@ pub struct Raft {
 }
 
 impl Raft {
-    /// Reads the `[config]`, `[workload]` and `[checks]` sections; errors point into `src`.
-    pub fn new(setup: &Setup, src: &Source) -> Result<Raft, InputError> {
-        let mut cfg: RaftConfig = src.section("config", &setup.config)?;
-        cfg.servers = setup.servers.clone();
-        cfg.bugs = Bugs::from_names(&setup.bugs).map_err(|message| InputError {
-            file: "--bug".into(),
-            line: None,
-            field: String::new(),
-            message,
-        })?;
-        validate_config(&cfg, src)?;
-        let workload: Workload = src.section("workload", &setup.workload)?;
-        validate_workload(&workload, src)?;
-        let checks: ChecksConfig = src.section("checks", &setup.checks)?;
-        Ok(Raft::from_parts(cfg, workload, checks, &setup.clients))
-    }
-
     /// A group from checked parts (tests build one directly).
     pub fn from_parts(
         cfg: RaftConfig,
@@ -135,6 +119,30 @@ fn validate_workload(work: &Workload, src: &Source) -> Result<(), InputError> {
 impl Protocol for Raft {
     type Msg = Msg;
     type Event = Event;
+    const NAME: &'static str = "raft";
+    const ABOUT: &'static str =
+        "a Raft cluster carrying a lock manager, a message queue and a key-value store";
+    const ROLES: &'static [Role] = SERVERS_AND_CLIENTS;
+    /// Raft ships log entries and wants them over streams, not lost to datagram limits.
+    const TRANSPORT: TransportKind = TransportKind::Tcp;
+    const BUGS: &'static [Bug] = Bugs::ALL;
+
+    /// Reads the `[config]`, `[workload]` and `[checks]` sections; errors point into `src`.
+    fn new(setup: &Setup, src: &Source) -> Result<Raft, InputError> {
+        let mut cfg: RaftConfig = src.section("config", &setup.config)?;
+        cfg.servers = setup.ids("server");
+        cfg.bugs = Bugs::from_names(&setup.bugs).map_err(|message| src.error("bugs", message))?;
+        validate_config(&cfg, src)?;
+        let workload: Workload = src.section("workload", &setup.workload)?;
+        validate_workload(&workload, src)?;
+        let checks: ChecksConfig = src.section("checks", &setup.checks)?;
+        Ok(Raft::from_parts(
+            cfg,
+            workload,
+            checks,
+            &setup.ids("client"),
+        ))
+    }
 
     fn node(&self, id: NodeId) -> BoxNode<Msg, Event> {
         if self.clients.contains(&id) {

@@ -1,0 +1,510 @@
+//! The `faultline` command line, as a library: [`main_with`] runs it over any
+//! [`Registry`], so a user's crate gets the whole command for its own protocol.
+//!
+//! Exit codes: 0 every check held, 1 a check failed, 2 bad input or could not run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::registry::Registry;
+
+#[derive(Parser)]
+#[command(
+    name = "faultline",
+    version,
+    about = "Deterministic simulation testbed for distributed protocols"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario (.toml) or replay a seed file (.seed) in the simulator, and write
+    /// trace.jsonl, summary.json and timeline.svg (sim flavor: `cargo sim run ...`).
+    Run {
+        /// The scenario or seed file.
+        path: PathBuf,
+        /// The seed (default: the scenario's own).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write the report (default: out/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Switch on a planted bug (repeatable), to see the checks catch it.
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Run twice and compare the traces; a difference names the first line where they
+        /// part (exit 1).
+        #[arg(long)]
+        check_determinism: bool,
+    },
+    /// Replay a seed file exactly and check it gives the digest it recorded (exit 2 if not).
+    Replay {
+        /// The seed file.
+        path: PathBuf,
+        /// Where to write the report (default: out/<scenario name>-replay).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run many seeds of a scenario on every core, each with its own random fault mix;
+    /// stop at failures, write their seed files and reports, and a table at the end.
+    Explore {
+        /// The scenario.
+        path: PathBuf,
+        /// Seeds to try, as A..B.
+        #[arg(long, default_value = "0..1000")]
+        seeds: String,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Stop after this many failures.
+        #[arg(long, default_value_t = 1)]
+        until_failures: usize,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        time_limit: Option<f64>,
+        /// Run only the I-th of N slices of the seeds (seed % N == I), for spreading one
+        /// search over machines; combine the slices with `faultline merge`.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Run every seed twice and compare the traces.
+        #[arg(long)]
+        check_determinism: bool,
+        /// Switch on a planted bug (repeatable).
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Where failing seeds' seed files and reports go.
+        #[arg(long, default_value = "failures")]
+        failures: PathBuf,
+        /// Where explore.json and distribution.svg go (default: out/explore-<scenario>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Cut a failing seed file down to the fewest faults, the smallest workload and the
+    /// shortest run that still fail the same check; writes <name>.min.seed.
+    Shrink {
+        /// The seed file.
+        path: PathBuf,
+    },
+    /// Measure the simulator: standard workloads beside a raw madsim baseline.
+    Bench {
+        /// A shorter run (for a quick look, not for figures).
+        #[arg(long)]
+        quick: bool,
+        /// Only the workloads whose name contains this ("bully", "raft", "leader crash").
+        #[arg(long, value_name = "TEXT")]
+        only: Option<String>,
+    },
+    /// Run every Byzantine behaviour against a protocol over many seeds: a table of the checks
+    /// that held and broke, with a seed file per broken cell.
+    Byzantine {
+        /// The protocol: bully or raft.
+        protocol: String,
+        /// Seeds per behaviour.
+        #[arg(long, default_value_t = 50)]
+        seeds: u64,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// The base scenario (default: scenarios/<protocol>/byzantine.toml).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Where the report goes (default: out/byzantine-<protocol>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Combine the explore.json files of several shards into one table and plot.
+    Merge {
+        /// explore.json files (or directories holding one).
+        inputs: Vec<PathBuf>,
+        /// Where the merged explore.json and distribution.svg go.
+        #[arg(long, default_value = "out/merged")]
+        out: PathBuf,
+    },
+    /// Check a recorded history (JSON lines) for linearizability; exit 0 if it is, 1 if not
+    /// (printing a small sub-history that shows why), 2 on bad input.
+    CheckHistory {
+        /// The history file.
+        path: PathBuf,
+        /// `register` (one key) or `kv` (a map, checked key by key).
+        #[arg(long, default_value = "kv")]
+        model: String,
+    },
+    /// One operation against a real Raft cluster: `kv get K`, `kv put K V`,
+    /// `kv cas K EXPECTED NEW`, `kv delete K`, `lock acquire R [--shared]`, `lock renew R`,
+    /// `lock release R`, `queue enqueue Q BODY`, `queue dequeue Q`, `queue ack Q ID`.
+    Client {
+        /// The cluster file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The client name to send as (default: the first client in the file).
+        #[arg(long)]
+        id: Option<String>,
+        /// Give up after this long.
+        #[arg(long, default_value_t = 5000)]
+        deadline_ms: u64,
+        /// The operation, e.g. `kv put K V`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        op: Vec<String>,
+    },
+    /// Run a scenario with real processes on a private test LAN of network namespaces on
+    /// this machine, applying its faults for real (real flavor, needs root); with --hosts,
+    /// print the plan for running it on machines of your own.
+    Lan {
+        /// The scenario.
+        path: PathBuf,
+        /// Where to write the report (default: out/<scenario>-lan, or out/<scenario>-hosts).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A cluster file with the addresses of your hosts, one node each.
+        #[arg(long, value_name = "CLUSTER_FILE")]
+        hosts: Option<PathBuf>,
+    },
+    /// Gather the traces of a scenario run on real hosts (scp, or --from DIR), merge and
+    /// judge them, and write the report.
+    Collect {
+        /// The scenario that ran.
+        path: PathBuf,
+        /// The hosts file it ran on.
+        #[arg(long, value_name = "CLUSTER_FILE")]
+        hosts: PathBuf,
+        /// A directory already holding the nodes' <name>.trace.jsonl files.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Where to write the report (default: out/<scenario>-collected).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a scenario over many simulated seeds and a few times on the private LAN, and draw
+    /// their election and recovery times side by side (real flavor, needs root).
+    Compare {
+        /// The scenario.
+        path: PathBuf,
+        /// Simulated seeds (0..N).
+        #[arg(long, default_value_t = 200)]
+        seeds: u64,
+        /// Runs on the LAN.
+        #[arg(long, default_value_t = 3)]
+        lan_runs: usize,
+        /// Where to write everything (default: out/compare-<scenario>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The sim-flavor faultline (default: target/sim/release/faultline beside this one).
+        #[arg(long)]
+        sim_bin: Option<PathBuf>,
+        /// Worker threads for the simulated seeds (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// Run one node of a cluster file as a real process (real flavor), over the transport
+    /// the file names (by default the protocol's own: TCP for Raft, UDP and IP multicast for
+    /// the bully group). Its role comes from the file.
+    Node {
+        /// The protocol, if you want it checked against the cluster file's.
+        protocol: Option<String>,
+        /// The cluster file: addresses, multicast group, settings.
+        #[arg(long)]
+        config: PathBuf,
+        /// This node's name in the cluster file.
+        #[arg(long)]
+        id: String,
+        /// Where the node writes `<id>.trace.jsonl` and keeps `<id>.durable`.
+        #[arg(long, default_value = "faultline-data")]
+        dir: PathBuf,
+        /// A drop-rules file (one-way cuts, loss) to follow as it changes; `faultline lan`
+        /// writes one.
+        #[arg(long, value_name = "FILE")]
+        drop_rules: Option<PathBuf>,
+    },
+}
+
+/// Runs the `faultline` command over the protocols of `registry`; call it from `main`.
+pub fn main_with(registry: Registry) -> ExitCode {
+    // `faultline ... | head` should end quietly when head has seen enough, as Unix tools do,
+    // instead of panicking on the closed pipe.
+    // SAFETY: resetting a signal disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = Cli::parse();
+    let registry = &registry;
+    let code = if cli.command.flavor() == Flavor::HERE || cli.command.flavor() == Flavor::Both {
+        dispatch(registry, cli.command)
+    } else {
+        wrong_flavor(&cli.command)
+    };
+    ExitCode::from(code)
+}
+
+/// Which build of faultline can run a command.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    /// The simulator (`--cfg madsim`, `cargo sim ...`).
+    Sim,
+    /// Real sockets and processes (the plain build, `cargo run --release -- ...`).
+    Real,
+    /// Either.
+    Both,
+}
+
+impl Flavor {
+    /// The flavor of this build.
+    #[cfg(madsim)]
+    const HERE: Flavor = Flavor::Sim;
+    /// The flavor of this build.
+    #[cfg(not(madsim))]
+    const HERE: Flavor = Flavor::Real;
+}
+
+impl Command {
+    /// Which build runs this command.
+    fn flavor(&self) -> Flavor {
+        match self {
+            Command::Run { .. }
+            | Command::Replay { .. }
+            | Command::Explore { .. }
+            | Command::Shrink { .. }
+            | Command::Bench { .. }
+            | Command::Byzantine { .. }
+            | Command::Merge { .. } => Flavor::Sim,
+            Command::Lan { .. }
+            | Command::Collect { .. }
+            | Command::Compare { .. }
+            | Command::Client { .. }
+            | Command::Node { .. } => Flavor::Real,
+            Command::CheckHistory { .. } => Flavor::Both,
+        }
+    }
+
+    /// The command's name, as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Run { .. } => "run",
+            Command::Replay { .. } => "replay",
+            Command::Explore { .. } => "explore",
+            Command::Shrink { .. } => "shrink",
+            Command::Bench { .. } => "bench",
+            Command::Byzantine { .. } => "byzantine",
+            Command::Merge { .. } => "merge",
+            Command::Lan { .. } => "lan",
+            Command::Collect { .. } => "collect",
+            Command::Compare { .. } => "compare",
+            Command::Client { .. } => "client",
+            Command::Node { .. } => "node",
+            Command::CheckHistory { .. } => "check-history",
+        }
+    }
+}
+
+/// The one answer to a command this build cannot run: where it runs instead (exit 2).
+fn wrong_flavor(command: &Command) -> u8 {
+    let name = command.name();
+    match command.flavor() {
+        Flavor::Sim => eprintln!(
+            "error: `{name}` needs the simulator; this is the real flavor. Use `cargo sim {name} ...`."
+        ),
+        _ => eprintln!(
+            "error: `{name}` runs real processes and sockets; this is the sim flavor. Use `cargo run --release -- {name} ...`."
+        ),
+    }
+    2
+}
+
+/// Prints an input error and gives exit code 2.
+fn bad_input(e: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {e}");
+    2
+}
+
+/// Every core, or the count asked for.
+#[cfg(madsim)]
+fn jobs_or_all(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+#[cfg(madsim)]
+fn dispatch(registry: &Registry, command: Command) -> u8 {
+    use crate::explore::{explore_command, parse_range, parse_shard, ExploreOptions};
+    use crate::run::RunRequest;
+    let code = match command {
+        Command::Run {
+            path,
+            seed,
+            out,
+            bugs,
+            check_determinism,
+        } => crate::run::run_command(registry, &path, seed, bugs, out, check_determinism),
+        Command::Replay { path, out } => crate::run::replay_command(registry, &path, out),
+        Command::Explore {
+            path,
+            seeds,
+            jobs,
+            until_failures,
+            time_limit,
+            shard,
+            check_determinism,
+            bugs,
+            failures,
+            out,
+        } => {
+            let parsed = parse_range(&seeds)
+                .map_err(|e| format!("--seeds: {e}"))
+                .and_then(|seeds| {
+                    Ok((
+                        seeds,
+                        shard
+                            .as_deref()
+                            .map(parse_shard)
+                            .transpose()
+                            .map_err(|e| format!("--shard: {e}"))?,
+                    ))
+                });
+            let (seeds, shard) = match parsed {
+                Ok(p) => p,
+                Err(e) => return bad_input(e),
+            };
+            let req = match RunRequest::load(registry, &path, None, bugs) {
+                Ok(r) => r,
+                Err(e) => return bad_input(e),
+            };
+            let report_dir = out.unwrap_or_else(|| {
+                PathBuf::from("out").join(format!("explore-{}", req.scenario.name))
+            });
+            let opts = ExploreOptions {
+                seeds,
+                jobs: jobs_or_all(jobs),
+                until_failures: until_failures.max(1),
+                time_limit: time_limit.map(std::time::Duration::from_secs_f64),
+                shard,
+                check_determinism,
+                failures_dir: failures,
+                report_dir,
+            };
+            explore_command(&req, &opts)
+        }
+        Command::Merge { inputs, out } => crate::explore::merge_command(&inputs, &out),
+        Command::Shrink { path } => crate::shrink::shrink_command(registry, &path),
+        Command::Bench { quick, only } => {
+            crate::bench::bench_command(registry, quick, only.as_deref())
+        }
+        Command::Byzantine {
+            protocol,
+            seeds,
+            jobs,
+            scenario,
+            out,
+        } => {
+            use crate::byzantine::{base_scenario, byzantine_command, ByzantineOptions};
+            let scenario = scenario.unwrap_or_else(|| base_scenario(&protocol));
+            let base = match RunRequest::load(registry, &scenario, None, Vec::new()) {
+                Ok(r) if r.scenario.protocol == protocol => r,
+                Ok(r) => {
+                    return bad_input(format!(
+                        "{}: field `protocol`: the scenario runs `{}`, not `{protocol}`",
+                        scenario.display(),
+                        r.scenario.protocol
+                    ))
+                }
+                Err(e) => return bad_input(e),
+            };
+            let opts = ByzantineOptions {
+                jobs: jobs_or_all(jobs),
+                out: out
+                    .unwrap_or_else(|| PathBuf::from("out").join(format!("byzantine-{protocol}"))),
+                scenario,
+                seeds: seeds.max(1),
+            };
+            byzantine_command(&base, &opts)
+        }
+        Command::CheckHistory { path, model } => {
+            crate::check_history::check_history_command(&path, &model)
+        }
+        other => return wrong_flavor(&other),
+    };
+    code as u8
+}
+
+#[cfg(not(madsim))]
+fn dispatch(registry: &Registry, command: Command) -> u8 {
+    let code = match command {
+        Command::Lan { path, out, hosts } => {
+            crate::lan::lan_command(registry, &path, out, hosts.as_deref())
+        }
+        Command::Collect {
+            path,
+            hosts,
+            from,
+            out,
+        } => crate::collect::collect_command(
+            registry,
+            &crate::collect::CollectOptions {
+                scenario: path,
+                hosts,
+                from,
+                out,
+            },
+        ),
+        Command::Compare {
+            path,
+            seeds,
+            lan_runs,
+            out,
+            sim_bin,
+            jobs,
+        } => crate::compare::compare_command(
+            registry,
+            &crate::compare::CompareOptions {
+                scenario: path,
+                seeds,
+                lan_runs,
+                out,
+                sim_bin,
+                jobs,
+            },
+        ),
+        Command::Client {
+            config,
+            id,
+            deadline_ms,
+            op,
+        } => {
+            match crate::client::client_command(registry, &config, id.as_deref(), deadline_ms, &op)
+            {
+                Ok(code) => code,
+                Err(e) => return bad_input(e),
+            }
+        }
+        Command::Node {
+            protocol,
+            config,
+            id,
+            dir,
+            drop_rules,
+        } => {
+            let request = crate::node::NodeRequest::load(
+                registry,
+                protocol.as_deref(),
+                &config,
+                &id,
+                &dir,
+                drop_rules.as_deref(),
+            );
+            match request
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.protocol.serve(&r).map_err(|e| e.to_string()))
+            {
+                Ok(()) => 0,
+                Err(e) => return bad_input(e),
+            }
+        }
+        Command::CheckHistory { path, model } => {
+            crate::check_history::check_history_command(&path, &model)
+        }
+        other => return wrong_flavor(&other),
+    };
+    code as u8
+}
