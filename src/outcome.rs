@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use faultline_sim::scenario::Scenario;
-use faultline_sim::{Header, Protocol, Trace, Verdict};
+use faultline_sim::{Header, Message, Protocol, Trace, Verdict};
 
 use crate::report::{self, human_ms};
 use crate::seedfile::VERSION;
@@ -81,7 +81,12 @@ pub fn summarise<P: Protocol>(
         trace
             .write_jsonl(&header, &mut jsonl)
             .expect("writing to memory cannot fail");
-        let mut timeline = report::timeline(&trace.records, &summary);
+        let mut timeline = report::timeline(
+            &trace.records,
+            &summary,
+            <P::Msg as Message>::KINDS,
+            P::STATES,
+        );
         report::add_chart(&mut timeline, &proto.chart(&trace.records));
         let svg = faultline_reports::render_timeline(&timeline);
         (Some(jsonl), Some(svg))

@@ -7,12 +7,19 @@ use faultline_reports::{
     TermSpan, Timeline,
 };
 use faultline_sim::chart::{self, Chart};
-use faultline_sim::{Cluster, Ev, Record, WORLD};
+use faultline_sim::{kind_of, Cluster, Ev, MsgKind, Record, Tone, WORLD};
 
 use crate::summary::{groups, Summary};
 
-/// Builds the timeline of a run.
-pub fn timeline<E>(records: &[Record<E>], summary: &Summary) -> Timeline {
+/// Builds the timeline of a run of a protocol whose messages have the kinds `kinds` and whose
+/// state roles are drawn as `states` say.
+pub fn timeline<E>(
+    records: &[Record<E>],
+    summary: &Summary,
+    kinds: &[(&str, MsgKind)],
+    states: &[(&str, Tone)],
+) -> Timeline {
+    let tone = |role: &str| states.iter().find(|(r, _)| *r == role).map(|(_, t)| *t);
     let names = &summary.nodes;
     let lanes = names.len();
     let end_ms = summary.end_ms;
@@ -61,6 +68,7 @@ pub fn timeline<E>(records: &[Record<E>], summary: &Summary) -> Timeline {
                         recv_ms: at,
                         label: label.to_string(),
                         dropped,
+                        election: kind_of(kinds, label) == MsgKind::Election,
                     });
                 }
             }
@@ -70,10 +78,11 @@ pub fn timeline<E>(records: &[Record<E>], summary: &Summary) -> Timeline {
                         lane,
                         from_ms,
                         to_ms: at,
+                        tone: tone(&old),
                         role: old,
                     });
                 }
-                if role == "leader" {
+                if tone(role) == Some(Tone::Lead) {
                     t.marks.push(Mark {
                         lane,
                         at_ms: at,
@@ -97,6 +106,7 @@ pub fn timeline<E>(records: &[Record<E>], summary: &Summary) -> Timeline {
                         lane,
                         from_ms,
                         to_ms: at,
+                        tone: tone(&old),
                         role: old,
                     });
                 }
@@ -156,6 +166,7 @@ pub fn timeline<E>(records: &[Record<E>], summary: &Summary) -> Timeline {
                 lane,
                 from_ms,
                 to_ms: end_ms,
+                tone: tone(&role),
                 role,
             });
         }

@@ -56,6 +56,7 @@ impl Builder {
             recv_ms: recv,
             label: label.into(),
             dropped,
+            election: false,
         });
     }
 
@@ -65,6 +66,7 @@ impl Builder {
             from_ms,
             to_ms,
             role: role.into(),
+            tone: None,
         });
     }
 

@@ -5,6 +5,7 @@
 //! lane indices out of range): it clamps or skips rather than panicking, so a
 //! half-broken trace still produces a picture.
 
+pub use faultline_sim::Tone;
 use serde::{Deserialize, Serialize};
 
 /// Everything drawn on one timeline picture of one simulated run.
@@ -98,8 +99,11 @@ pub struct RoleSpan {
     pub from_ms: f64,
     /// End of the period in ms.
     pub to_ms: f64,
-    /// Role name: "leader", "follower", "candidate", "client"; anything else is drawn grey.
+    /// Role name, as the protocol reported it ("leader", "primary", "worker").
     pub role: String,
+    /// How the protocol says to draw it (lead, follow, contend, work, client); none: grey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tone: Option<Tone>,
 }
 
 /// A period on one lane, e.g. while the node was crashed.
@@ -139,6 +143,10 @@ pub struct Arrow {
     pub label: String,
     /// True if the network dropped it; drawn dashed, ending in a cross halfway.
     pub dropped: bool,
+    /// True if it belongs to an election (the protocol's message kinds say so): such
+    /// arrows are always drawn, whatever else is thinned.
+    #[serde(default)]
+    pub election: bool,
 }
 
 /// A point event on one lane.

@@ -211,7 +211,7 @@ fn draw_lanes(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
             root,
             (x0, top),
             (x1, top + BAR_H),
-            palette::role_colour(&r.role).filled(),
+            palette::role_colour(r.tone).filled(),
         )?;
     }
     for d in t.down.iter().filter(|d| d.lane < t.lanes.len()) {

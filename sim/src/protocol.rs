@@ -128,7 +128,9 @@ pub trait Protocol: Send + Sync + Sized + 'static {
 }
 
 /// How a timeline draws a state role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Tone {
     /// The one in charge: a leader, a primary, the active coordinator.

@@ -2,12 +2,16 @@
 
 use plotters::style::RGBColor;
 
+use crate::model::Tone;
+
 /// Leader lanes stand out: they are what an election is about.
 pub const LEADER: RGBColor = RGBColor(245, 166, 35);
 /// Followers are the calm majority, so a pale colour.
 pub const FOLLOWER: RGBColor = RGBColor(171, 206, 233);
 /// Candidates are transient; pale purple echoes the election brackets.
 pub const CANDIDATE: RGBColor = RGBColor(206, 185, 228);
+/// Workers do what they are handed: a quiet teal, apart from followers' blue.
+pub const WORKER: RGBColor = RGBColor(160, 214, 200);
 /// Clients are not part of the protocol's state machine.
 pub const CLIENT: RGBColor = RGBColor(183, 226, 160);
 /// A role the renderer does not know.
@@ -58,14 +62,15 @@ pub const GRID: RGBColor = RGBColor(222, 222, 222);
 /// Finer gridlines.
 pub const GRID_LIGHT: RGBColor = RGBColor(242, 242, 242);
 
-/// Colour of a lane bar for a role name (case-insensitive).
-pub fn role_colour(role: &str) -> RGBColor {
-    match role.to_ascii_lowercase().as_str() {
-        "leader" | "primary" | "coordinator" => LEADER,
-        "follower" | "backup" | "replica" => FOLLOWER,
-        "candidate" => CANDIDATE,
-        "client" => CLIENT,
-        _ => OTHER_ROLE,
+/// Colour of a lane bar for a role of the given tone (the protocol declares it).
+pub fn role_colour(tone: Option<Tone>) -> RGBColor {
+    match tone {
+        Some(Tone::Lead) => LEADER,
+        Some(Tone::Follow) => FOLLOWER,
+        Some(Tone::Contend) => CANDIDATE,
+        Some(Tone::Work) => WORKER,
+        Some(Tone::Client) => CLIENT,
+        None => OTHER_ROLE,
     }
 }
 

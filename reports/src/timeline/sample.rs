@@ -2,7 +2,7 @@
 //!
 //! Thousands of heartbeats turn the lanes into a solid smear and make the SVG
 //! huge, while the few messages that explain an election are what a reader
-//! is after. So election traffic is kept first and the rest is thinned evenly,
+//! is after. So election traffic (the protocol's message kinds mark it) is kept first and the rest is thinned evenly,
 //! by position in the input, which keeps the result deterministic.
 
 use std::collections::BTreeMap;
@@ -11,17 +11,6 @@ use crate::model::Arrow;
 
 /// At most this many arrows are drawn.
 pub const MAX_ARROWS: usize = 600;
-
-/// Whether a message label belongs to leader election (Bully's ELECTION / OK /
-/// COORDINATOR, Raft's RequestVote and votes, ...), which is always worth drawing.
-pub fn is_election_label(label: &str) -> bool {
-    let upper = label.to_ascii_uppercase();
-    const SUBSTRINGS: [&str; 5] = ["ELECTION", "COORD", "VOTE", "VICTORY", "CANDIDA"];
-    // Short words count only as the whole label: "OK" is the bully answer, but "APPEND_OK"
-    // is replication traffic and "TOKEN" nothing at all.
-    const WHOLE: [&str; 3] = ["OK", "ANSWER", "ALIVE"];
-    SUBSTRINGS.iter().any(|s| upper.contains(s)) || WHOLE.contains(&upper.as_str())
-}
 
 /// `k` indices spread evenly over `items`, in order.
 fn even_sample(items: &[usize], k: usize) -> Vec<usize> {
@@ -71,9 +60,8 @@ pub fn choose_arrows(messages: &[Arrow], drawable: &[usize], budget: usize) -> V
     if drawable.len() <= budget {
         return drawable.to_vec();
     }
-    let (priority, others): (Vec<usize>, Vec<usize>) = drawable
-        .iter()
-        .partition(|&&i| is_election_label(&messages[i].label));
+    let (priority, others): (Vec<usize>, Vec<usize>) =
+        drawable.iter().partition(|&&i| messages[i].election);
     let priority_budget = if others.is_empty() {
         budget
     } else {
@@ -98,30 +86,17 @@ mod tests {
             recv_ms: 1.0,
             label: label.into(),
             dropped: false,
-        }
-    }
-
-    #[test]
-    fn election_labels() {
-        for l in [
-            "ELECTION",
-            "OK",
-            "COORDINATOR",
-            "RequestVote",
-            "vote-granted",
-            "ok",
-        ] {
-            assert!(is_election_label(l), "{l}");
-        }
-        for l in ["HEARTBEAT", "TOKEN", "AppendEntries", "PUT"] {
-            assert!(!is_election_label(l), "{l}");
+            election: false,
         }
     }
 
     #[test]
     fn keeps_election_messages_and_respects_budget() {
         let mut msgs: Vec<Arrow> = (0..1000).map(|_| arrow("HEARTBEAT")).collect();
-        msgs[500] = arrow("COORD");
+        msgs[500] = Arrow {
+            election: true,
+            ..arrow("COORD")
+        };
         let all: Vec<usize> = (0..msgs.len()).collect();
         let chosen = choose_arrows(&msgs, &all, 100);
         assert_eq!(chosen.len(), 100);

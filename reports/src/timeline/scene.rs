@@ -3,7 +3,7 @@
 //! drawn in which colour, and the legend. The SVG's height depends on all of
 //! it, and the backend needs the height up front.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use plotters::style::RGBColor;
 
@@ -11,8 +11,8 @@ use super::chart::{self, ProgressPanel, TermBand};
 use super::layout::{label_left, pack_rows, text_width, usable_end_ms, TimeAxis};
 use super::legend::{Group, Legend, Swatch};
 use super::palette;
-use super::sample::{choose_arrows, is_election_label, MAX_ARROWS};
-use crate::model::{Interval, MarkKind, Span, Timeline};
+use super::sample::{choose_arrows, MAX_ARROWS};
+use crate::model::{Interval, MarkKind, Span, Timeline, Tone};
 
 /// Width of the SVG.
 pub const WIDTH: f64 = 1400.0;
@@ -369,8 +369,13 @@ impl Scene {
 
 fn label_infos(t: &Timeline, drawable: &[usize]) -> BTreeMap<String, LabelInfo> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut elections: BTreeSet<&str> = BTreeSet::new();
     for &i in drawable {
-        *counts.entry(t.messages[i].label.as_str()).or_default() += 1;
+        let m = &t.messages[i];
+        *counts.entry(m.label.as_str()).or_default() += 1;
+        if m.election {
+            elections.insert(m.label.as_str());
+        }
     }
     let names: Vec<&str> = counts.keys().copied().collect();
     let colours = palette::label_colours(&names);
@@ -381,7 +386,7 @@ fn label_infos(t: &Timeline, drawable: &[usize]) -> BTreeMap<String, LabelInfo> 
             let info = LabelInfo {
                 colour,
                 count,
-                election: is_election_label(label),
+                election: elections.contains(label),
             };
             (label.to_string(), info)
         })
@@ -422,18 +427,18 @@ fn mark_rows(t: &Timeline, axis: &TimeAxis) -> (Vec<Option<MarkSlot>>, Vec<usize
 }
 
 fn legend_groups(t: &Timeline, labels: &BTreeMap<String, LabelInfo>) -> Vec<Group> {
-    let mut roles = vec![
-        (Swatch::Fill(palette::LEADER), "leader".to_string()),
-        (Swatch::Fill(palette::FOLLOWER), "follower".to_string()),
-        (Swatch::Fill(palette::CANDIDATE), "candidate".to_string()),
-        (Swatch::Fill(palette::CLIENT), "client".to_string()),
-    ];
-    if t.roles
-        .iter()
-        .any(|r| palette::role_colour(&r.role) == palette::OTHER_ROLE)
-    {
-        roles.push((Swatch::Fill(palette::OTHER_ROLE), "other role".to_string()));
+    // One swatch per tone the run shows, named by the roles that had it ("leader, primary").
+    let mut by_tone: BTreeMap<Option<Tone>, BTreeSet<&str>> = BTreeMap::new();
+    for r in &t.roles {
+        by_tone.entry(r.tone).or_default().insert(r.role.as_str());
     }
+    let mut roles: Vec<(Swatch, String)> = by_tone
+        .into_iter()
+        .map(|(tone, names)| {
+            let names: Vec<&str> = names.into_iter().collect();
+            (Swatch::Fill(palette::role_colour(tone)), names.join(", "))
+        })
+        .collect();
     roles.push((Swatch::Fill(palette::NO_ROLE), "role unknown".to_string()));
     roles.push((Swatch::Down, "down (crashed)".to_string()));
 

@@ -10,6 +10,7 @@ fn arrow(from_lane: usize, to_lane: usize, sent_ms: f64, label: &str, dropped: b
         recv_ms: sent_ms + 5.0,
         label: label.into(),
         dropped,
+        election: false,
     }
 }
 
@@ -31,18 +32,21 @@ fn small_run(n_heartbeats: usize) -> Timeline {
                 from_ms: 0.0,
                 to_ms: 2_000.0,
                 role: "leader".into(),
+                tone: None,
             },
             RoleSpan {
                 lane: 1,
                 from_ms: 3_300.0,
                 to_ms: 10_000.0,
                 role: "leader".into(),
+                tone: None,
             },
             RoleSpan {
                 lane: 0,
                 from_ms: 0.0,
                 to_ms: 10_000.0,
                 role: "follower".into(),
+                tone: None,
             },
         ],
         down: vec![LaneSpan {
@@ -249,24 +253,28 @@ fn degenerate_inputs_do_not_panic() {
                 from_ms: 0.0,
                 to_ms: 1.0,
                 role: "leader".into(),
+                tone: None,
             },
             RoleSpan {
                 lane: 0,
                 from_ms: nan,
                 to_ms: nan,
                 role: String::new(),
+                tone: None,
             },
             RoleSpan {
                 lane: 1,
                 from_ms: 5.0,
                 to_ms: -5.0,
                 role: "weird".into(),
+                tone: None,
             },
             RoleSpan {
                 lane: 1,
                 from_ms: -1e300,
                 to_ms: 1e300,
                 role: "follower".into(),
+                tone: None,
             },
         ],
         down: vec![
