@@ -42,8 +42,8 @@ pub enum Variant {
     #[default]
     Correct,
     /// Planted bug, "broadcast and wait": a node records its local state when the request
-    /// (the first marker) reaches it and is done; messages in flight are lost from the
-    /// snapshot. The cut check ([`GlobalSnapshot::check_channels`]) catches it as soon as a
+    /// (the first marker) reaches it, passes the request on, and is done; messages in
+    /// flight are lost from the snapshot. The cut check ([`GlobalSnapshot::check_channels`]) catches it as soon as a
     /// message was in flight.
     NoChannelState,
 }
