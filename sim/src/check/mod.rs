@@ -1,11 +1,19 @@
 //! The checkers framework: invariants judged as the trace grows, liveness at the end.
 
+pub mod causality;
+pub mod exactly_once;
+pub mod mutual_exclusion;
+
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
 use crate::node::NodeId;
 use crate::trace::{Ev, Record};
+
+pub use causality::{Causality, Stamp, StampKind};
+pub use exactly_once::{ExactlyOnce, TaskFact};
+pub use mutual_exclusion::{LockFact, MutualExclusion};
 
 /// A checker's final word.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
