@@ -1,5 +1,15 @@
-//! The `faultline` command: runs scenarios in the simulator, real nodes over sockets, and
-//! turns traces into summaries and timelines.
+//! faultline: a deterministic simulation testbed for distributed protocols.
+//!
+//! As a library, it tests a protocol of your own:
+//! - write the protocol against [`sim`] (the runtime: [`sim::Node`], [`sim::Cx`],
+//!   [`sim::Protocol`], [`sim::Check`]), with no I/O of its own;
+//! - list it in a [`Registry`] (`Registry::default().with::<MyProtocol>()`);
+//! - from `cargo test` (simulator flavor, `--cfg madsim`), run, explore and shrink its
+//!   scenarios with [`testing::Sim`];
+//! - from `main`, get the whole `faultline` command for it with [`cli::main_with`]: `run`,
+//!   `explore`, `replay`, `shrink` in the simulator, `node` and `lan` as real processes.
+//!
+//! The protocols faultline ships (the bully group, Raft) are in [`Registry::builtin`].
 
 #[cfg(madsim)]
 pub mod bench;
@@ -30,3 +40,8 @@ pub mod seedfile;
 #[cfg(madsim)]
 pub mod shrink;
 pub mod summary;
+#[cfg(madsim)]
+pub mod testing;
+
+pub use faultline_sim as sim;
+pub use registry::Registry;

@@ -40,30 +40,47 @@ fn probe(req: &RunRequest, scenario: &Scenario) -> Option<Probe> {
     })
 }
 
-/// Shrinks the seed file at `path`; returns the exit code (0 shrunk, 1 it did not fail,
-/// 2 bad input).
-pub fn shrink_command(registry: &Registry, path: &Path) -> i32 {
-    let req = match RunRequest::load(registry, path, None, Vec::new()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
-    let Some(before) = probe(&req, &req.scenario) else {
-        eprintln!("error: {}: the scenario does not run", path.display());
-        return 2;
+/// What shrinking a failing run came to.
+pub struct Shrunk {
+    /// The check that failed, and still fails.
+    pub check: String,
+    /// The request cut down: its scenario has the fewest faults, the smallest workload and
+    /// the shortest run found that still fail `check`.
+    pub request: RunRequest,
+    /// Its seed file.
+    pub seed_file: SeedFile,
+    /// Faults before and after.
+    pub faults: (usize, usize),
+    /// Trace events before and after.
+    pub events: (u64, u64),
+    /// Simulated milliseconds before and after.
+    pub end_ms: (f64, f64),
+    /// Digests before and after.
+    pub digests: (String, String),
+}
+
+/// Why a run could not be shrunk.
+pub enum ShrinkError {
+    /// Every check held: there is nothing to shrink (exit 1).
+    Passes,
+    /// The scenario does not run (exit 2).
+    DoesNotRun(String),
+}
+
+/// Cuts `req` down to what still fails the same check: the fault schedule first, then the
+/// workload, then the duration. `progress` prints how far it got on stderr.
+pub fn shrink(req: &RunRequest, progress: bool) -> Result<Shrunk, ShrinkError> {
+    let Some(before) = probe(req, &req.scenario) else {
+        return Err(ShrinkError::DoesNotRun("the scenario does not run".into()));
     };
     let Some(check) = before.failed.clone() else {
-        eprintln!(
-            "{}: every check holds; there is no failure to shrink",
-            path.display()
-        );
-        return 1;
+        return Err(ShrinkError::Passes);
     };
-    eprintln!("shrink: keeping failures of `{check}`");
+    if progress {
+        eprintln!("shrink: keeping failures of `{check}`");
+    }
     let still_fails =
-        |s: &Scenario| probe(&req, s).is_some_and(|p| p.failed.as_deref() == Some(check.as_str()));
+        |s: &Scenario| probe(req, s).is_some_and(|p| p.failed.as_deref() == Some(check.as_str()));
     let mut best = req.scenario.clone();
 
     // Faults that start after the violation cannot have caused it.
@@ -81,13 +98,17 @@ pub fn shrink_command(registry: &Registry, path: &Path) -> i32 {
             ..best.clone()
         };
         let fails = still_fails(&candidate);
-        eprint!(
-            "\r  faults: tried {runs} schedules, {} faults left   ",
-            subset.len()
-        );
+        if progress {
+            eprint!(
+                "\r  faults: tried {runs} schedules, {} faults left   ",
+                subset.len()
+            );
+        }
         fails
     });
-    eprintln!();
+    if progress {
+        eprintln!();
+    }
     best.faults = faults;
 
     // The workload: halve its counts while the failure stays. Durations (`*_ms`) are left
@@ -110,13 +131,15 @@ pub fn shrink_command(registry: &Registry, path: &Path) -> i32 {
             if !still_fails(&candidate) {
                 break;
             }
-            eprintln!("  workload.{key}: {value} -> {}", value / 2);
+            if progress {
+                eprintln!("  workload.{key}: {value} -> {}", value / 2);
+            }
             best = candidate;
         }
     }
 
     // The duration: as short as still fails, never before the last fault.
-    if let Some(p) = probe(&req, &best) {
+    if let Some(p) = probe(req, &best) {
         let floor = p.end_ms.ceil() as u64 + 1;
         let mut candidate = trimmed(&best, floor);
         if candidate.duration_ms < best.duration_ms && still_fails(&candidate) {
@@ -135,33 +158,62 @@ pub fn shrink_command(registry: &Registry, path: &Path) -> i32 {
     }
 
     let shrunk = RunRequest {
-        scenario: best.clone(),
+        scenario: best,
         ..req.clone()
     };
-    let Ok(outcome) = shrunk.execute(false) else {
-        eprintln!("error: the shrunk scenario does not run");
-        return 2;
-    };
+    let outcome = shrunk
+        .execute(false)
+        .map_err(|e| ShrinkError::DoesNotRun(format!("the shrunk scenario does not run: {e}")))?;
     let after = &outcome.summary;
-    let seed_file: SeedFile = shrunk.seed_file(after);
+    Ok(Shrunk {
+        check,
+        seed_file: shrunk.seed_file(after),
+        faults: (req.scenario.faults.len(), shrunk.scenario.faults.len()),
+        events: (before.events, after.events),
+        end_ms: (before.end_ms, after.end_ms),
+        digests: (before.digest, after.digest.clone()),
+        request: shrunk,
+    })
+}
+
+/// Shrinks the seed file at `path`; returns the exit code (0 shrunk, 1 it did not fail,
+/// 2 bad input).
+pub fn shrink_command(registry: &Registry, path: &Path) -> i32 {
+    let req = match RunRequest::load(registry, path, None, Vec::new()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let s = match shrink(&req, true) {
+        Ok(s) => s,
+        Err(ShrinkError::Passes) => {
+            eprintln!(
+                "{}: every check holds; there is no failure to shrink",
+                path.display()
+            );
+            return 1;
+        }
+        Err(ShrinkError::DoesNotRun(e)) => {
+            eprintln!("error: {}: {e}", path.display());
+            return 2;
+        }
+    };
     let out = min_path(path);
-    if let Err(e) = std::fs::write(&out, seed_file.to_toml()) {
+    if let Err(e) = std::fs::write(&out, s.seed_file.to_toml()) {
         eprintln!("error: cannot write {}: {e}", out.display());
         return 2;
     }
-    println!("shrink: {} still fails `{check}`", out.display());
-    println!(
-        "  faults       {:>6} -> {}",
-        req.scenario.faults.len(),
-        best.faults.len()
-    );
-    println!("  events       {:>6} -> {}", before.events, after.events);
+    println!("shrink: {} still fails `{}`", out.display(), s.check);
+    println!("  faults       {:>6} -> {}", s.faults.0, s.faults.1);
+    println!("  events       {:>6} -> {}", s.events.0, s.events.1);
     println!(
         "  simulated ms {:>6} -> {}",
-        before.end_ms as u64, after.end_ms as u64
+        s.end_ms.0 as u64, s.end_ms.1 as u64
     );
-    println!("  digest       {} -> {}", before.digest, after.digest);
-    for f in &best.faults {
+    println!("  digest       {} -> {}", s.digests.0, s.digests.1);
+    for f in &s.request.scenario.faults {
         println!(
             "    {}",
             toml::to_string(f).unwrap_or_default().replace('\n', " ")
@@ -203,7 +255,7 @@ fn trimmed(s: &Scenario, duration_ms: u64) -> Scenario {
 }
 
 /// `x.seed` -> `x.min.seed`.
-fn min_path(path: &Path) -> PathBuf {
+pub fn min_path(path: &Path) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
