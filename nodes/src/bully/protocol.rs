@@ -53,13 +53,30 @@ impl Bully {
         }
         let workload: ChatWorkload = src.section("workload", &setup.workload)?;
         let checks: ChecksConfig = src.section("checks", &setup.checks)?;
-        Ok(Bully {
+        Ok(Bully::from_parts(
             cfg,
             workload,
             checks,
-            servers: setup.servers.clone(),
-            clients: setup.clients.clone(),
-        })
+            &setup.servers,
+            &setup.clients,
+        ))
+    }
+
+    /// A group from checked parts (tests build one directly).
+    pub fn from_parts(
+        cfg: BullyConfig,
+        workload: ChatWorkload,
+        checks: ChecksConfig,
+        servers: &[NodeId],
+        clients: &[NodeId],
+    ) -> Bully {
+        Bully {
+            cfg,
+            workload,
+            checks,
+            servers: servers.to_vec(),
+            clients: clients.to_vec(),
+        }
     }
 }
 

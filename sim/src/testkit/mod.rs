@@ -1,5 +1,12 @@
-//! Unit-testing a node without any runtime: a [`Bench`] holds one node's clock, randomness,
-//! durable store and effect buffer, runs a callback, and hands back what the node asked for.
+//! Testing protocols without any runtime: a [`Bench`] holds one node's clock, randomness,
+//! durable store and effect buffer, runs a callback, and hands back what the node asked for;
+//! a [`World`] runs a whole protocol's nodes together under faults, and judges the trace.
+
+mod world;
+#[cfg(test)]
+mod world_tests;
+
+pub use world::World;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
