@@ -12,7 +12,7 @@ use crate::alarm::Alarm;
 use crate::auth::Keyring;
 use crate::byzantine::{Behaviour, Byzantine, Liar, Plan};
 use crate::nemesis::Arrival;
-use crate::node::{Action, Cx, Durable, Effects, Message, Node, NodeId, TimerId};
+use crate::node::{Action, Cx, Durable, Effects, Message, Node, NodeId, Timer, TimerId};
 use crate::trace::{DropReason, Ev};
 use crate::transport::Transport;
 use crate::wire::{self, Envelope};
@@ -195,6 +195,10 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
     /// Fires one timer. Returns true when the node asked to stop.
     async fn on_timer(&mut self, timer: TimerId, now: u64) -> bool {
         self.host.record(self.me, Ev::Timer { timer: timer.0 });
+        // Only numbers the node set are pending, and each is one of its timers.
+        let Some(timer) = N::Timer::from_id(timer) else {
+            return false;
+        };
         self.node.on_timer(
             timer,
             &mut Cx::new(

@@ -35,7 +35,8 @@ pub mod world;
 pub use chart::Chart;
 pub use check::{Check, Cluster, Verdict};
 pub use node::{
-    Action, BoxNode, Cx, Durable, Effects, Message, Node, NodeId, Note, ProtoEvent, TimerId,
+    Action, AnyNode, BoxNode, Cx, Durable, Effects, Message, Node, NodeId, Note, ProtoEvent, Timer,
+    TimerId,
 };
 pub use protocol::{Protocol, Setup};
 pub use rand_chacha::ChaCha8Rng;

@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
-use faultline_sim::{Cx, NodeId};
+use faultline_sim::NodeId;
 
 use super::codec::encode_term;
 use super::event::Event;
 use super::msg::Msg;
-use super::server::{Role, Server, KEY_EPOCH, TIMER_ELECTION};
+use super::server::{Role, Server, ServerCx, ServerTimer, KEY_EPOCH};
 
 impl Server {
     /// Remembers the highest epoch heard of.
@@ -21,7 +21,7 @@ impl Server {
     }
 
     /// Adopts `epoch` of coordinator `leader`, durably.
-    pub(super) fn adopt(&mut self, epoch: u64, leader: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn adopt(&mut self, epoch: u64, leader: NodeId, cx: &mut ServerCx<'_>) {
         self.epoch = epoch;
         self.epoch_leader = Some(leader);
         self.seen(epoch);
@@ -31,9 +31,9 @@ impl Server {
     }
 
     /// Follows `leader`, dropping any election or leadership of its own.
-    pub(super) fn follow(&mut self, leader: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn follow(&mut self, leader: NodeId, cx: &mut ServerCx<'_>) {
         if self.role == Role::Candidate {
-            cx.cancel_timer(TIMER_ELECTION);
+            cx.cancel_timer(ServerTimer::Election);
         }
         self.lead = None;
         self.got_ok = false;
@@ -43,7 +43,7 @@ impl Server {
     }
 
     /// Starts (or restarts) an election: ask every known higher server, or win at once.
-    pub(super) fn start_election(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn start_election(&mut self, cx: &mut ServerCx<'_>) {
         self.end_discovery(cx);
         cx.election_started();
         self.lead = None;
@@ -64,15 +64,15 @@ impl Server {
             cx.send(server, Msg::Election);
         }
         cx.set_timer(
-            TIMER_ELECTION,
+            ServerTimer::Election,
             Duration::from_millis(self.cfg.election_timeout_ms),
         );
     }
 
     /// Wins: takes an epoch above all seen, announces it and starts syncing the log.
-    pub(super) fn become_coordinator(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn become_coordinator(&mut self, cx: &mut ServerCx<'_>) {
         self.end_discovery(cx);
-        cx.cancel_timer(TIMER_ELECTION);
+        cx.cancel_timer(ServerTimer::Election);
         let epoch = self.epoch.max(self.epoch_seen_max).saturating_add(1);
         self.adopt(epoch, self.me, cx);
         self.got_ok = false;
@@ -82,7 +82,7 @@ impl Server {
         self.start_sync(cx);
     }
 
-    pub(super) fn on_election(&mut self, from: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn on_election(&mut self, from: NodeId, cx: &mut ServerCx<'_>) {
         if from >= self.me {
             return;
         }
@@ -94,19 +94,19 @@ impl Server {
         }
     }
 
-    pub(super) fn on_ok(&mut self, from: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn on_ok(&mut self, from: NodeId, cx: &mut ServerCx<'_>) {
         if from <= self.me || self.role != Role::Candidate || self.got_ok {
             return;
         }
         // A higher server took over: give it time to announce itself.
         self.got_ok = true;
         cx.set_timer(
-            TIMER_ELECTION,
+            ServerTimer::Election,
             Duration::from_millis(self.cfg.election_timeout_ms),
         );
     }
 
-    pub(super) fn on_election_timeout(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn on_election_timeout(&mut self, cx: &mut ServerCx<'_>) {
         if self.role != Role::Candidate {
             return;
         }
@@ -117,7 +117,7 @@ impl Server {
         }
     }
 
-    pub(super) fn on_coordinator(&mut self, from: NodeId, epoch: u64, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn on_coordinator(&mut self, from: NodeId, epoch: u64, cx: &mut ServerCx<'_>) {
         self.seen(epoch);
         if from > self.me || self.cfg.bugs.accept_lower_coordinator {
             self.end_discovery(cx);
@@ -141,7 +141,7 @@ impl Server {
         }
     }
 
-    pub(super) fn on_stale(&mut self, epoch: u64, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn on_stale(&mut self, epoch: u64, cx: &mut ServerCx<'_>) {
         self.seen(epoch);
         if self.role == Role::Leader && epoch >= self.epoch {
             // Someone pledged to an epoch at least ours: re-announce above it.
@@ -151,12 +151,7 @@ impl Server {
 
     /// Whether a SYNC, FETCH or APPEND of `epoch` from `from` may be acted on. A newer
     /// epoch is adopted on the way (a lower sender is then challenged).
-    pub(super) fn accept_epoch(
-        &mut self,
-        from: NodeId,
-        epoch: u64,
-        cx: &mut Cx<'_, Msg, Event>,
-    ) -> bool {
+    pub(super) fn accept_epoch(&mut self, from: NodeId, epoch: u64, cx: &mut ServerCx<'_>) -> bool {
         self.seen(epoch);
         if from == self.me || epoch < self.epoch {
             return false;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use faultline_sim::{Cx, Node, NodeId, TimerId};
+use faultline_sim::{Cx, Node, NodeId, Timer, TimerId};
 
 use super::chat_log::ChatLog;
 use super::codec::decode_term;
@@ -12,12 +12,37 @@ use super::msg::{Kind, Msg};
 use super::replication::Leadership;
 use super::view::View;
 
-/// Heartbeat, retransmission and view-timeout period.
-pub(crate) const TIMER_HEARTBEAT: TimerId = TimerId(1);
-/// End of the discovery window after a start.
-pub(crate) const TIMER_DISCOVERY: TimerId = TimerId(2);
-/// A candidate's wait for an OK or for a COORDINATOR.
-pub(crate) const TIMER_ELECTION: TimerId = TimerId(3);
+/// A server's timers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ServerTimer {
+    /// Heartbeat, retransmission and view-timeout period.
+    Heartbeat,
+    /// End of the discovery window after a start.
+    Discovery,
+    /// A candidate's wait for an OK or for a COORDINATOR.
+    Election,
+}
+
+impl Timer for ServerTimer {
+    fn id(self) -> TimerId {
+        match self {
+            ServerTimer::Heartbeat => TimerId(1),
+            ServerTimer::Discovery => TimerId(2),
+            ServerTimer::Election => TimerId(3),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        match id {
+            TimerId(1) => Some(ServerTimer::Heartbeat),
+            TimerId(2) => Some(ServerTimer::Discovery),
+            TimerId(3) => Some(ServerTimer::Election),
+            _ => None,
+        }
+    }
+}
+
+/// What a server's callbacks answer through.
+pub(crate) type ServerCx<'a> = Cx<'a, Msg, Event, ServerTimer>;
 
 /// Durable key of the adopted epoch and its coordinator.
 pub(crate) const KEY_EPOCH: &str = "epoch";
@@ -103,7 +128,7 @@ impl Server {
     }
 
     /// Reports a role change.
-    pub(super) fn set_role(&mut self, role: Role, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn set_role(&mut self, role: Role, cx: &mut ServerCx<'_>) {
         if self.role != role {
             self.role = role;
             cx.role(role.name());
@@ -111,7 +136,7 @@ impl Server {
     }
 
     /// Reports a change of the followed leader.
-    pub(super) fn set_leader(&mut self, leader: Option<NodeId>, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn set_leader(&mut self, leader: Option<NodeId>, cx: &mut ServerCx<'_>) {
         if self.leader != leader {
             self.leader = leader;
             self.leader_heard_us = cx.now_us();
@@ -120,10 +145,10 @@ impl Server {
     }
 
     /// Closes the discovery window early (an election or a leader made it moot).
-    pub(super) fn end_discovery(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn end_discovery(&mut self, cx: &mut ServerCx<'_>) {
         if self.discovering {
             self.discovering = false;
-            cx.cancel_timer(TIMER_DISCOVERY);
+            cx.cancel_timer(ServerTimer::Discovery);
         }
     }
 
@@ -133,9 +158,9 @@ impl Server {
         }
     }
 
-    fn on_heartbeat_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_heartbeat_timer(&mut self, cx: &mut ServerCx<'_>) {
         cx.set_timer(
-            TIMER_HEARTBEAT,
+            ServerTimer::Heartbeat,
             Duration::from_millis(self.cfg.heartbeat_ms),
         );
         cx.multicast(self.heartbeat());
@@ -156,7 +181,7 @@ impl Server {
         }
     }
 
-    fn on_discovery_end(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_discovery_end(&mut self, cx: &mut ServerCx<'_>) {
         if !self.discovering {
             return;
         }
@@ -181,7 +206,7 @@ impl Server {
         leader: Option<NodeId>,
         epoch: u64,
         commit: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ServerCx<'_>,
     ) {
         if kind != Kind::Server {
             return;
@@ -243,7 +268,7 @@ impl Server {
         }
     }
 
-    fn on_probe(&mut self, from: NodeId, kind: Kind, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_probe(&mut self, from: NodeId, kind: Kind, cx: &mut ServerCx<'_>) {
         cx.send(from, self.heartbeat());
         cx.send(
             from,
@@ -269,8 +294,9 @@ impl Server {
 impl Node for Server {
     type Msg = Msg;
     type Event = Event;
+    type Timer = ServerTimer;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_start(&mut self, cx: &mut ServerCx<'_>) {
         *self = Server::new(self.cfg.clone());
         self.me = cx.me();
         self.view = View::new(self.me, self.cfg.peer_timeout_ms);
@@ -289,16 +315,16 @@ impl Node for Server {
         self.view.report(cx);
         cx.multicast(Msg::Probe { kind: Kind::Server });
         cx.set_timer(
-            TIMER_HEARTBEAT,
+            ServerTimer::Heartbeat,
             Duration::from_millis(self.cfg.heartbeat_ms),
         );
         cx.set_timer(
-            TIMER_DISCOVERY,
+            ServerTimer::Discovery,
             Duration::from_millis(self.cfg.discovery_ms),
         );
     }
 
-    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut ServerCx<'_>) {
         if from == self.me {
             return;
         }
@@ -338,12 +364,11 @@ impl Node for Server {
         }
     }
 
-    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_timer(&mut self, timer: ServerTimer, cx: &mut ServerCx<'_>) {
         match timer {
-            TIMER_HEARTBEAT => self.on_heartbeat_timer(cx),
-            TIMER_DISCOVERY => self.on_discovery_end(cx),
-            TIMER_ELECTION => self.on_election_timeout(cx),
-            _ => {}
+            ServerTimer::Heartbeat => self.on_heartbeat_timer(cx),
+            ServerTimer::Discovery => self.on_discovery_end(cx),
+            ServerTimer::Election => self.on_election_timeout(cx),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use faultline_sim::{Cx, NodeId};
+use faultline_sim::{Cx, NodeId, Timer};
 
 use super::event::Event;
 use super::msg::{Kind, Msg};
@@ -43,7 +43,12 @@ impl View {
 
     /// Notes that `from` was heard; adds it (reporting the join and the new view) if new.
     /// `kind` is what the message says the sender is; `None` only refreshes a known member.
-    pub(crate) fn heard(&mut self, from: NodeId, kind: Option<Kind>, cx: &mut Cx<'_, Msg, Event>) {
+    pub(crate) fn heard<T: Timer>(
+        &mut self,
+        from: NodeId,
+        kind: Option<Kind>,
+        cx: &mut Cx<'_, Msg, Event, T>,
+    ) {
         if from == self.me {
             return;
         }
@@ -71,7 +76,7 @@ impl View {
     }
 
     /// Drops `from` after its goodbye.
-    pub(crate) fn leave(&mut self, from: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+    pub(crate) fn leave<T: Timer>(&mut self, from: NodeId, cx: &mut Cx<'_, Msg, Event, T>) {
         if self.members.remove(&from).is_some() {
             cx.emit(Event::ViewLeave { node: from });
             self.report(cx);
@@ -79,7 +84,7 @@ impl View {
     }
 
     /// Drops every member silent for the timeout; returns them.
-    pub(crate) fn expire(&mut self, cx: &mut Cx<'_, Msg, Event>) -> Vec<NodeId> {
+    pub(crate) fn expire<T: Timer>(&mut self, cx: &mut Cx<'_, Msg, Event, T>) -> Vec<NodeId> {
         let now_us = cx.now_us();
         let gone: Vec<NodeId> = self
             .members
@@ -108,7 +113,7 @@ impl View {
     }
 
     /// Reports the current membership, this node included.
-    pub(crate) fn report(&self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(crate) fn report<T: Timer>(&self, cx: &mut Cx<'_, Msg, Event, T>) {
         cx.emit(Event::View {
             members: self.members_with_me(),
         });

@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::check::{self, Verdict};
-use crate::node::{Action, BoxNode, Cx, Durable, Effects, NodeId, TimerId};
+use crate::node::{Action, BoxNode, Cx, Durable, Effects, Node, NodeId, TimerId};
 use crate::protocol::Protocol;
 use crate::trace::{DropReason, Ev, Record, WORLD};
 

@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::World;
 use crate::check::{Check, Verdict};
-use crate::node::{BoxNode, Cx, Message, Node, NodeId, TimerId};
+use crate::node::{BoxNode, Cx, Message, Node, NodeId, Timer, TimerId};
 use crate::protocol::Protocol;
+use crate::testkit::Bench;
 use crate::trace::{DropReason, Ev, Record};
 
 /// The toy's one message: the sender's ping count.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Ping(u32);
 
 impl Message for Ping {
@@ -30,8 +31,26 @@ enum Seen {
     Got { from: NodeId, n: u32 },
 }
 
-/// The toy's only timer.
-const TICK: TimerId = TimerId(1);
+/// The toy's timers.
+#[derive(Copy, Clone, Debug, PartialEq)]
+enum Tick {
+    /// Time to ping.
+    Ping,
+}
+
+impl Timer for Tick {
+    fn id(self) -> TimerId {
+        match self {
+            Tick::Ping => TimerId(1),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        match id {
+            TimerId(1) => Some(Tick::Ping),
+            _ => None,
+        }
+    }
+}
 
 /// A toy node.
 struct Pinger {
@@ -42,25 +61,29 @@ struct Pinger {
 impl Node for Pinger {
     type Msg = Ping;
     type Event = Seen;
+    type Timer = Tick;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Ping, Seen>) {
+    fn on_start(&mut self, cx: &mut Cx<'_, Ping, Seen, Tick>) {
         let boots = cx.durable_get("boots").map_or(0, |b| b[0]) + 1;
         cx.durable_put("boots", vec![boots]);
         cx.emit(Seen::Started {
             boots,
             sent: self.sent,
         });
-        cx.set_timer(TICK, Duration::from_millis(100));
+        cx.set_timer(Tick::Ping, Duration::from_millis(100));
     }
 
-    fn on_message(&mut self, from: NodeId, msg: Ping, cx: &mut Cx<'_, Ping, Seen>) {
+    fn on_message(&mut self, from: NodeId, msg: Ping, cx: &mut Cx<'_, Ping, Seen, Tick>) {
         cx.emit(Seen::Got { from, n: msg.0 });
     }
 
-    fn on_timer(&mut self, _timer: TimerId, cx: &mut Cx<'_, Ping, Seen>) {
+    fn on_timer(&mut self, timer: Tick, cx: &mut Cx<'_, Ping, Seen, Tick>) {
+        match timer {
+            Tick::Ping => {}
+        }
         self.sent += 1;
         cx.multicast(Ping(self.sent));
-        cx.set_timer(TICK, Duration::from_millis(100));
+        cx.set_timer(Tick::Ping, Duration::from_millis(100));
     }
 }
 
@@ -267,4 +290,22 @@ fn the_protocols_checks_judge_the_trace_and_can_fail() {
     let mut w = World::new(Toy, 1, 1);
     w.run_until(500);
     assert_eq!(w.failed_checks(), ["no-ping-from"]);
+}
+
+#[test]
+fn a_boxed_node_gets_its_typed_timers_by_number_and_ignores_strangers() {
+    let mut node: BoxNode<Ping, Seen> = Toy.node(NodeId(0));
+    let mut bench: Bench<Ping, Seen> = Bench::new(0);
+    let (actions, _) = bench.run(|cx| node.on_start(cx));
+    assert_eq!(
+        actions,
+        [crate::node::Action::SetTimer(
+            TimerId(1),
+            Duration::from_millis(100)
+        )]
+    );
+    let (actions, _) = bench.run(|cx| node.on_timer(TimerId(2), cx));
+    assert!(actions.is_empty(), "{actions:?}");
+    let (actions, _) = bench.run(|cx| node.on_timer(TimerId(1), cx));
+    assert_eq!(actions.len(), 2, "{actions:?}");
 }
