@@ -1,4 +1,5 @@
 //! The protocols faultline tests: sans-IO state machines built on `faultline_sim::Node`.
 
 pub mod bully;
+pub mod parts;
 pub mod raft;

@@ -225,7 +225,10 @@ impl Server {
         last_seq: u64,
         cx: &mut ServerCx<'_>,
     ) {
-        if self.role != Role::Leader || last_seq > LOG_ENTRIES_MAX || !self.view.is_server(from) {
+        if self.election.role() != Role::Leader
+            || last_seq > LOG_ENTRIES_MAX
+            || !self.view.is_server(from)
+        {
             return;
         }
         let Some(lead) = self.lead.as_mut() else {
@@ -265,7 +268,7 @@ impl Server {
         entries: Vec<Entry>,
         cx: &mut ServerCx<'_>,
     ) {
-        if self.role != Role::Leader {
+        if self.election.role() != Role::Leader {
             return;
         }
         let Some(lead) = self.lead.as_mut() else {
@@ -378,7 +381,7 @@ impl Server {
         cx: &mut ServerCx<'_>,
     ) {
         self.seen(epoch);
-        if self.role != Role::Leader || !self.view.is_server(from) {
+        if self.election.role() != Role::Leader || !self.view.is_server(from) {
             return;
         }
         if epoch > self.epoch {
@@ -560,11 +563,11 @@ impl Server {
             });
             return;
         }
-        if self.role != Role::Leader {
+        if self.election.role() != Role::Leader {
             cx.send(
                 from,
                 Msg::NotLeader {
-                    leader: self.leader,
+                    leader: self.election.leader(),
                 },
             );
             return;

@@ -11,6 +11,8 @@ use super::event::Event;
 use super::msg::{Kind, Msg};
 use super::replication::Leadership;
 use super::view::View;
+pub(crate) use crate::parts::bully_election::Role;
+use crate::parts::bully_election::{self as election, BullyElection};
 
 /// A server's timers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -47,28 +49,6 @@ pub(crate) type ServerCx<'a> = Cx<'a, Msg, Event, ServerTimer>;
 /// Durable key of the adopted epoch and its coordinator.
 pub(crate) const KEY_EPOCH: &str = "epoch";
 
-/// What a server currently does.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// Follows a leader (or looks for one).
-    Follower,
-    /// Runs a bully election.
-    Candidate,
-    /// Coordinates the group and orders chats.
-    Leader,
-}
-
-impl Role {
-    /// The name reported through `Cx::role`.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Role::Follower => "follower",
-            Role::Candidate => "candidate",
-            Role::Leader => "leader",
-        }
-    }
-}
-
 /// A server of the bully group. It knows only its own id (from the driver), the group size
 /// in its configuration, and what it hears.
 pub struct Server {
@@ -84,18 +64,14 @@ pub struct Server {
     pub(super) epoch_leader: Option<NodeId>,
     /// The highest epoch seen in any message; a new coordinator goes above it.
     pub(super) epoch_seen_max: u64,
-    /// What this server does now.
-    pub(super) role: Role,
-    /// The leader followed (this server itself when leading).
-    pub(super) leader: Option<NodeId>,
+    /// The bully election: what this server does now and whom it follows.
+    pub(super) election: BullyElection,
     /// When the leader last proved alive, or when the search for one began (µs).
     pub(super) leader_heard_us: u64,
     /// Whether the listening window after start is still open.
     pub(super) discovering: bool,
     /// The best leader claim heard while discovering: (epoch, leader).
     pub(super) leader_hint: Option<(u64, NodeId)>,
-    /// Whether a higher server answered this candidate's election.
-    pub(super) got_ok: bool,
     /// The replicated log.
     pub(super) log: ChatLog,
     /// Seq up to which this log is known to match the current epoch's leader's.
@@ -108,6 +84,7 @@ impl Server {
     /// A server with the given configuration; its state is built at `on_start`.
     pub fn new(cfg: BullyConfig) -> Server {
         let view = View::new(NodeId(0), cfg.peer_timeout_ms);
+        let election = BullyElection::new(NodeId(0), cfg.election_timeout_ms);
         Server {
             cfg,
             me: NodeId(0),
@@ -115,32 +92,32 @@ impl Server {
             epoch: 0,
             epoch_leader: None,
             epoch_seen_max: 0,
-            role: Role::Follower,
-            leader: None,
+            election,
             leader_heard_us: 0,
             discovering: false,
             leader_hint: None,
-            got_ok: false,
             log: ChatLog::default(),
             matched_seq: 0,
             lead: None,
         }
     }
 
-    /// Reports a role change.
-    pub(super) fn set_role(&mut self, role: Role, cx: &mut ServerCx<'_>) {
-        if self.role != role {
-            self.role = role;
-            cx.role(role.name());
-        }
-    }
-
-    /// Reports a change of the followed leader.
-    pub(super) fn set_leader(&mut self, leader: Option<NodeId>, cx: &mut ServerCx<'_>) {
-        if self.leader != leader {
-            self.leader = leader;
-            self.leader_heard_us = cx.now_us();
-            cx.leader(leader);
+    /// Carries out what the election asked for, in order.
+    pub(super) fn run_election(&mut self, outs: Vec<election::Out>, cx: &mut ServerCx<'_>) {
+        for out in outs {
+            match out {
+                election::Out::Role(role) => cx.role(role.name()),
+                election::Out::Leader(leader) => {
+                    self.leader_heard_us = cx.now_us();
+                    cx.leader(leader);
+                }
+                election::Out::Send(to, msg) => cx.send(to, msg.into()),
+                election::Out::Multicast(msg) => cx.multicast(msg.into()),
+                election::Out::SetTimer(after) => cx.set_timer(ServerTimer::Election, after),
+                election::Out::CancelTimer => cx.cancel_timer(ServerTimer::Election),
+                election::Out::StartElection => self.start_election(cx),
+                election::Out::Won => self.become_coordinator(cx),
+            }
         }
     }
 
@@ -169,7 +146,7 @@ impl Server {
             cx.send(suspect, Msg::Probe { kind: Kind::Server });
         }
         let silent_us = cx.now_us().saturating_sub(self.leader_heard_us);
-        match self.role {
+        match self.election.role() {
             Role::Follower
                 if !self.discovering
                     && silent_us > self.cfg.peer_timeout_ms.saturating_mul(1000) =>
@@ -186,11 +163,11 @@ impl Server {
             return;
         }
         self.discovering = false;
-        if self.role != Role::Follower {
+        if self.election.role() != Role::Follower {
             return;
         }
         let bug = self.cfg.bugs.accept_lower_coordinator;
-        if self.leader.is_some_and(|l| l > self.me || bug) {
+        if self.election.leader().is_some_and(|l| l > self.me || bug) {
             return;
         }
         match self.leader_hint {
@@ -217,7 +194,7 @@ impl Server {
             self.note_hint(from, epoch);
         }
         let bug = self.cfg.bugs.accept_lower_coordinator;
-        match self.role {
+        match self.election.role() {
             Role::Leader if claims => {
                 // Two leaders (a healed partition): the higher id wins, a newer epoch
                 // forces a fresh election so the survivor's epoch is above both.
@@ -230,7 +207,7 @@ impl Server {
                 }
             }
             Role::Leader if epoch > self.epoch => self.start_election(cx),
-            Role::Follower if self.leader == Some(from) => {
+            Role::Follower if self.election.leader() == Some(from) => {
                 if claims {
                     self.leader_heard_us = cx.now_us();
                     if epoch == self.epoch && self.epoch_leader == Some(from) {
@@ -249,7 +226,7 @@ impl Server {
             }
             Role::Follower
                 if claims
-                    && self.leader.is_none()
+                    && self.election.leader().is_none()
                     && !self.discovering
                     && (from > self.me || bug) =>
             {
@@ -262,7 +239,7 @@ impl Server {
     fn heartbeat(&self) -> Msg {
         Msg::Heartbeat {
             kind: Kind::Server,
-            leader: self.leader,
+            leader: self.election.leader(),
             epoch: self.epoch,
             commit: self.log.commit(),
         }
@@ -273,11 +250,11 @@ impl Server {
         cx.send(
             from,
             Msg::Hello {
-                leader: self.leader,
+                leader: self.election.leader(),
                 epoch: self.epoch,
             },
         );
-        if self.role == Role::Leader && kind == Kind::Server {
+        if self.election.role() == Role::Leader && kind == Kind::Server {
             // A (re)starting server learns its leader at once, or challenges it.
             cx.send(from, Msg::Coordinator { epoch: self.epoch });
         }
@@ -299,6 +276,7 @@ impl Node for Server {
     fn on_start(&mut self, cx: &mut ServerCx<'_>) {
         *self = Server::new(self.cfg.clone());
         self.me = cx.me();
+        self.election = BullyElection::new(self.me, self.cfg.election_timeout_ms);
         self.view = View::new(self.me, self.cfg.peer_timeout_ms);
         let (epoch, epoch_leader) = cx
             .durable_get(KEY_EPOCH)
