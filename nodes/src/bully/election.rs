@@ -1,10 +1,10 @@
 //! Bully election and epochs: who leads, and which coordinator a server has pledged to.
 //!
 //! The election itself is the shared part [`crate::parts::bully_election`]; here is what the
-//! chat group adds around it. Priority is the node id. Adopting an epoch is a durable pledge to one coordinator: a
-//! server adopts an epoch only if it is newer than its own, so two coordinators can never
-//! both gather a majority for the same epoch (that is what keeps the log safe when a
-//! partition lets two sides elect).
+//! chat group adds around it. Priority is the node id. Adopting an epoch is a durable pledge
+//! to one coordinator: a server adopts an epoch only if it is newer than its own, so two
+//! coordinators can never both gather a majority for the same epoch (that is what keeps the
+//! log safe when a partition lets two sides elect).
 
 use faultline_sim::NodeId;
 
