@@ -12,7 +12,7 @@ use crate::alarm::Alarm;
 use crate::auth::Keyring;
 use crate::byzantine::{Behaviour, Byzantine, Liar, Plan};
 use crate::nemesis::Arrival;
-use crate::node::{Action, Cx, Durable, Effects, Message, Node, NodeId, Note, TimerId};
+use crate::node::{Action, Cx, Durable, Effects, Message, Node, NodeId, Timer, TimerId};
 use crate::trace::{DropReason, Ev};
 use crate::transport::Transport;
 use crate::wire::{self, Envelope};
@@ -195,6 +195,10 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
     /// Fires one timer. Returns true when the node asked to stop.
     async fn on_timer(&mut self, timer: TimerId, now: u64) -> bool {
         self.host.record(self.me, Ev::Timer { timer: timer.0 });
+        // Only numbers the node set are pending, and each is one of its timers.
+        let Some(timer) = N::Timer::from_id(timer) else {
+            return false;
+        };
         self.node.on_timer(
             timer,
             &mut Cx::new(
@@ -306,12 +310,7 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
     /// Returns true when the node asked to stop.
     async fn apply(&mut self, now_us: u64) -> bool {
         let me = self.me;
-        let records = self.effects.notes.drain(..).map(|note| match note {
-            Note::Role(role) => Ev::Role { role },
-            Note::ElectionStarted => Ev::ElectionStarted,
-            Note::Leader(leader) => Ev::Leader { leader },
-            Note::Proto(event) => Ev::Proto { event },
-        });
+        let records = self.effects.notes.drain(..).map(Ev::from);
         // Durable state first: what the node persisted must survive a crash that follows a
         // send. Its notes go with it, in one commit: they may announce what it wrote.
         if !self.effects.durable_written {

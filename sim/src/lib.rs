@@ -25,6 +25,7 @@ pub mod scenario;
 pub mod shrink;
 pub mod swarm;
 pub mod testkit;
+pub mod timers;
 pub mod trace;
 pub mod transport;
 #[cfg(madsim)]
@@ -36,10 +37,11 @@ pub mod world;
 pub use chart::Chart;
 pub use check::{Check, Cluster, Verdict};
 pub use node::{
-    kind_of, Action, BoxNode, Cx, Durable, Effects, Message, MsgKind, Node, NodeId, Note,
-    ProtoEvent, TimerId,
+    kind_of, Action, AnyNode, BoxNode, Cx, Durable, Effects, Message, MsgKind, Node, NodeId, Note,
+    ProtoEvent, Timer, TimerId,
 };
 pub use protocol::{Bug, Protocol, Role, Setup, Tone, SERVERS_AND_CLIENTS, STANDARD_STATES};
 pub use rand_chacha::ChaCha8Rng;
 pub use scenario::{InputError, Scenario, Source};
+pub use timers::NoTimer;
 pub use trace::{DropReason, Ev, Header, Record, Trace, WORLD};

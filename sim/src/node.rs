@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use rand_chacha::ChaCha8Rng;
@@ -32,7 +33,8 @@ impl fmt::Display for NodeId {
     }
 }
 
-/// A timer chosen by the protocol. Setting a timer that is already pending moves it.
+/// A timer's number, as the runtime keeps it (pending timers, the trace). Setting a timer
+/// that is already pending moves it.
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct TimerId(pub u32);
 
@@ -72,6 +74,26 @@ impl MsgKind {
             MsgKind::Snapshot => "snapshot",
             MsgKind::Control => "control",
         }
+    }
+}
+
+/// A protocol's timers, typed (an enum, one variant per timer), so that `on_timer` matches
+/// them exhaustively. The runtime keeps only their numbers: `from_id(t.id())` must be
+/// `Some(t)`, and a number the protocol never set may come back `None` (it is ignored).
+pub trait Timer: Copy + fmt::Debug + 'static {
+    /// The timer's number, which the trace shows.
+    fn id(self) -> TimerId;
+    /// The timer with this number, if there is one.
+    fn from_id(id: TimerId) -> Option<Self>;
+}
+
+/// Raw numbers: the runtime's view of any node's timers.
+impl Timer for TimerId {
+    fn id(self) -> TimerId {
+        self
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        Some(id)
     }
 }
 
@@ -116,28 +138,67 @@ pub trait Node: 'static {
     type Msg: Message;
     /// The protocol's trace events.
     type Event: ProtoEvent;
+    /// The node's timers.
+    type Timer: Timer;
     /// Called at boot and after every restart; the durable store holds what survived.
-    fn on_start(&mut self, cx: &mut Cx<'_, Self::Msg, Self::Event>);
+    fn on_start(&mut self, cx: &mut Cx<'_, Self::Msg, Self::Event, Self::Timer>);
     /// Called for every datagram that arrived intact and decoded.
-    fn on_message(&mut self, from: NodeId, msg: Self::Msg, cx: &mut Cx<'_, Self::Msg, Self::Event>);
+    fn on_message(
+        &mut self,
+        from: NodeId,
+        msg: Self::Msg,
+        cx: &mut Cx<'_, Self::Msg, Self::Event, Self::Timer>,
+    );
     /// Called when a timer set through [`Cx::set_timer`] fires.
-    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, Self::Msg, Self::Event>);
+    fn on_timer(
+        &mut self,
+        timer: Self::Timer,
+        cx: &mut Cx<'_, Self::Msg, Self::Event, Self::Timer>,
+    );
 }
 
-/// A node behind a box: the world holds servers and clients of one protocol side by side.
-pub type BoxNode<M, E> = Box<dyn Node<Msg = M, Event = E>>;
+/// A node behind a box: the world holds servers and clients of one protocol side by side,
+/// each with timers of its own type, so the box shows them by number.
+pub type BoxNode<M, E> = Box<dyn AnyNode<M, E>>;
+
+/// Any node of a protocol, its timers by number: what a [`BoxNode`] holds. Every [`Node`] is
+/// one; nothing else needs to implement it.
+pub trait AnyNode<M, E>: 'static {
+    /// [`Node::on_start`].
+    fn start(&mut self, cx: &mut Cx<'_, M, E>);
+    /// [`Node::on_message`].
+    fn message(&mut self, from: NodeId, msg: M, cx: &mut Cx<'_, M, E>);
+    /// [`Node::on_timer`], for a timer number the node may not know.
+    fn timer(&mut self, timer: TimerId, cx: &mut Cx<'_, M, E>);
+}
+
+impl<N: Node> AnyNode<N::Msg, N::Event> for N {
+    fn start(&mut self, cx: &mut Cx<'_, N::Msg, N::Event>) {
+        self.on_start(&mut cx.retimed())
+    }
+    fn message(&mut self, from: NodeId, msg: N::Msg, cx: &mut Cx<'_, N::Msg, N::Event>) {
+        self.on_message(from, msg, &mut cx.retimed())
+    }
+    fn timer(&mut self, timer: TimerId, cx: &mut Cx<'_, N::Msg, N::Event>) {
+        // The runtime fires only numbers the node set; a stranger (a fuzzer's) is ignored.
+        if let Some(timer) = N::Timer::from_id(timer) {
+            self.on_timer(timer, &mut cx.retimed())
+        }
+    }
+}
 
 impl<M: Message, E: ProtoEvent> Node for BoxNode<M, E> {
     type Msg = M;
     type Event = E;
+    type Timer = TimerId;
     fn on_start(&mut self, cx: &mut Cx<'_, M, E>) {
-        (**self).on_start(cx)
+        (**self).start(cx)
     }
     fn on_message(&mut self, from: NodeId, msg: M, cx: &mut Cx<'_, M, E>) {
-        (**self).on_message(from, msg, cx)
+        (**self).message(from, msg, cx)
     }
     fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, M, E>) {
-        (**self).on_timer(timer, cx)
+        (**self).timer(timer, cx)
     }
 }
 
@@ -221,16 +282,18 @@ impl<M, E> Effects<M, E> {
     }
 }
 
-/// The context a node answers through. It performs no I/O: it records.
-pub struct Cx<'a, M, E> {
+/// The context a node answers through. It performs no I/O: it records. `T` is the node's
+/// [`Timer`] type.
+pub struct Cx<'a, M, E, T = TimerId> {
     me: NodeId,
     now_us: u64,
     rng: &'a mut ChaCha8Rng,
     durable: &'a mut Durable,
     effects: &'a mut Effects<M, E>,
+    timers: PhantomData<fn(T)>,
 }
 
-impl<'a, M, E> Cx<'a, M, E> {
+impl<'a, M, E, T: Timer> Cx<'a, M, E, T> {
     /// Builds a context; drivers and unit tests call this.
     pub fn new(
         me: NodeId,
@@ -245,7 +308,14 @@ impl<'a, M, E> Cx<'a, M, E> {
             rng,
             durable,
             effects,
+            timers: PhantomData,
         }
+    }
+
+    /// The same context for a node with timers of type `U` (the runtime's numbers to a
+    /// protocol's enum, or back).
+    pub(crate) fn retimed<U: Timer>(&mut self) -> Cx<'_, M, E, U> {
+        Cx::new(self.me, self.now_us, self.rng, self.durable, self.effects)
     }
 
     /// This node's id.
@@ -278,14 +348,16 @@ impl<'a, M, E> Cx<'a, M, E> {
         self.effects.actions.push(Action::Multicast(msg));
     }
 
-    /// Fires `timer` after `after`, replacing a pending timer with the same id.
-    pub fn set_timer(&mut self, timer: TimerId, after: Duration) {
-        self.effects.actions.push(Action::SetTimer(timer, after));
+    /// Fires `timer` after `after`, replacing it if it is pending.
+    pub fn set_timer(&mut self, timer: T, after: Duration) {
+        self.effects
+            .actions
+            .push(Action::SetTimer(timer.id(), after));
     }
 
     /// Cancels `timer` if it is pending.
-    pub fn cancel_timer(&mut self, timer: TimerId) {
-        self.effects.actions.push(Action::CancelTimer(timer));
+    pub fn cancel_timer(&mut self, timer: T) {
+        self.effects.actions.push(Action::CancelTimer(timer.id()));
     }
 
     /// Reads a durable value.

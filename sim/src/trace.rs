@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::byzantine::{Behaviour, Byzantine};
-use crate::node::{NodeId, ProtoEvent};
+use crate::node::{NodeId, Note, ProtoEvent};
 
 /// The pseudo-node that world events (partitions, loss) are recorded against.
 pub const WORLD: NodeId = NodeId(u16::MAX);
@@ -95,6 +95,18 @@ impl<E> Ev<E> {
                 | Ev::Timer { .. }
                 | Ev::Lie { .. }
         )
+    }
+}
+
+impl<E> From<Note<E>> for Ev<E> {
+    /// The record of what a node reported.
+    fn from(note: Note<E>) -> Self {
+        match note {
+            Note::Role(role) => Ev::Role { role },
+            Note::ElectionStarted => Ev::ElectionStarted,
+            Note::Leader(leader) => Ev::Leader { leader },
+            Note::Proto(event) => Ev::Proto { event },
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use faultline::sim::scenario::{InputError, Source};
 use faultline::sim::{
-    BoxNode, Check, Cx, Ev, Message, MsgKind, Node, NodeId, Protocol, Record, Role, Setup, TimerId,
+    BoxNode, Check, Cx, Ev, Message, MsgKind, NoTimer, Node, NodeId, Protocol, Record, Role, Setup,
     Verdict,
 };
 use serde::{Deserialize, Serialize};
@@ -79,8 +79,9 @@ pub struct Server {
 impl Node for Server {
     type Msg = Msg;
     type Event = Event;
+    type Timer = NoTimer;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event, NoTimer>) {
         // A corrupt store is an empty one: a node must survive bad bytes.
         self.state = cx
             .durable_get(STATE)
@@ -92,7 +93,7 @@ impl Node for Server {
         });
     }
 
-    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event, NoTimer>) {
         let Msg::Inc { seq } = msg else { return };
         let last = self.state.last.entry(from.0).or_default();
         if seq > *last {
@@ -110,11 +111,21 @@ impl Node for Server {
         }
     }
 
-    fn on_timer(&mut self, _: TimerId, _: &mut Cx<'_, Msg, Event>) {}
+    fn on_timer(&mut self, timer: NoTimer, _: &mut Cx<'_, Msg, Event, NoTimer>) {
+        match timer {}
+    }
 }
 
-/// The client's one timer: send (or resend) the current increment.
-const SEND: TimerId = TimerId(1);
+faultline::sim::timers! {
+    /// The client's timers.
+    pub enum ClientTimer {
+        /// Send (or resend) the current increment.
+        Send = 1,
+    }
+}
+
+/// What a client's callbacks answer through.
+type ClientCx<'a> = Cx<'a, Msg, Event, ClientTimer>;
 
 /// A client: `ops` increments, one at a time, each resent until acknowledged.
 pub struct Client {
@@ -131,27 +142,29 @@ pub struct Client {
 impl Node for Client {
     type Msg = Msg;
     type Event = Event;
+    type Timer = ClientTimer;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_start(&mut self, cx: &mut ClientCx<'_>) {
         cx.role("client");
         self.seq = 1;
-        cx.set_timer(SEND, Duration::from_millis(10));
+        cx.set_timer(ClientTimer::Send, Duration::from_millis(10));
     }
 
-    fn on_message(&mut self, _: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_message(&mut self, _: NodeId, msg: Msg, cx: &mut ClientCx<'_>) {
         if let Msg::Ack { seq } = msg {
             if seq == self.seq && seq <= self.ops {
                 cx.emit(Event::Acked { seq });
                 self.seq += 1;
-                cx.set_timer(SEND, Duration::from_millis(5));
+                cx.set_timer(ClientTimer::Send, Duration::from_millis(5));
             }
         }
     }
 
-    fn on_timer(&mut self, _: TimerId, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_timer(&mut self, timer: ClientTimer, cx: &mut ClientCx<'_>) {
+        let ClientTimer::Send = timer;
         if self.seq <= self.ops {
             cx.send(self.server, Msg::Inc { seq: self.seq });
-            cx.set_timer(SEND, self.retry);
+            cx.set_timer(ClientTimer::Send, self.retry);
         }
     }
 }

@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use faultline_sim::{Cx, NodeId};
+use faultline_sim::NodeId;
 
 use super::codec::{decode_entry, decode_u64, encode_entry, encode_u64};
 use super::config::LOG_ENTRIES_MAX;
 use super::event::Event;
-use super::msg::{Entry, Msg};
+use super::msg::Entry;
+use super::server::ServerCx;
 
 /// Durable key of the log's length; entries past it are leftovers of a truncation.
 const KEY_LEN: &str = "log/len";
@@ -32,7 +33,7 @@ pub(crate) struct ChatLog {
 
 impl ChatLog {
     /// Reads the log back from the durable store; a damaged entry ends it there.
-    pub(crate) fn load(cx: &Cx<'_, Msg, Event>) -> ChatLog {
+    pub(crate) fn load(cx: &ServerCx<'_>) -> ChatLog {
         let len = cx
             .durable_get(KEY_LEN)
             .and_then(decode_u64)
@@ -116,7 +117,7 @@ impl ChatLog {
     }
 
     /// Appends `entry` durably if it is the next seq and the log has room; says whether.
-    pub(crate) fn append(&mut self, entry: Entry, cx: &mut Cx<'_, Msg, Event>) -> bool {
+    pub(crate) fn append(&mut self, entry: Entry, cx: &mut ServerCx<'_>) -> bool {
         if entry.seq != self.last_seq() + 1 || entry.seq > LOG_ENTRIES_MAX {
             return false;
         }
@@ -128,7 +129,7 @@ impl ChatLog {
 
     /// Drops every entry from `seq` on, durably. Committed entries are final, so a request
     /// reaching below the commit point is refused (returns false).
-    pub(crate) fn truncate_from(&mut self, seq: u64, cx: &mut Cx<'_, Msg, Event>) -> bool {
+    pub(crate) fn truncate_from(&mut self, seq: u64, cx: &mut ServerCx<'_>) -> bool {
         if seq <= self.commit {
             return false;
         }
@@ -157,7 +158,7 @@ impl ChatLog {
     }
 
     /// Delivers, in seq order, every committed chat not yet delivered in this incarnation.
-    pub(crate) fn deliver(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(crate) fn deliver(&mut self, cx: &mut ServerCx<'_>) {
         while self.delivered < self.commit {
             self.delivered += 1;
             if let Some(e) = self.get(self.delivered) {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use faultline_sim::{Cx, Node, NodeId, TimerId};
+use faultline_sim::{Cx, Node, NodeId, Timer, TimerId};
 use rand::Rng;
 
 use super::codec::{decode_u64, encode_u64};
@@ -13,10 +13,33 @@ use super::event::Event;
 use super::msg::{entries_well_formed, Entry, Kind, Msg};
 use super::view::View;
 
-/// Heartbeat, view-timeout and catch-up period.
-pub(crate) const TIMER_HEARTBEAT: TimerId = TimerId(1);
-/// The next message, or the retry of the outstanding one.
-pub(crate) const TIMER_CHAT: TimerId = TimerId(2);
+/// A chat client's timers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ClientTimer {
+    /// Heartbeat, view-timeout and catch-up period.
+    Heartbeat,
+    /// The next message, or the retry of the outstanding one.
+    Chat,
+}
+
+impl Timer for ClientTimer {
+    fn id(self) -> TimerId {
+        match self {
+            ClientTimer::Heartbeat => TimerId(1),
+            ClientTimer::Chat => TimerId(2),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        match id {
+            TimerId(1) => Some(ClientTimer::Heartbeat),
+            TimerId(2) => Some(ClientTimer::Chat),
+            _ => None,
+        }
+    }
+}
+
+/// What a chat client's callbacks answer through.
+type ClientCx<'a> = Cx<'a, Msg, Event, ClientTimer>;
 /// Durable key of the last client_seq used, so a restart never reuses one.
 const KEY_CLIENT_SEQ: &str = "client_seq";
 /// Unanswered tries after which the leader is forgotten and the group probed again.
@@ -93,7 +116,7 @@ impl ChatClient {
         }
     }
 
-    fn set_leader(&mut self, leader: Option<NodeId>, epoch: u64, cx: &mut Cx<'_, Msg, Event>) {
+    fn set_leader(&mut self, leader: Option<NodeId>, epoch: u64, cx: &mut ClientCx<'_>) {
         self.leader_epoch = epoch;
         if self.leader != leader {
             self.leader = leader;
@@ -108,7 +131,7 @@ impl ChatClient {
     }
 
     /// Follows a leader claim if it is newer than the current leader's.
-    fn consider_leader(&mut self, leader: NodeId, epoch: u64, cx: &mut Cx<'_, Msg, Event>) {
+    fn consider_leader(&mut self, leader: NodeId, epoch: u64, cx: &mut ClientCx<'_>) {
         if self.avoid == Some(leader) {
             return;
         }
@@ -119,7 +142,7 @@ impl ChatClient {
         }
     }
 
-    fn send_outstanding(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn send_outstanding(&mut self, cx: &mut ClientCx<'_>) {
         let Some(out) = self.outstanding.as_ref() else {
             return;
         };
@@ -135,7 +158,7 @@ impl ChatClient {
         }
     }
 
-    fn on_chat_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_chat_timer(&mut self, cx: &mut ClientCx<'_>) {
         self.redirected = false;
         // A leader is passed over for one retry period only: long enough to take another
         // that answers the probe, short enough not to shun the only one there is.
@@ -169,7 +192,7 @@ impl ChatClient {
         }
         self.send_outstanding(cx);
         if let Some(out) = self.outstanding.as_mut() {
-            cx.set_timer(TIMER_CHAT, Duration::from_millis(out.retry_ms));
+            cx.set_timer(ClientTimer::Chat, Duration::from_millis(out.retry_ms));
             out.retry_ms = out
                 .retry_ms
                 .saturating_mul(2)
@@ -177,9 +200,9 @@ impl ChatClient {
         }
     }
 
-    fn on_heartbeat_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_heartbeat_timer(&mut self, cx: &mut ClientCx<'_>) {
         cx.set_timer(
-            TIMER_HEARTBEAT,
+            ClientTimer::Heartbeat,
             Duration::from_millis(self.cfg.heartbeat_ms),
         );
         cx.multicast(self.heartbeat());
@@ -211,7 +234,7 @@ impl ChatClient {
         leader: Option<NodeId>,
         epoch: u64,
         commit: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ClientCx<'_>,
     ) {
         if leader == Some(from) {
             self.consider_leader(from, epoch, cx);
@@ -227,7 +250,7 @@ impl ChatClient {
         }
     }
 
-    fn on_not_leader(&mut self, from: NodeId, leader: Option<NodeId>, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_not_leader(&mut self, from: NodeId, leader: Option<NodeId>, cx: &mut ClientCx<'_>) {
         match leader {
             Some(next) if next != from && self.avoid != Some(next) => self.redirect(next, cx),
             _ if self.leader == Some(from) => self.set_leader(None, 0, cx),
@@ -235,14 +258,14 @@ impl ChatClient {
         }
     }
 
-    fn redirect(&mut self, next: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+    fn redirect(&mut self, next: NodeId, cx: &mut ClientCx<'_>) {
         if self.leader != Some(next) && !self.redirected {
             self.redirected = true;
             self.set_leader(Some(next), 0, cx);
         }
     }
 
-    fn on_ack(&mut self, client_seq: u64, seq: u64, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_ack(&mut self, client_seq: u64, seq: u64, cx: &mut ClientCx<'_>) {
         if self
             .outstanding
             .as_ref()
@@ -253,10 +276,13 @@ impl ChatClient {
         self.outstanding = None;
         self.avoid = None;
         cx.emit(Event::ChatAcked { client_seq, seq });
-        cx.set_timer(TIMER_CHAT, Duration::from_millis(self.work.interval_ms));
+        cx.set_timer(
+            ClientTimer::Chat,
+            Duration::from_millis(self.work.interval_ms),
+        );
     }
 
-    fn on_publish(&mut self, entries: Vec<Entry>, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_publish(&mut self, entries: Vec<Entry>, cx: &mut ClientCx<'_>) {
         let Some(first) = entries.first().map(|e| e.seq) else {
             return;
         };
@@ -288,7 +314,7 @@ impl ChatClient {
         }
     }
 
-    fn pull(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn pull(&mut self, cx: &mut ClientCx<'_>) {
         let target = self.leader.or_else(|| self.view.servers().first().copied());
         if let Some(target) = target {
             self.pulled = true;
@@ -305,8 +331,9 @@ impl ChatClient {
 impl Node for ChatClient {
     type Msg = Msg;
     type Event = Event;
+    type Timer = ClientTimer;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_start(&mut self, cx: &mut ClientCx<'_>) {
         *self = ChatClient::new(self.cfg.clone(), self.work.clone());
         self.me = cx.me();
         self.view = View::new(self.me, self.cfg.peer_timeout_ms);
@@ -319,15 +346,15 @@ impl Node for ChatClient {
         self.view.report(cx);
         cx.multicast(Msg::Probe { kind: Kind::Client });
         cx.set_timer(
-            TIMER_HEARTBEAT,
+            ClientTimer::Heartbeat,
             Duration::from_millis(self.cfg.heartbeat_ms),
         );
         if self.last_client_seq < u64::from(self.work.messages) {
-            cx.set_timer(TIMER_CHAT, Duration::from_millis(self.work.start_ms));
+            cx.set_timer(ClientTimer::Chat, Duration::from_millis(self.work.start_ms));
         }
     }
 
-    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut ClientCx<'_>) {
         if from == self.me {
             return;
         }
@@ -354,11 +381,10 @@ impl Node for ChatClient {
         }
     }
 
-    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_timer(&mut self, timer: ClientTimer, cx: &mut ClientCx<'_>) {
         match timer {
-            TIMER_HEARTBEAT => self.on_heartbeat_timer(cx),
-            TIMER_CHAT => self.on_chat_timer(cx),
-            _ => {}
+            ClientTimer::Heartbeat => self.on_heartbeat_timer(cx),
+            ClientTimer::Chat => self.on_chat_timer(cx),
         }
     }
 }

@@ -7,11 +7,9 @@
 
 use faultline_sim::fuzz::{Fuzzer, Target};
 use faultline_sim::testkit::Bench;
-use faultline_sim::{Node, NodeId};
+use faultline_sim::{Node, NodeId, Timer};
 use rand::Rng;
 
-use super::client::{TIMER_CHAT, TIMER_HEARTBEAT as CLIENT_HEARTBEAT};
-use super::server::{TIMER_DISCOVERY, TIMER_ELECTION, TIMER_HEARTBEAT};
 use super::*;
 
 /// The seed every run starts from, so a failure replays.
@@ -203,18 +201,22 @@ fn hostile_msg(f: &mut Fuzzer) -> Msg {
     }
 }
 
-fn server_target(server: Server, bench: Bench<Msg, Event>) -> Target<Msg, Event> {
+fn server_target(server: Server, bench: Bench<Msg, Event, ServerTimer>) -> Target<Msg, Event> {
     Target {
         node: Box::new(server),
-        bench,
-        timers: vec![TIMER_HEARTBEAT, TIMER_DISCOVERY, TIMER_ELECTION],
+        bench: bench.retimed(),
+        timers: vec![
+            ServerTimer::Heartbeat.id(),
+            ServerTimer::Discovery.id(),
+            ServerTimer::Election.id(),
+        ],
     }
 }
 
 /// Runs `msgs` from `from` through `node`.
-fn feed(
-    node: &mut impl Node<Msg = Msg, Event = Event>,
-    b: &mut Bench<Msg, Event>,
+fn feed<N: Node<Msg = Msg, Event = Event>>(
+    node: &mut N,
+    b: &mut Bench<Msg, Event, N::Timer>,
     msgs: &[(u16, Msg)],
 ) {
     for (from, msg) in msgs {
@@ -238,7 +240,7 @@ fn targets() -> Vec<Target<Msg, Event>> {
         ],
     );
     lb.advance_ms(500);
-    lb.run(|cx| leader.on_timer(TIMER_DISCOVERY, cx));
+    lb.run(|cx| leader.on_timer(ServerTimer::Discovery, cx));
     let sync_ok = Msg::SyncOk {
         epoch: 1,
         last_epoch: 0,
@@ -289,7 +291,7 @@ fn targets() -> Vec<Target<Msg, Event>> {
         &[(4, heartbeat(Kind::Server, None, 0, 0))],
     );
     eb.advance_ms(500);
-    eb.run(|cx| electing.on_timer(TIMER_DISCOVERY, cx));
+    eb.run(|cx| electing.on_timer(ServerTimer::Discovery, cx));
 
     let mut newcomer = Server::new(cfg());
     let mut nb = Bench::new(0);
@@ -309,11 +311,11 @@ fn targets() -> Vec<Target<Msg, Event>> {
         &[(5, heartbeat(Kind::Server, Some(5), 1, 0))],
     );
     kb.advance_ms(400);
-    kb.run(|cx| client.on_timer(TIMER_CHAT, cx));
+    kb.run(|cx| client.on_timer(ClientTimer::Chat, cx));
     let client = Target {
         node: Box::new(client),
-        bench: kb,
-        timers: vec![CLIENT_HEARTBEAT, TIMER_CHAT],
+        bench: kb.retimed(),
+        timers: vec![ClientTimer::Heartbeat.id(), ClientTimer::Chat.id()],
     };
 
     vec![

@@ -39,7 +39,7 @@ use faultline_sim::BoxNode;
 
 pub use bugs::Bugs;
 pub use checks::{checks, ChecksConfig};
-pub use client::ChatClient;
+pub use client::{ChatClient, ClientTimer};
 pub use config::{
     BullyConfig, ChatWorkload, ENTRIES_PER_DATAGRAM_MAX, LOG_CHATS_MAX, LOG_ENTRIES_MAX,
     TEXT_BYTES_MAX,
@@ -47,7 +47,7 @@ pub use config::{
 pub use event::{Event, Refusal};
 pub use msg::{Entry, Kind, Msg};
 pub use protocol::Bully;
-pub use server::Server;
+pub use server::{Server, ServerTimer};
 
 /// A boxed server, for a world that holds servers and clients side by side.
 pub fn server(cfg: BullyConfig) -> BoxNode<Msg, Event> {

@@ -5,6 +5,7 @@ use faultline_sim::{Message, MsgKind, NodeId};
 use serde::{Deserialize, Serialize};
 
 use super::config::{ENTRIES_PER_DATAGRAM_MAX, LOG_ENTRIES_MAX, TEXT_BYTES_MAX};
+use crate::parts::bully_election::ElectionMsg;
 
 /// Whether a member is a group server or a chat client.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -159,6 +160,18 @@ pub enum Msg {
         /// First seq wanted.
         from_seq: u64,
     },
+}
+
+/// The election's messages travel as the group's own variants: the same datagrams, labels and
+/// lies as before the election became a shared part.
+impl From<ElectionMsg> for Msg {
+    fn from(msg: ElectionMsg) -> Msg {
+        match msg {
+            ElectionMsg::Election => Msg::Election,
+            ElectionMsg::Ok => Msg::Ok,
+            ElectionMsg::Coordinator { epoch } => Msg::Coordinator { epoch },
+        }
+    }
 }
 
 impl Message for Msg {

@@ -25,6 +25,25 @@ pub struct Bully {
     clients: Vec<NodeId>,
 }
 
+impl Bully {
+    /// A group from checked parts (tests build one directly).
+    pub fn from_parts(
+        cfg: BullyConfig,
+        workload: ChatWorkload,
+        checks: ChecksConfig,
+        servers: &[NodeId],
+        clients: &[NodeId],
+    ) -> Bully {
+        Bully {
+            cfg,
+            workload,
+            checks,
+            servers: servers.to_vec(),
+            clients: clients.to_vec(),
+        }
+    }
+}
+
 impl Protocol for Bully {
     type Msg = Msg;
     type Event = Event;
@@ -57,13 +76,13 @@ impl Protocol for Bully {
         }
         let workload: ChatWorkload = src.section("workload", &setup.workload)?;
         let checks: ChecksConfig = src.section("checks", &setup.checks)?;
-        Ok(Bully {
+        Ok(Bully::from_parts(
             cfg,
             workload,
             checks,
-            servers,
-            clients: setup.ids("client"),
-        })
+            &servers,
+            &setup.ids("client"),
+        ))
     }
 
     fn node(&self, id: NodeId) -> BoxNode<Msg, Event> {

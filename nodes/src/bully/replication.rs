@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use faultline_sim::{Cx, NodeId};
+use faultline_sim::NodeId;
 
 use super::config::{ENTRIES_PER_DATAGRAM_MAX, LOG_CHATS_MAX, LOG_ENTRIES_MAX, TEXT_BYTES_MAX};
 use super::event::{Event, Refusal};
 use super::msg::{entries_well_formed, Entry, Msg};
-use super::server::{Role, Server};
+use super::server::{Role, Server, ServerCx};
 
 /// Heartbeats a fetch may go unanswered before the sync starts over.
 const FETCH_TRIES_MAX: u32 = 10;
@@ -76,7 +76,7 @@ struct Progress {
 
 impl Server {
     /// Starts (or starts over) taking office: ask every server for its last entry.
-    pub(super) fn start_sync(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn start_sync(&mut self, cx: &mut ServerCx<'_>) {
         let mut sync = Sync::default();
         sync.answers
             .insert(self.me, (self.log.last_epoch(), self.log.last_seq()));
@@ -89,7 +89,7 @@ impl Server {
     }
 
     /// A leader's periodic work: retransmit whatever is unanswered.
-    pub(super) fn leader_tick(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn leader_tick(&mut self, cx: &mut ServerCx<'_>) {
         match self.lead.as_ref().map(|l| &l.phase) {
             Some(Phase::Syncing(_)) => self.sync_tick(cx),
             Some(Phase::Serving) => self.replicate(cx),
@@ -97,7 +97,7 @@ impl Server {
         }
     }
 
-    fn sync_tick(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn sync_tick(&mut self, cx: &mut ServerCx<'_>) {
         let Some(lead) = self.lead.as_mut() else {
             return;
         };
@@ -130,7 +130,7 @@ impl Server {
 
     /// With a majority of answers, takes the most up-to-date log (fetching it if it is not
     /// this leader's own) and starts serving.
-    fn check_sync(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn check_sync(&mut self, cx: &mut ServerCx<'_>) {
         let majority = self.cfg.majority();
         let me = self.me;
         let mine = (self.log.last_epoch(), self.log.last_seq());
@@ -169,7 +169,7 @@ impl Server {
     }
 
     /// Appends this epoch's no-op and starts replicating and serving chats.
-    fn finish_sync(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn finish_sync(&mut self, cx: &mut ServerCx<'_>) {
         let Some(lead) = self.lead.as_mut() else {
             return;
         };
@@ -202,7 +202,7 @@ impl Server {
         }
     }
 
-    pub(super) fn on_sync(&mut self, from: NodeId, epoch: u64, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn on_sync(&mut self, from: NodeId, epoch: u64, cx: &mut ServerCx<'_>) {
         if !self.accept_epoch(from, epoch, cx) {
             cx.send(from, Msg::Stale { epoch: self.epoch });
             return;
@@ -223,9 +223,12 @@ impl Server {
         epoch: u64,
         last_epoch: u64,
         last_seq: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ServerCx<'_>,
     ) {
-        if self.role != Role::Leader || last_seq > LOG_ENTRIES_MAX || !self.view.is_server(from) {
+        if self.election.role() != Role::Leader
+            || last_seq > LOG_ENTRIES_MAX
+            || !self.view.is_server(from)
+        {
             return;
         }
         let Some(lead) = self.lead.as_mut() else {
@@ -246,7 +249,7 @@ impl Server {
         from: NodeId,
         epoch: u64,
         from_seq: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ServerCx<'_>,
     ) {
         if !self.accept_epoch(from, epoch, cx) {
             cx.send(from, Msg::Stale { epoch: self.epoch });
@@ -263,9 +266,9 @@ impl Server {
         from: NodeId,
         epoch: u64,
         entries: Vec<Entry>,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ServerCx<'_>,
     ) {
-        if self.role != Role::Leader {
+        if self.election.role() != Role::Leader {
             return;
         }
         let Some(lead) = self.lead.as_mut() else {
@@ -327,7 +330,7 @@ impl Server {
     }
 
     /// Sends every server in the view its next batch (empty ones carry the commit point).
-    fn replicate(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn replicate(&mut self, cx: &mut ServerCx<'_>) {
         let servers = self.view.servers();
         if let Some(lead) = self.lead.as_mut() {
             // Progress is kept for view members only, which bounds it; a returning server
@@ -339,7 +342,7 @@ impl Server {
         }
     }
 
-    fn send_append(&mut self, to: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+    fn send_append(&mut self, to: NodeId, cx: &mut ServerCx<'_>) {
         let last_seq = self.log.last_seq();
         let Some(lead) = self.lead.as_mut() else {
             return;
@@ -375,10 +378,10 @@ impl Server {
         epoch: u64,
         ok: bool,
         last_seq: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ServerCx<'_>,
     ) {
         self.seen(epoch);
-        if self.role != Role::Leader || !self.view.is_server(from) {
+        if self.election.role() != Role::Leader || !self.view.is_server(from) {
             return;
         }
         if epoch > self.epoch {
@@ -418,7 +421,7 @@ impl Server {
 
     /// Commits the highest entry of this epoch stored on a majority (and all before it);
     /// says whether the commit point moved (every follower was then sent an append).
-    fn advance_commit(&mut self, cx: &mut Cx<'_, Msg, Event>) -> bool {
+    fn advance_commit(&mut self, cx: &mut ServerCx<'_>) -> bool {
         let majority = self.cfg.majority();
         let Some(lead) = self.lead.as_ref() else {
             return false;
@@ -448,7 +451,7 @@ impl Server {
     /// Delivers what just committed, acknowledges it to its clients and publishes it.
     /// Only the newest batch is acknowledged and published (a new leader may commit a long
     /// history at once): clients pull the rest and retried chats are re-acknowledged.
-    fn on_committed(&mut self, old_commit: u64, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_committed(&mut self, old_commit: u64, cx: &mut ServerCx<'_>) {
         self.log.deliver(cx);
         let commit = self.log.commit();
         let from = (old_commit + 1).max(commit.saturating_sub(ENTRIES_PER_DATAGRAM_MAX as u64 - 1));
@@ -472,7 +475,7 @@ impl Server {
     }
 
     /// A follower stores a leader's batch if it extends a matching prefix.
-    pub(super) fn on_append(&mut self, from: NodeId, append: Msg, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn on_append(&mut self, from: NodeId, append: Msg, cx: &mut ServerCx<'_>) {
         let Msg::Append {
             epoch,
             prev_seq,
@@ -547,7 +550,7 @@ impl Server {
         from: NodeId,
         client_seq: u64,
         text: String,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ServerCx<'_>,
     ) {
         if client_seq == 0 {
             return; // Reserved for no-ops.
@@ -560,11 +563,11 @@ impl Server {
             });
             return;
         }
-        if self.role != Role::Leader {
+        if self.election.role() != Role::Leader {
             cx.send(
                 from,
                 Msg::NotLeader {
-                    leader: self.leader,
+                    leader: self.election.leader(),
                 },
             );
             return;
@@ -612,7 +615,7 @@ impl Server {
         }
     }
 
-    pub(super) fn on_pull(&mut self, from: NodeId, from_seq: u64, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn on_pull(&mut self, from: NodeId, from_seq: u64, cx: &mut ServerCx<'_>) {
         // Committed entries are final, so any server may answer.
         let entries = self
             .log

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use faultline_sim::{Cx, Node, NodeId, TimerId};
+use faultline_sim::{Cx, Node, NodeId, Timer, TimerId};
 
 use super::chat_log::ChatLog;
 use super::codec::decode_term;
@@ -11,38 +11,43 @@ use super::event::Event;
 use super::msg::{Kind, Msg};
 use super::replication::Leadership;
 use super::view::View;
+pub(crate) use crate::parts::bully_election::Role;
+use crate::parts::bully_election::{self as election, BullyElection};
 
-/// Heartbeat, retransmission and view-timeout period.
-pub(crate) const TIMER_HEARTBEAT: TimerId = TimerId(1);
-/// End of the discovery window after a start.
-pub(crate) const TIMER_DISCOVERY: TimerId = TimerId(2);
-/// A candidate's wait for an OK or for a COORDINATOR.
-pub(crate) const TIMER_ELECTION: TimerId = TimerId(3);
-
-/// Durable key of the adopted epoch and its coordinator.
-pub(crate) const KEY_EPOCH: &str = "epoch";
-
-/// What a server currently does.
+/// A server's timers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// Follows a leader (or looks for one).
-    Follower,
-    /// Runs a bully election.
-    Candidate,
-    /// Coordinates the group and orders chats.
-    Leader,
+pub enum ServerTimer {
+    /// Heartbeat, retransmission and view-timeout period.
+    Heartbeat,
+    /// End of the discovery window after a start.
+    Discovery,
+    /// A candidate's wait for an OK or for a COORDINATOR.
+    Election,
 }
 
-impl Role {
-    /// The name reported through `Cx::role`.
-    pub(crate) fn name(self) -> &'static str {
+impl Timer for ServerTimer {
+    fn id(self) -> TimerId {
         match self {
-            Role::Follower => "follower",
-            Role::Candidate => "candidate",
-            Role::Leader => "leader",
+            ServerTimer::Heartbeat => TimerId(1),
+            ServerTimer::Discovery => TimerId(2),
+            ServerTimer::Election => TimerId(3),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        match id {
+            TimerId(1) => Some(ServerTimer::Heartbeat),
+            TimerId(2) => Some(ServerTimer::Discovery),
+            TimerId(3) => Some(ServerTimer::Election),
+            _ => None,
         }
     }
 }
+
+/// What a server's callbacks answer through.
+pub(crate) type ServerCx<'a> = Cx<'a, Msg, Event, ServerTimer>;
+
+/// Durable key of the adopted epoch and its coordinator.
+pub(crate) const KEY_EPOCH: &str = "epoch";
 
 /// A server of the bully group. It knows only its own id (from the driver), the group size
 /// in its configuration, and what it hears.
@@ -59,18 +64,14 @@ pub struct Server {
     pub(super) epoch_leader: Option<NodeId>,
     /// The highest epoch seen in any message; a new coordinator goes above it.
     pub(super) epoch_seen_max: u64,
-    /// What this server does now.
-    pub(super) role: Role,
-    /// The leader followed (this server itself when leading).
-    pub(super) leader: Option<NodeId>,
+    /// The bully election: what this server does now and whom it follows.
+    pub(super) election: BullyElection,
     /// When the leader last proved alive, or when the search for one began (µs).
     pub(super) leader_heard_us: u64,
     /// Whether the listening window after start is still open.
     pub(super) discovering: bool,
     /// The best leader claim heard while discovering: (epoch, leader).
     pub(super) leader_hint: Option<(u64, NodeId)>,
-    /// Whether a higher server answered this candidate's election.
-    pub(super) got_ok: bool,
     /// The replicated log.
     pub(super) log: ChatLog,
     /// Seq up to which this log is known to match the current epoch's leader's.
@@ -83,6 +84,7 @@ impl Server {
     /// A server with the given configuration; its state is built at `on_start`.
     pub fn new(cfg: BullyConfig) -> Server {
         let view = View::new(NodeId(0), cfg.peer_timeout_ms);
+        let election = BullyElection::new(NodeId(0), cfg.election_timeout_ms);
         Server {
             cfg,
             me: NodeId(0),
@@ -90,40 +92,40 @@ impl Server {
             epoch: 0,
             epoch_leader: None,
             epoch_seen_max: 0,
-            role: Role::Follower,
-            leader: None,
+            election,
             leader_heard_us: 0,
             discovering: false,
             leader_hint: None,
-            got_ok: false,
             log: ChatLog::default(),
             matched_seq: 0,
             lead: None,
         }
     }
 
-    /// Reports a role change.
-    pub(super) fn set_role(&mut self, role: Role, cx: &mut Cx<'_, Msg, Event>) {
-        if self.role != role {
-            self.role = role;
-            cx.role(role.name());
-        }
-    }
-
-    /// Reports a change of the followed leader.
-    pub(super) fn set_leader(&mut self, leader: Option<NodeId>, cx: &mut Cx<'_, Msg, Event>) {
-        if self.leader != leader {
-            self.leader = leader;
-            self.leader_heard_us = cx.now_us();
-            cx.leader(leader);
+    /// Carries out what the election asked for, in order.
+    pub(super) fn run_election(&mut self, outs: Vec<election::Out>, cx: &mut ServerCx<'_>) {
+        for out in outs {
+            match out {
+                election::Out::Role(role) => cx.role(role.name()),
+                election::Out::Leader(leader) => {
+                    self.leader_heard_us = cx.now_us();
+                    cx.leader(leader);
+                }
+                election::Out::Send(to, msg) => cx.send(to, msg.into()),
+                election::Out::Multicast(msg) => cx.multicast(msg.into()),
+                election::Out::SetTimer(after) => cx.set_timer(ServerTimer::Election, after),
+                election::Out::CancelTimer => cx.cancel_timer(ServerTimer::Election),
+                election::Out::StartElection => self.start_election(cx),
+                election::Out::Won => self.become_coordinator(cx),
+            }
         }
     }
 
     /// Closes the discovery window early (an election or a leader made it moot).
-    pub(super) fn end_discovery(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn end_discovery(&mut self, cx: &mut ServerCx<'_>) {
         if self.discovering {
             self.discovering = false;
-            cx.cancel_timer(TIMER_DISCOVERY);
+            cx.cancel_timer(ServerTimer::Discovery);
         }
     }
 
@@ -133,9 +135,9 @@ impl Server {
         }
     }
 
-    fn on_heartbeat_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_heartbeat_timer(&mut self, cx: &mut ServerCx<'_>) {
         cx.set_timer(
-            TIMER_HEARTBEAT,
+            ServerTimer::Heartbeat,
             Duration::from_millis(self.cfg.heartbeat_ms),
         );
         cx.multicast(self.heartbeat());
@@ -144,7 +146,7 @@ impl Server {
             cx.send(suspect, Msg::Probe { kind: Kind::Server });
         }
         let silent_us = cx.now_us().saturating_sub(self.leader_heard_us);
-        match self.role {
+        match self.election.role() {
             Role::Follower
                 if !self.discovering
                     && silent_us > self.cfg.peer_timeout_ms.saturating_mul(1000) =>
@@ -156,16 +158,16 @@ impl Server {
         }
     }
 
-    fn on_discovery_end(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_discovery_end(&mut self, cx: &mut ServerCx<'_>) {
         if !self.discovering {
             return;
         }
         self.discovering = false;
-        if self.role != Role::Follower {
+        if self.election.role() != Role::Follower {
             return;
         }
         let bug = self.cfg.bugs.accept_lower_coordinator;
-        if self.leader.is_some_and(|l| l > self.me || bug) {
+        if self.election.leader().is_some_and(|l| l > self.me || bug) {
             return;
         }
         match self.leader_hint {
@@ -181,7 +183,7 @@ impl Server {
         leader: Option<NodeId>,
         epoch: u64,
         commit: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ServerCx<'_>,
     ) {
         if kind != Kind::Server {
             return;
@@ -192,7 +194,7 @@ impl Server {
             self.note_hint(from, epoch);
         }
         let bug = self.cfg.bugs.accept_lower_coordinator;
-        match self.role {
+        match self.election.role() {
             Role::Leader if claims => {
                 // Two leaders (a healed partition): the higher id wins, a newer epoch
                 // forces a fresh election so the survivor's epoch is above both.
@@ -205,7 +207,7 @@ impl Server {
                 }
             }
             Role::Leader if epoch > self.epoch => self.start_election(cx),
-            Role::Follower if self.leader == Some(from) => {
+            Role::Follower if self.election.leader() == Some(from) => {
                 if claims {
                     self.leader_heard_us = cx.now_us();
                     if epoch == self.epoch && self.epoch_leader == Some(from) {
@@ -224,7 +226,7 @@ impl Server {
             }
             Role::Follower
                 if claims
-                    && self.leader.is_none()
+                    && self.election.leader().is_none()
                     && !self.discovering
                     && (from > self.me || bug) =>
             {
@@ -237,22 +239,22 @@ impl Server {
     fn heartbeat(&self) -> Msg {
         Msg::Heartbeat {
             kind: Kind::Server,
-            leader: self.leader,
+            leader: self.election.leader(),
             epoch: self.epoch,
             commit: self.log.commit(),
         }
     }
 
-    fn on_probe(&mut self, from: NodeId, kind: Kind, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_probe(&mut self, from: NodeId, kind: Kind, cx: &mut ServerCx<'_>) {
         cx.send(from, self.heartbeat());
         cx.send(
             from,
             Msg::Hello {
-                leader: self.leader,
+                leader: self.election.leader(),
                 epoch: self.epoch,
             },
         );
-        if self.role == Role::Leader && kind == Kind::Server {
+        if self.election.role() == Role::Leader && kind == Kind::Server {
             // A (re)starting server learns its leader at once, or challenges it.
             cx.send(from, Msg::Coordinator { epoch: self.epoch });
         }
@@ -269,10 +271,12 @@ impl Server {
 impl Node for Server {
     type Msg = Msg;
     type Event = Event;
+    type Timer = ServerTimer;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_start(&mut self, cx: &mut ServerCx<'_>) {
         *self = Server::new(self.cfg.clone());
         self.me = cx.me();
+        self.election = BullyElection::new(self.me, self.cfg.election_timeout_ms);
         self.view = View::new(self.me, self.cfg.peer_timeout_ms);
         let (epoch, epoch_leader) = cx
             .durable_get(KEY_EPOCH)
@@ -289,16 +293,16 @@ impl Node for Server {
         self.view.report(cx);
         cx.multicast(Msg::Probe { kind: Kind::Server });
         cx.set_timer(
-            TIMER_HEARTBEAT,
+            ServerTimer::Heartbeat,
             Duration::from_millis(self.cfg.heartbeat_ms),
         );
         cx.set_timer(
-            TIMER_DISCOVERY,
+            ServerTimer::Discovery,
             Duration::from_millis(self.cfg.discovery_ms),
         );
     }
 
-    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut ServerCx<'_>) {
         if from == self.me {
             return;
         }
@@ -338,12 +342,11 @@ impl Node for Server {
         }
     }
 
-    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_timer(&mut self, timer: ServerTimer, cx: &mut ServerCx<'_>) {
         match timer {
-            TIMER_HEARTBEAT => self.on_heartbeat_timer(cx),
-            TIMER_DISCOVERY => self.on_discovery_end(cx),
-            TIMER_ELECTION => self.on_election_timeout(cx),
-            _ => {}
+            ServerTimer::Heartbeat => self.on_heartbeat_timer(cx),
+            ServerTimer::Discovery => self.on_discovery_end(cx),
+            ServerTimer::Election => self.on_election_timeout(cx),
         }
     }
 }

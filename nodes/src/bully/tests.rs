@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use faultline_sim::testkit::{self, events, multicast, sent};
-use faultline_sim::{Action, Node, NodeId, Note};
+use faultline_sim::{Action, Node, NodeId, Note, Timer};
 
-use super::client::{TIMER_CHAT, TIMER_HEARTBEAT as CLIENT_HEARTBEAT};
-use super::server::{TIMER_DISCOVERY, TIMER_ELECTION, TIMER_HEARTBEAT};
 use super::*;
 
-type Bench = testkit::Bench<Msg, Event>;
+/// A server's surroundings.
+type Bench = testkit::Bench<Msg, Event, ServerTimer>;
+/// A chat client's surroundings.
+type ClientBench = testkit::Bench<Msg, Event, ClientTimer>;
 
 fn n(id: u16) -> NodeId {
     NodeId(id)
@@ -42,7 +43,7 @@ fn leader(total: usize, bugs: &[&str], followers: &[u16]) -> (Server, Bench) {
         b.run(|cx| s.on_message(n(f), server_hb(None, 0, 0), cx));
     }
     b.advance_ms(500);
-    let out = b.run(|cx| s.on_timer(TIMER_DISCOVERY, cx));
+    let out = b.run(|cx| s.on_timer(ServerTimer::Discovery, cx));
     assert!(out.1.contains(&Note::ElectionStarted));
     assert!(multicast(&out).contains(&Msg::Coordinator { epoch: 1 }));
     for &f in followers {
@@ -69,11 +70,11 @@ fn server_start_probes_and_arms_timers() {
     let out = b.run(|cx| s.on_start(cx));
     assert_eq!(multicast(&out), vec![Msg::Probe { kind: Kind::Server }]);
     assert!(out.0.contains(&Action::SetTimer(
-        TIMER_HEARTBEAT,
+        ServerTimer::Heartbeat.id(),
         Duration::from_millis(200)
     )));
     assert!(out.0.contains(&Action::SetTimer(
-        TIMER_DISCOVERY,
+        ServerTimer::Discovery.id(),
         Duration::from_millis(500)
     )));
     assert!(out.1.contains(&Note::Role("follower".into())));
@@ -100,7 +101,7 @@ fn server_start_probes_and_arms_timers() {
     assert_eq!(sent(&out, 7), vec![server_hb(None, 0, 0), hello]);
     // A member silent for half the timeout is probed directly.
     b.advance_ms(600);
-    let out = b.run(|cx| s.on_timer(TIMER_HEARTBEAT, cx));
+    let out = b.run(|cx| s.on_timer(ServerTimer::Heartbeat, cx));
     assert!(sent(&out, 4).contains(&Msg::Probe { kind: Kind::Server }));
 }
 
@@ -327,12 +328,12 @@ fn lower_server_asks_higher_then_follows_its_coordinator() {
     b.run(|cx| s.on_start(cx));
     b.run(|cx| s.on_message(n(4), server_hb(None, 0, 0), cx));
     b.advance_ms(500);
-    let out = b.run(|cx| s.on_timer(TIMER_DISCOVERY, cx));
+    let out = b.run(|cx| s.on_timer(ServerTimer::Discovery, cx));
     assert_eq!(sent(&out, 4), vec![Msg::Election]);
     assert!(out.1.contains(&Note::Role("candidate".into())));
     let out = b.run(|cx| s.on_message(n(4), Msg::Ok, cx));
     assert!(out.0.contains(&Action::SetTimer(
-        TIMER_ELECTION,
+        ServerTimer::Election.id(),
         Duration::from_millis(400)
     )));
     let out = b.run(|cx| s.on_message(n(4), Msg::Coordinator { epoch: 1 }, cx));
@@ -350,8 +351,8 @@ fn lower_server_asks_higher_then_follows_its_coordinator() {
     let mut b = Bench::new(1);
     b.run(|cx| s.on_start(cx));
     b.run(|cx| s.on_message(n(4), server_hb(None, 0, 0), cx));
-    b.run(|cx| s.on_timer(TIMER_DISCOVERY, cx));
-    let out = b.run(|cx| s.on_timer(TIMER_ELECTION, cx));
+    b.run(|cx| s.on_timer(ServerTimer::Discovery, cx));
+    let out = b.run(|cx| s.on_timer(ServerTimer::Election, cx));
     assert!(multicast(&out).contains(&Msg::Coordinator { epoch: 1 }));
     assert!(out.1.contains(&Note::Role("leader".into())));
 }
@@ -385,7 +386,7 @@ fn lower_coordinator_is_challenged_unless_the_bug_is_on() {
             "bugs {bugs:?}"
         );
         b.advance_ms(500);
-        let out = b.run(|cx| s.on_timer(TIMER_DISCOVERY, cx));
+        let out = b.run(|cx| s.on_timer(ServerTimer::Discovery, cx));
         assert_eq!(
             out.1.contains(&Note::ElectionStarted),
             !follows,
@@ -404,13 +405,13 @@ fn follower_times_out_its_leader() {
     b.run(|cx| s.on_start(cx));
     b.run(|cx| s.on_message(n(4), Msg::Coordinator { epoch: 1 }, cx));
     b.advance_ms(500);
-    b.run(|cx| s.on_timer(TIMER_DISCOVERY, cx));
+    b.run(|cx| s.on_timer(ServerTimer::Discovery, cx));
     b.run(|cx| s.on_message(n(4), server_hb(Some(4), 1, 0), cx));
     b.advance_ms(800);
-    let out = b.run(|cx| s.on_timer(TIMER_HEARTBEAT, cx));
+    let out = b.run(|cx| s.on_timer(ServerTimer::Heartbeat, cx));
     assert!(!out.1.contains(&Note::ElectionStarted));
     b.advance_ms(400);
-    let out = b.run(|cx| s.on_timer(TIMER_HEARTBEAT, cx));
+    let out = b.run(|cx| s.on_timer(ServerTimer::Heartbeat, cx));
     assert!(out.1.contains(&Note::ElectionStarted));
     assert!(out.1.contains(&Note::Leader(None)));
 }
@@ -531,7 +532,7 @@ fn new_leader_fetches_a_more_up_to_date_log() {
     let mut b = Bench::new(5);
     b.run(|cx| s.on_start(cx));
     b.run(|cx| s.on_message(n(1), server_hb(None, 0, 0), cx));
-    b.run(|cx| s.on_timer(TIMER_DISCOVERY, cx));
+    b.run(|cx| s.on_timer(ServerTimer::Discovery, cx));
     let out = b.run(|cx| {
         s.on_message(
             n(1),
@@ -684,7 +685,7 @@ fn hostile_messages_do_not_panic() {
     for msg in hostile {
         for from in [1, 2, 5, 9, u16::MAX] {
             b.run(|cx| s.on_message(n(from), msg.clone(), cx));
-            b.run(|cx| s.on_timer(TIMER_HEARTBEAT, cx));
+            b.run(|cx| s.on_timer(ServerTimer::Heartbeat, cx));
         }
     }
     let mut c = ChatClient::new(
@@ -694,7 +695,7 @@ fn hostile_messages_do_not_panic() {
             ..Default::default()
         },
     );
-    let mut cb = Bench::new(9);
+    let mut cb = ClientBench::new(9);
     cb.run(|cx| c.on_start(cx));
     let odd = vec![
         Msg::Publish { entries: vec![big] },
@@ -708,8 +709,8 @@ fn hostile_messages_do_not_panic() {
     ];
     for msg in odd {
         cb.run(|cx| c.on_message(n(4), msg.clone(), cx));
-        cb.run(|cx| c.on_timer(CLIENT_HEARTBEAT, cx));
-        cb.run(|cx| c.on_timer(TIMER_CHAT, cx));
+        cb.run(|cx| c.on_timer(ClientTimer::Heartbeat, cx));
+        cb.run(|cx| c.on_timer(ClientTimer::Chat, cx));
     }
 }
 
@@ -720,12 +721,13 @@ fn client_sends_retries_with_backoff_and_rediscovers() {
         ..Default::default()
     };
     let mut c = ChatClient::new(cfg(3, &[]), work);
-    let mut b = Bench::new(9);
+    let mut b = ClientBench::new(9);
     let out = b.run(|cx| c.on_start(cx));
     assert_eq!(multicast(&out), vec![Msg::Probe { kind: Kind::Client }]);
-    assert!(out
-        .0
-        .contains(&Action::SetTimer(TIMER_CHAT, Duration::from_millis(1500))));
+    assert!(out.0.contains(&Action::SetTimer(
+        ClientTimer::Chat.id(),
+        Duration::from_millis(1500)
+    )));
     let out = b.run(|cx| {
         c.on_message(
             n(4),
@@ -737,31 +739,34 @@ fn client_sends_retries_with_backoff_and_rediscovers() {
         )
     });
     assert!(out.1.contains(&Note::Leader(Some(n(4)))));
-    let out = b.run(|cx| c.on_timer(TIMER_CHAT, cx));
+    let out = b.run(|cx| c.on_timer(ClientTimer::Chat, cx));
     assert_eq!(events(&out), vec![Event::ChatSent { client_seq: 1 }]);
     assert!(matches!(
         sent(&out, 4)[..],
         [Msg::Chat { client_seq: 1, .. }]
     ));
-    assert!(out
-        .0
-        .contains(&Action::SetTimer(TIMER_CHAT, Duration::from_millis(200))));
-    let out = b.run(|cx| c.on_timer(TIMER_CHAT, cx));
+    assert!(out.0.contains(&Action::SetTimer(
+        ClientTimer::Chat.id(),
+        Duration::from_millis(200)
+    )));
+    let out = b.run(|cx| c.on_timer(ClientTimer::Chat, cx));
     assert!(matches!(
         sent(&out, 4)[..],
         [Msg::Chat { client_seq: 1, .. }]
     ));
-    assert!(out
-        .0
-        .contains(&Action::SetTimer(TIMER_CHAT, Duration::from_millis(400))));
-    b.run(|cx| c.on_timer(TIMER_CHAT, cx));
+    assert!(out.0.contains(&Action::SetTimer(
+        ClientTimer::Chat.id(),
+        Duration::from_millis(400)
+    )));
+    b.run(|cx| c.on_timer(ClientTimer::Chat, cx));
     // The third unanswered retry forgets the leader and probes.
-    let out = b.run(|cx| c.on_timer(TIMER_CHAT, cx));
+    let out = b.run(|cx| c.on_timer(ClientTimer::Chat, cx));
     assert!(out.1.contains(&Note::Leader(None)));
     assert_eq!(multicast(&out), vec![Msg::Probe { kind: Kind::Client }]);
-    assert!(out
-        .0
-        .contains(&Action::SetTimer(TIMER_CHAT, Duration::from_millis(1600))));
+    assert!(out.0.contains(&Action::SetTimer(
+        ClientTimer::Chat.id(),
+        Duration::from_millis(1600)
+    )));
     // The forgotten leader is passed over once; another is taken and tried at once.
     let out = b.run(|cx| {
         c.on_message(
@@ -796,9 +801,10 @@ fn client_sends_retries_with_backoff_and_rediscovers() {
             seq: 5
         }]
     );
-    assert!(out
-        .0
-        .contains(&Action::SetTimer(TIMER_CHAT, Duration::from_millis(300))));
+    assert!(out.0.contains(&Action::SetTimer(
+        ClientTimer::Chat.id(),
+        Duration::from_millis(300)
+    )));
     let out = b.run(|cx| {
         c.on_message(
             n(3),
@@ -811,16 +817,16 @@ fn client_sends_retries_with_backoff_and_rediscovers() {
     });
     assert!(events(&out).is_empty(), "acknowledged once");
     // A restarted client never reuses a client_seq.
-    b.run(|cx| c.on_timer(TIMER_CHAT, cx));
+    b.run(|cx| c.on_timer(ClientTimer::Chat, cx));
     b.run(|cx| c.on_start(cx));
-    let out = b.run(|cx| c.on_timer(TIMER_CHAT, cx));
+    let out = b.run(|cx| c.on_timer(ClientTimer::Chat, cx));
     assert!(events(&out).is_empty(), "both messages were used");
 }
 
 #[test]
 fn client_delivers_in_order_and_pulls_gaps() {
     let mut c = ChatClient::new(cfg(3, &[]), ChatWorkload::default());
-    let mut b = Bench::new(9);
+    let mut b = ClientBench::new(9);
     b.run(|cx| c.on_start(cx));
     let e = |seq, cs: u64| Entry {
         epoch: 1,
@@ -877,7 +883,7 @@ fn client_delivers_in_order_and_pulls_gaps() {
     assert!(events(&out).is_empty(), "no second delivery");
     // A heartbeat commit beyond what was delivered is pulled at the next tick.
     b.run(|cx| c.on_message(n(4), server_hb(Some(4), 1, 7), cx));
-    let out = b.run(|cx| c.on_timer(CLIENT_HEARTBEAT, cx));
+    let out = b.run(|cx| c.on_timer(ClientTimer::Heartbeat, cx));
     assert_eq!(sent(&out, 4), vec![Msg::Pull { from_seq: 4 }]);
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use faultline_sim::{Cx, Node, NodeId, TimerId};
+use faultline_sim::{Cx, Node, NodeId, Timer, TimerId};
 use rand::Rng;
 
 use super::codec::{decode_u64, encode_u64};
@@ -15,12 +15,37 @@ use super::event::Event;
 use super::msg::Msg;
 use super::op::{LockMode, Op, Outcome, Value};
 
-/// Start of the next operation.
-pub(crate) const TIMER_NEXT: TimerId = TimerId(1);
-/// Resend of the outstanding operation.
-pub(crate) const TIMER_RETRY: TimerId = TimerId(2);
-/// The outstanding operation is given up.
-pub(crate) const TIMER_DEADLINE: TimerId = TimerId(3);
+/// A client's timers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ClientTimer {
+    /// Start of the next operation.
+    Next,
+    /// Resend of the outstanding operation.
+    Retry,
+    /// The outstanding operation is given up.
+    Deadline,
+}
+
+impl Timer for ClientTimer {
+    fn id(self) -> TimerId {
+        match self {
+            ClientTimer::Next => TimerId(1),
+            ClientTimer::Retry => TimerId(2),
+            ClientTimer::Deadline => TimerId(3),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        match id {
+            TimerId(1) => Some(ClientTimer::Next),
+            TimerId(2) => Some(ClientTimer::Retry),
+            TimerId(3) => Some(ClientTimer::Deadline),
+            _ => None,
+        }
+    }
+}
+
+/// What a client's callbacks answer through.
+type ClientCx<'a> = Cx<'a, Msg, Event, ClientTimer>;
 /// Durable key of the last seq used, so a restart never reuses one.
 const KEY_SEQ: &str = "client/seq";
 /// Durable key of the workload operations issued.
@@ -104,7 +129,7 @@ impl Client {
         }
     }
 
-    fn random_server(&self, cx: &mut Cx<'_, Msg, Event>) -> Option<NodeId> {
+    fn random_server(&self, cx: &mut ClientCx<'_>) -> Option<NodeId> {
         let n = self.cfg.servers.len();
         if n == 0 {
             return None;
@@ -113,7 +138,7 @@ impl Client {
         self.cfg.servers.get(i).copied()
     }
 
-    fn send_pending(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn send_pending(&mut self, cx: &mut ClientCx<'_>) {
         if self.leader.is_none() {
             self.leader = self.random_server(cx);
         }
@@ -128,7 +153,7 @@ impl Client {
     }
 
     /// The next operation of the workload, or of the drain; `None` when all is done.
-    fn next_op(&mut self, cx: &mut Cx<'_, Msg, Event>) -> Option<Op> {
+    fn next_op(&mut self, cx: &mut ClientCx<'_>) -> Option<Op> {
         let seq = self.seq + 1;
         if self.ops_done < self.work.ops {
             self.ops_done += 1;
@@ -156,7 +181,7 @@ impl Client {
         })
     }
 
-    fn kv_op(&mut self, seq: u64, cx: &mut Cx<'_, Msg, Event>) -> Op {
+    fn kv_op(&mut self, seq: u64, cx: &mut ClientCx<'_>) -> Op {
         let key = format!("k{}", cx.rng().gen_range(0..self.work.keys.max(1)));
         let value = format!("{}.{seq}", self.me.0);
         match cx.rng().gen_range(0..10) {
@@ -171,7 +196,7 @@ impl Client {
         }
     }
 
-    fn lock_op(&mut self, cx: &mut Cx<'_, Msg, Event>) -> Op {
+    fn lock_op(&mut self, cx: &mut ClientCx<'_>) -> Op {
         let now_ms = cx.now_ms();
         self.held.retain(|_, until_ms| *until_ms > now_ms);
         let more = self.held.len() < HELD_MAX && cx.rng().gen_bool(0.25);
@@ -193,7 +218,7 @@ impl Client {
         }
     }
 
-    fn queue_op(&mut self, seq: u64, cx: &mut Cx<'_, Msg, Event>) -> Op {
+    fn queue_op(&mut self, seq: u64, cx: &mut ClientCx<'_>) -> Op {
         if let Some((queue, id)) = self.unacked.take() {
             return Op::Ack { queue, id };
         }
@@ -206,7 +231,7 @@ impl Client {
         }
     }
 
-    fn on_next_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_next_timer(&mut self, cx: &mut ClientCx<'_>) {
         if self.pending.is_some() {
             return;
         }
@@ -230,13 +255,16 @@ impl Client {
         });
         self.send_pending(cx);
         cx.set_timer(
-            TIMER_RETRY,
+            ClientTimer::Retry,
             Duration::from_millis(self.work.retry_ms.max(1)),
         );
-        cx.set_timer(TIMER_DEADLINE, Duration::from_millis(self.work.timeout_ms));
+        cx.set_timer(
+            ClientTimer::Deadline,
+            Duration::from_millis(self.work.timeout_ms),
+        );
     }
 
-    fn on_retry_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_retry_timer(&mut self, cx: &mut ClientCx<'_>) {
         let Some(p) = self.pending.as_mut() else {
             return;
         };
@@ -252,7 +280,7 @@ impl Client {
         }
         self.send_pending(cx);
         cx.set_timer(
-            TIMER_RETRY,
+            ClientTimer::Retry,
             Duration::from_millis(self.work.retry_ms.max(1)),
         );
     }
@@ -262,7 +290,7 @@ impl Client {
         from: NodeId,
         seq: u64,
         leader: Option<NodeId>,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ClientCx<'_>,
     ) {
         let Some(p) = self.pending.as_mut().filter(|p| p.seq == seq) else {
             return;
@@ -278,7 +306,7 @@ impl Client {
         }
     }
 
-    fn on_reply(&mut self, from: NodeId, seq: u64, result: Outcome, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_reply(&mut self, from: NodeId, seq: u64, result: Outcome, cx: &mut ClientCx<'_>) {
         if result == Outcome::Unknown || self.pending.as_ref().is_none_or(|p| p.seq != seq) {
             return;
         }
@@ -287,22 +315,22 @@ impl Client {
     }
 
     /// Records the outcome of the pending operation and schedules the next one.
-    fn finish(&mut self, result: Outcome, cx: &mut Cx<'_, Msg, Event>) {
+    fn finish(&mut self, result: Outcome, cx: &mut ClientCx<'_>) {
         let Some(p) = self.pending.take() else {
             return;
         };
-        cx.cancel_timer(TIMER_RETRY);
-        cx.cancel_timer(TIMER_DEADLINE);
+        cx.cancel_timer(ClientTimer::Retry);
+        cx.cancel_timer(ClientTimer::Deadline);
         cx.emit(Event::Return {
             seq: p.seq,
             result: Box::new(result.clone()),
         });
         self.learn(&p, &result, cx);
-        cx.set_timer(TIMER_NEXT, Duration::from_millis(self.work.rate_ms));
+        cx.set_timer(ClientTimer::Next, Duration::from_millis(self.work.rate_ms));
     }
 
     /// What an outcome teaches about keys, locks and messages.
-    fn learn(&mut self, p: &Pending, result: &Outcome, cx: &mut Cx<'_, Msg, Event>) {
+    fn learn(&mut self, p: &Pending, result: &Outcome, cx: &mut ClientCx<'_>) {
         let ok = matches!(result, Outcome::Ok { .. });
         let lease_end_ms = p.invoked_ms.saturating_add(self.cfg.lease_ms);
         match (&p.op, result) {
@@ -363,8 +391,9 @@ impl Client {
 impl Node for Client {
     type Msg = Msg;
     type Event = Event;
+    type Timer = ClientTimer;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_start(&mut self, cx: &mut ClientCx<'_>) {
         *self = Client::new(self.cfg.clone(), self.work.clone());
         self.me = cx.me();
         self.seq = cx.durable_get(KEY_SEQ).and_then(decode_u64).unwrap_or(0);
@@ -372,10 +401,10 @@ impl Node for Client {
         self.ops_done = u32::try_from(ops).unwrap_or(u32::MAX);
         self.leader = self.random_server(cx);
         cx.role("client");
-        cx.set_timer(TIMER_NEXT, Duration::from_millis(self.work.start_ms));
+        cx.set_timer(ClientTimer::Next, Duration::from_millis(self.work.start_ms));
     }
 
-    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut ClientCx<'_>) {
         if !self.cfg.servers.contains(&from) {
             return;
         }
@@ -390,12 +419,11 @@ impl Node for Client {
         }
     }
 
-    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_timer(&mut self, timer: ClientTimer, cx: &mut ClientCx<'_>) {
         match timer {
-            TIMER_NEXT => self.on_next_timer(cx),
-            TIMER_RETRY => self.on_retry_timer(cx),
-            TIMER_DEADLINE => self.finish(Outcome::Unknown, cx),
-            _ => {}
+            ClientTimer::Next => self.on_next_timer(cx),
+            ClientTimer::Retry => self.on_retry_timer(cx),
+            ClientTimer::Deadline => self.finish(Outcome::Unknown, cx),
         }
     }
 }

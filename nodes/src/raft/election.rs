@@ -3,24 +3,24 @@
 
 use std::time::Duration;
 
-use faultline_sim::{Cx, NodeId};
+use faultline_sim::NodeId;
 use rand::Rng;
 
 use super::event::Event;
 use super::msg::Msg;
-use super::replica::{Replica, Role, TIMER_ELECTION, TIMER_HEARTBEAT};
+use super::replica::{Replica, ReplicaCx, ReplicaTimer, Role};
 use super::replication::Leadership;
 
 impl Replica {
     /// Restarts the election timeout with a fresh random duration.
-    pub(super) fn reset_election_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn reset_election_timer(&mut self, cx: &mut ReplicaCx<'_>) {
         let lo = self.cfg.election_timeout_ms_min;
         let hi = self.cfg.election_timeout_ms_max.max(lo);
         let ms = cx.rng().gen_range(lo..=hi);
-        cx.set_timer(TIMER_ELECTION, Duration::from_millis(ms));
+        cx.set_timer(ReplicaTimer::Election, Duration::from_millis(ms));
     }
 
-    pub(super) fn on_election_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn on_election_timer(&mut self, cx: &mut ReplicaCx<'_>) {
         if self.role == Role::Leader {
             return;
         }
@@ -34,7 +34,7 @@ impl Replica {
     /// Asks everyone whether they would vote for this replica in the next term, leaving the
     /// term alone: only a majority of yes starts the real election. A replica that hears
     /// nobody, or whose peers hear a leader, so never disturbs the term.
-    fn start_pre_vote(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn start_pre_vote(&mut self, cx: &mut ReplicaCx<'_>) {
         // A hostile peer can push the term to its end; no election can follow it there.
         let Some(term) = self.term.checked_add(1) else {
             return;
@@ -61,7 +61,7 @@ impl Replica {
         term: u64,
         last_index: u64,
         last_term: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ReplicaCx<'_>,
     ) {
         let up_to_date = (last_term, last_index) >= (self.log.last_term(), self.log.last_index());
         let leader_alive = self.role == Role::Leader
@@ -77,7 +77,7 @@ impl Replica {
         from: NodeId,
         term: u64,
         granted: bool,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ReplicaCx<'_>,
     ) {
         if granted && Some(term) == self.term.checked_add(1) && !self.pre_votes.is_empty() {
             self.pre_votes.insert(from);
@@ -85,7 +85,7 @@ impl Replica {
         }
     }
 
-    fn count_pre_votes(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn count_pre_votes(&mut self, cx: &mut ReplicaCx<'_>) {
         if self.role != Role::Leader && self.pre_votes.len() >= self.cfg.majority() {
             self.pre_votes.clear();
             self.start_election(cx);
@@ -93,7 +93,7 @@ impl Replica {
     }
 
     /// Becomes a candidate of the next term, votes for itself and asks everyone else.
-    fn start_election(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn start_election(&mut self, cx: &mut ReplicaCx<'_>) {
         // A hostile peer can push the term to its end; no election can follow it there.
         let Some(term) = self.term.checked_add(1) else {
             return;
@@ -128,7 +128,7 @@ impl Replica {
         term: u64,
         last_index: u64,
         last_term: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ReplicaCx<'_>,
     ) {
         self.observe_term(term, cx);
         let up_to_date = (last_term, last_index) >= (self.log.last_term(), self.log.last_index());
@@ -158,7 +158,7 @@ impl Replica {
         from: NodeId,
         term: u64,
         granted: bool,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ReplicaCx<'_>,
     ) {
         self.observe_term(term, cx);
         if self.role == Role::Candidate && term == self.term && granted {
@@ -167,19 +167,19 @@ impl Replica {
         }
     }
 
-    fn count_votes(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn count_votes(&mut self, cx: &mut ReplicaCx<'_>) {
         if self.role == Role::Candidate && self.votes.len() >= self.cfg.majority() {
             self.become_leader(cx);
         }
     }
 
     /// Takes office: fresh replication progress, heartbeats at once and every period.
-    fn become_leader(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn become_leader(&mut self, cx: &mut ReplicaCx<'_>) {
         self.votes.clear();
         self.set_role(Role::Leader, cx);
         self.set_leader(Some(self.me), cx);
         cx.emit(Event::BecameLeader { term: self.term });
-        cx.cancel_timer(TIMER_ELECTION);
+        cx.cancel_timer(ReplicaTimer::Election);
         self.lead = Some(Leadership::new(
             &self.peers(),
             self.log.last_index() + 1,
@@ -187,7 +187,7 @@ impl Replica {
         ));
         self.broadcast_append(true, cx);
         cx.set_timer(
-            TIMER_HEARTBEAT,
+            ReplicaTimer::Heartbeat,
             Duration::from_millis(self.cfg.heartbeat_ms),
         );
     }

@@ -7,13 +7,11 @@
 
 use faultline_sim::fuzz::{Fuzzer, Target};
 use faultline_sim::testkit::Bench;
-use faultline_sim::{Node, NodeId};
+use faultline_sim::{Node, NodeId, Timer};
 use rand::Rng;
 
-use super::client::{TIMER_DEADLINE, TIMER_NEXT, TIMER_RETRY};
 use super::config::{NAME_BYTES_MAX, VALUE_BYTES_MAX};
 use super::op::every_op;
-use super::replica::{TIMER_ELECTION, TIMER_HEARTBEAT};
 use super::*;
 
 /// The seed every run starts from, so a failure replays.
@@ -247,14 +245,11 @@ fn hostile_msg(f: &mut Fuzzer) -> Msg {
     }
 }
 
-fn target(
-    node: impl Node<Msg = Msg, Event = Event>,
-    bench: Bench<Msg, Event>,
-) -> Target<Msg, Event> {
+fn target(replica: Replica, bench: Bench<Msg, Event, ReplicaTimer>) -> Target<Msg, Event> {
     Target {
-        node: Box::new(node),
-        bench,
-        timers: vec![TIMER_ELECTION, TIMER_HEARTBEAT],
+        node: Box::new(replica),
+        bench: bench.retimed(),
+        timers: vec![ReplicaTimer::Election.id(), ReplicaTimer::Heartbeat.id()],
     }
 }
 
@@ -281,13 +276,13 @@ fn targets() -> Vec<Target<Msg, Event>> {
     let mut cb = Bench::new(2);
     cb.run(|cx| candidate.on_start(cx));
     cb.advance_ms(700);
-    cb.run(|cx| candidate.on_timer(TIMER_ELECTION, cx));
+    cb.run(|cx| candidate.on_timer(ReplicaTimer::Election, cx));
 
     let mut pre_voter = Replica::new(cfg());
     let mut pb = Bench::new(3);
     pb.run(|cx| pre_voter.on_start(cx));
     pb.advance_ms(700);
-    pb.run(|cx| pre_voter.on_timer(TIMER_ELECTION, cx));
+    pb.run(|cx| pre_voter.on_timer(ReplicaTimer::Election, cx));
 
     let mut leader = Replica::new(RaftConfig {
         pre_vote: false,
@@ -296,7 +291,7 @@ fn targets() -> Vec<Target<Msg, Event>> {
     let mut lb = Bench::new(0);
     lb.run(|cx| leader.on_start(cx));
     lb.advance_ms(700);
-    lb.run(|cx| leader.on_timer(TIMER_ELECTION, cx));
+    lb.run(|cx| leader.on_timer(ReplicaTimer::Election, cx));
     for voter in [1, 2] {
         let vote = Msg::Vote {
             term: 1,
@@ -321,11 +316,15 @@ fn targets() -> Vec<Target<Msg, Event>> {
     let mut kb = Bench::new(7);
     kb.run(|cx| client.on_start(cx));
     kb.advance_ms(10);
-    kb.run(|cx| client.on_timer(TIMER_NEXT, cx));
+    kb.run(|cx| client.on_timer(ClientTimer::Next, cx));
     let client = Target {
         node: Box::new(client),
-        bench: kb,
-        timers: vec![TIMER_NEXT, TIMER_RETRY, TIMER_DEADLINE],
+        bench: kb.retimed(),
+        timers: vec![
+            ClientTimer::Next.id(),
+            ClientTimer::Retry.id(),
+            ClientTimer::Deadline.id(),
+        ],
     };
 
     vec![

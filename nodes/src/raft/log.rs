@@ -1,13 +1,13 @@
 //! A replica's log: the snapshot point, the entries after it with their chain hashes, and
 //! their durable form (a ring of `LOG_ENTRIES_MAX` slots plus small metadata keys).
 
-use faultline_sim::Cx;
+use super::replica::ReplicaCx;
 
 use super::codec::{decode_entry, decode_u64, encode_entry, encode_u64, Reader, Writer};
 use super::config::LOG_ENTRIES_MAX;
 use super::event::Event;
 use super::hash::chain;
-use super::msg::{Entry, Msg};
+use super::msg::Entry;
 
 /// Durable key of the last index; slots past it are leftovers of a truncation.
 const KEY_LAST: &str = "raft/log/last";
@@ -54,7 +54,7 @@ pub(crate) struct Log {
 
 impl Log {
     /// Reads the log back from the durable store; a damaged entry ends it there.
-    pub(crate) fn load(cx: &Cx<'_, Msg, Event>) -> Log {
+    pub(crate) fn load(cx: &ReplicaCx<'_>) -> Log {
         let mut log = Log::default();
         if let Some((index, term, chain)) = cx.durable_get(KEY_SNAP_META).and_then(decode_meta) {
             log.snap_index = index;
@@ -178,7 +178,7 @@ impl Log {
 
     /// Appends `entry` durably if it is the next index and the log has room; reports it and
     /// says whether it was appended.
-    pub(crate) fn append(&mut self, entry: Entry, cx: &mut Cx<'_, Msg, Event>) -> bool {
+    pub(crate) fn append(&mut self, entry: Entry, cx: &mut ReplicaCx<'_>) -> bool {
         if entry.index != self.last_index() + 1 || self.len() >= LOG_ENTRIES_MAX {
             return false;
         }
@@ -197,7 +197,7 @@ impl Log {
 
     /// Drops every entry from `from` on, durably. The caller keeps committed entries: this
     /// only ever cuts above the snapshot.
-    pub(crate) fn truncate_from(&mut self, from: u64, cx: &mut Cx<'_, Msg, Event>) {
+    pub(crate) fn truncate_from(&mut self, from: u64, cx: &mut ReplicaCx<'_>) {
         let Some(i) = self.pos(from.max(self.snap_index + 1)) else {
             return;
         };
@@ -209,7 +209,7 @@ impl Log {
 
     /// Moves the snapshot point up to `index` (held, past the current point), dropping the
     /// entries up to it. The caller stores the snapshot data in the same callback.
-    pub(crate) fn compact(&mut self, index: u64, cx: &mut Cx<'_, Msg, Event>) -> bool {
+    pub(crate) fn compact(&mut self, index: u64, cx: &mut ReplicaCx<'_>) -> bool {
         let (Some(i), Some(term), Some(chain)) =
             (self.pos(index), self.term_at(index), self.chain_at(index))
         else {
@@ -223,13 +223,7 @@ impl Log {
 
     /// Makes (index, term, chain) the snapshot point: the entries after it stay if the log
     /// holds that very entry, otherwise the whole log goes.
-    pub(crate) fn install(
-        &mut self,
-        index: u64,
-        term: u64,
-        chain: u64,
-        cx: &mut Cx<'_, Msg, Event>,
-    ) {
+    pub(crate) fn install(&mut self, index: u64, term: u64, chain: u64, cx: &mut ReplicaCx<'_>) {
         match self.pos(index) {
             Some(i) if self.term_at(index) == Some(term) => {
                 self.entries.drain(..=i);
@@ -244,13 +238,7 @@ impl Log {
         cx.durable_put(KEY_LAST, encode_u64(self.last_index()));
     }
 
-    fn set_snapshot_point(
-        &mut self,
-        index: u64,
-        term: u64,
-        chain: u64,
-        cx: &mut Cx<'_, Msg, Event>,
-    ) {
+    fn set_snapshot_point(&mut self, index: u64, term: u64, chain: u64, cx: &mut ReplicaCx<'_>) {
         self.snap_index = index;
         self.snap_term = term;
         self.snap_chain = chain;

@@ -49,13 +49,13 @@ mod tests;
 
 pub use bugs::Bugs;
 pub use checks::{checks, ChecksConfig};
-pub use client::Client;
+pub use client::{Client, ClientTimer};
 pub use config::{
     Mix, RaftConfig, Workload, ENTRIES_PER_APPEND_MAX, LOG_ENTRIES_MAX, SNAPSHOT_BYTES_MAX,
 };
 pub use event::Event;
 pub use msg::{Entry, Msg, Payload};
-pub use one_shot::OneShot;
+pub use one_shot::{OneShot, OneShotTimer};
 pub use op::{LockMode, Op, Outcome, Refusal, Value};
 pub use protocol::Raft;
-pub use replica::Replica;
+pub use replica::{Replica, ReplicaTimer};

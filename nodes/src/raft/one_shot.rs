@@ -4,16 +4,39 @@
 
 use std::time::Duration;
 
-use faultline_sim::{Cx, Node, NodeId, TimerId};
+use faultline_sim::{Cx, Node, NodeId, Timer, TimerId};
 
 use super::event::Event;
 use super::msg::Msg;
 use super::op::{Op, Outcome};
 
-/// Resend to the next server.
-const TIMER_RETRY: TimerId = TimerId(1);
-/// Give up.
-const TIMER_DEADLINE: TimerId = TimerId(2);
+/// A one-shot client's timers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OneShotTimer {
+    /// Resend to the next server.
+    Retry,
+    /// Give up.
+    Deadline,
+}
+
+impl Timer for OneShotTimer {
+    fn id(self) -> TimerId {
+        match self {
+            OneShotTimer::Retry => TimerId(1),
+            OneShotTimer::Deadline => TimerId(2),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        match id {
+            TimerId(1) => Some(OneShotTimer::Retry),
+            TimerId(2) => Some(OneShotTimer::Deadline),
+            _ => None,
+        }
+    }
+}
+
+/// What a one-shot client's callbacks answer through.
+type OneShotCx<'a> = Cx<'a, Msg, Event, OneShotTimer>;
 /// Pause between tries; a leader answers a healthy request well within it.
 const RETRY_MS: u64 = 300;
 
@@ -46,7 +69,7 @@ impl OneShot {
         }
     }
 
-    fn send(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn send(&mut self, cx: &mut OneShotCx<'_>) {
         if let Some(&to) = self.servers.get(self.target % self.servers.len().max(1)) {
             cx.send(
                 to,
@@ -56,10 +79,10 @@ impl OneShot {
                 },
             );
         }
-        cx.set_timer(TIMER_RETRY, Duration::from_millis(RETRY_MS));
+        cx.set_timer(OneShotTimer::Retry, Duration::from_millis(RETRY_MS));
     }
 
-    fn finish(&mut self, result: Outcome, cx: &mut Cx<'_, Msg, Event>) {
+    fn finish(&mut self, result: Outcome, cx: &mut OneShotCx<'_>) {
         if !self.done {
             self.done = true;
             cx.emit(Event::Return {
@@ -74,19 +97,23 @@ impl OneShot {
 impl Node for OneShot {
     type Msg = Msg;
     type Event = Event;
+    type Timer = OneShotTimer;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_start(&mut self, cx: &mut OneShotCx<'_>) {
         self.seq = cx.now_us().max(1);
         cx.role("client");
         cx.emit(Event::Invoke {
             seq: self.seq,
             op: Box::new(self.op.clone()),
         });
-        cx.set_timer(TIMER_DEADLINE, Duration::from_millis(self.deadline_ms));
+        cx.set_timer(
+            OneShotTimer::Deadline,
+            Duration::from_millis(self.deadline_ms),
+        );
         self.send(cx);
     }
 
-    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut OneShotCx<'_>) {
         if !self.servers.contains(&from) {
             return;
         }
@@ -109,14 +136,15 @@ impl Node for OneShot {
         }
     }
 
-    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_timer(&mut self, timer: OneShotTimer, cx: &mut OneShotCx<'_>) {
         match timer {
-            TIMER_RETRY if !self.done => {
-                self.target += 1;
-                self.send(cx);
+            OneShotTimer::Retry => {
+                if !self.done {
+                    self.target += 1;
+                    self.send(cx);
+                }
             }
-            TIMER_DEADLINE => self.finish(Outcome::Unknown, cx),
-            _ => {}
+            OneShotTimer::Deadline => self.finish(Outcome::Unknown, cx),
         }
     }
 }
@@ -130,7 +158,7 @@ mod tests {
     fn follows_a_redirect_and_stops_at_the_reply() {
         let servers = vec![NodeId(0), NodeId(1), NodeId(2)];
         let mut node = OneShot::new(servers, Op::Get { key: "k".into() }, 5000);
-        let mut b: Bench<Msg, Event> = Bench::new(3);
+        let mut b: Bench<Msg, Event, OneShotTimer> = Bench::new(3);
         b.advance_ms(5);
         let start = b.run(|cx| node.on_start(cx));
         assert_eq!(

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use faultline_sim::{Cx, Node, NodeId, TimerId};
+use faultline_sim::{Cx, Node, NodeId, Timer, TimerId};
 
 use super::codec::{Reader, Writer};
 use super::config::RaftConfig;
@@ -15,10 +15,33 @@ use super::replication::Leadership;
 use super::snapshot::{Incoming, KEY_SNAP_DATA};
 use super::state_machine::StateMachine;
 
-/// A follower's or candidate's election timeout.
-pub(crate) const TIMER_ELECTION: TimerId = TimerId(1);
-/// A leader's heartbeat period.
-pub(crate) const TIMER_HEARTBEAT: TimerId = TimerId(2);
+/// A replica's timers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ReplicaTimer {
+    /// A follower's or candidate's election timeout.
+    Election,
+    /// A leader's heartbeat period.
+    Heartbeat,
+}
+
+impl Timer for ReplicaTimer {
+    fn id(self) -> TimerId {
+        match self {
+            ReplicaTimer::Election => TimerId(1),
+            ReplicaTimer::Heartbeat => TimerId(2),
+        }
+    }
+    fn from_id(id: TimerId) -> Option<Self> {
+        match id {
+            TimerId(1) => Some(ReplicaTimer::Election),
+            TimerId(2) => Some(ReplicaTimer::Heartbeat),
+            _ => None,
+        }
+    }
+}
+
+/// What a replica's callbacks answer through.
+pub(crate) type ReplicaCx<'a> = Cx<'a, Msg, Event, ReplicaTimer>;
 /// Durable key of the current term and the vote cast in it.
 const KEY_HARD_STATE: &str = "raft/hard";
 
@@ -120,7 +143,7 @@ impl Replica {
     }
 
     /// Persists the term and the vote (before any message that depends on them leaves).
-    pub(super) fn save_hard_state(&self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn save_hard_state(&self, cx: &mut ReplicaCx<'_>) {
         let mut w = Writer::default();
         w.u64(self.term);
         match self.voted_for {
@@ -134,7 +157,7 @@ impl Replica {
     }
 
     /// Reports a role change.
-    pub(super) fn set_role(&mut self, role: Role, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn set_role(&mut self, role: Role, cx: &mut ReplicaCx<'_>) {
         if self.role != role {
             self.role = role;
             cx.role(role.name());
@@ -142,7 +165,7 @@ impl Replica {
     }
 
     /// Reports a change of the known leader.
-    pub(super) fn set_leader(&mut self, leader: Option<NodeId>, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn set_leader(&mut self, leader: Option<NodeId>, cx: &mut ReplicaCx<'_>) {
         if self.leader != leader {
             self.leader = leader;
             cx.leader(leader);
@@ -150,7 +173,7 @@ impl Replica {
     }
 
     /// Adopts a newer term seen in any message: clears the vote and follows (nobody yet).
-    pub(super) fn observe_term(&mut self, term: u64, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn observe_term(&mut self, term: u64, cx: &mut ReplicaCx<'_>) {
         if term <= self.term {
             return;
         }
@@ -164,12 +187,12 @@ impl Replica {
     }
 
     /// Stops leading or campaigning (keeping the term) and waits for a leader.
-    pub(super) fn become_follower(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn become_follower(&mut self, cx: &mut ReplicaCx<'_>) {
         if self.role == Role::Follower {
             return;
         }
         if self.role == Role::Leader {
-            cx.cancel_timer(TIMER_HEARTBEAT);
+            cx.cancel_timer(ReplicaTimer::Heartbeat);
             self.set_leader(None, cx);
         }
         self.lead = None;
@@ -179,7 +202,7 @@ impl Replica {
     }
 
     /// Raises the commit index (never lowers it) and applies what it covers.
-    pub(super) fn commit_to(&mut self, index: u64, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn commit_to(&mut self, index: u64, cx: &mut ReplicaCx<'_>) {
         let index = index.min(self.log.last_index());
         if index <= self.commit {
             return;
@@ -193,7 +216,7 @@ impl Replica {
     }
 
     /// Applies every committed entry not applied yet; a leader sends the replies owed.
-    pub(super) fn apply_committed(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn apply_committed(&mut self, cx: &mut ReplicaCx<'_>) {
         let mut answers = Vec::new();
         while self.applied < self.commit {
             let index = self.applied + 1;
@@ -218,7 +241,7 @@ impl Replica {
 
     /// Appends a new entry of this leader's term, stamped with its clock (never behind the
     /// previous entry's stamp), and sends it out. Returns its index.
-    pub(super) fn propose(&mut self, payload: Payload, cx: &mut Cx<'_, Msg, Event>) -> Option<u64> {
+    pub(super) fn propose(&mut self, payload: Payload, cx: &mut ReplicaCx<'_>) -> Option<u64> {
         if self.role != Role::Leader {
             return None;
         }
@@ -237,12 +260,12 @@ impl Replica {
         Some(index)
     }
 
-    fn on_heartbeat_timer(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_heartbeat_timer(&mut self, cx: &mut ReplicaCx<'_>) {
         if self.role != Role::Leader {
             return;
         }
         cx.set_timer(
-            TIMER_HEARTBEAT,
+            ReplicaTimer::Heartbeat,
             Duration::from_millis(self.cfg.heartbeat_ms),
         );
         if !self.check_quorum(cx) {
@@ -261,8 +284,9 @@ impl Replica {
 impl Node for Replica {
     type Msg = Msg;
     type Event = Event;
+    type Timer = ReplicaTimer;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_start(&mut self, cx: &mut ReplicaCx<'_>) {
         *self = Replica::new(self.cfg.clone());
         self.me = cx.me();
         if let Some((term, voted_for)) = cx.durable_get(KEY_HARD_STATE).and_then(decode_hard) {
@@ -289,7 +313,7 @@ impl Node for Replica {
         self.reset_election_timer(cx);
     }
 
-    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut ReplicaCx<'_>) {
         if from == self.me || msg.sent_by_replica() != self.is_server(from) {
             return;
         }
@@ -336,11 +360,10 @@ impl Node for Replica {
         }
     }
 
-    fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, Msg, Event>) {
+    fn on_timer(&mut self, timer: ReplicaTimer, cx: &mut ReplicaCx<'_>) {
         match timer {
-            TIMER_ELECTION => self.on_election_timer(cx),
-            TIMER_HEARTBEAT => self.on_heartbeat_timer(cx),
-            _ => {}
+            ReplicaTimer::Election => self.on_election_timer(cx),
+            ReplicaTimer::Heartbeat => self.on_heartbeat_timer(cx),
         }
     }
 }

@@ -4,12 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use faultline_sim::{Cx, NodeId};
+use faultline_sim::NodeId;
 
 use super::config::{ENTRIES_PER_APPEND_MAX, SESSIONS_MAX};
-use super::event::Event;
 use super::msg::{Entry, Msg};
-use super::replica::{Replica, Role};
+use super::replica::{Replica, ReplicaCx, Role};
 
 /// What a leader knows about one follower.
 #[derive(Copy, Clone, Debug)]
@@ -99,7 +98,7 @@ fn entries_well_formed(entries: &[Entry], prev_index: u64, prev_term: u64, term:
 impl Replica {
     /// Sends every follower what it lacks. `heartbeat`: also the empty appends and snapshot
     /// chunks (a new proposal only goes to followers being replicated to).
-    pub(super) fn broadcast_append(&mut self, heartbeat: bool, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn broadcast_append(&mut self, heartbeat: bool, cx: &mut ReplicaCx<'_>) {
         for peer in self.peers() {
             self.send_append(peer, heartbeat, cx);
         }
@@ -107,12 +106,7 @@ impl Replica {
 
     /// Sends `peer` the entries from its next index on (or an empty heartbeat), or a
     /// snapshot chunk when its next entry was compacted away.
-    pub(super) fn send_append(
-        &mut self,
-        peer: NodeId,
-        heartbeat: bool,
-        cx: &mut Cx<'_, Msg, Event>,
-    ) {
+    pub(super) fn send_append(&mut self, peer: NodeId, heartbeat: bool, cx: &mut ReplicaCx<'_>) {
         let last = self.log.last_index();
         let snap_index = self.log.snap_index();
         let batch = self.cfg.entries_per_append.clamp(1, ENTRIES_PER_APPEND_MAX);
@@ -155,7 +149,7 @@ impl Replica {
         prev_term: u64,
         entries: Vec<Entry>,
         leader_commit: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ReplicaCx<'_>,
     ) {
         if term < self.term {
             self.reply_append(from, false, 0, 0, 0, cx);
@@ -229,7 +223,7 @@ impl Replica {
         &mut self,
         from: NodeId,
         term: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ReplicaCx<'_>,
     ) -> bool {
         self.observe_term(term, cx);
         if self.role == Role::Leader {
@@ -250,7 +244,7 @@ impl Replica {
         match_index: u64,
         conflict_term: u64,
         conflict_index: u64,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ReplicaCx<'_>,
     ) {
         cx.send(
             to,
@@ -271,7 +265,7 @@ impl Replica {
         from: NodeId,
         term: u64,
         reply: (bool, u64, u64, u64),
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ReplicaCx<'_>,
     ) {
         self.observe_term(term, cx);
         if self.role != Role::Leader || term != self.term {
@@ -303,7 +297,7 @@ impl Replica {
     }
 
     /// Commits the highest index a majority holds, if it is of this leader's term.
-    pub(super) fn advance_commit(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn advance_commit(&mut self, cx: &mut ReplicaCx<'_>) {
         let own = self.log.last_index();
         let majority = self.cfg.majority();
         let Some(lead) = self.lead.as_mut() else {
@@ -326,7 +320,7 @@ impl Replica {
 
     /// A leader that has not heard from a majority for a whole election timeout steps down
     /// (clients then look for the real leader). Returns whether it still leads.
-    pub(super) fn check_quorum(&mut self, cx: &mut Cx<'_, Msg, Event>) -> bool {
+    pub(super) fn check_quorum(&mut self, cx: &mut ReplicaCx<'_>) -> bool {
         let now_ms = cx.now_ms();
         let window_ms = self.cfg.election_timeout_ms_max;
         let Some(lead) = self.lead.as_ref() else {

@@ -2,23 +2,16 @@
 //! answers a retry of an applied command from the session cache, and otherwise appends the
 //! command (once) to the log. Replies leave when the command is applied.
 
-use faultline_sim::{Cx, NodeId};
+use faultline_sim::NodeId;
 
 use super::config::{LOG_ENTRIES_MAX, LOG_NOOP_RESERVE};
-use super::event::Event;
 use super::msg::{Msg, Payload};
 use super::op::{Op, Outcome, Refusal};
-use super::replica::{Replica, Role};
+use super::replica::{Replica, ReplicaCx, Role};
 use super::session::Status;
 
 impl Replica {
-    pub(super) fn on_request(
-        &mut self,
-        from: NodeId,
-        seq: u64,
-        op: Op,
-        cx: &mut Cx<'_, Msg, Event>,
-    ) {
+    pub(super) fn on_request(&mut self, from: NodeId, seq: u64, op: Op, cx: &mut ReplicaCx<'_>) {
         if self.role != Role::Leader {
             let leader = self.leader;
             cx.send(from, Msg::Redirect { seq, leader });

@@ -2,12 +2,12 @@
 //! `snapshot_entries` applied entries, and a leader brings a follower whose next entry was
 //! compacted away up with InstallSnapshot, in chunks.
 
-use faultline_sim::{Cx, NodeId};
+use faultline_sim::NodeId;
 
 use super::config::{SNAPSHOT_BYTES_MAX, SNAPSHOT_CHUNK_BYTES};
 use super::event::Event;
 use super::msg::Msg;
-use super::replica::{Replica, Role};
+use super::replica::{Replica, ReplicaCx, Role};
 use super::state_machine::StateMachine;
 
 /// Durable key of the encoded state machine at the snapshot point.
@@ -30,7 +30,7 @@ pub(crate) struct Incoming {
 
 impl Replica {
     /// Takes a snapshot at the applied index once enough entries piled up since the last.
-    pub(super) fn maybe_snapshot(&mut self, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn maybe_snapshot(&mut self, cx: &mut ReplicaCx<'_>) {
         if self.applied.saturating_sub(self.log.snap_index()) < self.cfg.snapshot_entries.max(1) {
             return;
         }
@@ -48,7 +48,7 @@ impl Replica {
     }
 
     /// Sends `peer` the next chunk of the current snapshot.
-    pub(super) fn send_snapshot_chunk(&mut self, peer: NodeId, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn send_snapshot_chunk(&mut self, peer: NodeId, cx: &mut ReplicaCx<'_>) {
         let snap_index = self.log.snap_index();
         let Some(p) = self.lead.as_mut().and_then(|l| l.progress.get_mut(&peer)) else {
             return;
@@ -78,7 +78,7 @@ impl Replica {
     }
 
     /// A follower's side of InstallSnapshot: gather the chunks in order, then install.
-    pub(super) fn on_snapshot(&mut self, from: NodeId, msg: Msg, cx: &mut Cx<'_, Msg, Event>) {
+    pub(super) fn on_snapshot(&mut self, from: NodeId, msg: Msg, cx: &mut ReplicaCx<'_>) {
         let Msg::Snapshot {
             term,
             last_index,
@@ -152,7 +152,7 @@ impl Replica {
     }
 
     /// Replaces the state machine and the log prefix with a complete snapshot.
-    fn install(&mut self, inc: Incoming, cx: &mut Cx<'_, Msg, Event>) -> bool {
+    fn install(&mut self, inc: Incoming, cx: &mut ReplicaCx<'_>) -> bool {
         let Some(sm) = StateMachine::decode(&inc.data) else {
             return false;
         };
@@ -177,7 +177,7 @@ impl Replica {
         last_index: u64,
         received_bytes: u64,
         done: bool,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ReplicaCx<'_>,
     ) {
         cx.send(
             to,
@@ -198,7 +198,7 @@ impl Replica {
         last_index: u64,
         received_bytes: u64,
         done: bool,
-        cx: &mut Cx<'_, Msg, Event>,
+        cx: &mut ReplicaCx<'_>,
     ) {
         self.observe_term(term, cx);
         if self.role != Role::Leader || term != self.term {

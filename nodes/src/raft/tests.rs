@@ -1,14 +1,15 @@
 //! Unit tests of single nodes: feed a message or a timer, look at what they asked for.
 
 use faultline_sim::testkit::{self, events, roles, sent};
-use faultline_sim::{Action, Node, NodeId, Note};
+use faultline_sim::{Action, Node, NodeId, Note, Timer};
 
-use super::client::{TIMER_DEADLINE, TIMER_NEXT};
-use super::replica::{TIMER_ELECTION, TIMER_HEARTBEAT};
 use super::state_machine::{Answer, StateMachine};
 use super::*;
 
-type Bench = testkit::Bench<Msg, Event>;
+/// A replica's surroundings.
+type Bench = testkit::Bench<Msg, Event, ReplicaTimer>;
+/// A client's surroundings.
+type ClientBench = testkit::Bench<Msg, Event, ClientTimer>;
 type Out = testkit::Out<Msg, Event>;
 
 fn n(id: u16) -> NodeId {
@@ -77,7 +78,7 @@ fn follower(me: u16, bugs: &[&str]) -> (Replica, Bench) {
 fn leader(bugs: &[&str]) -> (Replica, Bench) {
     let (mut r, mut b) = follower(0, bugs);
     b.advance_ms(600);
-    b.run(|cx| r.on_timer(TIMER_ELECTION, cx));
+    b.run(|cx| r.on_timer(ReplicaTimer::Election, cx));
     for v in [1, 2] {
         let vote = Msg::Vote {
             term: 1,
@@ -92,7 +93,7 @@ fn leader(bugs: &[&str]) -> (Replica, Bench) {
 fn an_election_timeout_starts_a_durable_candidacy() {
     let (mut r, mut b) = follower(0, &[]);
     b.advance_ms(600);
-    let out = b.run(|cx| r.on_timer(TIMER_ELECTION, cx));
+    let out = b.run(|cx| r.on_timer(ReplicaTimer::Election, cx));
     assert_eq!(roles(&out), vec!["candidate"]);
     assert!(out.1.contains(&Note::ElectionStarted));
     for peer in 1..5 {
@@ -107,7 +108,7 @@ fn an_election_timeout_starts_a_durable_candidacy() {
     }
     // The timeout is re-armed with a random duration within the bounds.
     let timer = out.0.iter().find_map(|a| match a {
-        Action::SetTimer(TIMER_ELECTION, d) => Some(d.as_millis()),
+        Action::SetTimer(t, d) if *t == ReplicaTimer::Election.id() => Some(d.as_millis()),
         _ => None,
     });
     assert!(
@@ -188,7 +189,7 @@ fn a_vote_goes_only_to_an_up_to_date_log() {
 fn a_majority_of_votes_makes_a_leader_that_heartbeats_at_once() {
     let (mut r, mut b) = follower(0, &[]);
     b.advance_ms(600);
-    b.run(|cx| r.on_timer(TIMER_ELECTION, cx));
+    b.run(|cx| r.on_timer(ReplicaTimer::Election, cx));
     let yes = Msg::Vote {
         term: 1,
         granted: true,
@@ -203,7 +204,7 @@ fn a_majority_of_votes_makes_a_leader_that_heartbeats_at_once() {
     }
     // Its first heartbeat tick appends a no-op of its term.
     b.advance_ms(50);
-    let out = b.run(|cx| r.on_timer(TIMER_HEARTBEAT, cx));
+    let out = b.run(|cx| r.on_timer(ReplicaTimer::Heartbeat, cx));
     assert!(matches!(
         events(&out).first(),
         Some(Event::Appended {
@@ -272,7 +273,7 @@ fn a_follower_appends_matches_and_hints_at_conflicts() {
 fn a_leader_backs_off_with_the_conflict_hint() {
     let (mut r, mut b) = leader(&[]);
     b.advance_ms(50);
-    b.run(|cx| r.on_timer(TIMER_HEARTBEAT, cx)); // no-op at index 1
+    b.run(|cx| r.on_timer(ReplicaTimer::Heartbeat, cx)); // no-op at index 1
     for i in 2..=4 {
         let req = Msg::Request {
             seq: i,
@@ -307,7 +308,7 @@ fn only_entries_of_the_current_term_commit_by_counting() {
         let entries = vec![noop(1, 1), noop(1, 2)];
         b.run(|cx| r.on_message(n(4), append(1, 0, 0, entries, 0), cx));
         b.advance_ms(700);
-        b.run(|cx| r.on_timer(TIMER_ELECTION, cx));
+        b.run(|cx| r.on_timer(ReplicaTimer::Election, cx));
         for v in [1, 2] {
             let vote = Msg::Vote {
                 term: 2,
@@ -421,7 +422,7 @@ fn a_lagging_follower_gets_the_snapshot_in_chunks() {
     let mut b = Bench::new(0);
     b.run(|cx| r.on_start(cx));
     b.advance_ms(600);
-    b.run(|cx| r.on_timer(TIMER_ELECTION, cx));
+    b.run(|cx| r.on_timer(ReplicaTimer::Election, cx));
     for v in [1, 2] {
         let vote = Msg::Vote {
             term: 1,
@@ -726,10 +727,10 @@ fn a_client_invokes_retries_and_gives_up_as_unknown() {
         ..Default::default()
     };
     let mut c = Client::new(cfg(3, &[]), work);
-    let mut b = Bench::new(5);
+    let mut b = ClientBench::new(5);
     b.run(|cx| c.on_start(cx));
     b.advance_ms(500);
-    let out = b.run(|cx| c.on_timer(TIMER_NEXT, cx));
+    let out = b.run(|cx| c.on_timer(ClientTimer::Next, cx));
     let invoke = events(&out);
     assert!(matches!(invoke.as_slice(), [Event::Invoke { seq: 1, .. }]));
     let requests: Vec<&Action<Msg>> = out
@@ -739,7 +740,7 @@ fn a_client_invokes_retries_and_gives_up_as_unknown() {
         .collect();
     assert_eq!(requests.len(), 1);
     b.advance_ms(3000);
-    let out = b.run(|cx| c.on_timer(TIMER_DEADLINE, cx));
+    let out = b.run(|cx| c.on_timer(ClientTimer::Deadline, cx));
     assert_eq!(
         events(&out),
         vec![Event::Return {
@@ -794,7 +795,7 @@ fn pre_voting_follower(me: u16) -> (Replica, Bench) {
 fn a_pre_vote_leaves_the_term_alone_until_a_majority_would_vote() {
     let (mut r, mut b) = pre_voting_follower(0);
     b.advance_ms(600);
-    let out = b.run(|cx| r.on_timer(TIMER_ELECTION, cx));
+    let out = b.run(|cx| r.on_timer(ReplicaTimer::Election, cx));
     assert!(roles(&out).is_empty(), "no candidacy yet");
     assert_eq!((r.term, r.voted_for), (0, None));
     let ask = Msg::PreVote {
@@ -877,7 +878,7 @@ fn a_term_pushed_to_its_end_by_a_hostile_peer_stops_elections_without_a_panic() 
         b.run(|cx| r.on_message(n(0), append(u64::MAX, 0, 0, vec![], 0), cx));
         assert_eq!(r.term, u64::MAX);
         b.advance_ms(700);
-        let out = b.run(|cx| r.on_timer(TIMER_ELECTION, cx));
+        let out = b.run(|cx| r.on_timer(ReplicaTimer::Election, cx));
         assert!(roles(&out).is_empty(), "no candidacy past the last term");
         assert_eq!(r.term, u64::MAX);
     }

@@ -1,11 +1,20 @@
-//! Unit-testing a node without any runtime: a [`Bench`] holds one node's clock, randomness,
-//! durable store and effect buffer, runs a callback, and hands back what the node asked for.
+//! Testing protocols without any runtime: a [`Bench`] holds one node's clock, randomness,
+//! durable store and effect buffer, runs a callback, and hands back what the node asked for;
+//! a [`World`] runs a whole protocol's nodes together under faults, and judges the trace.
+
+mod world;
+#[cfg(test)]
+mod world_tests;
+
+pub use world::World;
+
+use std::marker::PhantomData;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::byzantine::{Lie, TwistCx};
-use crate::node::{Action, Cx, Durable, Effects, Message, NodeId, Note};
+use crate::node::{Action, Cx, Durable, Effects, Message, NodeId, Note, Timer, TimerId};
 
 /// The lie `msg` becomes when node #1 of 3 tells it to node #2, with a fixed seed (unit tests
 /// of a protocol's [`Message::twist`]).
@@ -23,8 +32,9 @@ pub fn twist<M: Message>(msg: &M, lie: Lie) -> Option<M> {
 /// What one callback asked for: its actions and its notes.
 pub type Out<M, E> = (Vec<Action<M>>, Vec<Note<E>>);
 
-/// One node's surroundings: its clock, randomness, durable store and effect buffer.
-pub struct Bench<M, E> {
+/// One node's surroundings: its clock, randomness, durable store and effect buffer. `T` is
+/// the node's [`Timer`] type.
+pub struct Bench<M, E, T = TimerId> {
     /// The node's id.
     me: NodeId,
     /// The clock (µs).
@@ -35,9 +45,11 @@ pub struct Bench<M, E> {
     durable: Durable,
     /// The buffer callbacks write into.
     effects: Effects<M, E>,
+    /// The node's timer type.
+    timers: PhantomData<fn(T)>,
 }
 
-impl<M, E> Bench<M, E> {
+impl<M, E, T: Timer> Bench<M, E, T> {
     /// A bench for node `me` at time 0.
     pub fn new(me: u16) -> Self {
         Bench {
@@ -46,11 +58,12 @@ impl<M, E> Bench<M, E> {
             rng: ChaCha8Rng::seed_from_u64(7),
             durable: Durable::default(),
             effects: Effects::default(),
+            timers: PhantomData,
         }
     }
 
     /// Runs one callback at the current time and returns what it asked for.
-    pub fn run(&mut self, f: impl FnOnce(&mut Cx<'_, M, E>)) -> Out<M, E> {
+    pub fn run(&mut self, f: impl FnOnce(&mut Cx<'_, M, E, T>)) -> Out<M, E> {
         self.effects.clear();
         let mut cx = Cx::new(
             self.me,
@@ -64,6 +77,19 @@ impl<M, E> Bench<M, E> {
             std::mem::take(&mut self.effects.actions),
             std::mem::take(&mut self.effects.notes),
         )
+    }
+
+    /// The same surroundings for a node with timers of type `U` (a protocol's node, then
+    /// the same node boxed).
+    pub fn retimed<U: Timer>(self) -> Bench<M, E, U> {
+        Bench {
+            me: self.me,
+            now_us: self.now_us,
+            rng: self.rng,
+            durable: self.durable,
+            effects: self.effects,
+            timers: PhantomData,
+        }
     }
 
     /// Moves the clock on.
