@@ -22,6 +22,9 @@ pub mod process;
 pub mod protocol;
 pub mod scenario;
 pub mod shrink;
+pub mod stream;
+#[cfg(madsim)]
+pub mod stream_wire;
 pub mod swarm;
 pub mod testkit;
 pub mod trace;
@@ -40,4 +43,5 @@ pub use node::{
 pub use protocol::{Protocol, Setup};
 pub use rand_chacha::ChaCha8Rng;
 pub use scenario::{InputError, Scenario, Source};
+pub use stream::{CloseReason, StreamEvent, StreamId};
 pub use trace::{DropReason, Ev, Header, Record, Trace, WORLD};
