@@ -24,6 +24,13 @@
 //!   something malformed. A node that closes a stream gets no event for it afterwards; what
 //!   the peer sends after the close is discarded. Sending on a stream that is gone is traced
 //!   as a drop (`closed`) and is otherwise a no-op.
+//! - A stream that breaks loses what was still on its way: those messages have a `send`
+//!   record and no `deliver`, as TCP data is lost with a reset connection.
+//!
+//! In the trace, a stream message is a `send` at its sender and a `deliver` at its receiver,
+//! with a datagram's id and label, so reports and checks count it as traffic; each end also
+//! records `stream_open` when it is connected or accepted and `stream_close` (with the reason,
+//! `null` when it closed the stream itself) when it ends.
 //!
 //! The simulator's model (sim flavor, `crate::stream_wire`) and the TCP mapping (real flavor,
 //! `transport/connections.rs`) document how each one keeps these promises.
@@ -99,7 +106,8 @@ pub enum CloseReason {
     PeerClosed,
     /// The peer went away without closing it (crash, killed process, stopped driver).
     PeerCrashed,
-    /// Nothing got through for the stream timeout (a lasting partition).
+    /// Nothing got through for the stream timeout: a lasting partition, also one that kept
+    /// a connect from ever reaching the peer.
     TimedOut,
     /// This end queued more than [`STREAM_MESSAGES_MAX`] undelivered messages.
     Overflow,

@@ -29,8 +29,7 @@ pub enum DropReason {
     NoRoute,
     /// The sender's authenticator did not verify: a forged identity or a tampered datagram.
     Forged,
-    /// A stream message was sent on a stream that is gone (closed or broken), or was still
-    /// on its way when its stream broke.
+    /// A stream message was sent on a stream that is gone (closed, broken or refused).
     Closed,
 }
 

@@ -224,3 +224,18 @@ fn a_connect_to_a_crashed_node_is_refused_after_a_round_trip() {
     let out = run(true, 10, "latency_ms = [5, 5]", faults, 0);
     assert_eq!(closes(&out, 0), [(10, CloseReason::Refused)]);
 }
+
+#[test]
+fn a_connect_across_a_partition_times_out() {
+    let faults = "[[faults]]\nkind = \"partition\"\nfrom = [\"s1\"]\nto = [\"s2\"]\nat_ms = 0\n";
+    let out = run(true, 500, "stream_timeout_ms = 2000", faults, 0);
+    let closes = closes(&out, 0);
+    assert_eq!(closes.len(), 1, "{closes:?}");
+    assert_eq!(closes[0].1, CloseReason::TimedOut);
+    assert!(
+        (2000..=2500).contains(&closes[0].0),
+        "at {} ms",
+        closes[0].0
+    );
+    assert!(events(&out, 1).is_empty(), "the peer never heard of it");
+}
