@@ -204,3 +204,82 @@ fn streams_work_beside_udp_datagrams_too() {
     let host = run(TransportKind::Udp, 100, None);
     assert_eq!(in_order_exactly_once(&got(&host.events(1)), 100), Ok(()));
 }
+
+#[test]
+fn a_malformed_frame_resets_its_stream_and_a_bad_hello_is_traced_without_a_panic() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let host = Arc::new(TestHost {
+        start: Instant::now(),
+        records: Mutex::new(Vec::new()),
+        sent: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+    });
+    let book = AddressBook {
+        nodes: vec![free_addr(), free_addr()],
+        group: "239.255.70.9:7499".parse().unwrap(),
+        interface: Ipv4Addr::LOCALHOST,
+        kind: TransportKind::Tcp,
+    };
+    let target = book.nodes[1];
+    let proto = Pipe {
+        over_stream: true,
+        count: 0,
+    };
+    let corrupt = |host: &TestHost| {
+        let records = host.records.lock().unwrap();
+        records
+            .iter()
+            .filter(|(_, ev)| matches!(ev, Ev::Corrupt { .. }))
+            .count()
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async {
+        let me = NodeId(1);
+        let transport = Transport::bind(me, book.clone()).await.unwrap();
+        let rng = ChaCha8Rng::seed_from_u64(1);
+        let node = proto.node(me);
+        let run = driver::run(
+            node,
+            me,
+            host.clone(),
+            transport,
+            Durable::default(),
+            rng,
+            None,
+        );
+        let driver = tokio::task::spawn_local(run);
+
+        // A stream hello from node #0, answered, then a length far past the bound.
+        let mut conn = tokio::net::TcpStream::connect(target).await.unwrap();
+        conn.write_all(&[5, 0, 0, 0, b'F', b'S', 1, 0, 0])
+            .await
+            .unwrap();
+        let mut answer = [0u8; 9];
+        conn.read_exact(&mut answer).await.unwrap();
+        assert_eq!(answer, [5, 0, 0, 0, b'F', b'S', 1, 1, 0]);
+        conn.write_all(&u32::MAX.to_le_bytes()).await.unwrap();
+        // A connection whose hello-sized first frame is no hello.
+        let mut other = tokio::net::TcpStream::connect(target).await.unwrap();
+        other
+            .write_all(&[5, 0, 0, 0, b'X', b'X', b'X', b'X', b'X'])
+            .await
+            .unwrap();
+
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && corrupt(&host) < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!driver.is_finished(), "the node carries on");
+        driver.abort();
+    });
+    assert_eq!(corrupt(&host), 2);
+    assert_eq!(
+        host.events(1),
+        [Event::Open(false), Event::Closed(CloseReason::Reset)]
+    );
+}
