@@ -24,6 +24,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -168,6 +169,9 @@ pub struct Network {
     latency_us: (u64, u64),
     /// Inboxes and the latency source.
     state: Mutex<State>,
+    /// Whether any node has opened a stream: until then a driver's look for stream events
+    /// takes no lock (it looks each time it waits).
+    streams_used: AtomicBool,
 }
 
 impl Network {
@@ -188,6 +192,7 @@ impl Network {
                 wire_waker: None,
                 wire_wakeups: Wakeups::default(),
             }),
+            streams_used: AtomicBool::new(false),
         }
     }
 
@@ -363,6 +368,7 @@ impl Transport {
 
     /// Opens `stream` to `to` (see [`crate::stream_wire`]).
     pub fn connect(&self, stream: StreamId, to: NodeId) {
+        self.net.streams_used.store(true, Ordering::Relaxed);
         let now = self.net.clock.now_us();
         let mut state = self.net.lock();
         state.streams.connect(now, self.me, stream, to);
@@ -390,6 +396,11 @@ impl Transport {
     /// the poll that returns it).
     pub async fn stream_recv(&self) -> Ready {
         poll_fn(|cx| {
+            if !self.net.streams_used.load(Ordering::Relaxed) {
+                // No event can come before the first connect, and the one that carries it
+                // wakes the driver through the waker its datagram receive left.
+                return Poll::Pending;
+            }
             let mut state = self.net.lock();
             if let Some(ready) = state.streams.take(self.me) {
                 return Poll::Ready(ready);
