@@ -13,7 +13,11 @@
 //! a task that writes its outbox and reads the connection. A close queues the bye after what
 //! was sent; the peer hears `PeerClosed` when it reads it. A connection that ends without a
 //! bye (the peer's process died or its driver stopped, a reset) is `PeerCrashed`; a frame that
-//! cannot be written within [`WRITE_WAIT`] is `TimedOut`. A frame longer than
+//! cannot be written within [`WRITE_WAIT`] is `TimedOut`, and so is a connection the kernel
+//! gives up on after [`STREAM_TIMEOUT`] of a partition (unacknowledged data, or keepalives
+//! unanswered on an idle stream; see [`tune`]). Drop rules (a LAN run's one-way cuts and
+//! loss, which the receiving driver applies to datagrams) do not touch streams: a stream sees
+//! only what the kernel's network does to it. A frame longer than
 //! [`DATAGRAM_BYTES_MAX`], or cut short, is logged on stderr and ends the connection: its bytes
 //! go to the driver, whose decode refuses them, traces `corrupt` and resets the stream; a
 //! connection whose first frame is no hello is traced the same way, as a message of no
@@ -273,12 +277,33 @@ impl Connections {
     }
 }
 
+/// How long a stream may get nothing acknowledged, or hear nothing from an idle peer's
+/// keepalives, before the kernel breaks it: the simulator's default stream timeout.
+const STREAM_TIMEOUT: Duration = Duration::from_millis(crate::scenario::STREAM_TIMEOUT_MS_DEFAULT);
+
+/// Small messages go at once, and a lasting partition breaks the stream after
+/// [`STREAM_TIMEOUT`] whether it carries data (TCP_USER_TIMEOUT, Linux) or is idle
+/// (keepalives). Best effort: a socket that refuses an option keeps the kernel's default.
+fn tune(conn: &TcpStream) {
+    let _ = conn.set_nodelay(true);
+    let sock = socket2::SockRef::from(conn);
+    let probes = 4;
+    let every = STREAM_TIMEOUT / (probes + 1);
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(every)
+        .with_interval(every)
+        .with_retries(probes);
+    let _ = sock.set_tcp_keepalive(&keepalive);
+    #[cfg(target_os = "linux")]
+    let _ = sock.set_tcp_user_timeout(Some(STREAM_TIMEOUT));
+}
+
 /// Connects to `addr` and shakes hands with node `to`.
 async fn dial(addr: SocketAddr, me: NodeId, to: NodeId) -> Result<TcpStream, CloseReason> {
     let mut conn = TcpStream::connect(addr)
         .await
         .map_err(|_| CloseReason::Refused)?;
-    let _ = conn.set_nodelay(true);
+    tune(&conn);
     conn.write_all(&hello(me))
         .await
         .map_err(|_| CloseReason::Refused)?;
@@ -307,7 +332,7 @@ async fn accept(listener: TcpListener, registry: Arc<Registry>) {
             let mut conn = conn;
             let mut prefix = [0u8; PREFIX_BYTES];
             let deadline = Some(Instant::now() + HELLO_WAIT);
-            let got = read_full(&mut conn, &mut prefix, deadline).await;
+            let got = read_full(&mut conn, &mut prefix, deadline, &mut None).await;
             adopt(registry, conn, &prefix[..got]).await;
         });
     }
@@ -321,7 +346,7 @@ pub(crate) async fn adopt(registry: Arc<Registry>, mut conn: TcpStream, prefix: 
     let got = match announced {
         Some(len) if len as usize == HELLO_BYTES => {
             let deadline = Some(Instant::now() + HELLO_WAIT);
-            read_full(&mut conn, &mut body, deadline).await
+            read_full(&mut conn, &mut body, deadline, &mut None).await
         }
         _ => 0,
     };
@@ -340,7 +365,7 @@ pub(crate) async fn adopt(registry: Arc<Registry>, mut conn: TcpStream, prefix: 
         // No slot: closing before the answer is a refusal at the connector.
         return;
     };
-    let _ = conn.set_nodelay(true);
+    tune(&conn);
     let answered = tokio::time::timeout(CONNECT_WAIT, conn.write_all(&hello(registry.me))).await;
     if !matches!(answered, Ok(Ok(()))) {
         registry.streams().remove(&stream);
@@ -364,6 +389,9 @@ enum Frame {
     Whole(Vec<u8>),
     /// The connection ended cleanly between frames.
     End,
+    /// The connection failed between frames; the kernel gave up on a partition
+    /// (`TimedOut`) or the peer reset it.
+    Failed(std::io::ErrorKind),
     /// A bad frame: what arrived of it, and why it is refused.
     Bad(Vec<u8>, String),
 }
@@ -371,9 +399,10 @@ enum Frame {
 /// Reads one frame; `first_by`, when given, bounds the wait for its first byte.
 async fn read_frame<R: AsyncRead + Unpin>(conn: &mut R, first_by: Option<Instant>) -> Frame {
     let mut prefix = [0u8; PREFIX_BYTES];
-    let got = read_full(conn, &mut prefix, first_by).await;
+    let mut failed = None;
+    let got = read_full(conn, &mut prefix, first_by, &mut failed).await;
     if got == 0 {
-        return Frame::End;
+        return failed.map_or(Frame::End, Frame::Failed);
     }
     if got < PREFIX_BYTES {
         let why = format!("closed after {got} bytes of a length prefix");
@@ -385,7 +414,8 @@ async fn read_frame<R: AsyncRead + Unpin>(conn: &mut R, first_by: Option<Instant
         return Frame::Bad(prefix.to_vec(), why);
     }
     let mut body = vec![0u8; len];
-    let got = read_full(conn, &mut body, Some(Instant::now() + FRAME_WAIT)).await;
+    let deadline = Some(Instant::now() + FRAME_WAIT);
+    let got = read_full(conn, &mut body, deadline, &mut None).await;
     if got < len {
         body.truncate(got);
         let why = format!("truncated: {got} of {len} bytes before the connection ended or stalled");
@@ -394,12 +424,13 @@ async fn read_frame<R: AsyncRead + Unpin>(conn: &mut R, first_by: Option<Instant
     Frame::Whole(body)
 }
 
-/// Reads until `buf` is full, the connection ends or fails, or `deadline` passes; returns how
-/// many bytes arrived.
+/// Reads until `buf` is full, the connection ends or fails (the failure goes to `failed`), or
+/// `deadline` passes; returns how many bytes arrived.
 async fn read_full<R: AsyncRead + Unpin>(
     conn: &mut R,
     buf: &mut [u8],
     deadline: Option<Instant>,
+    failed: &mut Option<std::io::ErrorKind>,
 ) -> usize {
     let mut got = 0;
     while got < buf.len() {
@@ -412,11 +443,23 @@ async fn read_full<R: AsyncRead + Unpin>(
             None => read.await,
         };
         match read {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
+            Err(e) => {
+                *failed = Some(e.kind());
+                break;
+            }
             Ok(n) => got += n,
         }
     }
     got
+}
+
+/// Why a stream whose connection failed with `kind` ended.
+fn failure(kind: std::io::ErrorKind) -> CloseReason {
+    match kind {
+        std::io::ErrorKind::TimedOut => CloseReason::TimedOut,
+        _ => CloseReason::PeerCrashed,
+    }
 }
 
 /// Reads a stream's frames into events until the peer's bye or the connection's end;
@@ -438,6 +481,7 @@ async fn read_stream<R: AsyncRead + Unpin>(
                     .ok()?;
             }
             Frame::End => return Some(CloseReason::PeerCrashed),
+            Frame::Failed(kind) => return Some(failure(kind)),
             Frame::Bad(bytes, why) => {
                 eprintln!("faultline: refused a frame on {stream:?} from {peer}: {why}");
                 // The driver's decode refuses these bytes, traces them and resets the stream.
@@ -465,7 +509,7 @@ async fn carry(
         while let Some(frame) = outbox.recv().await {
             match tokio::time::timeout(WRITE_WAIT, writer.write_all(&frame)).await {
                 Ok(Ok(())) => {}
-                Ok(Err(_)) => return Some(CloseReason::PeerCrashed),
+                Ok(Err(e)) => return Some(failure(e.kind())),
                 Err(_) => return Some(CloseReason::TimedOut),
             }
         }
@@ -537,5 +581,10 @@ mod tests {
         let cut = read_all([5u32.to_le_bytes().as_slice(), b"ab"].concat());
         assert!(matches!(&cut[0], Frame::Bad(b, why) if b == b"ab" && why.contains("truncated")));
         assert!(matches!(read_all(Vec::new())[0], Frame::End));
+        assert_eq!(failure(std::io::ErrorKind::TimedOut), CloseReason::TimedOut);
+        assert_eq!(
+            failure(std::io::ErrorKind::ConnectionReset),
+            CloseReason::PeerCrashed
+        );
     }
 }
