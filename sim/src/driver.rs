@@ -402,8 +402,9 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
                 let Some(id) = self.encode(Some(peer.unwrap_or(me)), &msg, me) else {
                     return;
                 };
-                let label = msg.label().into();
-                if peer.is_some() && self.transport.stream_send(stream, &self.out) {
+                let label = msg.label();
+                if peer.is_some() && self.transport.stream_send(stream, &self.out, label) {
+                    let label = label.into();
                     self.host.record(
                         me,
                         Ev::Send {
@@ -413,6 +414,7 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
                         },
                     );
                 } else {
+                    let label = label.into();
                     let (from, to, reason) = (me, peer.unwrap_or(me), DropReason::Closed);
                     self.host.record(
                         me,

@@ -33,7 +33,7 @@ use crate::link_draws::LinkDraws;
 use crate::nemesis::Nemesis;
 use crate::node::NodeId;
 use crate::stream::StreamId;
-use crate::stream_wire::{Ready, Wire};
+use crate::stream_wire::{Lost, Ready, Wire};
 use crate::wakeups::Wakeups;
 
 /// Datagrams waiting in one inbox; past this they are lost, like a full socket buffer (a
@@ -208,8 +208,8 @@ impl Network {
     }
 
     /// The node crashed: what was on its way to it is lost, and so is what is sent to it
-    /// until it starts again.
-    pub fn crash(&self, node: NodeId) {
+    /// until it starts again. Returns the stream messages lost so far, for the trace.
+    pub fn crash(&self, node: NodeId) -> Vec<Lost> {
         let now = self.clock.now_us();
         let mut state = self.lock();
         if let Some(inbox) = state.inboxes.get_mut(node.0 as usize) {
@@ -217,6 +217,7 @@ impl Network {
         }
         state.streams.crash(now, node);
         self.arm_wire(&mut state);
+        state.streams.take_lost()
     }
 
     /// Ready when a stream segment is due: the supervisor then calls
@@ -242,13 +243,15 @@ impl Network {
     }
 
     /// Carries out the stream segments due now, with the faults in `nemesis`, and wakes the
-    /// drivers that have stream events.
-    pub fn pump_streams(&self, nemesis: &mut Nemesis) {
+    /// drivers that have stream events. Returns the stream messages lost so far, for the
+    /// trace.
+    pub fn pump_streams(&self, nemesis: &mut Nemesis) -> Vec<Lost> {
         let now = self.clock.now_us();
         let mut state = self.lock();
         state.streams.pump(now, nemesis);
         self.wake_stream_readers(&mut state);
         self.arm_wire(&mut state);
+        state.streams.take_lost()
     }
 
     /// Partitions changed: streams whose link is now cut start their timeout.
@@ -375,11 +378,12 @@ impl Transport {
         self.net.arm_wire(&mut state);
     }
 
-    /// Sends one message's bytes on `stream`; false when the stream is gone.
-    pub fn stream_send(&self, stream: StreamId, bytes: &[u8]) -> bool {
+    /// Sends one message's bytes (labelled `label`, for the trace of a message the stream
+    /// loses) on `stream`; false when the stream is gone.
+    pub fn stream_send(&self, stream: StreamId, bytes: &[u8], label: &'static str) -> bool {
         let now = self.net.clock.now_us();
         let mut state = self.net.lock();
-        let sent = state.streams.send(now, self.me, stream, bytes);
+        let sent = state.streams.send(now, self.me, stream, bytes, label);
         self.net.arm_wire(&mut state);
         sent
     }

@@ -24,8 +24,9 @@
 //!   something malformed. A node that closes a stream gets no event for it afterwards; what
 //!   the peer sends after the close is discarded. Sending on a stream that is gone is traced
 //!   as a drop (`closed`) and is otherwise a no-op.
-//! - A stream that breaks loses what was still on its way: those messages have a `send`
-//!   record and no `deliver`, as TCP data is lost with a reset connection.
+//! - A stream that breaks loses what was still on its way, as TCP data is lost with a reset
+//!   connection, and so does one whose receiver closed it: the simulator traces each such
+//!   message as a drop (`closed`) at its receiver; over TCP it has a `send` and nothing more.
 //!
 //! In the trace, a stream message is a `send` at its sender and a `deliver` at its receiver,
 //! with a datagram's id and label, so reports and checks count it as traffic; each end also

@@ -25,6 +25,10 @@
 //! - an end with [`STREAM_MESSAGES_MAX`] messages undelivered that sends one more aborts the
 //!   stream: it hears `Overflow`, the peer `Reset` one latency later.
 //!
+//! The messages a stream loses that way (on their way, held back behind a missing one, or
+//! sent after the receiver closed) are handed to the world ([`Wire::take_lost`]), which
+//! traces each as a drop (`closed`).
+//!
 //! Bounds: a node's streams ([`STREAMS_PER_NODE_MAX`]); one direction's undelivered messages
 //! ([`STREAM_MESSAGES_MAX`], then the abort above); a node's events waiting for its driver
 //! ([`READY_EVENTS_MAX`]: past it a message waits as if lost, as a full receive window holds
@@ -58,14 +62,37 @@ pub type Ready = (StreamId, NodeId, StreamEvent<Vec<u8>>);
 enum Kind {
     /// The handshake: SYN from the connector, SYN-ACK from the acceptor (sequenced).
     Open,
-    /// One message's bytes (sequenced).
-    Data(Vec<u8>),
+    /// One message (sequenced).
+    Data(Payload),
     /// The sender closed its end (sequenced).
     Fin,
     /// The sender's end is gone: the receiver hears this reason (not sequenced).
     Reset(CloseReason),
     /// A check of whether the stream's link is still cut (no travel).
     Probe,
+}
+
+/// One message on a stream.
+#[derive(Debug)]
+struct Payload {
+    /// Its bytes, a [`crate::wire`] datagram.
+    bytes: Vec<u8>,
+    /// Who sent it to whom, its id and label: to trace it if the stream loses it.
+    lost: Lost,
+}
+
+/// A message a stream lost: it was on its way, or not yet handed over, when its stream ended
+/// (or sent after its receiver closed). The world traces it as a drop (`closed`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lost {
+    /// Its sender.
+    pub from: NodeId,
+    /// Its receiver, where the drop is recorded.
+    pub to: NodeId,
+    /// Its id (from its bytes).
+    pub id: u64,
+    /// Its label.
+    pub label: &'static str,
 }
 
 /// One attempt at a segment, due at `at_us`.
@@ -166,6 +193,8 @@ pub struct Wire {
     segments: BinaryHeap<Reverse<Segment>>,
     /// Segments queued so far (the tie-break).
     queued: u64,
+    /// Messages lost since the world last took them ([`Wire::take_lost`]).
+    lost: Vec<Lost>,
 }
 
 impl Wire {
@@ -186,6 +215,7 @@ impl Wire {
             ready: (0..nodes).map(|_| VecDeque::new()).collect(),
             segments: BinaryHeap::new(),
             queued: 0,
+            lost: Vec::new(),
         }
     }
 
@@ -198,6 +228,11 @@ impl Wire {
     /// When the next segment is due, if any is on its way.
     pub fn next_due_us(&self) -> Option<u64> {
         self.segments.peek().map(|Reverse(s)| s.at_us)
+    }
+
+    /// The messages lost since the last call, for the trace.
+    pub fn take_lost(&mut self) -> Vec<Lost> {
+        std::mem::take(&mut self.lost)
     }
 
     /// The next event for `node`'s driver.
@@ -269,9 +304,16 @@ impl Wire {
         self.send_sequenced(now_us, conn, 0, Kind::Open);
     }
 
-    /// `node` sends `bytes` on `stream`; false when the stream is gone (or has just been
-    /// aborted for overflow, which its driver hears as an event).
-    pub fn send(&mut self, now_us: u64, node: NodeId, stream: StreamId, bytes: &[u8]) -> bool {
+    /// `node` sends `bytes` (a message labelled `label`) on `stream`; false when the stream
+    /// is gone (or has just been aborted for overflow, which its driver hears as an event).
+    pub fn send(
+        &mut self,
+        now_us: u64,
+        node: NodeId,
+        stream: StreamId,
+        bytes: &[u8],
+        label: &'static str,
+    ) -> bool {
         let Some(&(conn, end)) = self.by_end.get(&(node, stream)) else {
             return false;
         };
@@ -289,7 +331,19 @@ impl Wire {
             self.end_gone(now_us, conn, end, Some(CloseReason::Reset));
             return false;
         }
-        self.send_sequenced(now_us, conn, end, Kind::Data(bytes.to_vec()));
+        let to = c.nodes[1 - end];
+        let id = crate::wire::peek_id(bytes).unwrap_or(0);
+        let lost = Lost {
+            from: node,
+            to,
+            id,
+            label,
+        };
+        let payload = Payload {
+            bytes: bytes.to_vec(),
+            lost,
+        };
+        self.send_sequenced(now_us, conn, end, Kind::Data(payload));
         true
     }
 
@@ -398,12 +452,12 @@ impl Wire {
         c.ends[end] = End::Gone;
         match (c.ends[1 - end], tell) {
             (End::Gone, _) => {
-                self.conns.remove(&conn);
+                self.remove_conn(conn);
             }
             // The SYN has not arrived: an orderly close still delivers it and the FIN, but
             // a crashed or aborted connector leaves nothing to accept.
             (End::Pending, Some(_)) => {
-                self.conns.remove(&conn);
+                self.remove_conn(conn);
             }
             (_, None) => self.send_sequenced(now_us, conn, end, Kind::Fin),
             (End::Open(_), Some(reason)) => {
@@ -413,9 +467,22 @@ impl Wire {
         }
     }
 
+    /// Forgets `conn`; the messages it held back (arrived ahead of a missing one) are lost.
+    fn remove_conn(&mut self, conn: u64) -> Option<Conn> {
+        let mut c = self.conns.remove(&conn)?;
+        for dir in &mut c.dirs {
+            for (_, kind) in std::mem::take(&mut dir.early) {
+                if let Kind::Data(payload) = kind {
+                    self.lost.push(payload.lost);
+                }
+            }
+        }
+        Some(c)
+    }
+
     /// Both ends that still hold `conn` hear `reason` now (each one's own stack gave up).
     fn break_conn(&mut self, conn: u64, reason: CloseReason) {
-        let Some(c) = self.conns.remove(&conn) else {
+        let Some(c) = self.remove_conn(conn) else {
             return;
         };
         for end in 0..2 {
@@ -433,6 +500,9 @@ impl Wire {
         let now_us = segment.at_us;
         let Some(c) = self.conns.get(&segment.conn) else {
             // The stream ended while this was on its way.
+            if let Kind::Data(payload) = segment.kind {
+                self.lost.push(payload.lost);
+            }
             return;
         };
         let to_end = 1 - segment.from_end;
@@ -457,11 +527,14 @@ impl Wire {
                     let event = StreamEvent::Closed(reason);
                     self.ready[to.0 as usize].push_back((stream, from, event));
                 }
-                self.conns.remove(&segment.conn);
+                self.remove_conn(segment.conn);
             }
             Kind::Open | Kind::Data(_) | Kind::Fin => {
                 if c.ends[to_end] == End::Gone {
                     // Sent after the receiver closed: discarded, as TCP would.
+                    if let Kind::Data(payload) = segment.kind {
+                        self.lost.push(payload.lost);
+                    }
                     return;
                 }
                 let window_full = self.ready[to.0 as usize].len() >= READY_EVENTS_MAX
@@ -517,8 +590,8 @@ impl Wire {
                 (Kind::Open, End::Open(stream)) => {
                     self.ready[to.0 as usize].push_back((stream, from, StreamEvent::Connected));
                 }
-                (Kind::Data(bytes), End::Open(stream)) => {
-                    let event = StreamEvent::Message(bytes);
+                (Kind::Data(payload), End::Open(stream)) => {
+                    let event = StreamEvent::Message(payload.bytes);
                     self.ready[to.0 as usize].push_back((stream, from, event));
                 }
                 (Kind::Fin, End::Open(stream)) => {
@@ -527,11 +600,15 @@ impl Wire {
                     let event = StreamEvent::Closed(CloseReason::PeerClosed);
                     self.ready[to.0 as usize].push_back((stream, from, event));
                     if c.ends[from_end] == End::Gone {
-                        self.conns.remove(&conn);
+                        self.remove_conn(conn);
                     }
                     return;
                 }
                 // The acceptor refused the SYN, or the end went away meanwhile.
+                (Kind::Data(payload), _) => {
+                    self.lost.push(payload.lost);
+                    return;
+                }
                 _ => return,
             }
         }
@@ -598,7 +675,7 @@ mod tests {
         let (mut wire, mut nemesis) = two_nodes(0.3);
         wire.connect(0, A, StreamId(0), B);
         for i in 0..200u32 {
-            assert!(wire.send(u64::from(i) * 1000, A, StreamId(0), &i.to_le_bytes()));
+            assert!(wire.send(u64::from(i) * 1000, A, StreamId(0), &i.to_le_bytes(), "N"));
         }
         run_until(&mut wire, &mut nemesis, 60_000_000);
         let got = drain(&mut wire, B);
@@ -625,7 +702,7 @@ mod tests {
         let broken = [StreamEvent::Closed(CloseReason::TimedOut)];
         assert_eq!(drain(&mut wire, A), broken);
         assert_eq!(drain(&mut wire, B), broken);
-        assert!(!wire.send(6_000_000, A, StreamId(0), b"late"));
+        assert!(!wire.send(6_000_000, A, StreamId(0), b"late", "N"));
     }
 
     #[test]
@@ -639,7 +716,7 @@ mod tests {
         wire.links_changed(2_000_000, &nemesis);
         run_until(&mut wire, &mut nemesis, 10_000_000);
         assert_eq!(drain(&mut wire, A), [StreamEvent::Connected]);
-        assert!(wire.send(10_000_000, A, StreamId(0), b"still here"));
+        assert!(wire.send(10_000_000, A, StreamId(0), b"still here", "N"));
     }
 
     #[test]
@@ -650,7 +727,7 @@ mod tests {
         run_until(&mut wire, &mut nemesis, 1_000_000);
         drain(&mut wire, A);
         drain(&mut wire, B);
-        wire.send(1_000_000, A, StreamId(1), b"last");
+        wire.send(1_000_000, A, StreamId(1), b"last", "N");
         wire.close(1_000_000, A, StreamId(1));
         run_until(&mut wire, &mut nemesis, 2_000_000);
         let closed = [
@@ -679,9 +756,9 @@ mod tests {
         wire.attach(B);
         wire.connect(1_000_000, A, StreamId(1), B);
         for _ in 0..STREAM_MESSAGES_MAX - 1 {
-            assert!(wire.send(1_000_000, A, StreamId(1), b"x"));
+            assert!(wire.send(1_000_000, A, StreamId(1), b"x", "N"));
         }
-        assert!(!wire.send(1_000_000, A, StreamId(1), b"one too many"));
+        assert!(!wire.send(1_000_000, A, StreamId(1), b"one too many", "N"));
         assert_eq!(
             drain(&mut wire, A),
             [StreamEvent::Closed(CloseReason::Overflow)]

@@ -29,7 +29,8 @@ pub enum DropReason {
     NoRoute,
     /// The sender's authenticator did not verify: a forged identity or a tampered datagram.
     Forged,
-    /// A stream message was sent on a stream that is gone (closed, broken or refused).
+    /// A stream message was sent on a stream that is gone (closed, broken or refused), or was
+    /// lost with its stream (simulator).
     Closed,
 }
 

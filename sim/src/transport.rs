@@ -97,8 +97,9 @@ mod real {
             self.1.connect(stream, to)
         }
 
-        /// Queues one message's bytes on `stream`; false when the stream is gone.
-        pub fn stream_send(&self, stream: StreamId, bytes: &[u8]) -> bool {
+        /// Queues one message's bytes on `stream`; false when the stream is gone. The label
+        /// serves the simulator's trace of lost messages; TCP loses them untraced.
+        pub fn stream_send(&self, stream: StreamId, bytes: &[u8], _label: &'static str) -> bool {
             self.1.stream_send(stream, bytes)
         }
 

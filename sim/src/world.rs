@@ -17,7 +17,8 @@ use crate::network::{Network, Transport};
 use crate::node::{Durable, NodeId};
 use crate::protocol::Protocol;
 use crate::scenario::{Scenario, WorldAction};
-use crate::trace::{Ev, Record, Trace, WORLD};
+use crate::stream_wire::Lost;
+use crate::trace::{DropReason, Ev, Record, Trace, WORLD};
 
 /// Records kept in memory per run; past it the trace is still hashed, not kept.
 pub const TRACE_RECORDS_MAX: usize = 5_000_000;
@@ -281,10 +282,33 @@ async fn wait_until<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, at_us:
             () = tokio::time::sleep_until(at) => return true,
             () = host.violated.notified() => return false,
             () = host.net.streams_due() => {
-                let mut shared = host.lock();
-                host.net.pump_streams(&mut shared.nemesis);
+                let lost = host.net.pump_streams(&mut host.lock().nemesis);
+                record_lost(host, lost);
             }
         }
+    }
+}
+
+/// Traces the messages streams lost as drops at their receivers.
+fn record_lost<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, lost: Vec<Lost>) {
+    for Lost {
+        from,
+        to,
+        id,
+        label,
+    } in lost
+    {
+        let (label, reason) = (label.into(), DropReason::Closed);
+        host.record(
+            to,
+            Ev::Drop {
+                from,
+                to,
+                id,
+                label,
+                reason,
+            },
+        );
     }
 }
 
@@ -313,9 +337,10 @@ fn apply_fault<E: crate::node::ProtoEvent + Send>(
                 return;
             }
             handle.kill(madsim_ids[node.0 as usize]);
-            host.net.crash(node);
+            let lost = host.net.crash(node);
             host.lock().nemesis.set_up(node, false);
             host.record(node, Ev::Crash);
+            record_lost(host, lost);
         }
         WorldAction::Restart(node) => {
             if host.lock().nemesis.is_up(node) {

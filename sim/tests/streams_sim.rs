@@ -239,3 +239,26 @@ fn a_connect_across_a_partition_times_out() {
     );
     assert!(events(&out, 1).is_empty(), "the peer never heard of it");
 }
+
+#[test]
+fn every_message_a_crash_loses_is_traced_as_a_drop() {
+    let faults = "[[faults]]\nkind = \"crash\"\nnode = \"s2\"\nat_ms = 1000\n";
+    // Long latencies: many numbers are on their way when the receiver crashes.
+    let out = run(true, 500, "latency_ms = [50, 300]\nloss = 0.2", faults, 1);
+    let sends = traffic(&out, true).len();
+    let delivers = traffic(&out, false).len();
+    let dropped = out
+        .trace
+        .records
+        .iter()
+        .filter(|r| {
+            matches!(&r.ev, Ev::Drop { reason: DropReason::Closed, label, .. } if label == "NUM")
+        })
+        .count();
+    assert!(dropped > 0, "some were on their way");
+    assert_eq!(
+        sends,
+        delivers + dropped,
+        "each send is delivered or dropped"
+    );
+}
