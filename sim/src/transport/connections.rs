@@ -6,7 +6,9 @@
 //! over the connections that open with a stream hello. The connector writes a hello frame
 //! naming itself, the acceptor answers with its own: only then does the connector hear
 //! `Connected` (a refused, unanswered or garbled handshake is `Refused`, a slow one
-//! `TimedOut`), and the acceptor `Accepted`.
+//! `TimedOut`), and the acceptor `Accepted`. A hello's claim is not proof: a protocol that
+//! authenticates signs every stream message as a datagram, and the driver resets a stream
+//! whose message does not verify as the peer's.
 //!
 //! A frame is a 4-byte little-endian length and that many bytes: one message as a
 //! [`crate::wire`] datagram, or nothing at all for a close (the "bye" frame). Each stream has
