@@ -747,7 +747,7 @@ heal_ms = 4000
     }
 
     #[test]
-    fn stream_timeout_defaults_and_a_short_one_names_its_line() {
+    fn stream_timeout_defaults_and_a_zero_one_names_its_line() {
         let s = Scenario::parse("t.toml", GOOD).unwrap();
         assert_eq!(s.network.stream_timeout_ms, STREAM_TIMEOUT_MS_DEFAULT);
         let set = GOOD.replace(
