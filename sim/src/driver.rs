@@ -1,7 +1,14 @@
 //! The one driver: feeds a [`Node`] from its transport and timers, carries out what it asked
 //! for, and records everything. It compiles in both flavors; only [`Transport`] and the
 //! [`Host`] it is given differ between the simulator and a real process.
+//!
+//! Streams ([`crate::stream`]) go through the same driver: it carries a node's stream
+//! requests to the transport after its datagram requests, traces each message sent as `send`
+//! and each one handed over as `deliver` (with an id and label, as for a datagram), and each
+//! stream's opening and end as `stream_open` / `stream_close`. Stream messages are encoded,
+//! signed and checked as datagrams are; a Byzantine node's lies apply to datagrams only.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +20,7 @@ use crate::auth::Keyring;
 use crate::byzantine::{Behaviour, Byzantine, Liar, Plan};
 use crate::nemesis::Arrival;
 use crate::node::{Action, Cx, Durable, Effects, Message, Node, NodeId, Timer, TimerId};
+use crate::stream::{CloseReason, StreamAction, StreamEvent, StreamId};
 use crate::trace::{DropReason, Ev};
 use crate::transport::Transport;
 use crate::wire::{self, Envelope};
@@ -117,6 +125,7 @@ pub async fn run<N, H>(
         rng,
         out: Vec::with_capacity(512),
         liar: Liar::new(liar_rng),
+        streams: BTreeMap::new(),
     };
     let mut buf = vec![0u8; wire::DATAGRAM_BYTES_MAX + 1];
 
@@ -159,6 +168,11 @@ pub async fn run<N, H>(
                     }
                 }
             }
+            (stream, peer, event) = d.transport.stream_recv() => {
+                if d.on_stream(stream, peer, event).await {
+                    return;
+                }
+            }
         }
     }
 }
@@ -189,6 +203,9 @@ struct Driver<N: Node, H: Host<N::Event>> {
     out: Vec<u8>,
     /// What it does when it turns Byzantine.
     liar: Liar,
+    /// The node's streams and their peers, from its connect (or the accept) to its close
+    /// (or the event that ended it); at most as many as the transport lets it hold.
+    streams: BTreeMap<StreamId, NodeId>,
 }
 
 impl<N: Node, H: Host<N::Event>> Driver<N, H> {
@@ -274,6 +291,156 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         false
     }
 
+    /// Hands one stream event to the node, tracing it. Events of a stream the node no longer
+    /// holds (it closed it, or a bad message reset it) are ignored. Returns true when the
+    /// node asked to stop.
+    async fn on_stream(
+        &mut self,
+        stream: StreamId,
+        peer: NodeId,
+        event: StreamEvent<Vec<u8>>,
+    ) -> bool {
+        let me = self.me;
+        if stream == StreamId::NONE {
+            if let StreamEvent::Message(bytes) = event {
+                let bytes = bytes.len() as u32;
+                self.host.record(me, Ev::Corrupt { bytes });
+            }
+            return false;
+        }
+        // The peer is the one the driver knows: a transport's word is taken only at accept.
+        let known = self.streams.get(&stream).copied();
+        let peer = known.unwrap_or(peer);
+        let event = match event {
+            StreamEvent::Accepted => {
+                if self.streams.contains_key(&stream) {
+                    return false;
+                }
+                self.streams.insert(stream, peer);
+                let outgoing = false;
+                let ev = Ev::StreamOpen {
+                    stream,
+                    peer,
+                    outgoing,
+                };
+                self.host.record(me, ev);
+                StreamEvent::Accepted
+            }
+            _ if known.is_none() => return false,
+            StreamEvent::Connected => {
+                let outgoing = true;
+                self.host.record(
+                    me,
+                    Ev::StreamOpen {
+                        stream,
+                        peer,
+                        outgoing,
+                    },
+                );
+                StreamEvent::Connected
+            }
+            StreamEvent::Message(bytes) => match self.open(&bytes) {
+                Some(env) if env.from == peer => {
+                    let (id, label) = (env.id, env.msg.label().into());
+                    self.host.record(
+                        me,
+                        Ev::Deliver {
+                            from: peer,
+                            id,
+                            label,
+                        },
+                    );
+                    StreamEvent::Message(env.msg)
+                }
+                // Refused and traced by `open`, or a message claiming another sender: the
+                // stream can no longer be trusted to carry the peer's messages in order.
+                bad => {
+                    if bad.is_some() {
+                        let bytes = bytes.len() as u32;
+                        self.host.record(me, Ev::Corrupt { bytes });
+                    }
+                    self.transport.close(stream);
+                    self.end_stream(stream, peer, Some(CloseReason::Reset))
+                }
+            },
+            StreamEvent::Closed(reason) => self.end_stream(stream, peer, Some(reason)),
+        };
+        let now = self.host.now_us();
+        self.node.on_stream(
+            stream,
+            peer,
+            event,
+            &mut Cx::new(me, now, &mut self.rng, &mut self.durable, &mut self.effects),
+        );
+        self.apply(now).await
+    }
+
+    /// Forgets a stream that ended for `reason` (`None`: the node closed it) and traces it;
+    /// returns the event that tells the node.
+    fn end_stream(
+        &mut self,
+        stream: StreamId,
+        peer: NodeId,
+        reason: Option<CloseReason>,
+    ) -> StreamEvent<N::Msg> {
+        self.streams.remove(&stream);
+        let ev = Ev::StreamClose {
+            stream,
+            peer,
+            reason,
+        };
+        self.host.record(self.me, ev);
+        StreamEvent::Closed(reason.unwrap_or(CloseReason::Reset))
+    }
+
+    /// Carries out one stream request of the node.
+    fn stream_action(&mut self, action: StreamAction<N::Msg>) {
+        let me = self.me;
+        match action {
+            StreamAction::Connect(stream, to) => {
+                self.streams.insert(stream, to);
+                self.transport.connect(stream, to);
+            }
+            StreamAction::Send(stream, msg) => {
+                let peer = self.streams.get(&stream).copied();
+                let Some(id) = self.encode(Some(peer.unwrap_or(me)), &msg, me) else {
+                    return;
+                };
+                let label = msg.label();
+                if peer.is_some() && self.transport.stream_send(stream, &self.out, label) {
+                    let label = label.into();
+                    self.host.record(
+                        me,
+                        Ev::Send {
+                            to: peer,
+                            id,
+                            label,
+                        },
+                    );
+                } else {
+                    let label = label.into();
+                    let (from, to, reason) = (me, peer.unwrap_or(me), DropReason::Closed);
+                    self.host.record(
+                        me,
+                        Ev::Drop {
+                            from,
+                            to,
+                            id,
+                            label,
+                            reason,
+                        },
+                    );
+                }
+            }
+            StreamAction::Close(stream) => {
+                if let Some(peer) = self.streams.get(&stream).copied() {
+                    self.transport.close(stream);
+                    self.end_stream(stream, peer, None);
+                }
+            }
+        }
+    }
+
     /// Verifies and decodes a datagram; records why when it cannot.
     fn open(&self, datagram: &[u8]) -> Option<Envelope<N::Msg>> {
         let me = self.me;
@@ -337,6 +504,13 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         }
         // Hand the buffer back, so its capacity is reused.
         self.effects.actions = actions;
+        if !self.effects.streams.is_empty() {
+            let mut requests = std::mem::take(&mut self.effects.streams);
+            for request in requests.drain(..) {
+                self.stream_action(request);
+            }
+            self.effects.streams = requests;
+        }
         let stop = self.effects.stop;
         self.effects.clear();
         stop

@@ -23,6 +23,9 @@ pub mod process;
 pub mod protocol;
 pub mod scenario;
 pub mod shrink;
+pub mod stream;
+#[cfg(madsim)]
+pub mod stream_wire;
 pub mod swarm;
 pub mod testkit;
 pub mod timers;
@@ -43,5 +46,6 @@ pub use node::{
 pub use protocol::{Bug, Protocol, Role, Setup, Tone, SERVERS_AND_CLIENTS, STANDARD_STATES};
 pub use rand_chacha::ChaCha8Rng;
 pub use scenario::{InputError, Scenario, Source};
+pub use stream::{CloseReason, StreamEvent, StreamId};
 pub use timers::NoTimer;
 pub use trace::{DropReason, Ev, Header, Record, Trace, WORLD};

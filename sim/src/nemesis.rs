@@ -8,6 +8,10 @@ use crate::trace::DropReason;
 /// The purpose that keys the fate draws ("FATE").
 const FATE_DRAWS: u64 = 0x4641_5445;
 
+/// The purpose that keys the draws of stream segments ("SFAT"): apart from the datagrams',
+/// so that a run's streams leave its datagrams' fates as they were.
+const STREAM_FATE_DRAWS: u64 = 0x5346_4154;
+
 /// What happens to one datagram on its way.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Arrival {
@@ -39,6 +43,8 @@ pub struct Nemesis {
     duplicate: f64,
     /// Draws each datagram's fate, per link; seeded from the run's seed.
     draws: LinkDraws,
+    /// Draws each stream segment's fate, per link.
+    stream_draws: LinkDraws,
 }
 
 impl Nemesis {
@@ -53,6 +59,7 @@ impl Nemesis {
             corrupt: 0.0,
             duplicate: 0.0,
             draws: LinkDraws::new(nodes, seed, FATE_DRAWS),
+            stream_draws: LinkDraws::new(nodes, seed, STREAM_FATE_DRAWS),
         }
     }
 
@@ -80,6 +87,24 @@ impl Nemesis {
     /// Whether a node runs.
     pub fn is_up(&self, node: NodeId) -> bool {
         self.up.get(node.0 as usize).copied().unwrap_or(false)
+    }
+
+    /// Whether a partition cuts the directed link.
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.link(from, to).is_some_and(|i| self.cut[i])
+    }
+
+    /// Decides whether one attempt of a stream segment from `from` gets through to `to`:
+    /// `None` when it does, else why not. A stream's checksums and sequence numbers absorb
+    /// noise and duplicates, so only partitions and loss stop it (and cost a retransmission).
+    /// Every attempt takes its draw, cut or not, as a datagram does.
+    pub fn stream_attempt(&mut self, from: NodeId, to: NodeId) -> Option<DropReason> {
+        let draw = self.stream_draws.next(from.0, to.0);
+        if self.is_cut(from, to) {
+            return Some(DropReason::Partition);
+        }
+        let rate = self.loss_base.max(self.loss_fault);
+        draw.chance(0, rate).then_some(DropReason::Loss)
     }
 
     /// Sets the loss rate of a loss fault (0 ends it).

@@ -14,16 +14,26 @@
 //! receiver's pending timers comes by its arrival ([`Wakeups`]), armed by the sender so that
 //! the receiver is polled only when a datagram is due. Receiving is cancel-safe by
 //! construction: a datagram leaves the inbox only in the poll that returns it.
+//!
+//! Streams travel here too, modelled by [`Wire`] (see [`crate::stream_wire`]): a driver's
+//! stream requests queue segments, and the world's supervisor task carries them out on
+//! simulated time ([`Network::streams_due`], [`Network::pump_streams`]) with the nemesis at
+//! hand, then wakes the drivers that have stream events. A run without streams never arms a
+//! timer for them.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use crate::link_draws::LinkDraws;
+use crate::nemesis::Nemesis;
 use crate::node::NodeId;
+use crate::stream::StreamId;
+use crate::stream_wire::{Lost, Ready, Wire};
 use crate::wakeups::Wakeups;
 
 /// Datagrams waiting in one inbox; past this they are lost, like a full socket buffer (a
@@ -143,6 +153,12 @@ struct State {
     spare: Vec<Vec<u8>>,
     /// One per node.
     inboxes: Vec<Inbox>,
+    /// Every stream.
+    streams: Wire,
+    /// The supervisor task that carries streams' segments out, as of its last look.
+    wire_waker: Option<Waker>,
+    /// The timers that wake it for segments.
+    wire_wakeups: Wakeups,
 }
 
 /// The network of one simulated run.
@@ -153,12 +169,16 @@ pub struct Network {
     latency_us: (u64, u64),
     /// Inboxes and the latency source.
     state: Mutex<State>,
+    /// Whether any node has opened a stream: until then a driver's look for stream events
+    /// takes no lock (it looks each time it waits).
+    streams_used: AtomicBool,
 }
 
 impl Network {
     /// A network of `nodes` nodes whose latencies are drawn under `seed`, uniform over
-    /// `latency_ms` (inclusive). Call inside the runtime.
-    pub fn new(nodes: usize, latency_ms: [u64; 2], seed: u64) -> Network {
+    /// `latency_ms` (inclusive), whose streams break after `stream_timeout_ms` without getting
+    /// through. Call inside the runtime.
+    pub fn new(nodes: usize, latency_ms: [u64; 2], stream_timeout_ms: u64, seed: u64) -> Network {
         let [lo, hi] = latency_ms;
         Network {
             clock: Clock::start(),
@@ -168,7 +188,11 @@ impl Network {
                 sent: 0,
                 spare: Vec::new(),
                 inboxes: (0..nodes).map(|_| Inbox::default()).collect(),
+                streams: Wire::new(nodes, latency_ms, stream_timeout_ms, seed),
+                wire_waker: None,
+                wire_wakeups: Wakeups::default(),
             }),
+            streams_used: AtomicBool::new(false),
         }
     }
 
@@ -184,10 +208,84 @@ impl Network {
     }
 
     /// The node crashed: what was on its way to it is lost, and so is what is sent to it
-    /// until it starts again.
-    pub fn crash(&self, node: NodeId) {
-        if let Some(inbox) = self.lock().inboxes.get_mut(node.0 as usize) {
+    /// until it starts again. Returns the stream messages lost so far, for the trace.
+    pub fn crash(&self, node: NodeId) -> Vec<Lost> {
+        let now = self.clock.now_us();
+        let mut state = self.lock();
+        if let Some(inbox) = state.inboxes.get_mut(node.0 as usize) {
             *inbox = Inbox::default();
+        }
+        state.streams.crash(now, node);
+        self.arm_wire(&mut state);
+        state.streams.take_lost()
+    }
+
+    /// Ready when a stream segment is due: the supervisor then calls
+    /// [`Network::pump_streams`]. Pending for ever in a run without streams.
+    pub async fn streams_due(&self) {
+        poll_fn(|cx| {
+            let now = self.clock.now_us();
+            let mut state = self.lock();
+            if state.streams.next_due_us().is_some_and(|at| at <= now) {
+                return Poll::Ready(());
+            }
+            if !state
+                .wire_waker
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                state.wire_waker = Some(cx.waker().clone());
+            }
+            self.arm_wire(&mut state);
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Carries out the stream segments due now, with the faults in `nemesis`, and wakes the
+    /// drivers that have stream events. Returns the stream messages lost so far, for the
+    /// trace.
+    pub fn pump_streams(&self, nemesis: &mut Nemesis) -> Vec<Lost> {
+        let now = self.clock.now_us();
+        let mut state = self.lock();
+        state.streams.pump(now, nemesis);
+        self.wake_stream_readers(&mut state);
+        self.arm_wire(&mut state);
+        state.streams.take_lost()
+    }
+
+    /// Partitions changed: streams whose link is now cut start their timeout.
+    pub fn streams_links_changed(&self, nemesis: &Nemesis) {
+        let now = self.clock.now_us();
+        let mut state = self.lock();
+        state.streams.links_changed(now, nemesis);
+        self.arm_wire(&mut state);
+    }
+
+    /// Makes sure the supervisor is woken when the next segment is due.
+    fn arm_wire(&self, state: &mut State) {
+        let State {
+            streams,
+            wire_waker,
+            wire_wakeups,
+            ..
+        } = state;
+        if let (Some(at_us), Some(waker)) = (streams.next_due_us(), wire_waker.as_ref()) {
+            wire_wakeups.ensure(&self.clock.handle, self.clock.since_start(at_us), waker);
+        }
+    }
+
+    /// Wakes every driver that has stream events waiting.
+    fn wake_stream_readers(&self, state: &mut State) {
+        let State {
+            streams, inboxes, ..
+        } = state;
+        for (i, inbox) in inboxes.iter().enumerate() {
+            if streams.has_ready(NodeId(i as u16)) {
+                if let Some(waker) = &inbox.waker {
+                    waker.wake_by_ref();
+                }
+            }
         }
     }
 
@@ -234,6 +332,7 @@ impl Transport {
     pub fn attach(net: Arc<Network>, me: NodeId) -> Transport {
         let nodes = {
             let mut state = net.lock();
+            state.streams.attach(me);
             if let Some(inbox) = state.inboxes.get_mut(me.0 as usize) {
                 *inbox = Inbox {
                     bound: true,
@@ -268,6 +367,60 @@ impl Transport {
         for to in (0..self.nodes).map(NodeId).filter(|n| *n != self.me) {
             self.net.send(&mut state, self.me, to, bytes, now);
         }
+    }
+
+    /// Opens `stream` to `to` (see [`crate::stream_wire`]).
+    pub fn connect(&self, stream: StreamId, to: NodeId) {
+        self.net.streams_used.store(true, Ordering::Relaxed);
+        let now = self.net.clock.now_us();
+        let mut state = self.net.lock();
+        state.streams.connect(now, self.me, stream, to);
+        self.net.arm_wire(&mut state);
+    }
+
+    /// Sends one message's bytes (labelled `label`, for the trace of a message the stream
+    /// loses) on `stream`; false when the stream is gone.
+    pub fn stream_send(&self, stream: StreamId, bytes: &[u8], label: &'static str) -> bool {
+        let now = self.net.clock.now_us();
+        let mut state = self.net.lock();
+        let sent = state.streams.send(now, self.me, stream, bytes, label);
+        self.net.arm_wire(&mut state);
+        sent
+    }
+
+    /// Closes `stream` after what was sent on it.
+    pub fn close(&self, stream: StreamId) {
+        let now = self.net.clock.now_us();
+        let mut state = self.net.lock();
+        state.streams.close(now, self.me, stream);
+        self.net.arm_wire(&mut state);
+    }
+
+    /// The next event of this node's streams (cancel-safe: an event leaves the queue only in
+    /// the poll that returns it).
+    pub async fn stream_recv(&self) -> Ready {
+        poll_fn(|cx| {
+            if !self.net.streams_used.load(Ordering::Relaxed) {
+                // No event can come before the first connect, and the one that carries it
+                // wakes the driver through the waker its datagram receive left.
+                return Poll::Pending;
+            }
+            let mut state = self.net.lock();
+            if let Some(ready) = state.streams.take(self.me) {
+                return Poll::Ready(ready);
+            }
+            if let Some(inbox) = state.inboxes.get_mut(self.me.0 as usize) {
+                if !inbox
+                    .waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
+                    inbox.waker = Some(cx.waker().clone());
+                }
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// Receives one datagram into `buf` (cancel-safe).

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::byzantine::{Lie, TwistCx};
+use crate::stream::{StreamAction, StreamEvent, StreamId};
 
 /// A node's identity: its index in the scenario's node list. Protocols may compare ids
 /// (the bully election orders servers by id).
@@ -155,6 +156,17 @@ pub trait Node: 'static {
         timer: Self::Timer,
         cx: &mut Cx<'_, Self::Msg, Self::Event, Self::Timer>,
     );
+    /// Called for everything that happens to a stream (see [`crate::stream`]): accepted,
+    /// connected, a message, closed. A protocol that opens no stream can ignore it; an
+    /// accepted stream it ignores stays open until the peer closes it.
+    fn on_stream(
+        &mut self,
+        _stream: StreamId,
+        _peer: NodeId,
+        _event: StreamEvent<Self::Msg>,
+        _cx: &mut Cx<'_, Self::Msg, Self::Event, Self::Timer>,
+    ) {
+    }
 }
 
 /// A node behind a box: the world holds servers and clients of one protocol side by side,
@@ -170,6 +182,14 @@ pub trait AnyNode<M, E>: 'static {
     fn message(&mut self, from: NodeId, msg: M, cx: &mut Cx<'_, M, E>);
     /// [`Node::on_timer`], for a timer number the node may not know.
     fn timer(&mut self, timer: TimerId, cx: &mut Cx<'_, M, E>);
+    /// [`Node::on_stream`].
+    fn stream(
+        &mut self,
+        stream: StreamId,
+        peer: NodeId,
+        event: StreamEvent<M>,
+        cx: &mut Cx<'_, M, E>,
+    );
 }
 
 impl<N: Node> AnyNode<N::Msg, N::Event> for N {
@@ -185,6 +205,15 @@ impl<N: Node> AnyNode<N::Msg, N::Event> for N {
             self.on_timer(timer, &mut cx.retimed())
         }
     }
+    fn stream(
+        &mut self,
+        stream: StreamId,
+        peer: NodeId,
+        event: StreamEvent<N::Msg>,
+        cx: &mut Cx<'_, N::Msg, N::Event>,
+    ) {
+        self.on_stream(stream, peer, event, &mut cx.retimed())
+    }
 }
 
 impl<M: Message, E: ProtoEvent> Node for BoxNode<M, E> {
@@ -199,6 +228,15 @@ impl<M: Message, E: ProtoEvent> Node for BoxNode<M, E> {
     }
     fn on_timer(&mut self, timer: TimerId, cx: &mut Cx<'_, M, E>) {
         (**self).timer(timer, cx)
+    }
+    fn on_stream(
+        &mut self,
+        stream: StreamId,
+        peer: NodeId,
+        event: StreamEvent<M>,
+        cx: &mut Cx<'_, M, E>,
+    ) {
+        (**self).stream(stream, peer, event, cx)
     }
 }
 
@@ -259,6 +297,12 @@ pub struct Effects<M, E> {
     pub durable_written: bool,
     /// The node has finished its work: the driver returns after this callback.
     pub stop: bool,
+    /// Stream requests, in the order they were made (kept apart from `actions`, whose
+    /// matches in protocol tests stay as they were).
+    pub streams: Vec<StreamAction<M>>,
+    /// Streams opened so far; not cleared between callbacks, so that the ids
+    /// [`Cx::connect`] hands out are unique for the life of the effects (a node incarnation).
+    pub streams_opened: u32,
 }
 
 impl<M, E> Default for Effects<M, E> {
@@ -268,6 +312,8 @@ impl<M, E> Default for Effects<M, E> {
             notes: Vec::new(),
             durable_written: false,
             stop: false,
+            streams: Vec::new(),
+            streams_opened: 0,
         }
     }
 }
@@ -279,6 +325,7 @@ impl<M, E> Effects<M, E> {
         self.notes.clear();
         self.durable_written = false;
         self.stop = false;
+        self.streams.clear();
     }
 }
 
@@ -358,6 +405,34 @@ impl<'a, M, E, T: Timer> Cx<'a, M, E, T> {
     /// Cancels `timer` if it is pending.
     pub fn cancel_timer(&mut self, timer: T) {
         self.effects.actions.push(Action::CancelTimer(timer.id()));
+    }
+
+    /// Opens a stream to `to` and returns its id at once; [`Node::on_stream`] hears
+    /// `Connected` after a round trip, or `Closed(Refused)`. Messages sent before it is
+    /// connected go after the handshake.
+    pub fn connect(&mut self, to: NodeId) -> StreamId {
+        let n = self.effects.streams_opened;
+        // 2^31 connects in one incarnation would need a connect per microsecond for half an
+        // hour; the ids of accepted streams start there.
+        assert!(
+            n < StreamId::ACCEPTED,
+            "stream ids of this incarnation exhausted"
+        );
+        self.effects.streams_opened += 1;
+        let stream = StreamId(n);
+        self.effects.streams.push(StreamAction::Connect(stream, to));
+        stream
+    }
+
+    /// Sends `msg` on `stream`, after everything sent on it before.
+    pub fn stream_send(&mut self, stream: StreamId, msg: M) {
+        self.effects.streams.push(StreamAction::Send(stream, msg));
+    }
+
+    /// Closes `stream`: what was sent on it still arrives, then the peer hears
+    /// `Closed(PeerClosed)`. This node hears nothing more of it.
+    pub fn close(&mut self, stream: StreamId) {
+        self.effects.streams.push(StreamAction::Close(stream));
     }
 
     /// Reads a durable value.

@@ -89,6 +89,25 @@ pub struct Network {
     /// Probability that a datagram arrives twice.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub duplicate: f64,
+    /// How long a stream may get nothing through (a partition, lasting loss) before it
+    /// breaks, with a notification to both ends (see [`crate::stream`]).
+    #[serde(
+        default = "default_stream_timeout_ms",
+        skip_serializing_if = "is_default_stream_timeout"
+    )]
+    pub stream_timeout_ms: u64,
+}
+
+/// A stream timeout far above every latency a scenario allows, yet short enough that a
+/// partition in a run of tens of seconds breaks the streams across it.
+pub const STREAM_TIMEOUT_MS_DEFAULT: u64 = 5000;
+
+fn default_stream_timeout_ms() -> u64 {
+    STREAM_TIMEOUT_MS_DEFAULT
+}
+
+fn is_default_stream_timeout(ms: &u64) -> bool {
+    *ms == STREAM_TIMEOUT_MS_DEFAULT
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -110,6 +129,7 @@ impl Default for Network {
             loss: 0.0,
             corrupt: 0.0,
             duplicate: 0.0,
+            stream_timeout_ms: STREAM_TIMEOUT_MS_DEFAULT,
         }
     }
 }
@@ -490,6 +510,15 @@ impl Scenario {
                 "must be [min, max] with min <= max <= 60000",
             ));
         }
+        // A timeout shorter than a round trip breaks every stream: allowed (a scenario may
+        // want exactly that), but zero is a typo.
+        const STREAM_TIMEOUT_MS_MAX: u64 = 3600 * 1000;
+        if !(1..=STREAM_TIMEOUT_MS_MAX).contains(&self.network.stream_timeout_ms) {
+            return Err(src.error(
+                "network.stream_timeout_ms",
+                format!("must be 1..={STREAM_TIMEOUT_MS_MAX}"),
+            ));
+        }
         check_rate(src, "network.loss", self.network.loss)?;
         check_rate(src, "network.corrupt", self.network.corrupt)?;
         check_rate(src, "network.duplicate", self.network.duplicate)?;
@@ -808,6 +837,25 @@ heal_ms = 4000
         let err = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
         assert_eq!(err.field, "duration_ms");
         assert_eq!(err.line, Some(4));
+    }
+
+    #[test]
+    fn stream_timeout_defaults_and_a_zero_one_names_its_line() {
+        let s = Scenario::parse("t.toml", GOOD, &ServersAndClients).unwrap();
+        assert_eq!(s.network.stream_timeout_ms, STREAM_TIMEOUT_MS_DEFAULT);
+        let set = GOOD.replace(
+            "latency_ms = [1, 5]",
+            "latency_ms = [1, 5]\nstream_timeout_ms = 900",
+        );
+        let s = Scenario::parse("t.toml", &set, &ServersAndClients).unwrap();
+        assert_eq!(s.network.stream_timeout_ms, 900);
+        let bad = GOOD.replace(
+            "latency_ms = [1, 5]",
+            "latency_ms = [1, 5]\nstream_timeout_ms = 0",
+        );
+        let err = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
+        assert_eq!(err.field, "network.stream_timeout_ms");
+        assert_eq!(err.line, Some(12), "{err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::byzantine::{Behaviour, Byzantine};
 use crate::node::{NodeId, Note, ProtoEvent};
+use crate::stream::{CloseReason, StreamId};
 
 /// The pseudo-node that world events (partitions, loss) are recorded against.
 pub const WORLD: NodeId = NodeId(u16::MAX);
@@ -28,6 +29,9 @@ pub enum DropReason {
     NoRoute,
     /// The sender's authenticator did not verify: a forged identity or a tampered datagram.
     Forged,
+    /// A stream message was sent on a stream that is gone (closed, broken or refused), or was
+    /// lost with its stream (simulator).
+    Closed,
 }
 
 /// One event.
@@ -81,6 +85,20 @@ pub enum Ev<E> {
     Byzantine { byzantine: Option<Byzantine> },
     /// The node's datagram `id` was twisted by its Byzantine behaviour.
     Lie { how: Behaviour, id: u64 },
+    /// A stream of the node is open: `outgoing` when the node opened it (it is connected),
+    /// else it accepted it. Its messages are traced as `send` and `deliver`.
+    StreamOpen {
+        stream: StreamId,
+        peer: NodeId,
+        outgoing: bool,
+    },
+    /// A stream of the node ended: `reason` says why (refused, broken, closed by the peer),
+    /// `None` when the node closed it itself.
+    StreamClose {
+        stream: StreamId,
+        peer: NodeId,
+        reason: Option<CloseReason>,
+    },
 }
 
 impl<E> Ev<E> {

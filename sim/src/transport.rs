@@ -8,6 +8,12 @@
 //! multicast for the group (`datagram.rs`); [`TransportKind::Tcp`] is a listener per node and
 //! a cached connection per peer, carrying the same datagrams as length-prefixed frames
 //! (`stream.rs`).
+//!
+//! Streams ([`crate::stream`]) have the same seam: the simulator models them
+//! (`stream_wire.rs`); the real flavor maps each to a TCP connection
+//! (`connections.rs`), accepted on the node's own address by a listener of its own (UDP) or
+//! by the datagram listener, which tells the two kinds of connection apart by their first
+//! frame (TCP).
 
 use std::net::SocketAddr;
 
@@ -16,6 +22,8 @@ use serde::{Deserialize, Serialize};
 #[cfg(not(madsim))]
 use crate::node::NodeId;
 
+#[cfg(not(madsim))]
+mod connections;
 #[cfg(not(madsim))]
 mod datagram;
 #[cfg(not(madsim))]
@@ -54,8 +62,10 @@ pub use real::Transport;
 mod real {
     use super::*;
 
+    use crate::stream::StreamId;
+
     /// A real node's transport, of the kind its address book names.
-    pub struct Transport(Kind);
+    pub struct Transport(Kind, connections::Connections);
 
     /// The transport behind [`Transport`].
     enum Kind {
@@ -68,10 +78,39 @@ mod real {
     impl Transport {
         /// Binds this node's address (and joins the group, for UDP).
         pub async fn bind(me: NodeId, book: AddressBook) -> std::io::Result<Transport> {
-            Ok(Transport(match book.kind {
-                TransportKind::Udp => Kind::Udp(datagram::Udp::bind(me, book).await?),
-                TransportKind::Tcp => Kind::Tcp(stream::Tcp::bind(me, book).await?),
-            }))
+            let streams = connections::Connections::new(me, book.nodes.clone());
+            let kind = match book.kind {
+                TransportKind::Udp => {
+                    let udp = Kind::Udp(datagram::Udp::bind(me, book).await?);
+                    streams.listen().await;
+                    udp
+                }
+                TransportKind::Tcp => {
+                    Kind::Tcp(stream::Tcp::bind(me, book, streams.registry()).await?)
+                }
+            };
+            Ok(Transport(kind, streams))
+        }
+
+        /// Opens `stream` to `to` over TCP.
+        pub fn connect(&self, stream: StreamId, to: NodeId) {
+            self.1.connect(stream, to)
+        }
+
+        /// Queues one message's bytes on `stream`; false when the stream is gone. The label
+        /// serves the simulator's trace of lost messages; TCP loses them untraced.
+        pub fn stream_send(&self, stream: StreamId, bytes: &[u8], _label: &'static str) -> bool {
+            self.1.stream_send(stream, bytes)
+        }
+
+        /// Closes `stream` after what was queued on it.
+        pub fn close(&self, stream: StreamId) {
+            self.1.close(stream)
+        }
+
+        /// The next event of this node's streams (cancel-safe).
+        pub async fn stream_recv(&self) -> connections::Ready {
+            self.1.recv().await
         }
 
         /// How many nodes the address book holds.

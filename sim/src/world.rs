@@ -17,7 +17,8 @@ use crate::network::{Network, Transport};
 use crate::node::{Durable, NodeId};
 use crate::protocol::Protocol;
 use crate::scenario::{Scenario, WorldAction};
-use crate::trace::{Ev, Record, Trace, WORLD};
+use crate::stream_wire::Lost;
+use crate::trace::{DropReason, Ev, Record, Trace, WORLD};
 
 /// Records kept in memory per run; past it the trace is still hashed, not kept.
 pub const TRACE_RECORDS_MAX: usize = 5_000_000;
@@ -193,6 +194,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         byzantine: vec![None; nodes],
     };
     let latency_ms = scenario.network.latency_ms;
+    let stream_timeout_ms = scenario.network.stream_timeout_ms;
     let schedule = scenario.schedule();
     // Each node gets only its own ring: a liar can sign as itself, never as another.
     let secret = Keyring::secret("faultline sim keys", &seed.to_le_bytes());
@@ -200,7 +202,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let duration_us = scenario.duration_ms * 1000;
 
     let (host, end_us) = runtime.block_on(async move {
-        let net = Arc::new(Network::new(nodes, latency_ms, seed));
+        let net = Arc::new(Network::new(nodes, latency_ms, stream_timeout_ms, seed));
         let host = Arc::new(SimHost {
             net: net.clone(),
             shared: Mutex::new(shared),
@@ -237,20 +239,13 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         }
 
         for (at_ms, action) in schedule {
-            let at = host.net.clock().at(at_ms * 1000);
-            tokio::select! {
-                biased;
-                () = tokio::time::sleep_until(at) => {}
-                () = host.violated.notified() => break,
+            if !wait_until(&host, at_ms * 1000).await {
+                break;
             }
             apply_fault(&host, &handle, &madsim_ids, action);
         }
         if !host.stopped() {
-            tokio::select! {
-                biased;
-                () = tokio::time::sleep_until(host.net.clock().at(duration_us)) => {}
-                () = host.violated.notified() => {}
-            }
+            wait_until(&host, duration_us).await;
         }
         let end_us = host.now_us().min(duration_us);
         host.stopped.store(true, Ordering::Relaxed);
@@ -273,6 +268,47 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         trace,
         verdicts,
         end_us,
+    }
+}
+
+/// Waits until `at_us`, carrying out stream segments meanwhile; false when a check failed
+/// first. The stream branch comes last and registers no timer in a run without streams, so
+/// such a run waits exactly as it did before streams existed.
+async fn wait_until<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, at_us: u64) -> bool {
+    let at = host.net.clock().at(at_us);
+    loop {
+        tokio::select! {
+            biased;
+            () = tokio::time::sleep_until(at) => return true,
+            () = host.violated.notified() => return false,
+            () = host.net.streams_due() => {
+                let lost = host.net.pump_streams(&mut host.lock().nemesis);
+                record_lost(host, lost);
+            }
+        }
+    }
+}
+
+/// Traces the messages streams lost as drops at their receivers.
+fn record_lost<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, lost: Vec<Lost>) {
+    for Lost {
+        from,
+        to,
+        id,
+        label,
+    } in lost
+    {
+        let (label, reason) = (label.into(), DropReason::Closed);
+        host.record(
+            to,
+            Ev::Drop {
+                from,
+                to,
+                id,
+                label,
+                reason,
+            },
+        );
     }
 }
 
@@ -301,9 +337,10 @@ fn apply_fault<E: crate::node::ProtoEvent + Send>(
                 return;
             }
             handle.kill(madsim_ids[node.0 as usize]);
-            host.net.crash(node);
+            let lost = host.net.crash(node);
             host.lock().nemesis.set_up(node, false);
             host.record(node, Ev::Crash);
+            record_lost(host, lost);
         }
         WorldAction::Restart(node) => {
             if host.lock().nemesis.is_up(node) {
@@ -314,11 +351,19 @@ fn apply_fault<E: crate::node::ProtoEvent + Send>(
             handle.restart(madsim_ids[node.0 as usize]);
         }
         WorldAction::Cut(links) => {
-            host.lock().nemesis.set_cut(&links, true);
+            {
+                let mut shared = host.lock();
+                shared.nemesis.set_cut(&links, true);
+                host.net.streams_links_changed(&shared.nemesis);
+            }
             host.record(WORLD, Ev::Partition { links });
         }
         WorldAction::Heal(links) => {
-            host.lock().nemesis.set_cut(&links, false);
+            {
+                let mut shared = host.lock();
+                shared.nemesis.set_cut(&links, false);
+                host.net.streams_links_changed(&shared.nemesis);
+            }
             host.record(WORLD, Ev::Heal { links });
         }
         WorldAction::Loss(rate) => {

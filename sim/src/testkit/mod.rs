@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::byzantine::{Lie, TwistCx};
 use crate::node::{Action, Cx, Durable, Effects, Message, NodeId, Note, Timer, TimerId};
+use crate::stream::StreamAction;
 
 /// The lie `msg` becomes when node #1 of 3 tells it to node #2, with a fixed seed (unit tests
 /// of a protocol's [`Message::twist`]).
@@ -92,6 +93,12 @@ impl<M, E, T: Timer> Bench<M, E, T> {
         }
     }
 
+    /// The stream requests (connects, sends, closes) of the last callback, in order; kept
+    /// apart from [`Out`], whose shape protocol tests rely on.
+    pub fn streams(&mut self) -> Vec<StreamAction<M>> {
+        std::mem::take(&mut self.effects.streams)
+    }
+
     /// Moves the clock on.
     pub fn advance_ms(&mut self, ms: u64) {
         self.now_us += ms * 1000;
@@ -140,4 +147,46 @@ pub fn roles<M, E>(out: &Out<M, E>) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::StreamId;
+
+    #[test]
+    fn stream_ids_count_up_across_callbacks_of_one_incarnation() {
+        let mut bench = Bench::<u32, ()>::new(0);
+        let mut first = None;
+        bench.run(|cx| {
+            first = Some(cx.connect(NodeId(1)));
+            cx.stream_send(StreamId(0), 7);
+        });
+        assert_eq!(first, Some(StreamId(0)));
+        assert_eq!(
+            bench.streams(),
+            [
+                StreamAction::Connect(StreamId(0), NodeId(1)),
+                StreamAction::Send(StreamId(0), 7)
+            ]
+        );
+        let mut second = None;
+        bench.run(|cx| {
+            second = Some(cx.connect(NodeId(2)));
+            cx.close(StreamId(0));
+        });
+        assert_eq!(second, Some(StreamId(1)), "a later callback's id is new");
+        assert!(!StreamId(1).accepted() && StreamId(StreamId::ACCEPTED).accepted());
+        assert_eq!(
+            bench.streams(),
+            [
+                StreamAction::Connect(StreamId(1), NodeId(2)),
+                StreamAction::Close(StreamId(0))
+            ]
+        );
+        // A new incarnation (a fresh bench, as a restarted driver) counts from 0 again.
+        let mut again = None;
+        Bench::<u32, ()>::new(0).run(|cx| again = Some(cx.connect(NodeId(1))));
+        assert_eq!(again, Some(StreamId(0)));
+    }
 }

@@ -25,6 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 
+use super::connections::{self, Registry, HELLO_BYTES};
 use super::AddressBook;
 use crate::node::NodeId;
 use crate::wire::{self, DATAGRAM_BYTES_MAX};
@@ -64,13 +65,17 @@ pub(crate) struct Tcp {
 
 impl Tcp {
     /// Listens on this node's address and starts accepting connections.
-    pub(crate) async fn bind(me: NodeId, book: AddressBook) -> std::io::Result<Tcp> {
+    pub(crate) async fn bind(
+        me: NodeId,
+        book: AddressBook,
+        streams: Arc<Registry>,
+    ) -> std::io::Result<Tcp> {
         let addr = *book.nodes.get(me.0 as usize).ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address for this node")
         })?;
         let listener = TcpListener::bind(addr).await?;
         let (tx, rx) = mpsc::channel(INBOX_FRAMES_MAX);
-        tokio::spawn(accept(listener, tx));
+        tokio::spawn(accept(listener, tx, streams));
         Ok(Tcp {
             inbox: tokio::sync::Mutex::new(rx),
             outboxes: Mutex::new(HashMap::new()),
@@ -123,8 +128,10 @@ impl Tcp {
     }
 }
 
-/// Accepts connections until the driver's inbox is gone, each read by its own task.
-async fn accept(listener: TcpListener, inbox: mpsc::Sender<Vec<u8>>) {
+/// Accepts connections until the driver's inbox is gone, each read by its own task. A
+/// connection whose first frame has a stream hello's length is a stream's
+/// ([`connections::adopt`]); a datagram is never that short.
+async fn accept(listener: TcpListener, inbox: mpsc::Sender<Vec<u8>>, streams: Arc<Registry>) {
     let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
     loop {
         let (conn, peer) = tokio::select! {
@@ -146,8 +153,18 @@ async fn accept(listener: TcpListener, inbox: mpsc::Sender<Vec<u8>>) {
             continue;
         };
         let inbox = inbox.clone();
+        let streams = streams.clone();
         tokio::spawn(async move {
-            if let Err(why) = read_frames(conn, &inbox).await {
+            let mut conn = conn;
+            let mut prefix = [0u8; PREFIX_BYTES];
+            let got = read_full(&mut conn, &mut prefix, None).await;
+            if got == PREFIX_BYTES && u32::from_le_bytes(prefix) as usize == HELLO_BYTES {
+                connections::adopt(streams, conn, &prefix).await;
+                drop(slot);
+                return;
+            }
+            drop(streams);
+            if let Err(why) = read_frames_after(conn, &inbox, &prefix[..got]).await {
                 eprintln!("faultline: refused a frame from {peer}: {why}; closing the connection");
             }
             drop(slot);
@@ -157,14 +174,32 @@ async fn accept(listener: TcpListener, inbox: mpsc::Sender<Vec<u8>>) {
 
 /// Reads frames off one connection into the inbox until the peer closes it at a frame
 /// boundary (Ok) or sends a bad frame (Err, after passing its bytes on to be traced).
+#[cfg(test)]
 async fn read_frames<R: AsyncRead + Unpin>(
-    mut conn: R,
+    conn: R,
     inbox: &mpsc::Sender<Vec<u8>>,
 ) -> Result<(), String> {
+    read_frames_after(conn, inbox, &[]).await
+}
+
+/// Reads frames as `read_frames` does, once `first` bytes of the first length prefix have been read (all of
+/// them, or what came before the connection ended).
+async fn read_frames_after<R: AsyncRead + Unpin>(
+    mut conn: R,
+    inbox: &mpsc::Sender<Vec<u8>>,
+    first: &[u8],
+) -> Result<(), String> {
+    let mut first = Some(first).filter(|f| !f.is_empty());
     loop {
         let mut prefix = [0u8; PREFIX_BYTES];
-        // A connection may sit idle between frames as long as it likes.
-        let got = read_full(&mut conn, &mut prefix, None).await;
+        let got = match first.take() {
+            Some(first) => {
+                prefix[..first.len()].copy_from_slice(first);
+                first.len()
+            }
+            // A connection may sit idle between frames as long as it likes.
+            None => read_full(&mut conn, &mut prefix, None).await,
+        };
         if got == 0 {
             return Ok(());
         }
