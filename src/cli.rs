@@ -95,7 +95,7 @@ enum Command {
         /// A shorter run (for a quick look, not for figures).
         #[arg(long)]
         quick: bool,
-        /// Only the workloads whose name contains this ("bully", "raft", "leader crash").
+        /// Only the workloads whose name contains this ("dense", "leader crash").
         #[arg(long, value_name = "TEXT")]
         only: Option<String>,
     },

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use faultline_sim::scenario::Scenario;
+use faultline_sim::check::name_nodes;
 use faultline_sim::{Header, Message, Protocol, Trace, Verdict};
 
 use crate::report::{self, human_ms};
@@ -51,6 +52,13 @@ pub fn summarise<P: Protocol>(
 ) -> Outcome {
     let names = run.scenario.node_names();
     let details = proto.details(&trace.records, &names);
+    // Checks format node ids; a person reads node names.
+    let verdicts: Vec<Verdict> = (verdicts.into_iter())
+        .map(|v| Verdict {
+            detail: name_nodes(&v.detail, &names),
+            ..v
+        })
+        .collect();
     let analysis = analyse(&trace.records, &names);
     let ok = verdicts.iter().all(|v| v.ok);
     let summary = Summary {

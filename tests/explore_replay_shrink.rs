@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use faultline::run::RunRequest;
 use faultline::seedfile::SeedFile;
+use faultline::Registry;
 
 fn faultline(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_faultline"))
@@ -62,8 +63,8 @@ fn corpus() -> Vec<PathBuf> {
 #[test]
 fn regression_corpus_replays_its_recorded_verdicts() {
     for path in corpus() {
-        let recorded = SeedFile::load(&path).unwrap();
-        let outcome = RunRequest::load(&path, None, vec![])
+        let recorded = SeedFile::load(&path, &Registry::builtin()).unwrap();
+        let outcome = RunRequest::load(&Registry::builtin(), &path, None, vec![])
             .unwrap()
             .execute(false)
             .unwrap();
@@ -114,7 +115,7 @@ fn explore_finds_each_planted_bug_and_shrink_cuts_it_to_a_replayable_minimum() {
             .map(|e| e.unwrap().path())
             .find(|p| p.extension().is_some_and(|e| e == "seed"))
             .unwrap_or_else(|| panic!("{bug}: no seed file"));
-        let original = SeedFile::load(&seed).unwrap();
+        let original = SeedFile::load(&seed, &Registry::builtin()).unwrap();
 
         let shrunk = faultline(&scratch.0, &["shrink", &seed.to_string_lossy()]);
         assert_eq!(shrunk.status.code(), Some(0), "{bug}: {}", text(&shrunk));
@@ -122,7 +123,7 @@ fn explore_finds_each_planted_bug_and_shrink_cuts_it_to_a_replayable_minimum() {
             "{}.min.seed",
             seed.file_stem().unwrap().to_string_lossy()
         ));
-        let min = SeedFile::load(&min_path).unwrap();
+        let min = SeedFile::load(&min_path, &Registry::builtin()).unwrap();
         assert_eq!(
             min.failed_check, original.failed_check,
             "{bug}: shrink keeps the same check"

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{request, scenarios};
+use common::{protocols, request, scenarios};
 use faultline::byzantine::with_liar;
 use faultline_sim::byzantine::Behaviour;
 
@@ -14,7 +14,7 @@ use faultline_sim::byzantine::Behaviour;
 #[test]
 fn twenty_percent_corruption_changes_no_verdict() {
     let mut failures = Vec::new();
-    for path in scenarios("bully").into_iter().chain(scenarios("raft")) {
+    for path in protocols().into_iter().flat_map(scenarios) {
         let base = request(&path, None, &[]);
         for seed in [base.seed, base.seed + 1] {
             let mut req = base.with_seed(seed);

@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn broken_cells_are_red_and_every_text_is_drawn() {
         let grid = Grid {
-            title: "raft".into(),
+            title: "a protocol".into(),
             columns: vec!["election-safety".into(), "liveness".into()],
             rows: vec![GridRow {
                 name: "equivocate".into(),
@@ -104,7 +104,7 @@ mod tests {
         };
         let svg = render_grid(&grid);
         for s in [
-            "raft",
+            "a protocol",
             "election-safety",
             "liveness",
             "equivocate",

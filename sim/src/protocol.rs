@@ -83,7 +83,7 @@ pub trait Protocol: Send + Sync + Sized + 'static {
     type Msg: Message;
     /// The events its nodes report.
     type Event: ProtoEvent + Send;
-    /// Its name in scenarios and cluster files ("raft").
+    /// Its name in scenarios and cluster files ("counter").
     const NAME: &'static str;
     /// One line for people: what it is.
     const ABOUT: &'static str;

@@ -25,7 +25,7 @@ pub trait Catalog {
 pub struct Scenario {
     /// A short name ("leader-crash").
     pub name: String,
-    /// The protocol that runs ("bully").
+    /// The protocol that runs, by its registered name.
     pub protocol: String,
     /// What the scenario shows, for people.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -745,16 +745,17 @@ fn check_rate(src: &Source, path: &str, rate: f64) -> Result<(), InputError> {
     }
 }
 
-/// A catalogue of one protocol with servers and clients, for tests of the runtime.
+/// A catalogue of one protocol, `group`, of servers and clients: for tests of the runtime,
+/// which knows no protocol by name.
 #[doc(hidden)]
 pub struct ServersAndClients;
 
 impl Catalog for ServersAndClients {
     fn roles(&self, protocol: &str) -> Option<&'static [Role]> {
-        (protocol == "bully" || protocol == "raft").then_some(crate::protocol::SERVERS_AND_CLIENTS)
+        (protocol == "group").then_some(crate::protocol::SERVERS_AND_CLIENTS)
     }
     fn protocols(&self) -> Vec<&'static str> {
-        vec!["bully", "raft"]
+        vec!["group"]
     }
 }
 
@@ -764,7 +765,7 @@ mod tests {
 
     const GOOD: &str = r#"
 name = "t"
-protocol = "bully"
+protocol = "group"
 duration_ms = 10000
 
 [nodes]

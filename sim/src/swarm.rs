@@ -222,7 +222,7 @@ mod tests {
             "t.toml",
             r#"
 name = "t"
-protocol = "bully"
+protocol = "group"
 duration_ms = 60000
 [nodes]
 servers = 5

@@ -15,10 +15,11 @@ use pipe::{in_order_exactly_once, Event, Pipe};
 /// Two nodes, numbers every 10 ms for `count` of them, with `network` and `faults` as TOML.
 fn run(over_stream: bool, count: u64, network: &str, faults: &str, seed: u64) -> RunOutput<Event> {
     let text = format!(
-        "name = \"pipe\"\nprotocol = \"pipe\"\nduration_ms = 12000\n\
+        "name = \"pipe\"\nprotocol = \"group\"\nduration_ms = 12000\n\
          [nodes]\nservers = 2\n[network]\n{network}\n{faults}"
     );
-    let scenario = Scenario::parse("pipe.toml", &text).unwrap();
+    let scenario =
+        Scenario::parse("pipe.toml", &text, &faultline_sim::scenario::ServersAndClients).unwrap();
     simulate(Arc::new(Pipe { over_stream, count }), &scenario, seed)
 }
 

@@ -245,7 +245,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let header = Header {
             faultline: "test".into(),
-            protocol: "bully".into(),
+            protocol: "group".into(),
             scenario: "t".into(),
             seed: 0,
             nodes: vec!["s1".into(), "s2".into(), "s3".into()],

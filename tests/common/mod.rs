@@ -6,6 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use faultline::run::RunRequest;
+use faultline::Registry;
+
+/// Every protocol faultline ships, by name: the simulated suites go through the registry.
+pub fn protocols() -> Vec<&'static str> {
+    Registry::builtin().names()
+}
 
 /// The scenario files of `scenarios/<protocol>/`, sorted.
 pub fn scenarios(protocol: &str) -> Vec<PathBuf> {
@@ -20,7 +26,12 @@ pub fn scenarios(protocol: &str) -> Vec<PathBuf> {
 
 /// A run of `path` under `seed` (the scenario's own when `None`) with planted `bugs`.
 pub fn request(path: &Path, seed: Option<u64>, bugs: &[&str]) -> RunRequest {
-    RunRequest::load(path, seed, bugs.iter().map(|b| b.to_string()).collect())
+    RunRequest::load(
+        &Registry::builtin(),
+        path,
+        seed,
+        bugs.iter().map(|b| b.to_string()).collect(),
+    )
         .expect("scenario loads")
 }
 

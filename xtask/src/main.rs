@@ -1,7 +1,8 @@
 //! `cargo xtask <task>`: the project's own chores, one command each.
 //!
 //! - `test`: every test, both flavors (real: unit tests and real-process tests; sim: the
-//!   simulated scenario runs, determinism, snapshots, planted bugs).
+//!   simulated scenario runs, determinism, snapshots, planted bugs), and the example of a
+//!   user's own crate (`examples/counter`) as its user runs it.
 //! - `lint`: `cargo fmt --check` and `cargo clippy -D warnings` in both flavors.
 
 use std::process::{Command, ExitCode};
@@ -24,6 +25,22 @@ fn cargo(args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The example of a user's own crate, run as its user would: `cargo test` in its folder (its
+/// own cargo config makes that the simulator), then its real-process test in the plain build.
+const EXAMPLE: &str = "examples/counter";
+
+fn example(args: &[&str], real: bool) -> bool {
+    eprintln!("xtask: (cd {EXAMPLE} && cargo {})", args.join(" "));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(EXAMPLE);
+    if real {
+        // The example's config asks for the simulator; an empty RUSTFLAGS overrides it.
+        command.env("RUSTFLAGS", "");
+    }
+    command.status().is_ok_and(|s| s.success())
+}
+
 fn test() -> bool {
     let real = ["test", "--workspace", "--exclude", "xtask"];
     let sim = [
@@ -31,7 +48,10 @@ fn test() -> bool {
         &SIM[..],
     ]
     .concat();
-    cargo(&real) && cargo(&sim)
+    cargo(&real)
+        && cargo(&sim)
+        && example(&["test"], false)
+        && example(&["test", "--target-dir", "../../target", "--test", "real"], true)
 }
 
 fn lint() -> bool {
@@ -51,7 +71,9 @@ fn lint() -> bool {
     ]
     .concat();
     let sim = cargo(&sim_args);
-    fmt && real && sim
+    let example_fmt = example(&["fmt", "--", "--check"], false);
+    let example_clippy = example(&["clippy", "--all-targets", "--", "-D", "warnings"], false);
+    fmt && real && sim && example_fmt && example_clippy
 }
 
 fn main() -> ExitCode {

@@ -211,3 +211,57 @@ mod tests {
         assert_eq!(verdicts[1].detail, "4");
     }
 }
+
+/// A check's words with its nodes named: a [`NodeId`] shows as `#3` where it is formatted
+/// (checks know ids, not names), and a person reads `s4`. `Some(#3)` becomes `s4` too; a
+/// number past the names stays as it is.
+pub fn name_nodes(text: &str, names: &[String]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('#') {
+        let digits = rest[at + 1..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len() - at - 1);
+        let name = rest[at + 1..at + 1 + digits]
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| names.get(i));
+        let Some(name) = name else {
+            out.push_str(&rest[..=at]);
+            rest = &rest[at + 1..];
+            continue;
+        };
+        let before = &rest[..at];
+        let after = &rest[at + 1 + digits..];
+        match (before.strip_suffix("Some("), after.strip_prefix(')')) {
+            (Some(before), Some(after)) => {
+                out.push_str(before);
+                out.push_str(name);
+                rest = after;
+            }
+            _ => {
+                out.push_str(before);
+                out.push_str(name);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod naming_tests {
+    use super::*;
+
+    #[test]
+    fn ids_become_names_and_options_lose_their_wrapper() {
+        let names: Vec<String> = ["s1", "s2", "s3", "c1"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            name_nodes("#0 follows Some(#3), not #2 (component {#0, #2})", &names),
+            "s1 follows c1, not s3 (component {s1, s3})"
+        );
+        assert_eq!(name_nodes("chain #fa, #9 and #", &names), "chain #fa, #9 and #");
+        assert_eq!(name_nodes("no node", &names), "no node");
+    }
+}
