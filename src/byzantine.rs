@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use faultline_reports::{render_grid, Cell, Grid, GridRow};
-use faultline_sim::byzantine::Behaviour;
+use faultline_sim::faults::byzantine::Behaviour;
 use faultline_sim::scenario::Fault;
 use serde::Serialize;
 

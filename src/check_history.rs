@@ -1,9 +1,9 @@
 //! `faultline check-history`: the linearizability checker on its own, for a history recorded
-//! anywhere (the format is documented in `faultline_sim::linearizability`).
+//! anywhere (the format is documented in `faultline_sim::check::linearizability`).
 
 use std::path::Path;
 
-use faultline_sim::linearizability::{check, parse_history, Model, Verdict};
+use faultline_sim::check::linearizability::{check, parse_history, Model, Verdict};
 
 /// Returns the exit code: 0 linearizable, 1 not (with a small witness), 2 bad input or
 /// undecided within the search budget.

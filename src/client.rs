@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use faultline_nodes::raft::{Event, LockMode, Msg, OneShot, Op, Outcome, Raft};
-use faultline_sim::process::{run_process, ProcessFiles};
+use faultline_sim::real::process::{run_process, ProcessFiles};
 use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::trace::read_jsonl;
 use faultline_sim::{

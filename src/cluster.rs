@@ -4,9 +4,9 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
-use faultline_sim::auth::Keyring;
+use faultline_sim::runtime::auth::Keyring;
+use faultline_sim::runtime::transport::{AddressBook, TransportKind};
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::transport::{AddressBook, TransportKind};
 use faultline_sim::{NodeId, Role, Setup};
 
 use crate::registry::Registry;

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use faultline_sim::process::{run_process, ProcessFiles};
-use faultline_sim::transport::AddressBook;
+use faultline_sim::real::process::{run_process, ProcessFiles};
+use faultline_sim::runtime::transport::AddressBook;
 use faultline_sim::{Header, NodeId, Protocol};
 
 use crate::cluster::Cluster;
@@ -25,7 +25,7 @@ pub struct NodeRequest {
     pub id: String,
     /// Where it writes its trace and keeps its durable state.
     pub dir: PathBuf,
-    /// A drop-rules file to follow ([`faultline_sim::drop_rules`]).
+    /// A drop-rules file to follow ([`faultline_sim::faults::drop_rules`]).
     pub drop_rules: Option<PathBuf>,
 }
 

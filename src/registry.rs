@@ -12,8 +12,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use faultline_sim::runtime::transport::TransportKind;
 use faultline_sim::scenario::{Catalog, InputError, Scenario, Source};
-use faultline_sim::transport::TransportKind;
 use faultline_sim::{Bug, Message, MsgKind, Protocol, Role, Setup, Tone};
 
 /// One protocol, with its type erased: what a command asks of a protocol it found by name.

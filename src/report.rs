@@ -6,7 +6,7 @@ use faultline_reports::{
     Arrow, Interval, LaneSpan, Mark, MarkKind, OpMark, OpOutcome, Progress, RoleSpan, Span,
     TermSpan, Timeline,
 };
-use faultline_sim::chart::{self, Chart};
+use faultline_sim::protocol::chart::{self, Chart};
 use faultline_sim::{kind_of, Cluster, Ev, MsgKind, Record, Tone, WORLD};
 
 use crate::summary::{groups, Summary};

@@ -277,7 +277,7 @@ pub fn write_outputs(dir: &Path, req: &RunRequest, o: &Outcome) -> std::io::Resu
 /// Runs one protocol's simulation and summarises it.
 pub fn execute<P: Protocol>(proto: P, req: &RunRequest, files: bool) -> Outcome {
     let proto = Arc::new(proto);
-    let out = faultline_sim::world::simulate(proto.clone(), &req.scenario, req.seed);
+    let out = faultline_sim::simulator::world::simulate(proto.clone(), &req.scenario, req.seed);
     let run = RunInfo {
         scenario: &req.scenario,
         seed: req.seed,

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use faultline_sim::shrink::ddmin;
+use faultline_sim::faults::shrink::ddmin;
 use faultline_sim::Scenario;
 
 use crate::registry::Registry;

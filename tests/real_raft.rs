@@ -343,7 +343,8 @@ fn bad_frames_over_tcp_are_refused_and_traced_while_the_replicas_keep_serving() 
     }
     wait_until("a leader", Duration::from_secs(20), || c.leader().is_some());
     let mut good = Vec::new();
-    faultline_sim::wire::encode(NodeId(3), 1, &Junk("hello".repeat(20)), &mut good).unwrap();
+    faultline_sim::runtime::wire::encode(NodeId(3), 1, &Junk("hello".repeat(20)), &mut good)
+        .unwrap();
     let mut garbled = good.clone();
     garbled[30] ^= 0x08;
     // An idle connection that never sends a byte holds its slot but harms no one.

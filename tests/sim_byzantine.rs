@@ -7,7 +7,7 @@ mod common;
 
 use common::{protocols, request, scenarios};
 use faultline::byzantine::with_liar;
-use faultline_sim::byzantine::Behaviour;
+use faultline_sim::faults::byzantine::Behaviour;
 
 /// Corrupted datagrams at 20% never change the verdict of a shipped scenario: the checksum
 /// turns them into losses, which every protocol already survives.

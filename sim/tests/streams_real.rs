@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use faultline_sim::byzantine::Byzantine;
-use faultline_sim::driver::{self, Host};
-use faultline_sim::nemesis::Arrival;
-use faultline_sim::stream::CloseReason;
-use faultline_sim::transport::{AddressBook, Transport, TransportKind};
+use faultline_sim::faults::byzantine::Byzantine;
+use faultline_sim::faults::nemesis::Arrival;
+use faultline_sim::node::stream::CloseReason;
+use faultline_sim::runtime::driver::{self, Host};
+use faultline_sim::runtime::transport::{AddressBook, Transport, TransportKind};
 use faultline_sim::{ChaCha8Rng, Durable, Ev, NodeId, Protocol};
 use rand::SeedableRng;
 

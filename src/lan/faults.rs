@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-use faultline_sim::drop_rules::DropRules;
+use faultline_sim::faults::drop_rules::DropRules;
 use faultline_sim::scenario::WorldAction;
 use faultline_sim::{Cluster, Ev, Header, NodeId, Record, WORLD};
 

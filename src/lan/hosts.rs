@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use faultline_sim::drop_rules::DropRules;
+use faultline_sim::faults::drop_rules::DropRules;
 use faultline_sim::scenario::{InputError, WorldAction};
 use faultline_sim::NodeId;
 

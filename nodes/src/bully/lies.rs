@@ -1,9 +1,9 @@
-//! The lies a Byzantine group member can tell (see `faultline_sim::byzantine`): inflated
+//! The lies a Byzantine group member can tell (see `faultline_sim::faults::byzantine`): inflated
 //! epochs, a leader that is not, acknowledgements never earned, forged chat sequence numbers,
 //! other words in a chat line. Forging another member's identity is the driver's part, and
 //! the group's authenticators refuse it.
 
-use faultline_sim::byzantine::{Lie, TwistCx};
+use faultline_sim::faults::byzantine::{Lie, TwistCx};
 
 use super::msg::{Entry, Msg};
 

@@ -1,6 +1,6 @@
 //! The datagrams servers and chat clients exchange (one enum for both).
 
-use faultline_sim::byzantine::{Lie, TwistCx};
+use faultline_sim::faults::byzantine::{Lie, TwistCx};
 use faultline_sim::{Message, MsgKind, NodeId};
 use serde::{Deserialize, Serialize};
 

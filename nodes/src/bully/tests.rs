@@ -921,7 +921,7 @@ fn labels_are_short_and_uppercase() {
 #[test]
 fn lies_about_counters_at_their_end_saturate_instead_of_panicking() {
     // Found by the fuzzer: `client_seq + cx.bump()` overflowed on a chat numbered u64::MAX.
-    use faultline_sim::byzantine::Lie;
+    use faultline_sim::faults::byzantine::Lie;
     use faultline_sim::testkit::twist;
     let chat = Msg::Chat {
         client_seq: u64::MAX,
@@ -944,7 +944,7 @@ fn lies_about_counters_at_their_end_saturate_instead_of_panicking() {
 fn a_reworded_chat_is_cut_on_a_character_boundary() {
     // Found by the fuzzer: truncating a hostile multi-byte text one byte past the bound
     // panicked mid-character.
-    use faultline_sim::byzantine::Lie;
+    use faultline_sim::faults::byzantine::Lie;
     use faultline_sim::testkit::twist;
     let text = format!("x{}", "é".repeat(TEXT_BYTES_MAX / 2));
     let entry = Entry {

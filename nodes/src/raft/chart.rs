@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use faultline_sim::chart::{Chart, ClientOp, OpOutcome, Progress, Tenure};
+use faultline_sim::protocol::chart::{Chart, ClientOp, OpOutcome, Progress, Tenure};
 use faultline_sim::{Ev, NodeId, Record};
 
 use super::event::Event;

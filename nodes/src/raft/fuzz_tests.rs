@@ -1,11 +1,11 @@
-//! The seeded fuzzer of Raft's messages (engine: `faultline_sim::fuzz`): mangled frames and
+//! The seeded fuzzer of Raft's messages (engine: `faultline_sim::testkit::fuzz`): mangled frames and
 //! payloads, hostile values built from the message types, all delivered to replicas and a
 //! client in several states. No decoder and no node may panic.
 //!
 //! `FAULTLINE_FUZZ_ITERS=200000 cargo test -p faultline-nodes raft::fuzz --release` hunts
 //! longer; a failure prints the seed and iteration that replay it.
 
-use faultline_sim::fuzz::{Fuzzer, Target};
+use faultline_sim::testkit::fuzz::{Fuzzer, Target};
 use faultline_sim::testkit::Bench;
 use faultline_sim::{Node, NodeId, Timer};
 use rand::Rng;

@@ -1,10 +1,12 @@
 //! Linearizability of the key-value history: every kv operation the clients invoked, with what
-//! they were told (or that they were told nothing), judged by `faultline_sim::linearizability`
+//! they were told (or that they were told nothing), judged by `faultline_sim::check::linearizability`
 //! at the end of the run, key by key.
 
 use std::collections::BTreeMap;
 
-use faultline_sim::linearizability::{check, Input, Model, Op as HOp, Output, Verdict as LVerdict};
+use faultline_sim::check::linearizability::{
+    check, Input, Model, Op as HOp, Output, Verdict as LVerdict,
+};
 use faultline_sim::{Check, Ev, NodeId, Record, Verdict};
 
 use super::event::Event;

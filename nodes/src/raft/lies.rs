@@ -1,9 +1,9 @@
-//! The lies a Byzantine replica can tell (see `faultline_sim::byzantine`). Raft assumes crash
+//! The lies a Byzantine replica can tell (see `faultline_sim::faults::byzantine`). Raft assumes crash
 //! faults only, so these are where it breaks: a vote granted to every candidate of a term, an
 //! acknowledgement of entries never stored, a leader telling each follower another command,
 //! a reply with a value never read.
 
-use faultline_sim::byzantine::{Lie, TwistCx};
+use faultline_sim::faults::byzantine::{Lie, TwistCx};
 
 use super::msg::{Entry, Msg, Payload};
 use super::op::{Op, Outcome, Value};

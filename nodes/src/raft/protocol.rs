@@ -1,7 +1,7 @@
 //! Raft as a runtime [`Protocol`]: which node runs at each id, and its checks.
 
+use faultline_sim::runtime::transport::TransportKind;
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::transport::TransportKind;
 use faultline_sim::{BoxNode, Bug, Check, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS};
 
 use super::bugs::Bugs;

@@ -887,7 +887,7 @@ fn a_term_pushed_to_its_end_by_a_hostile_peer_stops_elections_without_a_panic() 
 #[test]
 fn lies_about_counters_at_their_end_saturate_instead_of_panicking() {
     // Found by the fuzzer: `match_index + cx.bump()` overflowed on a reply at u64::MAX.
-    use faultline_sim::byzantine::Lie;
+    use faultline_sim::faults::byzantine::Lie;
     use faultline_sim::testkit::twist;
     let reply = Msg::AppendReply {
         term: u64::MAX,

@@ -2,6 +2,7 @@
 //! durable store and effect buffer, runs a callback, and hands back what the node asked for;
 //! a [`World`] runs a whole protocol's nodes together under faults, and judges the trace.
 
+pub mod fuzz;
 mod world;
 #[cfg(test)]
 mod world_tests;
@@ -13,9 +14,9 @@ use std::marker::PhantomData;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::byzantine::{Lie, TwistCx};
+use crate::faults::byzantine::{Lie, TwistCx};
+use crate::node::stream::StreamAction;
 use crate::node::{Action, Cx, Durable, Effects, Message, NodeId, Note, Timer, TimerId};
-use crate::stream::StreamAction;
 
 /// The lie `msg` becomes when node #1 of 3 tells it to node #2, with a fixed seed (unit tests
 /// of a protocol's [`Message::twist`]).
@@ -152,7 +153,7 @@ pub fn roles<M, E>(out: &Out<M, E>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::StreamId;
+    use crate::node::stream::StreamId;
 
     #[test]
     fn stream_ids_count_up_across_callbacks_of_one_incarnation() {

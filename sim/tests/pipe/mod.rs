@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use faultline_sim::check::Check;
+use faultline_sim::node::stream::{CloseReason, StreamEvent, StreamId};
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::stream::{CloseReason, StreamEvent, StreamId};
 use faultline_sim::{
     BoxNode, Cx, Message, Node, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS,
 };

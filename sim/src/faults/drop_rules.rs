@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::nemesis::Nemesis;
+use crate::faults::nemesis::Nemesis;
 use crate::node::NodeId;
 
 /// The drop rules in force.
@@ -71,7 +71,7 @@ impl DropRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nemesis::Arrival;
+    use crate::faults::nemesis::Arrival;
     use crate::trace::DropReason;
 
     #[test]

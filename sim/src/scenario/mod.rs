@@ -2,14 +2,19 @@
 //! the checks of one run. Every error names the file, the line and the field.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::byzantine::{Behaviour, Byzantine};
+use crate::faults::byzantine::Behaviour;
 use crate::node::NodeId;
+
+mod input_error;
+mod schedule;
+
 use crate::protocol::Role;
+pub use input_error::{InputError, Source};
+pub use schedule::WorldAction;
 
 /// The protocols a scenario may name, and their roles: a scenario counts its nodes by role.
 pub trait Catalog {
@@ -57,7 +62,7 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// Faults drawn per seed (swarm testing); see [`Scenario::concretize`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub random_faults: Option<crate::swarm::RandomFaults>,
+    pub random_faults: Option<crate::faults::swarm::RandomFaults>,
 }
 
 /// How many nodes of each role, by the role's count key (`servers = 5`, `workers = 3`).
@@ -90,7 +95,7 @@ pub struct Network {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub duplicate: f64,
     /// How long a stream may get nothing through (a partition, lasting loss) before it
-    /// breaks, with a notification to both ends (see [`crate::stream`]).
+    /// breaks, with a notification to both ends (see [`crate::node::stream`]).
     #[serde(
         default = "default_stream_timeout_ms",
         skip_serializing_if = "is_default_stream_timeout"
@@ -194,188 +199,6 @@ pub enum Fault {
         /// End.
         until_ms: u64,
     },
-}
-
-/// A world action at a time, compiled from the fault schedule.
-#[derive(Clone, Debug, PartialEq)]
-pub enum WorldAction {
-    /// Kill a node.
-    Crash(NodeId),
-    /// Restart a node.
-    Restart(NodeId),
-    /// Cut directed links.
-    Cut(Vec<(NodeId, NodeId)>),
-    /// Restore directed links.
-    Heal(Vec<(NodeId, NodeId)>),
-    /// Set the loss fault's rate (0 ends it).
-    Loss(f64),
-    /// Make a node lie, or honest again.
-    Byzantine(NodeId, Option<Byzantine>),
-}
-
-/// Bad input: which file, where, which field, what is wrong.
-#[derive(Clone, Debug, PartialEq)]
-pub struct InputError {
-    /// The file.
-    pub file: String,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// The field's dotted path (`network.latency_ms`, `faults[2].node`).
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: ", self.file, line)?,
-            None => write!(f, "{}: ", self.file)?,
-        }
-        if !self.field.is_empty() {
-            write!(f, "field `{}`: ", self.field)?;
-        }
-        write!(f, "{}", self.message)
-    }
-}
-
-impl std::error::Error for InputError {}
-
-/// The text of a TOML file, for errors that point into it.
-pub struct Source<'a> {
-    /// The file's name as the user gave it.
-    pub file: &'a str,
-    /// Its text.
-    pub text: &'a str,
-}
-
-impl Source<'_> {
-    /// An error about the field at `path` (dotted, with `[i]` for array items).
-    pub fn error(&self, path: &str, message: impl Into<String>) -> InputError {
-        InputError {
-            file: self.file.to_string(),
-            line: locate(self.text, path).map(|(line, _)| line),
-            field: path.to_string(),
-            message: message.into(),
-        }
-    }
-
-    /// Deserializes one section (`[workload]`) of the file into a protocol's own type.
-    pub fn section<T: serde::de::DeserializeOwned>(
-        &self,
-        name: &str,
-        table: &toml::Table,
-    ) -> Result<T, InputError> {
-        let value = toml::Value::Table(table.clone());
-        serde_path_to_error::deserialize(value).map_err(|err| {
-            let inner_path = err.path().to_string();
-            let message = err.inner().to_string().trim().to_string();
-            let mut path = if inner_path == "." {
-                name.to_string()
-            } else {
-                format!("{name}.{inner_path}")
-            };
-            if let Some(key) = unknown_field(&message) {
-                if !path.ends_with(&key) {
-                    path = format!("{path}.{key}");
-                }
-            }
-            self.error(&path, message)
-        })
-    }
-
-    /// Deserializes the whole text, turning serde's error into an [`InputError`].
-    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, InputError> {
-        let de = toml::Deserializer::new(self.text);
-        serde_path_to_error::deserialize(de).map_err(|err| {
-            let mut path = err.path().to_string();
-            let inner = err.into_inner();
-            let message = inner.message().to_string();
-            // serde names an unknown key only in its message; put it in the path.
-            if path == "." {
-                path.clear();
-            }
-            if let Some(key) = unknown_field(&message) {
-                if !path.ends_with(&key) {
-                    path = if path.is_empty() {
-                        key
-                    } else {
-                        format!("{path}.{key}")
-                    };
-                }
-            }
-            // The key itself is the best place to point at; toml's span is the fallback.
-            let line = match locate(self.text, &path) {
-                Some((line, true)) => Some(line),
-                found => inner
-                    .span()
-                    .map(|span| line_of(self.text, span.start))
-                    .or(found.map(|f| f.0)),
-            };
-            InputError {
-                file: self.file.to_string(),
-                line,
-                field: path,
-                message,
-            }
-        })
-    }
-}
-
-fn unknown_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    Some(rest[..rest.find('`')?].to_string())
-}
-
-fn line_of(text: &str, byte: usize) -> usize {
-    text[..byte.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
-}
-
-/// Finds the line of the item at a dotted path, or of its nearest parent found; the flag
-/// says whether the whole path was found.
-fn locate(text: &str, path: &str) -> Option<(usize, bool)> {
-    let doc = toml_edit::ImDocument::parse(text).ok()?;
-    let mut item: &toml_edit::Item = doc.as_item();
-    let mut best = None;
-    let mut whole = true;
-    for seg in path.split('.').filter(|s| !s.is_empty()) {
-        let (key, index) = match seg.find('[') {
-            Some(i) => (&seg[..i], seg[i + 1..seg.len() - 1].parse::<usize>().ok()),
-            None => (seg, None),
-        };
-        let Some(next) = item.get(key) else {
-            whole = false;
-            break;
-        };
-        item = next;
-        if let Some(span) = key_span(item) {
-            best = Some(line_of(text, span));
-        }
-        if let Some(i) = index {
-            let Some(next) = item.get(i) else {
-                whole = false;
-                break;
-            };
-            item = next;
-            if let Some(span) = key_span(item) {
-                best = Some(line_of(text, span));
-            }
-        }
-    }
-    best.map(|line| (line, whole))
-}
-
-fn key_span(item: &toml_edit::Item) -> Option<usize> {
-    match item {
-        toml_edit::Item::Value(v) => v.span().map(|s| s.start),
-        toml_edit::Item::Table(t) => t.span().map(|s| s.start),
-        toml_edit::Item::ArrayOfTables(a) => a.span().map(|s| s.start),
-        toml_edit::Item::None => None,
-    }
 }
 
 impl Scenario {
@@ -649,91 +472,6 @@ impl Scenario {
             }
         }
         Ok(())
-    }
-
-    /// The fault schedule as timed world actions, in time order (stable for equal times).
-    pub fn schedule(&self) -> Vec<(u64, WorldAction)> {
-        let id = |name: &str| self.node_id(name).expect("validated");
-        let mut out = Vec::new();
-        for fault in &self.faults {
-            match fault {
-                Fault::Crash { node, at_ms } => out.push((*at_ms, WorldAction::Crash(id(node)))),
-                Fault::Restart { node, at_ms } => {
-                    out.push((*at_ms, WorldAction::Restart(id(node))))
-                }
-                Fault::Partition {
-                    groups,
-                    from,
-                    to,
-                    at_ms,
-                    heal_ms,
-                } => {
-                    let links = if groups.is_empty() {
-                        let mut links = Vec::new();
-                        for f in from {
-                            for t in to {
-                                if f != t {
-                                    links.push((id(f), id(t)));
-                                }
-                            }
-                        }
-                        links
-                    } else {
-                        self.links_between(groups)
-                    };
-                    out.push((*at_ms, WorldAction::Cut(links.clone())));
-                    if let Some(heal) = heal_ms {
-                        out.push((*heal, WorldAction::Heal(links)));
-                    }
-                }
-                Fault::Byzantine {
-                    node,
-                    behaviour,
-                    rate,
-                    from_ms,
-                    until_ms,
-                } => {
-                    let byzantine = Byzantine {
-                        behaviour: *behaviour,
-                        rate: *rate,
-                    };
-                    out.push((*from_ms, WorldAction::Byzantine(id(node), Some(byzantine))));
-                    if let Some(until) = until_ms {
-                        out.push((*until, WorldAction::Byzantine(id(node), None)));
-                    }
-                }
-                Fault::Loss {
-                    rate,
-                    from_ms,
-                    until_ms,
-                } => {
-                    out.push((*from_ms, WorldAction::Loss(*rate)));
-                    out.push((*until_ms, WorldAction::Loss(0.0)));
-                }
-            }
-        }
-        out.sort_by_key(|(at, _)| *at);
-        out
-    }
-
-    /// Both directions of every link between different groups; unlisted nodes form a group.
-    fn links_between(&self, groups: &[Vec<String>]) -> Vec<(NodeId, NodeId)> {
-        let names = self.node_names();
-        let group_of = |name: &str| {
-            groups
-                .iter()
-                .position(|g| g.iter().any(|n| n == name))
-                .unwrap_or(groups.len())
-        };
-        let mut links = Vec::new();
-        for (a, name_a) in names.iter().enumerate() {
-            for (b, name_b) in names.iter().enumerate() {
-                if a != b && group_of(name_a) != group_of(name_b) {
-                    links.push((NodeId(a as u16), NodeId(b as u16)));
-                }
-            }
-        }
-        links
     }
 }
 

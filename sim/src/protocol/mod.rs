@@ -2,12 +2,15 @@
 //! checks. Everything a command needs to know about a protocol is here, so that a new one
 //! plugs in with one registry line and no string match elsewhere.
 
-use crate::chart::Chart;
+pub mod chart;
+pub mod planted;
+
 use crate::check::Check;
 use crate::node::{BoxNode, Message, NodeId, ProtoEvent};
+use crate::protocol::chart::Chart;
+use crate::runtime::transport::TransportKind;
 use crate::scenario::{InputError, Source};
 use crate::trace::Record;
-use crate::transport::TransportKind;
 
 /// A kind of node a protocol runs ("server", "client", "worker", "file_server").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,7 +109,7 @@ pub trait Protocol: Send + Sync + Sized + 'static {
     /// The checks that judge a run.
     fn checks(&self) -> Vec<Box<dyn Check<Self::Event> + Send>>;
     /// Whether its nodes authenticate senders (a MAC per recipient on every datagram, see
-    /// [`crate::auth`]), so that a node cannot speak for another.
+    /// [`crate::runtime::auth`]), so that a node cannot speak for another.
     fn authenticates(&self) -> bool {
         false
     }

@@ -56,6 +56,7 @@ impl Wakeups {
     }
 
     /// Timers still to fire, as of the last [`Wakeups::ensure`].
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.pending.len()
     }

@@ -33,7 +33,7 @@
 //! records `stream_open` when it is connected or accepted and `stream_close` (with the reason,
 //! `null` when it closed the stream itself) when it ends.
 //!
-//! The simulator's model (sim flavor, `crate::stream_wire`) and the TCP mapping (real flavor,
+//! The simulator's model (sim flavor, `crate::simulator::stream_wire`) and the TCP mapping (real flavor,
 //! `transport/connections.rs`) document how each one keeps these promises.
 //!
 //! [`Cx::connect`]: crate::node::Cx::connect

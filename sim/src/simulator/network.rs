@@ -1,7 +1,7 @@
 //! The simulated network (sim flavor only): datagrams in flight between simulated nodes.
 //!
 //! Each datagram gets a latency drawn from the run's seed, its link and its number on that
-//! link (see [`crate::link_draws`]), uniform over the scenario's range, and waits in its
+//! link (see [`crate::faults::link_draws`]), uniform over the scenario's range, and waits in its
 //! receiver's inbox until then. A crashed node's inbox is emptied and what is sent to it
 //! while it is down is lost, as on a real network. Partitions, loss and noise are not
 //! decided here but by the nemesis as a datagram arrives, in both flavors.
@@ -15,7 +15,7 @@
 //! the receiver is polled only when a datagram is due. Receiving is cancel-safe by
 //! construction: a datagram leaves the inbox only in the poll that returns it.
 //!
-//! Streams travel here too, modelled by [`Wire`] (see [`crate::stream_wire`]): a driver's
+//! Streams travel here too, modelled by [`Wire`] (see [`crate::simulator::stream_wire`]): a driver's
 //! stream requests queue segments, and the world's supervisor task carries them out on
 //! simulated time ([`Network::streams_due`], [`Network::pump_streams`]) with the nemesis at
 //! hand, then wakes the drivers that have stream events. A run without streams never arms a
@@ -29,12 +29,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use crate::link_draws::LinkDraws;
-use crate::nemesis::Nemesis;
+use crate::faults::link_draws::LinkDraws;
+use crate::faults::nemesis::Nemesis;
+use crate::node::stream::StreamId;
 use crate::node::NodeId;
-use crate::stream::StreamId;
-use crate::stream_wire::{Lost, Ready, Wire};
-use crate::wakeups::Wakeups;
+use crate::simulator::stream_wire::{Lost, Ready, Wire};
+use crate::simulator::wakeups::Wakeups;
 
 /// Datagrams waiting in one inbox; past this they are lost, like a full socket buffer (a
 /// node that far behind has bigger problems than one datagram).
@@ -369,7 +369,7 @@ impl Transport {
         }
     }
 
-    /// Opens `stream` to `to` (see [`crate::stream_wire`]).
+    /// Opens `stream` to `to` (see [`crate::simulator::stream_wire`]).
     pub fn connect(&self, stream: StreamId, to: NodeId) {
         self.net.streams_used.store(true, Ordering::Relaxed);
         let now = self.net.clock.now_us();

@@ -1,6 +1,6 @@
 //! A real node process (real flavor only): wall-clock time, a trace file written line by
 //! line (so a SIGKILL loses nothing already recorded), durable state in a file that also
-//! journals the trace lines of the callback that wrote it ([`crate::journal`]).
+//! journals the trace lines of the callback that wrote it ([`crate::real::journal`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -12,16 +12,16 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::auth::Keyring;
-use crate::byzantine::Byzantine;
-use crate::driver::{self, Host};
-use crate::drop_rules::DropRules;
-use crate::journal::{self, Journal, Recovery};
-use crate::nemesis::{Arrival, Nemesis};
+use crate::faults::byzantine::Byzantine;
+use crate::faults::drop_rules::DropRules;
+use crate::faults::nemesis::{Arrival, Nemesis};
 use crate::node::{Durable, NodeId, ProtoEvent};
 use crate::protocol::Protocol;
+use crate::real::journal::{self, Journal, Recovery};
+use crate::runtime::auth::Keyring;
+use crate::runtime::driver::{self, Host};
+use crate::runtime::transport::{AddressBook, Transport};
 use crate::trace::{Ev, Header, Record};
-use crate::transport::{AddressBook, Transport};
 
 /// The [`Host`] of one real node.
 struct ProcessHost {

@@ -1,4 +1,4 @@
-//! Streams over TCP (real flavor): each stream of [`crate::stream`] is one TCP connection to
+//! Streams over TCP (real flavor): each stream of [`crate::node::stream`] is one TCP connection to
 //! the peer's address.
 //!
 //! A node listens for streams on its own address: a UDP node binds a TCP listener there too
@@ -11,7 +11,7 @@
 //! whose message does not verify as the peer's.
 //!
 //! A frame is a 4-byte little-endian length and that many bytes: one message as a
-//! [`crate::wire`] datagram, or nothing at all for a close (the "bye" frame). Each stream has
+//! [`crate::runtime::wire`] datagram, or nothing at all for a close (the "bye" frame). Each stream has
 //! a task that writes its outbox and reads the connection. A close queues the bye after what
 //! was sent; the peer hears `PeerClosed` when it reads it. A connection that ends without a
 //! bye (the peer's process died or its driver stopped, a reset) is `PeerCrashed`; a frame that
@@ -42,11 +42,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::node::NodeId;
-use crate::stream::{
+use crate::node::stream::{
     CloseReason, StreamEvent, StreamId, STREAMS_PER_NODE_MAX, STREAM_MESSAGES_MAX,
 };
-use crate::wire::DATAGRAM_BYTES_MAX;
+use crate::node::NodeId;
+use crate::runtime::wire::DATAGRAM_BYTES_MAX;
 
 /// One event for the driver: which stream, its peer, what happened.
 pub type Ready = (StreamId, NodeId, StreamEvent<Vec<u8>>);

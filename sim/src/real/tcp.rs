@@ -10,7 +10,7 @@
 //! Every accepted connection gets a reader task that cuts the byte stream into frames and
 //! puts them in the driver's inbox, the same bounded channel as the simulator's receiver task,
 //! so that receiving is cancel-safe. A frame is a 4-byte little-endian length and one datagram
-//! of [`crate::wire`]. A bad frame — a length over [`DATAGRAM_BYTES_MAX`], a connection closed
+//! of [`crate::runtime::wire`]. A bad frame — a length over [`DATAGRAM_BYTES_MAX`], a connection closed
 //! or stalled mid-frame, a datagram whose checks fail — is logged on stderr and closes its
 //! connection; the bytes that did arrive still go to the driver, whose decode refuses them and
 //! traces `Corrupt`, as for a bad datagram. The node's other connections carry on.
@@ -26,9 +26,9 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 
 use super::connections::{self, Registry, HELLO_BYTES};
-use super::AddressBook;
 use crate::node::NodeId;
-use crate::wire::{self, DATAGRAM_BYTES_MAX};
+use crate::runtime::transport::AddressBook;
+use crate::runtime::wire::{self, DATAGRAM_BYTES_MAX};
 
 /// Frames waiting for the driver; past this they are dropped, like a full socket buffer.
 const INBOX_FRAMES_MAX: usize = 16 * 1024;

@@ -38,12 +38,12 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
-use crate::link_draws::LinkDraws;
-use crate::nemesis::Nemesis;
-use crate::node::NodeId;
-use crate::stream::{
+use crate::faults::link_draws::LinkDraws;
+use crate::faults::nemesis::Nemesis;
+use crate::node::stream::{
     CloseReason, StreamEvent, StreamId, STREAMS_PER_NODE_MAX, STREAM_MESSAGES_MAX,
 };
+use crate::node::NodeId;
 
 /// Stream events waiting for one node's driver before messages are held back.
 pub const READY_EVENTS_MAX: usize = 4096;
@@ -75,7 +75,7 @@ enum Kind {
 /// One message on a stream.
 #[derive(Debug)]
 struct Payload {
-    /// Its bytes, a [`crate::wire`] datagram.
+    /// Its bytes, a [`crate::runtime::wire`] datagram.
     bytes: Vec<u8>,
     /// Who sent it to whom, its id and label: to trace it if the stream loses it.
     lost: Lost,
@@ -332,7 +332,7 @@ impl Wire {
             return false;
         }
         let to = c.nodes[1 - end];
-        let id = crate::wire::peek_id(bytes).unwrap_or(0);
+        let id = crate::runtime::wire::peek_id(bytes).unwrap_or(0);
         let lost = Lost {
             from: node,
             to,

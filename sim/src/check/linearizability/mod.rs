@@ -52,7 +52,7 @@
 //! ```
 //!
 //! ```
-//! use faultline_sim::linearizability::{check, parse_history, Model, Verdict};
+//! use faultline_sim::check::linearizability::{check, parse_history, Model, Verdict};
 //!
 //! let text = r#"
 //! {"client":1,"invoke_us":100,"return_us":200,"op":"put","key":"x","value":"1","result":"ok"}

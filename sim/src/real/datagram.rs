@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use tokio::net::UdpSocket;
 
-use super::AddressBook;
 use crate::node::NodeId;
+use crate::runtime::transport::AddressBook;
 
 /// A node's unicast socket and its membership of the multicast group.
 pub(crate) struct Udp {

@@ -4,6 +4,9 @@
 //! what the node asked for. The driver (simulated or real) carries those requests out, so the
 //! same protocol code runs in the simulator, on a LAN and in a unit test.
 
+pub mod stream;
+pub mod timers;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::marker::PhantomData;
@@ -13,8 +16,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::byzantine::{Lie, TwistCx};
-use crate::stream::{StreamAction, StreamEvent, StreamId};
+use crate::faults::byzantine::{Lie, TwistCx};
+use crate::node::stream::{StreamAction, StreamEvent, StreamId};
 
 /// A node's identity: its index in the scenario's node list. Protocols may compare ids
 /// (the bully election orders servers by id).
@@ -114,7 +117,7 @@ pub trait Message: Serialize + DeserializeOwned + Clone + fmt::Debug + 'static {
     }
 
     /// A meaningful lie in place of this message, for Byzantine fault injection
-    /// ([`crate::byzantine`]): `None` when the protocol knows no lie for it.
+    /// ([`crate::faults::byzantine`]): `None` when the protocol knows no lie for it.
     fn twist(&self, _lie: Lie, _cx: &mut TwistCx<'_>) -> Option<Self> {
         None
     }
@@ -156,7 +159,7 @@ pub trait Node: 'static {
         timer: Self::Timer,
         cx: &mut Cx<'_, Self::Msg, Self::Event, Self::Timer>,
     );
-    /// Called for everything that happens to a stream (see [`crate::stream`]): accepted,
+    /// Called for everything that happens to a stream (see [`crate::node::stream`]): accepted,
     /// connected, a message, closed. A protocol that opens no stream can ignore it; an
     /// accepted stream it ignores stays open until the peer closes it.
     fn on_stream(

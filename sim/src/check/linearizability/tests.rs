@@ -8,8 +8,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::*;
 
-const LINEARIZABLE: &str = include_str!("../../../tests/data/history-linearizable.jsonl");
-const STALE_READ: &str = include_str!("../../../tests/data/history-stale-read.jsonl");
+const LINEARIZABLE: &str = include_str!("../../../../tests/data/history-linearizable.jsonl");
+const STALE_READ: &str = include_str!("../../../../tests/data/history-stale-read.jsonl");
 
 fn op(client: u64, invoke_us: u64, return_us: Option<u64>, input: Input, output: Output) -> Op {
     Op {

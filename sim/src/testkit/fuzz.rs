@@ -14,10 +14,10 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::byzantine::{Lie, TwistCx};
+use crate::faults::byzantine::{Lie, TwistCx};
 use crate::node::{BoxNode, Message, Node, NodeId, ProtoEvent, TimerId};
+use crate::runtime::wire;
 use crate::testkit::Bench;
-use crate::wire;
 
 /// The variable that overrides every layer's iteration budget.
 pub const ITERS_VAR: &str = "FAULTLINE_FUZZ_ITERS";

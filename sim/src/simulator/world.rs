@@ -8,16 +8,16 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::Notify;
 
-use crate::auth::Keyring;
-use crate::byzantine::Byzantine;
 use crate::check::{Check, Verdict};
-use crate::driver::{self, Host};
-use crate::nemesis::{Arrival, Nemesis};
-use crate::network::{Network, Transport};
+use crate::faults::byzantine::Byzantine;
+use crate::faults::nemesis::{Arrival, Nemesis};
 use crate::node::{Durable, NodeId};
 use crate::protocol::Protocol;
+use crate::runtime::auth::Keyring;
+use crate::runtime::driver::{self, Host};
 use crate::scenario::{Scenario, WorldAction};
-use crate::stream_wire::Lost;
+use crate::simulator::network::{Network, Transport};
+use crate::simulator::stream_wire::Lost;
 use crate::trace::{DropReason, Ev, Record, Trace, WORLD};
 
 /// Records kept in memory per run; past it the trace is still hashed, not kept.

@@ -8,9 +8,9 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::byzantine::{Behaviour, Byzantine};
+use crate::faults::byzantine::{Behaviour, Byzantine};
+use crate::node::stream::{CloseReason, StreamId};
 use crate::node::{NodeId, Note, ProtoEvent};
-use crate::stream::{CloseReason, StreamId};
 
 /// The pseudo-node that world events (partitions, loss) are recorded against.
 pub const WORLD: NodeId = NodeId(u16::MAX);

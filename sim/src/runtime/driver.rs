@@ -2,7 +2,7 @@
 //! for, and records everything. It compiles in both flavors; only [`Transport`] and the
 //! [`Host`] it is given differ between the simulator and a real process.
 //!
-//! Streams ([`crate::stream`]) go through the same driver: it carries a node's stream
+//! Streams ([`crate::node::stream`]) go through the same driver: it carries a node's stream
 //! requests to the transport after its datagram requests, traces each message sent as `send`
 //! and each one handed over as `deliver` (with an id and label, as for a datagram), and each
 //! stream's opening and end as `stream_open` / `stream_close`. Stream messages are encoded,
@@ -15,15 +15,15 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::alarm::Alarm;
-use crate::auth::Keyring;
-use crate::byzantine::{Behaviour, Byzantine, Liar, Plan};
-use crate::nemesis::Arrival;
+use crate::faults::byzantine::{Behaviour, Byzantine, Liar, Plan};
+use crate::faults::nemesis::Arrival;
+use crate::node::stream::{CloseReason, StreamAction, StreamEvent, StreamId};
 use crate::node::{Action, Cx, Durable, Effects, Message, Node, NodeId, Timer, TimerId};
-use crate::stream::{CloseReason, StreamAction, StreamEvent, StreamId};
+use crate::runtime::alarm::Alarm;
+use crate::runtime::auth::Keyring;
+use crate::runtime::transport::Transport;
+use crate::runtime::wire::{self, Envelope};
 use crate::trace::{DropReason, Ev};
-use crate::transport::Transport;
-use crate::wire::{self, Envelope};
 
 /// What a driver needs from the world it runs in (the simulator's shared state, or a real
 /// process's trace file and drop rules).

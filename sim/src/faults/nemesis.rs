@@ -1,7 +1,7 @@
 //! The faults in force: crashed nodes, cut links, loss. The driver asks it about every
 //! datagram, so partitions and loss are decided (and traced) in one place in both flavors.
 
-use crate::link_draws::LinkDraws;
+use crate::faults::link_draws::LinkDraws;
 use crate::node::NodeId;
 use crate::trace::DropReason;
 

@@ -42,7 +42,7 @@ impl Alarm {
 /// moves later (a Raft follower's, on every heartbeat) is served by the timer already
 /// pending.
 ///
-/// [`Wakeups`]: crate::wakeups::Wakeups
+/// [`Wakeups`]: crate::simulator::wakeups::Wakeups
 #[cfg(madsim)]
 pub struct Alarm {
     /// The deadline, as time since madsim's start.
@@ -52,7 +52,7 @@ pub struct Alarm {
     /// The instant of madsim's start, to turn deadlines into times since then.
     base: tokio::time::Instant,
     /// The timers that wake this driver.
-    wakeups: crate::wakeups::Wakeups,
+    wakeups: crate::simulator::wakeups::Wakeups,
 }
 
 #[cfg(madsim)]

@@ -1,0 +1,8 @@
+//! The simulated world (sim flavor only, `--cfg madsim`): one madsim node per protocol node,
+//! faultline's own simulated network of datagrams and streams, and the fault schedule applied
+//! on simulated time.
+
+pub(crate) mod network;
+pub(crate) mod stream_wire;
+pub(crate) mod wakeups;
+pub mod world;
