@@ -89,7 +89,7 @@ pub fn client_command(
     id: Option<&str>,
     deadline_ms: u64,
     words: &[String],
-) -> Result<i32, Box<dyn std::error::Error>> {
+) -> Result<i32, crate::error::Error> {
     let cluster = Cluster::load(config, registry)?;
     if cluster.file.protocol != Raft::NAME {
         return Err(format!(

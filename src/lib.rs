@@ -24,6 +24,7 @@ pub mod cluster;
 pub mod collect;
 #[cfg(not(madsim))]
 pub mod compare;
+pub mod error;
 pub mod exploration;
 #[cfg(madsim)]
 pub mod explore;
@@ -43,5 +44,6 @@ pub mod summary;
 #[cfg(madsim)]
 pub mod testing;
 
+pub use error::Error;
 pub use faultline_sim as sim;
 pub use registry::Registry;

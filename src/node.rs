@@ -39,7 +39,7 @@ impl NodeRequest {
         id: &str,
         dir: &Path,
         drop_rules: Option<&Path>,
-    ) -> Result<NodeRequest, Box<dyn std::error::Error>> {
+    ) -> Result<NodeRequest, crate::error::Error> {
         let cluster = Cluster::load(config, registry)?;
         let me = cluster.id(id)?;
         if let Some(asked) = protocol.filter(|p| *p != cluster.file.protocol) {
@@ -62,7 +62,7 @@ impl NodeRequest {
 }
 
 /// Runs the node of `req` as protocol `proto` until Ctrl-C.
-pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), Box<dyn std::error::Error>> {
+pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), crate::error::Error> {
     let (cluster, me, id) = (&req.cluster, req.me, &req.id);
     std::fs::create_dir_all(&req.dir)?;
     let files = ProcessFiles {

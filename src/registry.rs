@@ -51,7 +51,7 @@ pub trait Entry: Send + Sync {
     ) -> Result<crate::lan::merge::Merged, String>;
     /// Runs node `id` of a cluster as a real process until Ctrl-C.
     #[cfg(not(madsim))]
-    fn serve(&self, node: &crate::node::NodeRequest) -> Result<(), Box<dyn std::error::Error>>;
+    fn serve(&self, node: &crate::node::NodeRequest) -> Result<(), crate::error::Error>;
 }
 
 impl fmt::Debug for dyn Entry {
@@ -108,7 +108,7 @@ impl<P: Protocol> Entry for Typed<P> {
         crate::lan::merge::judge(proto, scenario, opts)
     }
     #[cfg(not(madsim))]
-    fn serve(&self, node: &crate::node::NodeRequest) -> Result<(), Box<dyn std::error::Error>> {
+    fn serve(&self, node: &crate::node::NodeRequest) -> Result<(), crate::error::Error> {
         let proto = P::new(&node.cluster.setup(), &node.cluster.source())?;
         crate::node::serve(proto, node)
     }
