@@ -17,7 +17,6 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::explore::write_seed_file;
 use crate::registry::Registry;
 use crate::run::{write_outputs, RunRequest};
 use crate::shrink::{shrink, ShrinkError, Shrunk};
@@ -211,17 +210,16 @@ impl Explore<'_> {
                 continue;
             };
             let (check, detail) = (failed.name.clone(), failed.detail.clone());
+            // Run again with files: the report and its failure.seed.
             let name = format!("{}-{seed}", req.scenario.name);
             let run = self.sim.run_request(&req, &name);
-            let seed_file =
-                write_seed_file(&req, &req.execute(false).expect("ran"), &run.dir, None);
             return Explored {
                 seeds_run,
                 failure: Some(Failure {
                     seed,
                     check,
                     detail,
-                    seed_file: PathBuf::from(seed_file),
+                    seed_file: run.dir.join("failure.seed"),
                     dir: run.dir,
                 }),
             };

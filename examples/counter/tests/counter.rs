@@ -44,6 +44,12 @@ fn explore_finds_the_lazy_flush_bug_and_shrink_cuts_it_to_one_crash_and_restart(
     for file in ["trace.jsonl", "summary.json", "timeline.svg"] {
         assert!(failure.dir.join(file).exists(), "{file} written");
     }
+    let replayed = sim.run(&failure.seed_file);
+    assert_eq!(
+        (replayed.failed_check(), &replayed.summary.seed),
+        (Some("nothing-acked-is-lost"), &failure.seed),
+        "the seed file replays the failure"
+    );
     let shrunk = sim.shrink(&failure.seed_file);
     assert_eq!(shrunk.check, "nothing-acked-is-lost");
     // A crash and the restart that shows what the server lost: nothing else is needed.
