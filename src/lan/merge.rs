@@ -148,6 +148,7 @@ fn read_trace<E: ProtoEvent>(
                 *to = renumber(*to);
             }
             Ev::Leader { leader: Some(l) } => *l = renumber(*l),
+            Ev::StreamOpen { peer, .. } | Ev::StreamClose { peer, .. } => *peer = renumber(*peer),
             Ev::Partition { links } | Ev::Heal { links } => {
                 for (a, b) in links {
                     *a = renumber(*a);
