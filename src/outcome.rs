@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use faultline_sim::scenario::Scenario;
 use faultline_sim::check::name_nodes;
+use faultline_sim::scenario::Scenario;
 use faultline_sim::{Header, Message, Protocol, Trace, Verdict};
 
 use crate::report::{self, human_ms};

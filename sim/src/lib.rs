@@ -9,6 +9,8 @@ pub mod check;
 pub mod driver;
 pub mod drop_rules;
 pub mod fuzz;
+#[cfg(madsim)]
+pub mod invariant;
 #[cfg(not(madsim))]
 pub mod journal;
 pub mod linearizability;

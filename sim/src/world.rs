@@ -12,6 +12,7 @@ use crate::auth::Keyring;
 use crate::byzantine::Byzantine;
 use crate::check::{Check, Verdict};
 use crate::driver::{self, Host};
+use crate::invariant::{self, InNode, INVARIANT};
 use crate::nemesis::{Arrival, Nemesis};
 use crate::network::{Network, Transport};
 use crate::node::{Durable, NodeId};
@@ -170,7 +171,9 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
     }
 }
 
-/// Runs a scenario under `seed` in madsim and returns its trace and verdicts.
+/// Runs a scenario under `seed` in madsim and returns its trace and verdicts. A panic (a
+/// broken invariant) ends the run as a failed check named [`INVARIANT`], first among the
+/// verdicts, with the trace recorded up to it.
 pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> RunOutput<P::Event> {
     let names = scenario.node_names();
     let nodes = names.len();
@@ -201,61 +204,104 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let authenticates = proto.authenticates();
     let duration_us = scenario.duration_ms * 1000;
 
-    let (host, end_us) = runtime.block_on(async move {
-        let net = Arc::new(Network::new(nodes, latency_ms, stream_timeout_ms, seed));
-        let host = Arc::new(SimHost {
-            net: net.clone(),
-            shared: Mutex::new(shared),
-            violated: Notify::new(),
-            stopped: AtomicBool::new(false),
-        });
-        let handle = madsim::runtime::Handle::current();
-        let mut madsim_ids = Vec::with_capacity(nodes);
-        for (i, name) in names.iter().enumerate() {
-            let id = NodeId(i as u16);
-            let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
-            let node = handle
-                .create_node()
-                .name(name.clone())
-                .init(move || {
-                    let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
-                    async move {
-                        let durable = take_durable(&host, i).await;
-                        let incarnation = {
-                            let mut shared = host.lock();
-                            shared.incarnation[i] += 1;
-                            shared.incarnation[i]
+    // The host outlives a panic that unwinds out of the runtime: its trace is the evidence.
+    let host_slot: Arc<Mutex<Option<Arc<SimHost<P::Event>>>>> = Arc::default();
+    let slot = host_slot.clone();
+    let names_of_nodes = names.clone();
+    let ran = invariant::catch(|| {
+        runtime.block_on(async move {
+            let net = Arc::new(Network::new(nodes, latency_ms, stream_timeout_ms, seed));
+            let host = Arc::new(SimHost {
+                net: net.clone(),
+                shared: Mutex::new(shared),
+                violated: Notify::new(),
+                stopped: AtomicBool::new(false),
+            });
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(host.clone());
+            let handle = madsim::runtime::Handle::current();
+            let mut madsim_ids = Vec::with_capacity(nodes);
+            for (i, name) in names.iter().enumerate() {
+                let id = NodeId(i as u16);
+                let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
+                let node = handle
+                    .create_node()
+                    .name(name.clone())
+                    .init(move || {
+                        let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
+                        let task = async move {
+                            let durable = take_durable(&host, i).await;
+                            let incarnation = {
+                                let mut shared = host.lock();
+                                shared.incarnation[i] += 1;
+                                shared.incarnation[i]
+                            };
+                            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                            rng.set_stream(((i as u64) << 32) | incarnation);
+                            let transport = Transport::attach(net, id);
+                            let keys =
+                                authenticates.then(|| Keyring::derive(&secret, id, nodes as u16));
+                            driver::run(proto.node(id), id, host, transport, durable, rng, keys)
+                                .await;
                         };
-                        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                        rng.set_stream(((i as u64) << 32) | incarnation);
-                        let transport = Transport::attach(net, id);
-                        let keys =
-                            authenticates.then(|| Keyring::derive(&secret, id, nodes as u16));
-                        driver::run(proto.node(id), id, host, transport, durable, rng, keys).await;
-                    }
-                })
-                .build();
-            madsim_ids.push(node.id());
-        }
-
-        for (at_ms, action) in schedule {
-            if !wait_until(&host, at_ms * 1000).await {
-                break;
+                        InNode {
+                            node: id,
+                            task: Box::pin(task),
+                        }
+                    })
+                    .build();
+                madsim_ids.push(node.id());
             }
-            apply_fault(&host, &handle, &madsim_ids, action);
-        }
-        if !host.stopped() {
-            wait_until(&host, duration_us).await;
-        }
-        let end_us = host.now_us().min(duration_us);
-        host.stopped.store(true, Ordering::Relaxed);
-        (host, end_us)
+
+            for (at_ms, action) in schedule {
+                if !wait_until(&host, at_ms * 1000).await {
+                    break;
+                }
+                apply_fault(&host, &handle, &madsim_ids, action);
+            }
+            if !host.stopped() {
+                wait_until(&host, duration_us).await;
+            }
+            let end_us = host.now_us().min(duration_us);
+            host.stopped.store(true, Ordering::Relaxed);
+            (host, end_us)
+        })
     });
+    let (host, end_us, violation) = match ran {
+        Ok((host, end_us)) => {
+            let violation = host.lock().violation.take();
+            (host, end_us, violation)
+        }
+        Err(broken) => {
+            let Some(host) = host_slot.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+                // The world itself failed to start: no trace, and a digest of nothing.
+                let verdict = Verdict {
+                    name: INVARIANT.to_string(),
+                    ok: false,
+                    detail: broken.detail(&names_of_nodes, 0),
+                };
+                return RunOutput {
+                    trace: Trace::new(0),
+                    verdicts: vec![verdict],
+                    end_us: 0,
+                };
+            };
+            host.stopped.store(true, Ordering::Relaxed);
+            let end_us = host.now_us().min(duration_us);
+            let violation = Verdict {
+                name: INVARIANT.to_string(),
+                ok: false,
+                detail: broken.detail(&names_of_nodes, end_us),
+            };
+            (host, end_us, Some(violation))
+        }
+    };
 
     let mut shared = host.lock();
     let trace = std::mem::replace(&mut shared.trace, Trace::new(0));
-    let violation = shared.violation.take();
     let mut verdicts: Vec<Verdict> = Vec::new();
+    if let Some(v) = violation.as_ref().filter(|v| v.name == INVARIANT) {
+        verdicts.push(v.clone());
+    }
     for check in shared.checks.iter_mut() {
         match &violation {
             Some(v) if v.name == check.name() => verdicts.push(v.clone()),

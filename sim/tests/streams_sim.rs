@@ -18,8 +18,12 @@ fn run(over_stream: bool, count: u64, network: &str, faults: &str, seed: u64) ->
         "name = \"pipe\"\nprotocol = \"group\"\nduration_ms = 12000\n\
          [nodes]\nservers = 2\n[network]\n{network}\n{faults}"
     );
-    let scenario =
-        Scenario::parse("pipe.toml", &text, &faultline_sim::scenario::ServersAndClients).unwrap();
+    let scenario = Scenario::parse(
+        "pipe.toml",
+        &text,
+        &faultline_sim::scenario::ServersAndClients,
+    )
+    .unwrap();
     simulate(Arc::new(Pipe { over_stream, count }), &scenario, seed)
 }
 

@@ -32,7 +32,7 @@ pub fn request(path: &Path, seed: Option<u64>, bugs: &[&str]) -> RunRequest {
         seed,
         bugs.iter().map(|b| b.to_string()).collect(),
     )
-        .expect("scenario loads")
+    .expect("scenario loads")
 }
 
 /// Seeds per scenario: `default` in CI, more with FAULTLINE_SEEDS=500.

@@ -51,7 +51,10 @@ fn test() -> bool {
     cargo(&real)
         && cargo(&sim)
         && example(&["test"], false)
-        && example(&["test", "--target-dir", "../../target", "--test", "real"], true)
+        && example(
+            &["test", "--target-dir", "../../target", "--test", "real"],
+            true,
+        )
 }
 
 fn lint() -> bool {

@@ -256,12 +256,18 @@ mod naming_tests {
 
     #[test]
     fn ids_become_names_and_options_lose_their_wrapper() {
-        let names: Vec<String> = ["s1", "s2", "s3", "c1"].iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = ["s1", "s2", "s3", "c1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(
             name_nodes("#0 follows Some(#3), not #2 (component {#0, #2})", &names),
             "s1 follows c1, not s3 (component {s1, s3})"
         );
-        assert_eq!(name_nodes("chain #fa, #9 and #", &names), "chain #fa, #9 and #");
+        assert_eq!(
+            name_nodes("chain #fa, #9 and #", &names),
+            "chain #fa, #9 and #"
+        );
         assert_eq!(name_nodes("no node", &names), "no node");
     }
 }
