@@ -2,7 +2,7 @@
 //! schedule applied on simulated time, checks judging every record as it is appended.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -205,7 +205,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let duration_us = scenario.duration_ms * 1000;
 
     // The host outlives a panic that unwinds out of the runtime: its trace is the evidence.
-    let host_slot: Arc<Mutex<Option<Arc<SimHost<P::Event>>>>> = Arc::default();
+    let host_slot = Arc::new(OnceLock::new());
     let slot = host_slot.clone();
     let names_of_nodes = names.clone();
     let ran = invariant::catch(|| {
@@ -217,7 +217,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
                 violated: Notify::new(),
                 stopped: AtomicBool::new(false),
             });
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(host.clone());
+            let _ = slot.set(host.clone());
             let handle = madsim::runtime::Handle::current();
             let mut madsim_ids = Vec::with_capacity(nodes);
             for (i, name) in names.iter().enumerate() {
@@ -266,13 +266,10 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
             (host, end_us)
         })
     });
-    let (host, end_us, violation) = match ran {
-        Ok((host, end_us)) => {
-            let violation = host.lock().violation.take();
-            (host, end_us, violation)
-        }
+    let (host, end_us, broken) = match ran {
+        Ok((host, end_us)) => (host, end_us, None),
         Err(broken) => {
-            let Some(host) = host_slot.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            let Some(host) = host_slot.get().cloned() else {
                 // The world itself failed to start: no trace, and a digest of nothing.
                 let verdict = Verdict {
                     name: INVARIANT.to_string(),
@@ -287,20 +284,24 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
             };
             host.stopped.store(true, Ordering::Relaxed);
             let end_us = host.now_us().min(duration_us);
-            let violation = Verdict {
+            let broken = Verdict {
                 name: INVARIANT.to_string(),
                 ok: false,
                 detail: broken.detail(&names_of_nodes, end_us),
             };
-            (host, end_us, Some(violation))
+            (host, end_us, Some(broken))
         }
     };
 
     let mut shared = host.lock();
     let trace = std::mem::replace(&mut shared.trace, Trace::new(0));
+    let violation = shared.violation.take();
     let mut verdicts: Vec<Verdict> = Vec::new();
-    if let Some(v) = violation.as_ref().filter(|v| v.name == INVARIANT) {
-        verdicts.push(v.clone());
+    // The first failure comes first (shrink keeps it): a panic after a check failed, in the
+    // instant before the run stopped, is listed after the checks.
+    let mut broken = broken;
+    if violation.is_none() {
+        verdicts.extend(broken.take());
     }
     for check in shared.checks.iter_mut() {
         match &violation {
@@ -308,6 +309,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
             _ => verdicts.push(check.finish(end_us)),
         }
     }
+    verdicts.extend(broken);
     drop(shared);
     drop(runtime);
     RunOutput {
