@@ -208,65 +208,64 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let host_slot = Arc::new(OnceLock::new());
     let slot = host_slot.clone();
     let names_of_nodes = names.clone();
-    let ran = invariant::catch(|| {
-        runtime.block_on(async move {
-            let net = Arc::new(Network::new(nodes, latency_ms, stream_timeout_ms, seed));
-            let host = Arc::new(SimHost {
-                net: net.clone(),
-                shared: Mutex::new(shared),
-                violated: Notify::new(),
-                stopped: AtomicBool::new(false),
-            });
-            let _ = slot.set(host.clone());
-            let handle = madsim::runtime::Handle::current();
-            let mut madsim_ids = Vec::with_capacity(nodes);
-            for (i, name) in names.iter().enumerate() {
-                let id = NodeId(i as u16);
-                let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
-                let node = handle
-                    .create_node()
-                    .name(name.clone())
-                    .init(move || {
-                        let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
-                        let task = async move {
-                            let durable = take_durable(&host, i).await;
-                            let incarnation = {
-                                let mut shared = host.lock();
-                                shared.incarnation[i] += 1;
-                                shared.incarnation[i]
-                            };
-                            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                            rng.set_stream(((i as u64) << 32) | incarnation);
-                            let transport = Transport::attach(net, id);
-                            let keys =
-                                authenticates.then(|| Keyring::derive(&secret, id, nodes as u16));
-                            driver::run(proto.node(id), id, host, transport, durable, rng, keys)
-                                .await;
+    let world = async move {
+        let net = Arc::new(Network::new(nodes, latency_ms, stream_timeout_ms, seed));
+        let host = Arc::new(SimHost {
+            net: net.clone(),
+            shared: Mutex::new(shared),
+            violated: Notify::new(),
+            stopped: AtomicBool::new(false),
+        });
+        let _ = slot.set(host.clone());
+        let handle = madsim::runtime::Handle::current();
+        let mut madsim_ids = Vec::with_capacity(nodes);
+        for (i, name) in names.iter().enumerate() {
+            let id = NodeId(i as u16);
+            let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
+            let node = handle
+                .create_node()
+                .name(name.clone())
+                .init(move || {
+                    let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
+                    let task = async move {
+                        let durable = take_durable(&host, i).await;
+                        let incarnation = {
+                            let mut shared = host.lock();
+                            shared.incarnation[i] += 1;
+                            shared.incarnation[i]
                         };
-                        InNode {
-                            node: id,
-                            task: Box::pin(task),
-                        }
-                    })
-                    .build();
-                madsim_ids.push(node.id());
-            }
+                        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                        rng.set_stream(((i as u64) << 32) | incarnation);
+                        let transport = Transport::attach(net, id);
+                        let keys =
+                            authenticates.then(|| Keyring::derive(&secret, id, nodes as u16));
+                        driver::run(proto.node(id), id, host, transport, durable, rng, keys).await;
+                    };
+                    InNode {
+                        node: id,
+                        task: Box::pin(task),
+                    }
+                })
+                .build();
+            madsim_ids.push(node.id());
+        }
 
-            for (at_ms, action) in schedule {
-                if !wait_until(&host, at_ms * 1000).await {
-                    break;
-                }
-                apply_fault(&host, &handle, &madsim_ids, action);
+        for (at_ms, action) in schedule {
+            if !wait_until(&host, at_ms * 1000).await {
+                break;
             }
-            if !host.stopped() {
-                wait_until(&host, duration_us).await;
-            }
-            let end_us = host.now_us().min(duration_us);
-            host.stopped.store(true, Ordering::Relaxed);
-            (host, end_us)
-        })
-    });
-    let (host, end_us, broken) = match ran {
+            apply_fault(&host, &handle, &madsim_ids, action);
+        }
+        if !host.stopped() {
+            wait_until(&host, duration_us).await;
+        }
+        let end_us = host.now_us().min(duration_us);
+        host.stopped.store(true, Ordering::Relaxed);
+        (host, end_us)
+    };
+    let ran = invariant::catch(|| runtime.block_on(world));
+
+    let (host, end_us, mut broken) = match ran {
         Ok((host, end_us)) => (host, end_us, None),
         Err(broken) => {
             let Some(host) = host_slot.get().cloned() else {
@@ -299,7 +298,6 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let mut verdicts: Vec<Verdict> = Vec::new();
     // The first failure comes first (shrink keeps it): a panic after a check failed, in the
     // instant before the run stopped, is listed after the checks.
-    let mut broken = broken;
     if violation.is_none() {
         verdicts.extend(broken.take());
     }
