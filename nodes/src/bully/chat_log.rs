@@ -50,7 +50,15 @@ impl ChatLog {
         log
     }
 
+    /// Adds `entry`, the next seq (callers check), to the entries and the chat index.
     fn push(&mut self, entry: Entry) {
+        assert_eq!(
+            entry.seq,
+            self.last_seq() + 1,
+            "chat log: entry {} pushed after last seq {} (two entries with one seq, or a gap)",
+            entry.seq,
+            self.last_seq()
+        );
         if !entry.is_noop() {
             self.index
                 .insert((entry.origin, entry.client_seq), entry.seq);
@@ -142,6 +150,12 @@ impl ChatLog {
             }
         }
         cx.durable_put(KEY_LEN, encode_u64(self.last_seq()));
+        assert!(
+            self.commit <= self.last_seq(),
+            "chat log truncated to {} entries, below its commit point {}",
+            self.last_seq(),
+            self.commit
+        );
         true
     }
 
@@ -154,6 +168,12 @@ impl ChatLog {
     pub(crate) fn commit_to(&mut self, seq: u64) -> u64 {
         let old = self.commit;
         self.commit = self.commit.max(seq.min(self.last_seq()));
+        assert!(
+            self.commit <= self.last_seq(),
+            "chat log committed {} past the {} entries it holds",
+            self.commit,
+            self.last_seq()
+        );
         old
     }
 
@@ -161,15 +181,79 @@ impl ChatLog {
     pub(crate) fn deliver(&mut self, cx: &mut ServerCx<'_>) {
         while self.delivered < self.commit {
             self.delivered += 1;
-            if let Some(e) = self.get(self.delivered) {
-                if !e.is_noop() {
-                    cx.emit(Event::Delivered {
-                        seq: e.seq,
-                        origin: e.origin,
-                        client_seq: e.client_seq,
-                    });
-                }
+            let Some(e) = self.get(self.delivered) else {
+                panic!(
+                    "chat log delivers seq {} under commit point {} but holds only {} entries",
+                    self.delivered,
+                    self.commit,
+                    self.last_seq()
+                );
+            };
+            if !e.is_noop() {
+                cx.emit(Event::Delivered {
+                    seq: e.seq,
+                    origin: e.origin,
+                    client_seq: e.client_seq,
+                });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use faultline_sim::testkit::Bench;
+
+    use super::super::msg::Msg;
+    use super::super::server::ServerTimer;
+    use super::*;
+
+    /// A log of `n` chats from node #1, appended through `bench`.
+    fn log_of(n: u64, bench: &mut Bench<Msg, Event, ServerTimer>) -> ChatLog {
+        let mut log = ChatLog::default();
+        bench.run(|cx| {
+            for seq in 1..=n {
+                let entry = Entry {
+                    epoch: 1,
+                    seq,
+                    origin: NodeId(1),
+                    client_seq: seq,
+                    text: format!("chat {seq}"),
+                };
+                assert!(log.append(entry, cx));
+            }
+        });
+        log
+    }
+
+    #[test]
+    fn the_commit_point_stays_within_the_log_and_never_moves_back() {
+        let mut bench = Bench::new(0);
+        let mut log = log_of(2, &mut bench);
+        assert_eq!(log.commit_to(5), 0);
+        assert_eq!(log.commit(), 2);
+        log.commit_to(1);
+        assert_eq!(log.commit(), 2);
+        // Committed entries are final: a cut into them is refused, the log untouched.
+        bench.run(|cx| assert!(!log.truncate_from(2, cx)));
+        assert_eq!(log.last_seq(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "two entries with one seq")]
+    fn a_second_entry_at_one_seq_fails_loudly() {
+        let mut bench = Bench::new(0);
+        let mut log = log_of(2, &mut bench);
+        let entry = log.get(2).cloned().unwrap();
+        log.push(entry);
+    }
+
+    #[test]
+    #[should_panic(expected = "chat log delivers seq 3 under commit point 3 but holds only 2")]
+    fn a_commit_point_past_the_entries_held_fails_loudly_at_delivery() {
+        let mut bench = Bench::new(0);
+        let mut log = log_of(2, &mut bench);
+        log.commit = 3;
+        bench.run(|cx| log.deliver(cx));
     }
 }

@@ -427,6 +427,13 @@ impl Server {
             return false;
         };
         let mut seq = self.log.last_seq();
+        // A follower's match is what it acknowledged, capped at this log's end.
+        if let Some((peer, p)) = lead.progress.iter().find(|(_, p)| p.match_seq > seq) {
+            panic!(
+                "bully leader: match seq {} of {peer:?} past its last seq {seq}",
+                p.match_seq
+            );
+        }
         let mut target = None;
         while seq > self.log.commit() && self.log.epoch_at(seq) == Some(lead.epoch) {
             let holders = 1 + lead

@@ -82,6 +82,14 @@ impl Log {
 
     /// Appends `entry`, whose encoding is `encoded` (the chain hashes it).
     fn push(&mut self, entry: Entry, encoded: &[u8]) {
+        // Callers take only the next index: two entries with one index would fork the log.
+        assert_eq!(
+            entry.index,
+            self.last_index() + 1,
+            "raft log: entry {} appended after last index {} (two entries with one index, or a gap)",
+            entry.index,
+            self.last_index()
+        );
         let next = chain(self.last_chain(), encoded);
         self.entries.push(entry);
         self.chains.push(next);
@@ -195,10 +203,15 @@ impl Log {
         true
     }
 
-    /// Drops every entry from `from` on, durably. The caller keeps committed entries: this
-    /// only ever cuts above the snapshot.
-    pub(crate) fn truncate_from(&mut self, from: u64, cx: &mut ReplicaCx<'_>) {
-        let Some(i) = self.pos(from.max(self.snap_index + 1)) else {
+    /// Drops every entry from `from` on, durably. Entries up to `commit` are final: the
+    /// caller refuses a leader that asks to cut one, so a cut reaching them is a bug here.
+    pub(crate) fn truncate_from(&mut self, from: u64, commit: u64, cx: &mut ReplicaCx<'_>) {
+        assert!(
+            from > commit && from > self.snap_index,
+            "raft log truncated from {from}, at or below commit index {commit} or snapshot index {}",
+            self.snap_index
+        );
+        let Some(i) = self.pos(from) else {
             return;
         };
         self.entries.truncate(i);
@@ -264,7 +277,53 @@ fn decode_meta(bytes: &[u8]) -> Option<(u64, u64, u64)> {
 
 #[cfg(test)]
 mod tests {
+    use faultline_sim::testkit::Bench;
+
+    use super::super::msg::{Msg, Payload};
+    use super::super::replica::ReplicaTimer;
     use super::*;
+
+    /// A log of `n` no-op entries of term 1, appended through `bench`.
+    fn log_of(n: u64, bench: &mut Bench<Msg, Event, ReplicaTimer>) -> Log {
+        let mut log = Log::default();
+        bench.run(|cx| {
+            for index in 1..=n {
+                let entry = Entry {
+                    term: 1,
+                    index,
+                    at_ms: 0,
+                    payload: Payload::Noop,
+                };
+                assert!(log.append(entry, cx));
+            }
+        });
+        log
+    }
+
+    #[test]
+    fn a_truncation_above_the_commit_index_cuts_the_tail() {
+        let mut bench = Bench::new(0);
+        let mut log = log_of(5, &mut bench);
+        bench.run(|cx| log.truncate_from(4, 3, cx));
+        assert_eq!(log.last_index(), 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "raft log truncated from 3, at or below commit index 3")]
+    fn a_truncation_of_a_committed_entry_fails_loudly() {
+        let mut bench = Bench::new(0);
+        let mut log = log_of(5, &mut bench);
+        bench.run(|cx| log.truncate_from(3, 3, cx));
+    }
+
+    #[test]
+    #[should_panic(expected = "two entries with one index")]
+    fn a_second_entry_at_one_index_fails_loudly() {
+        let mut bench = Bench::new(0);
+        let mut log = log_of(2, &mut bench);
+        let entry = log.get(2).cloned().unwrap();
+        log.push(entry, &[]);
+    }
 
     #[test]
     fn slot_keys_name_the_ring_slot_in_four_digits() {

@@ -207,9 +207,18 @@ impl Replica {
         if index <= self.commit {
             return;
         }
-        // Invariants (cheap): commit only rises, and never past the log or below applied.
-        debug_assert!(index > self.commit && index <= self.log.last_index());
-        debug_assert!(self.applied <= self.commit);
+        // Commit only rises (the early return above), never past the log or below applied.
+        assert!(
+            index <= self.log.last_index(),
+            "raft commit index moved to {index}, past last index {}",
+            self.log.last_index()
+        );
+        assert!(
+            self.applied <= self.commit,
+            "raft applied index {} past commit index {}",
+            self.applied,
+            self.commit
+        );
         self.commit = index;
         cx.emit(Event::Committed { index });
         self.apply_committed(cx);

@@ -196,9 +196,7 @@ impl Replica {
                             if index <= self.commit {
                                 return;
                             }
-                            // The log never truncates below commit (hence below the snapshot).
-                            debug_assert!(index > self.commit && index > self.log.snap_index());
-                            self.log.truncate_from(index, cx);
+                            self.log.truncate_from(index, self.commit, cx);
                             if !self.log.append(entry, cx) {
                                 break;
                             }
@@ -308,6 +306,13 @@ impl Replica {
         matched.clear();
         matched.extend(lead.progress.values().map(|p| p.matched));
         matched.push(own);
+        // A peer's match index is what it reported, capped at the log's end.
+        if let Some((peer, p)) = lead.progress.iter().find(|(_, p)| p.matched > own) {
+            panic!(
+                "raft leader: match index {} of {peer:?} past its last index {own}",
+                p.matched
+            );
+        }
         matched.sort_unstable_by(|a, b| b.cmp(a));
         let Some(&index) = matched.get(majority - 1) else {
             return;

@@ -157,6 +157,13 @@ impl Replica {
             return false;
         };
         let (index, term, chain) = (inc.last_index, inc.last_term, inc.last_chain);
+        // `on_snapshot` installs only past `applied`: neither cursor moves back.
+        assert!(
+            index > self.applied && self.applied <= self.commit,
+            "raft snapshot installed at {index}, at or below applied index {} (commit {})",
+            self.applied,
+            self.commit
+        );
         self.log.install(index, term, chain, cx);
         cx.durable_put(KEY_SNAP_DATA, inc.data.clone());
         self.sm = sm;

@@ -2,6 +2,7 @@
 //! faultline's own simulated network of datagrams and streams, and the fault schedule applied
 //! on simulated time.
 
+pub mod invariant;
 pub(crate) mod network;
 pub(crate) mod stream_wire;
 pub(crate) mod wakeups;

@@ -2,7 +2,7 @@
 //! schedule applied on simulated time, checks judging every record as it is appended.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -16,6 +16,7 @@ use crate::protocol::Protocol;
 use crate::runtime::auth::Keyring;
 use crate::runtime::driver::{self, Host};
 use crate::scenario::{Scenario, WorldAction};
+use crate::simulator::invariant::{self, InNode, INVARIANT};
 use crate::simulator::network::{Network, Transport};
 use crate::simulator::stream_wire::Lost;
 use crate::trace::{DropReason, Ev, Record, Trace, WORLD};
@@ -170,7 +171,9 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
     }
 }
 
-/// Runs a scenario under `seed` in madsim and returns its trace and verdicts.
+/// Runs a scenario under `seed` in madsim and returns its trace and verdicts. A panic (a
+/// broken invariant) ends the run as a failed check named [`INVARIANT`], first among the
+/// verdicts, with the trace recorded up to it.
 pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> RunOutput<P::Event> {
     let names = scenario.node_names();
     let nodes = names.len();
@@ -201,7 +204,11 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let authenticates = proto.authenticates();
     let duration_us = scenario.duration_ms * 1000;
 
-    let (host, end_us) = runtime.block_on(async move {
+    // The host outlives a panic that unwinds out of the runtime: its trace is the evidence.
+    let host_slot = Arc::new(OnceLock::new());
+    let slot = host_slot.clone();
+    let names_of_nodes = names.clone();
+    let world = async move {
         let net = Arc::new(Network::new(nodes, latency_ms, stream_timeout_ms, seed));
         let host = Arc::new(SimHost {
             net: net.clone(),
@@ -209,6 +216,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
             violated: Notify::new(),
             stopped: AtomicBool::new(false),
         });
+        let _ = slot.set(host.clone());
         let handle = madsim::runtime::Handle::current();
         let mut madsim_ids = Vec::with_capacity(nodes);
         for (i, name) in names.iter().enumerate() {
@@ -219,7 +227,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
                 .name(name.clone())
                 .init(move || {
                     let (host, proto, net) = (host.clone(), proto.clone(), net.clone());
-                    async move {
+                    let task = async move {
                         let durable = take_durable(&host, i).await;
                         let incarnation = {
                             let mut shared = host.lock();
@@ -232,6 +240,10 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
                         let keys =
                             authenticates.then(|| Keyring::derive(&secret, id, nodes as u16));
                         driver::run(proto.node(id), id, host, transport, durable, rng, keys).await;
+                    };
+                    InNode {
+                        node: id,
+                        task: Box::pin(task),
                     }
                 })
                 .build();
@@ -250,18 +262,52 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         let end_us = host.now_us().min(duration_us);
         host.stopped.store(true, Ordering::Relaxed);
         (host, end_us)
-    });
+    };
+    let ran = invariant::catch(|| runtime.block_on(world));
+
+    let (host, end_us, mut broken) = match ran {
+        Ok((host, end_us)) => (host, end_us, None),
+        Err(broken) => {
+            let Some(host) = host_slot.get().cloned() else {
+                // The world itself failed to start: no trace, and a digest of nothing.
+                let verdict = Verdict {
+                    name: INVARIANT.to_string(),
+                    ok: false,
+                    detail: broken.detail(&names_of_nodes, 0),
+                };
+                return RunOutput {
+                    trace: Trace::new(0),
+                    verdicts: vec![verdict],
+                    end_us: 0,
+                };
+            };
+            host.stopped.store(true, Ordering::Relaxed);
+            let end_us = host.now_us().min(duration_us);
+            let broken = Verdict {
+                name: INVARIANT.to_string(),
+                ok: false,
+                detail: broken.detail(&names_of_nodes, end_us),
+            };
+            (host, end_us, Some(broken))
+        }
+    };
 
     let mut shared = host.lock();
     let trace = std::mem::replace(&mut shared.trace, Trace::new(0));
     let violation = shared.violation.take();
     let mut verdicts: Vec<Verdict> = Vec::new();
+    // The first failure comes first (shrink keeps it): a panic after a check failed, in the
+    // instant before the run stopped, is listed after the checks.
+    if violation.is_none() {
+        verdicts.extend(broken.take());
+    }
     for check in shared.checks.iter_mut() {
         match &violation {
             Some(v) if v.name == check.name() => verdicts.push(v.clone()),
             _ => verdicts.push(check.finish(end_us)),
         }
     }
+    verdicts.extend(broken);
     drop(shared);
     drop(runtime);
     RunOutput {
