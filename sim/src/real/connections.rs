@@ -428,7 +428,7 @@ async fn read_frame<R: AsyncRead + Unpin>(conn: &mut R, first_by: Option<Instant
 
 /// Reads until `buf` is full, the connection ends or fails (the failure goes to `failed`), or
 /// `deadline` passes; returns how many bytes arrived.
-async fn read_full<R: AsyncRead + Unpin>(
+pub(super) async fn read_full<R: AsyncRead + Unpin>(
     conn: &mut R,
     buf: &mut [u8],
     deadline: Option<Instant>,

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
@@ -242,28 +242,13 @@ fn refuse(inbox: &mpsc::Sender<Vec<u8>>, bytes: Vec<u8>) {
 }
 
 /// Reads until `buf` is full, the connection ends or fails, or `deadline` passes; returns how
-/// many bytes arrived.
+/// many bytes arrived (how it failed does not matter here: the frame is cut short either way).
 async fn read_full<R: AsyncRead + Unpin>(
     conn: &mut R,
     buf: &mut [u8],
     deadline: Option<Instant>,
 ) -> usize {
-    let mut got = 0;
-    while got < buf.len() {
-        let read = conn.read(&mut buf[got..]);
-        let read = match deadline {
-            Some(deadline) => match tokio::time::timeout_at(deadline, read).await {
-                Ok(read) => read,
-                Err(_) => break,
-            },
-            None => read.await,
-        };
-        match read {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got += n,
-        }
-    }
-    got
+    connections::read_full(conn, buf, deadline, &mut None).await
 }
 
 /// What woke a writer.
