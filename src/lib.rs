@@ -3,6 +3,8 @@
 //! As a library, it tests a protocol of your own:
 //! - write the protocol against [`sim`] (the runtime: [`sim::Node`], [`sim::Cx`],
 //!   [`sim::Protocol`], [`sim::Check`]), with no I/O of its own;
+//! - build it from [`parts`] where they fit (a bully election, a failure detector, a Lamport
+//!   clock, Ricart-Agrawala, Chandy-Lamport snapshots);
 //! - list it in a [`Registry`] (`Registry::default().with::<MyProtocol>()`);
 //! - from `cargo test` (simulator flavor, `--cfg madsim`), run, explore and shrink its
 //!   scenarios with [`testing::Sim`];
@@ -45,5 +47,6 @@ pub mod summary;
 pub mod testing;
 
 pub use error::Error;
+pub use faultline_nodes::parts;
 pub use faultline_sim as sim;
 pub use registry::Registry;
