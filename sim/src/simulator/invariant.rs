@@ -145,14 +145,16 @@ mod tests {
         .unwrap_err();
         assert_eq!(broken.message, "commit moved back from 7 to 5");
         assert!(
-            broken.location.starts_with("sim/src/invariant.rs:"),
+            broken
+                .location
+                .starts_with("sim/src/simulator/invariant.rs:"),
             "{broken:?}"
         );
         assert_eq!(broken.node, Some(NodeId(2)));
         let names = ["s1".to_string(), "s2".to_string(), "s3".to_string()];
         assert!(broken
             .detail(&names, 1_500_000)
-            .starts_with("at 1.500 s: node s3 panicked at sim/src/invariant.rs:"));
+            .starts_with("at 1.500 s: node s3 panicked at sim/src/simulator/invariant.rs:"));
     }
 
     #[test]
