@@ -59,7 +59,7 @@ enum Command {
         #[arg(long, default_value = "0..1000")]
         seeds: String,
         /// Worker threads (default: every core).
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one)]
         jobs: Option<usize>,
         /// Stop after this many failures.
         #[arg(long, default_value_t = 1)]
@@ -108,7 +108,7 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         seeds: u64,
         /// Worker threads (default: every core).
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one)]
         jobs: Option<usize>,
         /// The base scenario (default: scenarios/<protocol>/byzantine.toml).
         #[arg(long)]
@@ -197,7 +197,7 @@ enum Command {
         #[arg(long)]
         sim_bin: Option<PathBuf>,
         /// Worker threads for the simulated seeds (default: every core).
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one)]
         jobs: Option<usize>,
     },
     /// Run one node of a cluster file as a real process (real flavor), over the transport
@@ -312,6 +312,15 @@ fn wrong_flavor(command: &Command) -> u8 {
         ),
     }
     2
+}
+
+/// A count that must be at least 1 (`--jobs 0` would run nothing and say it ran).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
+    }
 }
 
 /// Prints an input error and gives exit code 2.
