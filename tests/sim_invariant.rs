@@ -3,9 +3,12 @@
 //! named `invariant` with a seed file that replays it, not an aborted process.
 #![cfg(madsim)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::Scratch;
 use faultline::explore::{explore_command, ExploreOptions};
 use faultline::run::{replay_command, run_command, RunRequest};
 use faultline::seedfile::SeedFile;
@@ -104,24 +107,6 @@ impl Node for BoundedNode {
         self.count += 1;
         cx.send(NodeId(1), Count(self.count));
         cx.set_timer(Tick::Next, Duration::from_millis(10));
-    }
-}
-
-/// A scratch directory, removed at the end of the test.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("faultline-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

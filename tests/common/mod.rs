@@ -74,3 +74,21 @@ pub fn first_failure(path: &str, bug: &str, seeds: std::ops::Range<u64>) -> Opti
             .map(|c| (seed, c.name.clone()))
     })
 }
+
+/// A scratch directory, removed at the end of the test.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("faultline-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
