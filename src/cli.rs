@@ -212,9 +212,11 @@ enum Command {
         /// This node's name in the cluster file.
         #[arg(long)]
         id: String,
-        /// Where the node writes `<id>.trace.jsonl` and keeps `<id>.durable`.
-        #[arg(long, default_value = "faultline-data")]
-        dir: PathBuf,
+        /// Where the node writes `<id>.trace.jsonl` and keeps `<id>.durable`; by default
+        /// `faultline-data/<cluster file name>/`. A folder holding another cluster's or
+        /// protocol's data is refused.
+        #[arg(long)]
+        dir: Option<PathBuf>,
         /// A drop-rules file (one-way cuts, loss) to follow as it changes; `faultline lan`
         /// writes one.
         #[arg(long, value_name = "FILE")]
@@ -499,7 +501,7 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
                 protocol.as_deref(),
                 &config,
                 &id,
-                &dir,
+                dir.as_deref(),
                 drop_rules.as_deref(),
             );
             match request

@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use faultline_nodes::raft::{Event, LockMode, Msg, OneShot, Op, Outcome, Raft};
+use faultline_nodes::raft::{
+    Event, LockMode, Msg, OneShot, Op, Outcome, Raft, NAME_BYTES_MAX, VALUE_BYTES_MAX,
+};
 use faultline_sim::real::process::{run_process, ProcessFiles};
 use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::trace::read_jsonl;
@@ -99,6 +101,15 @@ pub fn client_command(
         .into());
     }
     let op = parse_op(words)?;
+    if !op.within_bounds() {
+        // Refused here, at once: a request past the bounds is refused by every server, and
+        // one past a datagram's size could not even be sent.
+        return Err(format!(
+            "the operation is too large: names (keys, resources, queues) hold at most {NAME_BYTES_MAX} bytes \
+             and values at most {VALUE_BYTES_MAX} bytes"
+        )
+        .into());
+    }
     let name = match id {
         Some(name) => name.to_string(),
         None => cluster
@@ -115,6 +126,18 @@ pub fn client_command(
             })?,
     };
     let me = cluster.id(&name)?;
+    let role = &cluster.file.nodes[me.0 as usize].role;
+    if role != "client" {
+        return Err(format!(
+            "{}: `{name}` is a {role}, and a client sends from a node with role \"client\" (its address is the one replies come to)",
+            cluster.path
+        )
+        .into());
+    }
+    let servers = cluster.setup().ids("server");
+    if cluster.address_book().kind == faultline_sim::runtime::transport::TransportKind::Tcp {
+        refuse_when_nothing_listens(&cluster, &servers)?;
+    }
     let dir = std::env::temp_dir().join(format!("faultline-client-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let files = ProcessFiles {
@@ -132,7 +155,7 @@ pub fn client_command(
         nodes: cluster.names(),
     };
     let proto = OneShotProtocol {
-        servers: cluster.setup().ids("server"),
+        servers,
         op,
         deadline_ms,
     };
@@ -171,4 +194,27 @@ pub fn client_command(
             1
         }
     })
+}
+
+/// Fails fast when no server accepts a connection: otherwise the operation would wait out
+/// its whole deadline and end "unknown" although it certainly was not applied.
+fn refuse_when_nothing_listens(cluster: &Cluster, servers: &[NodeId]) -> Result<(), String> {
+    let mut tried = Vec::new();
+    for &server in servers {
+        let node = &cluster.file.nodes[server.0 as usize];
+        let addr = node.addr;
+        match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500)) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                tried.push(format!("{} ({addr})", node.name));
+            }
+            // Accepted, or an answer other than a refusal (a timeout, no route): the server
+            // may be there; the operation will tell.
+            _ => return Ok(()),
+        }
+    }
+    Err(format!(
+        "connection refused by every server: {}; is the cluster running? (start each with `faultline node --config {} --id NAME`)",
+        tried.join(", "),
+        cluster.path
+    ))
 }

@@ -26,6 +26,8 @@ pub mod cluster;
 pub mod collect;
 #[cfg(not(madsim))]
 pub mod compare;
+#[cfg(not(madsim))]
+pub mod data_dir;
 pub mod error;
 pub mod exploration;
 #[cfg(madsim)]

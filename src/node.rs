@@ -37,7 +37,7 @@ impl NodeRequest {
         protocol: Option<&str>,
         config: &Path,
         id: &str,
-        dir: &Path,
+        dir: Option<&Path>,
         drop_rules: Option<&Path>,
     ) -> Result<NodeRequest, crate::error::Error> {
         let cluster = Cluster::load(config, registry)?;
@@ -50,12 +50,16 @@ impl NodeRequest {
             .into());
         }
         let entry = registry.find(&cluster.file.protocol, &cluster.source(), "protocol")?;
+        let dir = match dir {
+            Some(dir) => dir.to_path_buf(),
+            None => crate::data_dir::default_for(config),
+        };
         Ok(NodeRequest {
             protocol: entry,
             cluster,
             me,
             id: id.to_string(),
-            dir: dir.to_path_buf(),
+            dir,
             drop_rules: drop_rules.map(Path::to_path_buf),
         })
     }
@@ -64,7 +68,7 @@ impl NodeRequest {
 /// Runs the node of `req` as protocol `proto` until Ctrl-C.
 pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), crate::error::Error> {
     let (cluster, me, id) = (&req.cluster, req.me, &req.id);
-    std::fs::create_dir_all(&req.dir)?;
+    crate::data_dir::claim(&req.dir, &cluster.file.protocol, Path::new(&cluster.path))?;
     let files = ProcessFiles {
         trace: req.dir.join(format!("{id}.trace.jsonl")),
         durable: req.dir.join(format!("{id}.durable")),

@@ -407,3 +407,39 @@ fn bad_frames_over_tcp_are_refused_and_traced_while_the_replicas_keep_serving() 
         }
     }
 }
+
+#[test]
+fn the_client_refuses_at_once_what_cannot_work() {
+    // No replica is started: every server refuses the connection.
+    let c = Cluster::new(3);
+    let started = Instant::now();
+    let (code, out) = client(&c, &["kv", "get", "k"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("connection refused by every server"), "{out}");
+    assert!(
+        out.contains("s1 (127.0.0.1:"),
+        "names each server and its address: {out}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "fails fast, not at the deadline"
+    );
+
+    let big = "v".repeat(100 * 1024);
+    let (code, out) = client(&c, &["kv", "put", "k", &big]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("too large") && out.contains("256 bytes"),
+        "{out}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["client", "--config"])
+        .arg(&c.config)
+        .args(["--id", "s1", "kv", "get", "k"])
+        .output()
+        .expect("faultline client runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("`s1` is a server"), "{text}");
+}

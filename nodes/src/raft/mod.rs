@@ -51,7 +51,8 @@ pub use bugs::Bugs;
 pub use checks::{checks, ChecksConfig};
 pub use client::{Client, ClientTimer};
 pub use config::{
-    Mix, RaftConfig, Workload, ENTRIES_PER_APPEND_MAX, LOG_ENTRIES_MAX, SNAPSHOT_BYTES_MAX,
+    Mix, RaftConfig, Workload, ENTRIES_PER_APPEND_MAX, LOG_ENTRIES_MAX, NAME_BYTES_MAX,
+    SNAPSHOT_BYTES_MAX, VALUE_BYTES_MAX,
 };
 pub use event::Event;
 pub use msg::{Entry, Msg, Payload};

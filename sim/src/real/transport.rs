@@ -23,6 +23,26 @@ enum Kind {
 impl Transport {
     /// Binds this node's address (and joins the group, for UDP).
     pub async fn bind(me: NodeId, book: AddressBook) -> std::io::Result<Transport> {
+        let addr = book.nodes.get(me.0 as usize).copied();
+        Self::bind_at(me, book)
+            .await
+            .map_err(|e| match (e.kind(), addr) {
+                (std::io::ErrorKind::AddrInUse, Some(addr)) => std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot listen on {addr}: another process holds it (this node already \
+                     running, or another client sending from the same name?)"
+                    ),
+                ),
+                (_, Some(addr)) => {
+                    std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
+                }
+                _ => e,
+            })
+    }
+
+    /// [`Transport::bind`], with errors that do not name the address.
+    async fn bind_at(me: NodeId, book: AddressBook) -> std::io::Result<Transport> {
         let streams = connections::Connections::new(me, book.nodes.clone());
         let kind = match book.kind {
             TransportKind::Udp => {
