@@ -31,7 +31,7 @@ enum Command {
         /// The seed (default: the scenario's own).
         #[arg(long)]
         seed: Option<u64>,
-        /// Where to write the report (default: out/<scenario name>).
+        /// Where to write the report (default: out/<protocol>/<scenario>).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Switch on a planted bug (repeatable), to see the checks catch it.
@@ -46,7 +46,7 @@ enum Command {
     Replay {
         /// The seed file.
         path: PathBuf,
-        /// Where to write the report (default: out/<scenario name>-replay).
+        /// Where to write the report (default: out/<protocol>/<scenario>/replay).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -77,10 +77,12 @@ enum Command {
         /// Switch on a planted bug (repeatable).
         #[arg(long = "bug", value_name = "NAME")]
         bugs: Vec<String>,
-        /// Where failing seeds' seed files and reports go.
-        #[arg(long, default_value = "failures")]
-        failures: PathBuf,
-        /// Where explore.json and distribution.svg go (default: out/explore-<scenario>).
+        /// Where failing seeds' seed files and reports go (default: `failures/` in the
+        /// report folder).
+        #[arg(long)]
+        failures: Option<PathBuf>,
+        /// Where explore.json and distribution.svg go (default:
+        /// out/<protocol>/<scenario>/explore).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -104,16 +106,16 @@ enum Command {
     Byzantine {
         /// The protocol: bully or raft.
         protocol: String,
-        /// Seeds per behaviour.
-        #[arg(long, default_value_t = 50)]
-        seeds: u64,
+        /// Seeds per behaviour: a range `A..B`, or a count `N` for `0..N`.
+        #[arg(long, default_value = "50", value_parser = seed_range)]
+        seeds: std::ops::Range<u64>,
         /// Worker threads (default: every core).
         #[arg(long, value_parser = at_least_one)]
         jobs: Option<usize>,
         /// The base scenario (default: scenarios/<protocol>/byzantine.toml).
         #[arg(long)]
         scenario: Option<PathBuf>,
-        /// Where the report goes (default: out/byzantine-<protocol>).
+        /// Where the report goes (default: out/<protocol>/byzantine/table).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -157,7 +159,7 @@ enum Command {
     Lan {
         /// The scenario.
         path: PathBuf,
-        /// Where to write the report (default: out/<scenario>-lan, or out/<scenario>-hosts).
+        /// Where to write the report (default: out/<protocol>/<scenario>/lan, or .../hosts).
         #[arg(long)]
         out: Option<PathBuf>,
         /// A cluster file with the addresses of your hosts, one node each.
@@ -175,7 +177,7 @@ enum Command {
         /// A directory already holding the nodes' <name>.trace.jsonl files.
         #[arg(long)]
         from: Option<PathBuf>,
-        /// Where to write the report (default: out/<scenario>-collected).
+        /// Where to write the report (default: out/<protocol>/<scenario>/collected).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -184,13 +186,13 @@ enum Command {
     Compare {
         /// The scenario.
         path: PathBuf,
-        /// Simulated seeds (0..N).
-        #[arg(long, default_value_t = 200)]
-        seeds: u64,
+        /// Simulated seeds: a range `A..B`, or a count `N` for `0..N`.
+        #[arg(long, default_value = "200", value_parser = seed_range)]
+        seeds: std::ops::Range<u64>,
         /// Runs on the LAN.
         #[arg(long, default_value_t = 3)]
         lan_runs: usize,
-        /// Where to write everything (default: out/compare-<scenario>).
+        /// Where to write everything (default: out/<protocol>/<scenario>/compare).
         #[arg(long)]
         out: Option<PathBuf>,
         /// The sim-flavor faultline (default: target/sim/release/faultline beside this one).
@@ -224,6 +226,18 @@ enum Command {
     },
 }
 
+/// Where a command writes by default: `out/<protocol>/<scenario>/`, then `what` (the command's
+/// own folder, empty for `run`), so that two protocols' scenarios of one name never share a
+/// folder.
+pub fn default_out(protocol: &str, scenario: &str, what: &str) -> PathBuf {
+    let dir = PathBuf::from("out").join(protocol).join(scenario);
+    if what.is_empty() {
+        dir
+    } else {
+        dir.join(what)
+    }
+}
+
 /// Runs the `faultline` command over the protocols of `registry`; call it from `main`.
 pub fn main_with(registry: Registry) -> ExitCode {
     // `faultline ... | head` should end quietly when head has seen enough, as Unix tools do,
@@ -232,7 +246,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = parse_for_this_flavor();
     let registry = &registry;
     let code = if cli.command.flavor() == Flavor::HERE || cli.command.flavor() == Flavor::Both {
         dispatch(registry, cli.command)
@@ -240,6 +254,46 @@ pub fn main_with(registry: Registry) -> ExitCode {
         wrong_flavor(&cli.command)
     };
     ExitCode::from(code)
+}
+
+/// Commands only the simulator flavor runs.
+const SIM_COMMANDS: &[&str] = &[
+    "run",
+    "replay",
+    "explore",
+    "shrink",
+    "bench",
+    "byzantine",
+    "merge",
+];
+/// Commands only the real flavor runs.
+const REAL_COMMANDS: &[&str] = &["client", "lan", "collect", "compare", "node"];
+
+/// Parses the command line with the other flavor's commands hidden from `--help`, and a
+/// closing line saying where they are. (They still parse, so that using one gets a message
+/// naming the right build rather than "unrecognized subcommand".)
+fn parse_for_this_flavor() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let (hidden, elsewhere) = if Flavor::HERE == Flavor::Sim {
+        (
+            REAL_COMMANDS,
+            "This is the simulator flavor. Real nodes and LANs (client, lan, collect, compare, \
+             node) are in the real flavor: `cargo run --release -- <command>`.",
+        )
+    } else {
+        (
+            SIM_COMMANDS,
+            "This is the real flavor. The simulator (run, replay, explore, shrink, bench, \
+             byzantine, merge) is in the sim flavor: `cargo sim <command>` \
+             (target/sim/release/faultline).",
+        )
+    };
+    let mut command = Cli::command().after_help(elsewhere);
+    for name in hidden {
+        command = command.mut_subcommand(*name, |c| c.hide(true));
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Which build of faultline can run a command.
@@ -316,6 +370,29 @@ fn wrong_flavor(command: &Command) -> u8 {
     2
 }
 
+/// Seeds, the same way for every command: `A..B`, or `N` meaning `0..N`; never empty.
+pub fn seed_range(text: &str) -> Result<std::ops::Range<u64>, String> {
+    if let Some((a, b)) = text.split_once("..") {
+        let number = |t: &str| {
+            t.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("`{t}` is not a seed number"))
+        };
+        let (a, b) = (number(a)?, number(b)?);
+        if b <= a {
+            return Err(format!("the range {a}..{b} holds no seed"));
+        }
+        return Ok(a..b);
+    }
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("0 seeds: nothing to run".into()),
+        Ok(n) => Ok(0..n),
+        Err(_) => Err(format!(
+            "`{text}` is neither a count nor a range like 0..1000"
+        )),
+    }
+}
+
 /// A count that must be at least 1 (`--jobs 0` would run nothing and say it ran).
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
@@ -383,8 +460,9 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
                 Err(e) => return bad_input(e),
             };
             let report_dir = out.unwrap_or_else(|| {
-                PathBuf::from("out").join(format!("explore-{}", req.scenario.name))
+                default_out(&req.scenario.protocol, &req.scenario.name, "explore")
             });
+            let failures = failures.unwrap_or_else(|| report_dir.join("failures"));
             let opts = ExploreOptions {
                 seeds,
                 jobs: jobs_or_all(jobs),
@@ -424,10 +502,9 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
             };
             let opts = ByzantineOptions {
                 jobs: jobs_or_all(jobs),
-                out: out
-                    .unwrap_or_else(|| PathBuf::from("out").join(format!("byzantine-{protocol}"))),
+                out: out.unwrap_or_else(|| default_out(&protocol, "byzantine", "table")),
                 scenario,
-                seeds: seeds.max(1),
+                seeds,
             };
             byzantine_command(&base, &opts)
         }
@@ -518,4 +595,19 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
         other => return wrong_flavor(&other),
     };
     code as u8
+}
+
+#[cfg(test)]
+mod seed_range_tests {
+    use super::seed_range;
+
+    #[test]
+    fn a_count_and_a_range_mean_the_same_seeds_and_empty_ones_are_refused() {
+        assert_eq!(seed_range("50"), Ok(0..50));
+        assert_eq!(seed_range("0..50"), Ok(0..50));
+        assert_eq!(seed_range("7..9"), Ok(7..9));
+        assert!(seed_range("0").is_err());
+        assert!(seed_range("5..5").is_err());
+        assert!(seed_range("x").is_err());
+    }
 }

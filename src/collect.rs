@@ -37,9 +37,11 @@ pub fn collect_command(registry: &Registry, opts: &CollectOptions) -> i32 {
 fn collect(registry: &Registry, opts: &CollectOptions) -> Result<i32, String> {
     let loaded = ScenarioFile::load(registry, &opts.scenario).map_err(|e| e.to_string())?;
     let hosts = load_hosts(registry, &loaded, &opts.hosts).map_err(|e| e.to_string())?;
-    let out = opts.out.clone().unwrap_or_else(|| {
-        PathBuf::from("out").join(format!("{}-collected", loaded.scenario.name))
-    });
+    let s = &loaded.scenario;
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::cli::default_out(&s.protocol, &s.name, "collected"));
     let names = loaded.scenario.node_names();
     let dir = match &opts.from {
         Some(dir) => dir.clone(),

@@ -22,8 +22,8 @@ use crate::registry::Registry;
 pub struct CompareOptions {
     /// The scenario.
     pub scenario: PathBuf,
-    /// Simulated seeds: 0..seeds.
-    pub seeds: u64,
+    /// Simulated seeds.
+    pub seeds: std::ops::Range<u64>,
     /// LAN runs.
     pub lan_runs: usize,
     /// Where everything goes.
@@ -74,14 +74,14 @@ fn compare(registry: &Registry, opts: &CompareOptions) -> Result<i32, String> {
     if unsafe { libc::geteuid() } != 0 {
         return Err(LanError::NotRoot.to_string());
     }
-    if opts.seeds == 0 || opts.lan_runs == 0 {
-        return Err("--seeds and --lan-runs must be at least 1".into());
+    if opts.seeds.is_empty() || opts.lan_runs == 0 {
+        return Err("--seeds and --lan-runs must hold at least 1".into());
     }
     let s = &loaded.scenario;
     let out = opts
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(format!("compare-{}", s.name)));
+        .unwrap_or_else(|| crate::cli::default_out(&s.protocol, &s.name, "compare"));
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
     let sim_bin = match &opts.sim_bin {
@@ -89,12 +89,12 @@ fn compare(registry: &Registry, opts: &CompareOptions) -> Result<i32, String> {
         None => find_sim_bin()?,
     };
     println!(
-        "compare: {} / {}: {} simulated seeds ({}), then {} LAN runs of {:.0} s",
+        "compare: {} / {}: {} ({}), then {} of {:.0} s",
         s.protocol,
         s.name,
-        opts.seeds,
+        count(opts.seeds.end - opts.seeds.start, "simulated seed"),
         sim_bin.display(),
-        opts.lan_runs,
+        count(opts.lan_runs as u64, "LAN run"),
         s.duration_ms as f64 / 1000.0
     );
     let sim = simulate(&sim_bin, opts, &out.join("sim"))?;
@@ -177,15 +177,16 @@ fn compare(registry: &Registry, opts: &CompareOptions) -> Result<i32, String> {
     );
     if sim_failed + lan_failed == 0 {
         println!(
-            "PASS  {} seeds and {} LAN runs held every check",
-            c.sim_seeds, c.lan_runs
+            "PASS  {} and {} held every check",
+            count(c.sim_seeds as u64, "seed"),
+            count(c.lan_runs as u64, "LAN run")
         );
         Ok(0)
     } else {
         println!(
-            "FAIL  {sim_failed} of {} seeds and {lan_failed} of {} LAN runs failed a check (see {})",
-            c.sim_seeds,
-            c.lan_runs,
+            "FAIL  {sim_failed} of {} and {lan_failed} of {} failed a check (see {})",
+            count(c.sim_seeds as u64, "seed"),
+            count(c.lan_runs as u64, "LAN run"),
             out.display()
         );
         Ok(1)
@@ -219,10 +220,10 @@ fn simulate(sim_bin: &Path, opts: &CompareOptions, out: &Path) -> Result<Explora
         .arg("explore")
         .arg(&opts.scenario)
         .arg("--seeds")
-        .arg(format!("0..{}", opts.seeds))
+        .arg(format!("{}..{}", opts.seeds.start, opts.seeds.end))
         // Every seed's durations are wanted, failing or not.
         .arg("--until-failures")
-        .arg(opts.seeds.to_string())
+        .arg((opts.seeds.end - opts.seeds.start).to_string())
         .arg("--out")
         .arg(out)
         .arg("--failures")
@@ -276,4 +277,13 @@ fn draw(c: &Comparison) -> String {
             },
         ],
     )
+}
+
+/// "1 seed", "3 seeds".
+fn count(n: u64, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
 }

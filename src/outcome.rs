@@ -122,9 +122,41 @@ pub fn write_report(dir: &Path, o: &Outcome) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Items shown in full before a list is folded.
+const LIST_SHOWN_MAX: usize = 6;
+
+/// "a; b; c", or for a long list its first and last items around a count of the rest: a
+/// churn run has hundreds of recoveries, and summary.json lists them all.
+fn fold(items: &[String]) -> String {
+    if items.len() <= LIST_SHOWN_MAX {
+        return items.join("; ");
+    }
+    let (head, tail) = (LIST_SHOWN_MAX / 2, 2);
+    format!(
+        "{} in all: {}; ... {} more (summary.json lists them) ...; {}",
+        items.len(),
+        items[..head].join("; "),
+        items.len() - head - tail,
+        items[items.len() - tail..].join("; ")
+    )
+}
+
 /// Prints the verdict: `command` names the run ("faultline run"), `clock` ends the message
 /// line ("20.0 simulated s in 0.02 wall s"), `notes` come just before the last line.
 pub fn print_verdict(command: &str, o: &Outcome, dir: &Path, clock: &str, notes: &[String]) {
+    print_verdict_unless(command, o, dir, clock, notes, None)
+}
+
+/// [`print_verdict`], failed for a reason beyond the checks when `failed` says one (a second
+/// run that parted from the first).
+pub fn print_verdict_unless(
+    command: &str,
+    o: &Outcome,
+    dir: &Path,
+    clock: &str,
+    notes: &[String],
+    failed: Option<&str>,
+) {
     let s = &o.summary;
     let bugs = if s.bugs.is_empty() {
         String::new()
@@ -160,7 +192,7 @@ pub fn print_verdict(command: &str, o: &Outcome, dir: &Path, clock: &str, notes:
         if elections.is_empty() {
             "none".into()
         } else {
-            elections.join("; ")
+            fold(&elections)
         }
     );
     let recoveries: Vec<String> = s
@@ -177,7 +209,7 @@ pub fn print_verdict(command: &str, o: &Outcome, dir: &Path, clock: &str, notes:
         })
         .collect();
     if !recoveries.is_empty() {
-        println!("  recoveries: {}", recoveries.join("; "));
+        println!("  recoveries: {}", fold(&recoveries));
     }
     if let Some(headline) = s
         .details
@@ -195,6 +227,29 @@ pub fn print_verdict(command: &str, o: &Outcome, dir: &Path, clock: &str, notes:
     for note in notes {
         println!("  {note}");
     }
-    let verdict = if o.passed() { "PASS" } else { "FAIL" };
-    println!("{verdict}  digest {}  -> {}", s.digest, dir.display());
+    match failed {
+        Some(why) if o.passed() => {
+            println!("FAIL  {why}  digest {}  -> {}", s.digest, dir.display())
+        }
+        _ => {
+            let verdict = if o.passed() { "PASS" } else { "FAIL" };
+            println!("{verdict}  digest {}  -> {}", s.digest, dir.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::fold;
+
+    #[test]
+    fn a_short_list_is_whole_and_a_long_one_is_folded_around_a_count() {
+        let items: Vec<String> = (1..=3).map(|i| format!("r{i}")).collect();
+        assert_eq!(fold(&items), "r1; r2; r3");
+        let items: Vec<String> = (1..=100).map(|i| format!("r{i}")).collect();
+        assert_eq!(
+            fold(&items),
+            "100 in all: r1; r2; r3; ... 95 more (summary.json lists them) ...; r99; r100"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use faultline_sim::Protocol;
 
 use crate::explore::first_difference;
 pub use crate::outcome::Outcome;
-use crate::outcome::{print_verdict, summarise, write_report, RunInfo};
+use crate::outcome::{print_verdict_unless, summarise, write_report, RunInfo};
 use crate::registry::{check_bugs, Entry, Registry};
 use crate::seedfile::{SeedFile, VERSION};
 use crate::summary::Summary;
@@ -161,7 +161,9 @@ pub fn run_command(
 ) -> i32 {
     match RunRequest::load(registry, path, seed, bugs) {
         Ok(req) => {
-            let out_dir = out_dir.unwrap_or_else(|| PathBuf::from("out").join(&req.scenario.name));
+            let out_dir = out_dir.unwrap_or_else(|| {
+                crate::cli::default_out(&req.scenario.protocol, &req.scenario.name, "")
+            });
             run_and_report(&req, &out_dir, check_determinism)
         }
         Err(e) => {
@@ -188,8 +190,9 @@ pub fn replay_command(registry: &Registry, path: &Path, out_dir: Option<PathBuf>
             return 2;
         }
     };
-    let out_dir = out_dir
-        .unwrap_or_else(|| PathBuf::from("out").join(format!("{}-replay", req.scenario.name)));
+    let out_dir = out_dir.unwrap_or_else(|| {
+        crate::cli::default_out(&req.scenario.protocol, &req.scenario.name, "replay")
+    });
     let code = run_and_report(&req, &out_dir, false);
     let digest = std::fs::read_to_string(out_dir.join("summary.json"))
         .ok()
@@ -249,7 +252,16 @@ fn run_and_report(req: &RunRequest, out_dir: &Path, check_determinism: bool) -> 
             }
         });
     }
-    print_verdict("faultline run", &outcome, out_dir, &clock, &notes);
+    let nondeterministic =
+        (!deterministic).then_some("nondeterministic: two runs of one seed parted");
+    print_verdict_unless(
+        "faultline run",
+        &outcome,
+        out_dir,
+        &clock,
+        &notes,
+        nondeterministic,
+    );
     if !outcome.passed() {
         println!(
             "  replay it: cargo sim run {}",

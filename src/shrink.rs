@@ -61,7 +61,7 @@ pub struct Shrunk {
 
 /// Why a run could not be shrunk.
 pub enum ShrinkError {
-    /// Every check held: there is nothing to shrink (exit 1).
+    /// Every check held: there is nothing to shrink (exit 2).
     Passes,
     /// The scenario does not run (exit 2).
     DoesNotRun(String),
@@ -176,8 +176,8 @@ pub fn shrink(req: &RunRequest, progress: bool) -> Result<Shrunk, ShrinkError> {
     })
 }
 
-/// Shrinks the seed file at `path`; returns the exit code (0 shrunk, 1 it did not fail,
-/// 2 bad input).
+/// Shrinks the seed file at `path`; returns the exit code (0 shrunk, 2 bad input or nothing
+/// to shrink: the run passes).
 pub fn shrink_command(registry: &Registry, path: &Path) -> i32 {
     let req = match RunRequest::load(registry, path, None, Vec::new()) {
         Ok(r) => r,
@@ -189,11 +189,12 @@ pub fn shrink_command(registry: &Registry, path: &Path) -> i32 {
     let s = match shrink(&req, true) {
         Ok(s) => s,
         Err(ShrinkError::Passes) => {
+            // Not "a check failed" (1): there is nothing to do, as with bad input.
             eprintln!(
-                "{}: every check holds; there is no failure to shrink",
+                "error: {}: every check holds; there is no failure to shrink",
                 path.display()
             );
-            return 1;
+            return 2;
         }
         Err(ShrinkError::DoesNotRun(e)) => {
             eprintln!("error: {}: {e}", path.display());

@@ -219,13 +219,12 @@ pub fn lan_command(
         }
     };
     if let Some(hosts_file) = hosts_file {
-        let out = out.unwrap_or_else(|| {
-            PathBuf::from("out").join(format!("{}-hosts", loaded.scenario.name))
-        });
+        let s = &loaded.scenario;
+        let out = out.unwrap_or_else(|| crate::cli::default_out(&s.protocol, &s.name, "hosts"));
         return hosts::plan_command(registry, &loaded, path, hosts_file, &out);
     }
-    let out =
-        out.unwrap_or_else(|| PathBuf::from("out").join(format!("{}-lan", loaded.scenario.name)));
+    let s = &loaded.scenario;
+    let out = out.unwrap_or_else(|| crate::cli::default_out(&s.protocol, &s.name, "lan"));
     match run_lan(&loaded, &out, true) {
         Ok(run) => {
             if let Err(e) = write_report(&out, &run.outcome) {
@@ -285,7 +284,8 @@ pub fn run_lan(loaded: &ScenarioFile, out: &Path, verbose: bool) -> Result<LanRu
         faultline: VERSION.to_string(),
         protocol: s.protocol.clone(),
         scenario: s.name.clone(),
-        seed: 0,
+        // The scenario's seed drew its random faults and its workload.
+        seed: s.seed,
         nodes: names.clone(),
     };
     let rules_path = dir.join("drop-rules.toml");

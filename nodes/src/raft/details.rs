@@ -65,11 +65,17 @@ pub(crate) fn details(records: &[Record<Event>], names: &dyn Fn(NodeId) -> Strin
         let v = latencies_ms[((latencies_ms.len() - 1) as f64 * p).round() as usize];
         json!((v * 1000.0).round() / 1000.0)
     };
+    let latency = if latencies_ms.is_empty() {
+        "no latency (no operation returned)".to_string()
+    } else {
+        format!("latency p50 {} ms, p99 {} ms", q(0.5), q(0.99))
+    };
+    let terms_text = match terms.len() {
+        1 => "1 term".to_string(),
+        n => format!("{n} terms"),
+    };
     let headline = format!(
-        "client ops: {ok} ok, {fail} failed, {unknown} unknown; latency p50 {} ms, p99 {} ms; {} terms with a leader; commit index {commit_max}",
-        q(0.5),
-        q(0.99),
-        terms.len()
+        "client ops: {ok} ok, {fail} failed, {unknown} unknown; {latency}; {terms_text} with a leader; commit index {commit_max}"
     );
     json!({
         "headline": headline,
