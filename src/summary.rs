@@ -213,17 +213,15 @@ fn agreed(
 
 fn describe_fault<E>(
     rec: &Record<E>,
-    cluster: &Cluster,
+    _cluster: &Cluster,
     names: &[String],
     name: &dyn Fn(NodeId) -> String,
 ) -> Option<String> {
     match &rec.ev {
         Ev::Crash => Some(format!("crash {}", name(rec.node))),
         Ev::Restart => Some(format!("restart {}", name(rec.node))),
-        Ev::Partition { .. } if rec.node == WORLD => {
-            Some(format!("partition {}", groups(cluster, names)))
-        }
-        Ev::Heal { .. } if rec.node == WORLD => Some("heal".to_string()),
+        Ev::Partition { links } if rec.node == WORLD => Some(describe_cut("", links, names)),
+        Ev::Heal { links } if rec.node == WORLD => Some(describe_cut("heal ", links, names)),
         Ev::Loss { rate } if *rate > 0.0 => Some(format!("loss {:.0}%", rate * 100.0)),
         Ev::Loss { .. } => Some("loss ends".to_string()),
         Ev::Byzantine { byzantine: Some(b) } => {
@@ -232,6 +230,83 @@ fn describe_fault<E>(
         Ev::Byzantine { byzantine: None } => Some(format!("{} honest again", name(rec.node))),
         _ => None,
     }
+}
+
+/// What a partition or heal event did to the links it names: "partition s1,s2 | s3,s4,s5"
+/// when they split the nodes into groups, "cut s1,s2 -> s3" for a one-way cut, "cut s2,s3,s4
+/// from each other", else link by link ("cut s1<->s2, s1->s3").
+/// `verb` is "" or "heal ".
+pub fn describe_cut(verb: &str, links: &[(NodeId, NodeId)], names: &[String]) -> String {
+    use std::collections::BTreeSet;
+    let name = |n: NodeId| names.get(n.0 as usize).map_or("?", String::as_str);
+    let list = |set: &BTreeSet<NodeId>| set.iter().map(|&n| name(n)).collect::<Vec<_>>().join(",");
+    let cut: BTreeSet<(NodeId, NodeId)> = links.iter().copied().collect();
+    if cut.is_empty() {
+        return format!("{verb}no link").trim_end().to_string();
+    }
+    // Groups: nodes joined while any direction between them is open.
+    let count = names.len();
+    let mut group: Vec<usize> = (0..count).collect();
+    fn root(group: &mut [usize], mut i: usize) -> usize {
+        while group[i] != i {
+            group[i] = group[group[i]];
+            i = group[i];
+        }
+        i
+    }
+    for a in 0..count {
+        for b in (a + 1)..count {
+            let (na, nb) = (NodeId(a as u16), NodeId(b as u16));
+            if !cut.contains(&(na, nb)) || !cut.contains(&(nb, na)) {
+                let (ra, rb) = (root(&mut group, a), root(&mut group, b));
+                group[ra] = rb;
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, BTreeSet<NodeId>> = BTreeMap::new();
+    for i in 0..count {
+        let r = root(&mut group, i);
+        groups.entry(r).or_default().insert(NodeId(i as u16));
+    }
+    let cuts_exactly_between_groups = groups.len() >= 2
+        && cut
+            .iter()
+            .all(|&(a, b)| root(&mut group, a.0 as usize) != root(&mut group, b.0 as usize));
+    if cuts_exactly_between_groups {
+        let mut parts: Vec<String> = groups.values().map(list).collect();
+        parts.sort();
+        let kind = if verb.is_empty() { "partition " } else { verb };
+        return format!("{kind}{}", parts.join(" | "));
+    }
+    let from: BTreeSet<NodeId> = cut.iter().map(|&(a, _)| a).collect();
+    let to: BTreeSet<NodeId> = cut.iter().map(|&(_, b)| b).collect();
+    let every = |from: &BTreeSet<NodeId>, to: &BTreeSet<NodeId>| {
+        from.iter()
+            .flat_map(|&a| to.iter().map(move |&b| (a, b)))
+            .filter(|(a, b)| a != b)
+            .collect::<BTreeSet<_>>()
+    };
+    let verb = if verb.is_empty() { "cut " } else { verb };
+    if cut == every(&from, &to) {
+        if from == to {
+            return format!("{verb}{} from each other", list(&from));
+        }
+        if from.is_disjoint(&to) {
+            return format!("{verb}{} -> {}", list(&from), list(&to));
+        }
+    }
+    // Anything else, link by link, two-way links once.
+    let mut shown = Vec::new();
+    for &(a, b) in &cut {
+        if cut.contains(&(b, a)) {
+            if a < b {
+                shown.push(format!("{}<->{}", name(a), name(b)));
+            }
+        } else {
+            shown.push(format!("{}->{}", name(a), name(b)));
+        }
+    }
+    format!("{verb}{}", shown.join(", "))
 }
 
 /// "s1,s2 | s3,s4,s5": the groups the cut links leave.
@@ -250,4 +325,52 @@ pub fn groups(cluster: &Cluster, names: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" | ")
+}
+
+#[cfg(test)]
+mod describe_cut_tests {
+    use super::describe_cut;
+    use faultline_sim::NodeId;
+
+    fn names() -> Vec<String> {
+        ["s1", "s2", "s3", "s4"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    fn links(pairs: &[(u16, u16)]) -> Vec<(NodeId, NodeId)> {
+        pairs.iter().map(|&(a, b)| (NodeId(a), NodeId(b))).collect()
+    }
+
+    #[test]
+    fn groups_one_way_cuts_and_cuts_among_nodes_read_as_what_they_are() {
+        let split = links(&[
+            (0, 2),
+            (0, 3),
+            (1, 2),
+            (1, 3),
+            (2, 0),
+            (3, 0),
+            (2, 1),
+            (3, 1),
+        ]);
+        assert_eq!(
+            describe_cut("", &split, &names()),
+            "partition s1,s2 | s3,s4"
+        );
+        assert_eq!(
+            describe_cut("heal ", &split, &names()),
+            "heal s1,s2 | s3,s4"
+        );
+        let one_way = links(&[(0, 2), (1, 2)]);
+        assert_eq!(describe_cut("", &one_way, &names()), "cut s1,s2 -> s3");
+        let among = links(&[(1, 2), (2, 1), (1, 3), (3, 1), (2, 3), (3, 2)]);
+        assert_eq!(
+            describe_cut("", &among, &names()),
+            "cut s2,s3,s4 from each other"
+        );
+        let around = links(&[(0, 1), (1, 0), (0, 2), (2, 0)]);
+        assert_eq!(describe_cut("", &around, &names()), "cut s1<->s2, s1<->s3");
+    }
 }
