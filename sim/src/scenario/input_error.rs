@@ -25,8 +25,50 @@ impl fmt::Display for InputError {
         if !self.field.is_empty() {
             write!(f, "field `{}`: ", self.field)?;
         }
-        write!(f, "{}", self.message)
+        write!(f, "{}", self.message)?;
+        if let Some(shown) = self.line.and_then(|line| self.excerpt(line)) {
+            write!(f, "\n{shown}")?;
+        }
+        Ok(())
     }
+}
+
+impl InputError {
+    /// The offending line of the file with a caret under the field, as compilers show it;
+    /// `None` when the file cannot be read again (it is gone, or was not a file).
+    fn excerpt(&self, line: usize) -> Option<String> {
+        let text = std::fs::read_to_string(&self.file).ok()?;
+        Some(excerpt(&text, line, &self.field))
+    }
+}
+
+/// Line `line` (1-based) of `text`, numbered, with carets under the field's key (the last
+/// part of its dotted path) or under the whole line.
+pub(crate) fn excerpt(text: &str, line: usize, field: &str) -> String {
+    let Some(source) = text.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
+    let key = field
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
+        .split('[')
+        .next()
+        .unwrap_or("");
+    let (start, width) = match source.find(key).filter(|_| !key.is_empty()) {
+        Some(at) => (at, key.len()),
+        None => {
+            let start = source.len() - source.trim_start().len();
+            (start, source.trim().len().max(1))
+        }
+    };
+    let number = line.to_string();
+    let gutter = " ".repeat(number.len());
+    format!(
+        "{gutter} |\n{number} | {source}\n{gutter} | {}{}",
+        " ".repeat(source[..start].chars().count()),
+        "^".repeat(source[start..start + width].chars().count().max(1))
+    )
 }
 
 impl std::error::Error for InputError {}
@@ -165,5 +207,23 @@ fn key_span(item: &toml_edit::Item) -> Option<usize> {
         toml_edit::Item::Table(t) => t.span().map(|s| s.start),
         toml_edit::Item::ArrayOfTables(a) => a.span().map(|s| s.start),
         toml_edit::Item::None => None,
+    }
+}
+
+#[cfg(test)]
+mod excerpt_tests {
+    use super::excerpt;
+
+    #[test]
+    fn the_caret_sits_under_the_field_or_the_whole_line() {
+        let text = "name = \"x\"\n[network]\nlatency_msec = [1, 10]\n";
+        assert_eq!(
+            excerpt(text, 3, "network.latency_msec"),
+            "  |\n3 | latency_msec = [1, 10]\n  | ^^^^^^^^^^^^"
+        );
+        assert_eq!(
+            excerpt(text, 2, "faults[0]"),
+            "  |\n2 | [network]\n  | ^^^^^^^^^"
+        );
     }
 }
