@@ -77,7 +77,7 @@ enum Command {
         check_determinism: bool,
         /// Run one seed in N twice and compare their digests; a difference is a failure of
         /// its own, `nondeterminism`.
-        #[arg(long, value_name = "N", default_value_t = crate::explore::DETERMINISM_EVERY_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, value_name = "N", default_value_t = crate::exploration::DETERMINISM_EVERY_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
         determinism_every: u64,
         /// Run no seed twice.
         #[arg(long, conflicts_with = "determinism_every")]

@@ -10,16 +10,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::exploration::{election_times_ms, recovery_times_ms, FAILURES_KEPT_MAX};
-pub use crate::exploration::{Exploration, LogHistogram, SeedResult};
+pub use crate::exploration::{Exploration, LogHistogram, SeedResult, DETERMINISM_EVERY_DEFAULT};
 use crate::run::{write_outputs, Outcome, RunRequest};
 
 /// The failed check a seed that ran differently twice is recorded under, in the table and as
 /// its seed file's `failed_check` (which `shrink` reads to keep it).
 pub const NONDETERMINISM: &str = "nondeterminism";
-
-/// By default one seed in this many is run twice and its digests compared: a cheap watch
-/// (1.6 % more work) for nondeterminism creeping into a protocol.
-pub const DETERMINISM_EVERY_DEFAULT: u64 = 64;
 
 /// The options of `faultline explore`.
 pub struct ExploreOptions {
@@ -147,7 +143,7 @@ pub(crate) fn sampled_for_determinism(seed: u64, every: u64) -> bool {
             let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
             z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            (z ^ (z >> 31)) % n == 0
+            (z ^ (z >> 31)).is_multiple_of(n)
         }
     }
 }
