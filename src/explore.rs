@@ -516,7 +516,11 @@ pub fn finish(x: &Exploration, report_dir: &Path) -> i32 {
         }
     );
     if x.determinism_checked > 0 {
-        println!("  determinism   {} seeds run twice", x.determinism_checked);
+        let differed = x.failed_by_check.get(NONDETERMINISM).copied().unwrap_or(0);
+        println!(
+            "  run twice     {} (determinism), {differed} ran differently",
+            x.determinism_checked
+        );
     }
     println!("  election time {}", x.elections_ms.describe());
     println!("  recovery time {}", x.recoveries_ms.describe());
