@@ -160,7 +160,15 @@ pub fn byzantine_command(base: &RunRequest, opts: &ByzantineOptions) -> i32 {
                 running.fetch_sub(1, Ordering::Relaxed);
             });
         }
-        progress(&done, &failures, &stop, &running, work.len(), started, None);
+        progress(
+            &done,
+            &failures,
+            &stop,
+            &running,
+            Some(work.len() as u128),
+            started,
+            None,
+        );
     });
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     results.sort_by_key(|r| (r.0, r.1));

@@ -55,7 +55,8 @@ enum Command {
     Explore {
         /// The scenario.
         path: PathBuf,
-        /// Seeds to try, as A..B.
+        /// Seeds to try, as A..B, or A.. for every seed from A on (stop it with --time-limit,
+        /// --until-failures or Ctrl-C; the table and report are written either way).
         #[arg(long, default_value = "0..1000")]
         seeds: String,
         /// Worker threads (default: every core).
@@ -71,9 +72,16 @@ enum Command {
         /// search over machines; combine the slices with `faultline merge`.
         #[arg(long)]
         shard: Option<String>,
-        /// Run every seed twice and compare the traces.
-        #[arg(long)]
+        /// Run every seed twice and compare the traces (same as --determinism-every 1).
+        #[arg(long, conflicts_with_all = ["determinism_every", "no_determinism_sample"])]
         check_determinism: bool,
+        /// Run one seed in N twice and compare their digests; a difference is a failure of
+        /// its own, `nondeterminism`.
+        #[arg(long, value_name = "N", default_value_t = crate::exploration::DETERMINISM_EVERY_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
+        determinism_every: u64,
+        /// Run no seed twice.
+        #[arg(long, conflicts_with = "determinism_every")]
+        no_determinism_sample: bool,
         /// Switch on a planted bug (repeatable).
         #[arg(long = "bug", value_name = "NAME")]
         bugs: Vec<String>,
@@ -435,6 +443,8 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
             time_limit,
             shard,
             check_determinism,
+            determinism_every,
+            no_determinism_sample,
             bugs,
             failures,
             out,
@@ -469,7 +479,13 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
                 until_failures: until_failures.max(1),
                 time_limit: time_limit.map(std::time::Duration::from_secs_f64),
                 shard,
-                check_determinism,
+                determinism_every: if check_determinism {
+                    1
+                } else if no_determinism_sample {
+                    0
+                } else {
+                    determinism_every
+                },
                 failures_dir: failures,
                 report_dir,
             };

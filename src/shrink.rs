@@ -1,11 +1,14 @@
 //! `faultline shrink`: cuts a failing seed file down to what still fails the same check —
-//! the fault schedule first, then the workload, then the duration.
+//! the fault schedule first, then the workload, then the duration. A seed file of a
+//! nondeterministic run (`failed_check = "nondeterminism"`, from `explore`) is cut down to
+//! what still runs differently twice.
 
 use std::path::{Path, PathBuf};
 
 use faultline_sim::faults::shrink::ddmin;
 use faultline_sim::Scenario;
 
+use crate::explore::NONDETERMINISM;
 use crate::registry::Registry;
 use crate::run::RunRequest;
 use crate::seedfile::SeedFile;
@@ -25,15 +28,22 @@ struct Probe {
     digest: String,
 }
 
-fn probe(req: &RunRequest, scenario: &Scenario) -> Option<Probe> {
+/// Runs `scenario` once, or twice when `twice`: then the failure is [`NONDETERMINISM`] when
+/// the two digests differ, whatever the checks said.
+fn probe(req: &RunRequest, scenario: &Scenario, twice: bool) -> Option<Probe> {
     let candidate = RunRequest {
         scenario: scenario.clone(),
         ..req.clone()
     };
     let outcome = candidate.execute(false).ok()?;
     let s = outcome.summary;
+    let mut failed = s.checks.iter().find(|c| !c.ok).map(|c| c.name.clone());
+    if twice {
+        let again = candidate.execute(false).ok()?;
+        failed = (again.summary.digest != s.digest).then(|| NONDETERMINISM.to_string());
+    }
     Some(Probe {
-        failed: s.checks.iter().find(|c| !c.ok).map(|c| c.name.clone()),
+        failed,
         events: s.events,
         end_ms: s.end_ms,
         digest: s.digest,
@@ -61,7 +71,8 @@ pub struct Shrunk {
 
 /// Why a run could not be shrunk.
 pub enum ShrinkError {
-    /// Every check held: there is nothing to shrink (exit 2).
+    /// Every check held (or, shrinking nondeterminism, two runs agreed): there is nothing to
+    /// shrink (exit 2).
     Passes,
     /// The scenario does not run (exit 2).
     DoesNotRun(String),
@@ -70,7 +81,19 @@ pub enum ShrinkError {
 /// Cuts `req` down to what still fails the same check: the fault schedule first, then the
 /// workload, then the duration. `progress` prints how far it got on stderr.
 pub fn shrink(req: &RunRequest, progress: bool) -> Result<Shrunk, ShrinkError> {
-    let Some(before) = probe(req, &req.scenario) else {
+    shrink_as(req, false, progress)
+}
+
+/// Cuts `req` down to what still runs differently twice (its check is [`NONDETERMINISM`]).
+/// Each candidate runs twice, so this takes twice as long as [`shrink`]; nondeterminism that
+/// comes and goes may leave more behind than a failed check would.
+pub fn shrink_nondeterminism(req: &RunRequest, progress: bool) -> Result<Shrunk, ShrinkError> {
+    shrink_as(req, true, progress)
+}
+
+/// [`shrink`], or [`shrink_nondeterminism`] when `twice`.
+fn shrink_as(req: &RunRequest, twice: bool, progress: bool) -> Result<Shrunk, ShrinkError> {
+    let Some(before) = probe(req, &req.scenario, twice) else {
         return Err(ShrinkError::DoesNotRun("the scenario does not run".into()));
     };
     let Some(check) = before.failed.clone() else {
@@ -79,8 +102,9 @@ pub fn shrink(req: &RunRequest, progress: bool) -> Result<Shrunk, ShrinkError> {
     if progress {
         eprintln!("shrink: keeping failures of `{check}`");
     }
-    let still_fails =
-        |s: &Scenario| probe(req, s).is_some_and(|p| p.failed.as_deref() == Some(check.as_str()));
+    let still_fails = |s: &Scenario| {
+        probe(req, s, twice).is_some_and(|p| p.failed.as_deref() == Some(check.as_str()))
+    };
     let mut best = req.scenario.clone();
 
     // Faults that start after the violation cannot have caused it.
@@ -138,9 +162,11 @@ pub fn shrink(req: &RunRequest, progress: bool) -> Result<Shrunk, ShrinkError> {
         }
     }
 
-    // The duration: as short as still fails, never before the last fault.
-    if let Some(p) = probe(req, &best) {
-        let floor = p.end_ms.ceil() as u64 + 1;
+    // The duration: as short as still fails, never before the violation.
+    if let Some(p) = probe(req, &best, false) {
+        // A failed check ends the run early, so that end is a floor; two runs that differ
+        // run to the end, and only the search can say how short they may be.
+        let floor = if twice { 1 } else { p.end_ms.ceil() as u64 + 1 };
         let mut candidate = trimmed(&best, floor);
         if candidate.duration_ms < best.duration_ms && still_fails(&candidate) {
             best = candidate;
@@ -186,8 +212,24 @@ pub fn shrink_command(registry: &Registry, path: &Path) -> i32 {
             return 2;
         }
     };
-    let s = match shrink(&req, true) {
+    // A nondeterministic run's seed file says so; it is shrunk as such, not as a check.
+    let nondeterministic = SeedFile::load(path, registry)
+        .is_ok_and(|f| f.failed_check.as_deref() == Some(NONDETERMINISM));
+    let shrunk = if nondeterministic {
+        eprintln!("shrink: the seed file records a run that differed when run twice");
+        shrink_nondeterminism(&req, true)
+    } else {
+        shrink(&req, true)
+    };
+    let s = match shrunk {
         Ok(s) => s,
+        Err(ShrinkError::Passes) if nondeterministic => {
+            eprintln!(
+                "error: {}: two runs gave the same trace: the nondeterminism did not come back, so there is nothing to shrink",
+                path.display()
+            );
+            return 2;
+        }
         Err(ShrinkError::Passes) => {
             // Not "a check failed" (1): there is nothing to do, as with bad input.
             eprintln!(
@@ -202,7 +244,11 @@ pub fn shrink_command(registry: &Registry, path: &Path) -> i32 {
         }
     };
     let out = min_path(path);
-    if let Err(e) = std::fs::write(&out, s.seed_file.to_toml()) {
+    let mut file = s.seed_file.clone();
+    if nondeterministic {
+        file.failed_check = Some(NONDETERMINISM.into());
+    }
+    if let Err(e) = std::fs::write(&out, file.to_toml()) {
         eprintln!("error: cannot write {}: {e}", out.display());
         return 2;
     }

@@ -187,7 +187,7 @@ fn explore_records_every_seed_as_a_failure_and_shrink_keeps_the_invariant() {
         until_failures: usize::MAX,
         time_limit: None,
         shard: None,
-        check_determinism: false,
+        determinism_every: 0,
         failures_dir: failures_dir.clone(),
         report_dir: scratch.0.join("report"),
     };
