@@ -74,7 +74,7 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<SVGBackend<'_>, plotters::coord:
         .max(1.0)
         * 1.05;
     let beyond = all.iter().filter(|v| **v >= hi).count();
-    let bin_ms = hi / BINS as f64;
+    let axis = LogBins::new(&all, hi);
     // Each series as fractions of its own count, so a few real runs compare with many seeds.
     let hist: Vec<Vec<f64>> = panel
         .series
@@ -83,7 +83,7 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<SVGBackend<'_>, plotters::coord:
             let values = finite(s);
             let mut bins = vec![0.0; BINS];
             for v in &values {
-                bins[((v / bin_ms) as usize).min(BINS - 1)] += 1.0;
+                bins[axis.bin(*v)] += 1.0;
             }
             let n = values.len().max(1) as f64;
             bins.iter().map(|b| b / n).collect()
@@ -105,32 +105,33 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<SVGBackend<'_>, plotters::coord:
             all.len()
         )
     };
+    let caption = format!("{caption}; log scale, first bar under {}", human(axis.lo));
     let Ok(mut chart) = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 16))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(48)
-        .build_cartesian_2d(0.0..hi, 0.0..top)
+        .build_cartesian_2d(0.0..BINS as f64, 0.0..top)
     else {
         return;
     };
     let _ = chart
         .configure_mesh()
-        .x_desc("milliseconds")
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_desc("milliseconds (log scale)")
+        .x_label_formatter(&|x| axis.label(*x))
         .y_desc("share of runs")
         .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
         .draw();
     let series_n = hist.len().max(1) as f64;
     for (k, (series, bins)) in panel.series.iter().zip(&hist).enumerate() {
         let color = COLORS[k % COLORS.len()];
-        let width = bin_ms / series_n;
+        let width = 1.0 / series_n;
         let bars = bins
             .iter()
             .enumerate()
             .filter(|(_, v)| **v > 0.0)
             .map(move |(i, v)| {
-                let x0 = i as f64 * bin_ms + k as f64 * width;
+                let x0 = i as f64 + k as f64 * width;
                 Rectangle::new(
                     [(x0, 0.0), (x0 + width * 0.9, *v)],
                     color.mix(0.75).filled(),
@@ -150,6 +151,63 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<SVGBackend<'_>, plotters::coord:
         .draw();
 }
 
+/// Bins on a log scale: the first holds everything under `lo` (the mass at 0 ms that a
+/// linear axis crams into one bar beside the rest), the others split `lo..hi` evenly in log.
+struct LogBins {
+    /// The lower edge of the second bin.
+    lo: f64,
+    /// The upper edge of the last bin.
+    hi: f64,
+}
+
+impl LogBins {
+    fn new(values: &[f64], hi: f64) -> LogBins {
+        // The smallest positive value, rounded down to a power of ten, but not below 0.1 ms.
+        let smallest = values
+            .iter()
+            .copied()
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let lo = if smallest.is_finite() {
+            10f64.powf(smallest.log10().floor()).max(0.1)
+        } else {
+            1.0
+        };
+        LogBins {
+            lo: lo.min(hi / 2.0),
+            hi,
+        }
+    }
+
+    /// The bin of `v`.
+    fn bin(&self, v: f64) -> usize {
+        if v < self.lo {
+            return 0;
+        }
+        let at = (v / self.lo).ln() / (self.hi / self.lo).ln();
+        1 + ((at * (BINS - 1) as f64) as usize).min(BINS - 2)
+    }
+
+    /// The lower edge of bin position `x`, as the axis shows it.
+    fn label(&self, x: f64) -> String {
+        if x < 1.0 {
+            return "0".into();
+        }
+        human(self.lo * (self.hi / self.lo).powf((x - 1.0) / (BINS - 1) as f64))
+    }
+}
+
+/// "0.5 ms", "12 ms", "1.2 s".
+fn human(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
 /// The `p` quantile of `values` (0 when empty).
 fn percentile(values: &[f64], p: f64) -> f64 {
     if values.is_empty() {
@@ -163,6 +221,22 @@ fn percentile(values: &[f64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mass_at_zero_gets_its_own_bar_and_the_rest_spreads_in_log() {
+        let mut values = vec![0.0; 900];
+        values.extend((0..100).map(|i| 10.0 + i as f64 * 10.0));
+        let bins = LogBins::new(&values, 1000.0);
+        assert_eq!(bins.bin(0.0), 0);
+        let used: std::collections::BTreeSet<usize> =
+            values[900..].iter().map(|v| bins.bin(*v)).collect();
+        assert!(
+            used.len() >= 10,
+            "10..1000 ms spread over many bars, not one: {used:?}"
+        );
+        assert!(!used.contains(&0), "no positive value joins the zeros");
+        assert_eq!(bins.label(0.0), "0");
+    }
 
     #[test]
     fn draws_deterministically_and_survives_empty_and_odd_values() {
