@@ -93,10 +93,12 @@ pub fn shrink(req: &RunRequest, progress: bool) -> Result<Shrunk, ShrinkError> {
     let mut runs = 0;
     let faults = ddmin(&best.faults, FAULT_RUNS_MAX, |subset| {
         runs += 1;
-        let candidate = Scenario {
+        let mut candidate = Scenario {
             faults: subset.to_vec(),
             ..best.clone()
         };
+        // A restart whose crash was removed is a no-op a seed file may not hold.
+        candidate.drop_no_op_faults();
         let fails = still_fails(&candidate);
         if progress {
             eprint!(
@@ -110,6 +112,7 @@ pub fn shrink(req: &RunRequest, progress: bool) -> Result<Shrunk, ShrinkError> {
         eprintln!();
     }
     best.faults = faults;
+    best.drop_no_op_faults();
 
     // The workload: halve its counts while the failure stays. Durations (`*_ms`) are left
     // alone: half an interval is twice the traffic, not a smaller workload.
@@ -251,6 +254,7 @@ fn trimmed(s: &Scenario, duration_ms: u64) -> Scenario {
             *from_ms < out.duration_ms
         }
     });
+    out.drop_no_op_faults();
     out
 }
 

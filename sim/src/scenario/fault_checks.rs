@@ -190,6 +190,29 @@ impl Scenario {
     /// schedule's order (time, then the file's order), up to the first crash or restart
     /// decided at run time.
     fn validate_up_down(&self, src: &Source) -> Result<(), InputError> {
+        match self.up_down_conflicts().first() {
+            None => Ok(()),
+            Some((_, field, message)) => Err(src.error(field, message.clone())),
+        }
+    }
+
+    /// The schedule without the crashes of down nodes and restarts of up ones that
+    /// validation refuses: they change nothing in a run (the world ignores them), and
+    /// removing faults (shrinking) leaves such orphans behind.
+    pub fn drop_no_op_faults(&mut self) {
+        let mut no_ops: Vec<usize> = (self.up_down_conflicts().into_iter())
+            .map(|(i, ..)| i)
+            .collect();
+        no_ops.sort();
+        for i in no_ops.into_iter().rev() {
+            self.faults.remove(i);
+        }
+    }
+
+    /// Each static crash of a down node and restart of an up one: its index, field and
+    /// what is wrong.
+    fn up_down_conflicts(&self) -> Vec<(usize, String, String)> {
+        let mut conflicts = Vec::new();
         let mut steps: Vec<UpDown> = Vec::new();
         let mut unknown_from_ms = u64::MAX;
         for (fault, f) in self.faults.iter().enumerate() {
@@ -219,26 +242,163 @@ impl Scenario {
                 (false, Some(at)) => {
                     down_since.remove(at);
                 }
-                (true, Some(at)) => {
-                    return Err(src.error(
-                        &field,
-                        format!(
-                            "crash of `{}` at {} ms, but it is down since {} ms",
-                            step.node, step.at_ms, down_since[at].1
-                        ),
-                    ))
-                }
-                (false, None) => {
-                    return Err(src.error(
-                        &field,
-                        format!(
-                            "restart of `{}` at {} ms, but it is up then (no crash before)",
-                            step.node, step.at_ms
-                        ),
-                    ))
-                }
+                (true, Some(at)) => conflicts.push((
+                    step.fault,
+                    field,
+                    format!(
+                        "crash of `{}` at {} ms, but it is down since {} ms",
+                        step.node, step.at_ms, down_since[at].1
+                    ),
+                )),
+                (false, None) => conflicts.push((
+                    step.fault,
+                    field,
+                    format!(
+                        "restart of `{}` at {} ms, but it is up then (no crash before)",
+                        step.node, step.at_ms
+                    ),
+                )),
             }
         }
-        Ok(())
+        conflicts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{Fault, InputError, Scenario, ServersAndClients};
+
+    /// Three servers and a client, with `faults` (TOML) appended.
+    fn parse(faults: &str) -> Result<Scenario, InputError> {
+        let text = format!(
+            "name = \"t\"\nprotocol = \"group\"\nduration_ms = 10000\n[nodes]\nservers = 3\nclients = 1\n{faults}"
+        );
+        Scenario::parse("t.toml", &text, &ServersAndClients)
+    }
+
+    fn refused(faults: &str, field: &str, says: &str) {
+        let err = parse(faults).expect_err("refused");
+        assert_eq!(err.field, field, "{err}");
+        assert!(err.line.is_some(), "{err}");
+        assert!(err.message.contains(says), "{err}");
+    }
+
+    #[test]
+    fn a_restart_of_a_node_that_is_up_is_refused() {
+        refused(
+            "[[faults]]\nkind = \"restart\"\nnode = \"s2\"\nat_ms = 1000\n",
+            "faults[0].node",
+            "up then",
+        );
+        // After its crash it is fine; a second restart is not.
+        let twice = "[[faults]]\nkind = \"crash\"\nnode = \"s2\"\nat_ms = 1000\n\
+                     [[faults]]\nkind = \"restart\"\nnode = \"s2\"\nat_ms = 2000\n";
+        parse(twice).unwrap();
+        refused(
+            &format!("{twice}[[faults]]\nkind = \"restart\"\nnode = \"s2\"\nat_ms = 3000\n"),
+            "faults[2].node",
+            "up then",
+        );
+    }
+
+    #[test]
+    fn a_crash_of_a_node_already_down_is_refused_in_time_order_not_file_order() {
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"s1\"\nat_ms = 3000\n\
+             [[faults]]\nkind = \"crash\"\nnode = \"s1\"\nat_ms = 1000\n",
+            "faults[0].node",
+            "down since 1000",
+        );
+    }
+
+    #[test]
+    fn after_a_run_time_crash_the_state_is_unknown_and_no_op_faults_drop() {
+        parse(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\n\
+             [[faults]]\nkind = \"restart\"\nnode = \"s1\"\nat_ms = 2000\n",
+        )
+        .unwrap();
+        let mut s = parse(
+            "[[faults]]\nkind = \"crash\"\nnode = \"s1\"\nat_ms = 1000\n\
+             [[faults]]\nkind = \"restart\"\nnode = \"s1\"\nat_ms = 2000\n",
+        )
+        .unwrap();
+        s.faults.remove(0);
+        s.drop_no_op_faults();
+        assert!(s.faults.is_empty(), "the orphan restart goes too");
+    }
+
+    #[test]
+    fn overlapping_partition_groups_are_refused() {
+        refused(
+            "[[faults]]\nkind = \"partition\"\ngroups = [[\"s1\", \"s2\"], [\"s2\", \"s3\"]]\nat_ms = 1000\n",
+            "faults[0].groups",
+            "`s2` is in two groups",
+        );
+        // One way, from and to may share nodes: that cuts the links among them.
+        parse("[[faults]]\nkind = \"partition\"\nfrom = [\"s1\", \"s2\"]\nto = [\"s1\", \"s2\"]\nat_ms = 1000\n")
+            .unwrap();
+    }
+
+    #[test]
+    fn latency_must_be_two_numbers() {
+        for bad in ["[1, 2, 3]", "[5]"] {
+            let err = parse(&format!("[network]\nlatency_ms = {bad}\n")).expect_err(bad);
+            assert_eq!(err.field, "network.latency_ms", "{err}");
+            assert_eq!(err.line, Some(8), "{err}");
+            assert!(err.message.contains("two numbers"), "{err}");
+        }
+        parse("[network]\nlatency_ms = [2, 3]\n").unwrap();
+    }
+
+    #[test]
+    fn targets_and_turns_are_checked() {
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@leeder\"\nat_ms = 1000\n",
+            "faults[0].node",
+            "unknown target",
+        );
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@rest\"\nat_ms = 1000\n",
+            "faults[0].node",
+            "@rest",
+        );
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\ntimes = 3\n",
+            "faults[0].times",
+            "every_ms",
+        );
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\nevery_ms = 500\njitter_ms = [0, 500]\n",
+            "faults[0].jitter_ms",
+            "below `every_ms`",
+        );
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\njitter_ms = [1, 2, 3]\n",
+            "faults[0].jitter_ms",
+            "two numbers",
+        );
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\nwhen = \"up < three\"\n",
+            "faults[0].when",
+            "not a condition",
+        );
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"s1\"\nat_ms = 1000\nwait_ms = 100\n",
+            "faults[0].wait_ms",
+            "when",
+        );
+        refused(
+            "[[faults]]\nkind = \"byzantine\"\nnode = \"@leader\"\nbehaviour = \"forge\"\nfrom_ms = 1000\n",
+            "faults[0].node",
+            "names its node",
+        );
+        let s = parse(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\nevery_ms = 700\ntimes = 20\njitter_ms = [0, 300]\nwhen = \"up >= 3\"\n\
+             [[faults]]\nkind = \"partition\"\ngroups = [[\"@leader\"], [\"@rest\"]]\nat_ms = 1000\nheal_ms = 1500\n",
+        )
+        .unwrap();
+        assert!(s.faults.iter().all(Fault::at_run_time));
+        assert!(s.schedule().is_empty(), "nothing static to compile");
     }
 }
