@@ -244,7 +244,7 @@ fn nonsense_faults_exit_2_naming_file_line_and_field() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(
-            err.contains(&format!("bad.toml:")) && err.contains(field) && err.contains(says),
+            err.contains("bad.toml:") && err.contains(field) && err.contains(says),
             "{err}"
         );
     }
