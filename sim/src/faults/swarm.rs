@@ -190,6 +190,9 @@ impl Scenario {
             busy_until[slot] = end;
         }
         out.faults.extend(drawn);
+        // A drawn crash of a node the written faults already took down (or a restart of
+        // one they brought back) is a no-op in the run, and a seed file may not hold it.
+        out.drop_no_op_faults();
         out
     }
 }
