@@ -249,3 +249,36 @@ fn nonsense_faults_exit_2_naming_file_line_and_field() {
         );
     }
 }
+
+#[test]
+fn a_turn_waiting_for_a_leader_acts_the_instant_one_claims_office() {
+    let text = r#"
+name = "wait-for-leader"
+protocol = "raft"
+duration_ms = 8000
+[nodes]
+servers = 3
+clients = 1
+# Due before any election can end: it waits, and strikes when the first leader appears.
+[[faults]]
+kind = "crash"
+node = "@leader"
+at_ms = 1
+when = "leader"
+wait_ms = 5000
+"#;
+    let (records, _) = records(&parse("wait.toml", text));
+    let first_claim = (records.iter())
+        .find(|r| r["ev"] == "leader" && r["leader"] == r["node"])
+        .expect("a leader was elected");
+    let resolved = (records.iter())
+        .find(|r| r["ev"] == "resolved")
+        .expect("the turn acted");
+    assert!(first_claim["t"].as_u64().unwrap() > 1000, "{first_claim}");
+    assert_eq!(
+        resolved["t"], first_claim["t"],
+        "at the instant of the claim"
+    );
+    assert_eq!(resolved["groups"][0][0], first_claim["node"]);
+    assert!(!records.iter().any(|r| r["ev"] == "skipped"));
+}
