@@ -11,7 +11,7 @@ use faultline_sim::{Header, Message, Protocol, Trace, Verdict};
 
 use crate::report::{self, human_ms};
 use crate::seedfile::VERSION;
-use crate::summary::{analyse, Summary};
+use crate::summary::{analyse, resolved_turns, Summary};
 
 /// What a run produced.
 pub struct Outcome {
@@ -76,6 +76,7 @@ pub fn summarise<P: Protocol>(
         messages: analysis.messages,
         events: trace.records.len() as u64 + trace.records_dropped,
         details,
+        resolved: resolved_turns(&trace.records, &names),
     };
     let (trace_jsonl, timeline_svg) = if files {
         let header = Header {

@@ -145,6 +145,7 @@ impl RunRequest {
                 .iter()
                 .find(|c| !c.ok)
                 .map(|c| c.name.clone()),
+            resolved: summary.resolved.clone(),
             scenario: self.concrete(),
         }
     }

@@ -6,6 +6,7 @@ use std::path::Path;
 use faultline_sim::scenario::{InputError, Scenario, Source};
 
 use crate::registry::{check_bugs, Registry};
+use crate::summary::ResolvedTurn;
 use serde::{Deserialize, Serialize};
 
 /// This build's version; a seed file from another one is refused.
@@ -27,6 +28,11 @@ pub struct SeedFile {
     /// The check that failed, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_check: Option<String>,
+    /// Whom each turn of a fault decided at run time hit in this run (what the trace's
+    /// `resolved` records say): for people and for shrinking; a replay resolves the
+    /// targets again, the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<ResolvedTurn>,
     /// The scenario, whole.
     pub scenario: Scenario,
 }

@@ -12,6 +12,7 @@ use crate::explore::NONDETERMINISM;
 use crate::registry::Registry;
 use crate::run::RunRequest;
 use crate::seedfile::SeedFile;
+use crate::summary::ResolvedTurn;
 
 /// Test runs allowed for the fault schedule.
 const FAULT_RUNS_MAX: usize = 400;
@@ -26,6 +27,8 @@ struct Probe {
     end_ms: f64,
     /// The digest.
     digest: String,
+    /// Whom its run-time faults' turns hit.
+    resolved: Vec<ResolvedTurn>,
 }
 
 /// Runs `scenario` once, or twice when `twice`: then the failure is [`NONDETERMINISM`] when
@@ -47,6 +50,7 @@ fn probe(req: &RunRequest, scenario: &Scenario, twice: bool) -> Option<Probe> {
         events: s.events,
         end_ms: s.end_ms,
         digest: s.digest,
+        resolved: s.resolved,
     })
 }
 
@@ -107,6 +111,17 @@ fn shrink_as(req: &RunRequest, twice: bool, progress: bool) -> Result<Shrunk, Sh
     };
     let mut best = req.scenario.clone();
 
+    // Faults aimed at run time (`@leader`) are pinned to whom they hit in the failing run,
+    // so that removing one fault below does not re-aim the others.
+    if let Some(pinned) = pinned(&best, &before.resolved) {
+        if still_fails(&pinned) {
+            if progress {
+                eprintln!("  pinned the run-time faults to the nodes they hit");
+            }
+            best = pinned;
+        }
+    }
+
     // Faults that start after the violation cannot have caused it.
     if before.end_ms < best.duration_ms as f64 {
         let cut = trimmed(&best, before.end_ms.ceil() as u64 + 1);
@@ -117,10 +132,12 @@ fn shrink_as(req: &RunRequest, twice: bool, progress: bool) -> Result<Shrunk, Sh
     let mut runs = 0;
     let faults = ddmin(&best.faults, FAULT_RUNS_MAX, |subset| {
         runs += 1;
-        let candidate = Scenario {
+        let mut candidate = Scenario {
             faults: subset.to_vec(),
             ..best.clone()
         };
+        // A restart whose crash was removed is a no-op a seed file may not hold.
+        candidate.drop_no_op_faults();
         let fails = still_fails(&candidate);
         if progress {
             eprint!(
@@ -134,6 +151,7 @@ fn shrink_as(req: &RunRequest, twice: bool, progress: bool) -> Result<Shrunk, Sh
         eprintln!();
     }
     best.faults = faults;
+    best.drop_no_op_faults();
 
     // The workload: halve its counts while the failure stays. Durations (`*_ms`) are left
     // alone: half an interval is twice the traffic, not a smaller workload.
@@ -298,7 +316,62 @@ fn trimmed(s: &Scenario, duration_ms: u64) -> Scenario {
             *from_ms < out.duration_ms
         }
     });
+    out.drop_no_op_faults();
     out
+}
+
+/// The scenario with each fault decided at run time replaced by what its turns resolved to
+/// in a run (`turns`): a crash of `@leader` becomes a crash of the node that led then, a
+/// partition of `[["@leader"], ["@rest"]]` the groups it made. `None` when nothing is
+/// decided at run time, or when random faults are still to be drawn (the turns' fault
+/// indices are those of the drawn schedule).
+fn pinned(s: &Scenario, turns: &[ResolvedTurn]) -> Option<Scenario> {
+    use faultline_sim::scenario::Fault;
+    if s.random_faults.is_some() || !s.faults.iter().any(Fault::at_run_time) {
+        return None;
+    }
+    let mut out = s.clone();
+    // Each fault's turns take its place: the file's order still breaks ties in an instant.
+    out.faults.clear();
+    for (i, fault) in s.faults.iter().enumerate() {
+        if !fault.at_run_time() {
+            out.faults.push(fault.clone());
+            continue;
+        }
+        for turn in turns.iter().filter(|t| t.fault as usize == i) {
+            let at = (turn.at_ms.round() as u64).min(s.duration_ms);
+            let nodes = turn.groups.concat();
+            match fault {
+                Fault::Crash { .. } => {
+                    out.faults
+                        .extend(nodes.into_iter().map(|n| Fault::crash(n, at)));
+                }
+                Fault::Restart { .. } => {
+                    out.faults
+                        .extend(nodes.into_iter().map(|n| Fault::restart(n, at)));
+                }
+                Fault::Partition {
+                    groups,
+                    at_ms,
+                    heal_ms,
+                    ..
+                } => {
+                    let heal = heal_ms
+                        .map(|h| at + (h - at_ms))
+                        .filter(|h| *h <= s.duration_ms);
+                    out.faults.push(match &turn.groups[..] {
+                        [from, to] if groups.is_empty() => {
+                            Fault::partition(vec![], from.clone(), to.clone(), at, heal)
+                        }
+                        _ => Fault::partition(turn.groups.clone(), vec![], vec![], at, heal),
+                    });
+                }
+                Fault::Byzantine { .. } | Fault::Loss { .. } => {}
+            }
+        }
+    }
+    out.drop_no_op_faults();
+    Some(out)
 }
 
 /// `x.seed` -> `x.min.seed`.
@@ -309,4 +382,76 @@ pub fn min_path(path: &Path) -> PathBuf {
         .unwrap_or_default();
     let stem = stem.strip_suffix(".min").unwrap_or(&stem).to_string();
     path.with_file_name(format!("{stem}.min.seed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_sim::scenario::{Fault, ServersAndClients};
+
+    fn turn(at_ms: f64, fault: u32, groups: &[&[&str]]) -> ResolvedTurn {
+        ResolvedTurn {
+            at_ms,
+            fault,
+            groups: (groups.iter())
+                .map(|g| g.iter().map(|n| n.to_string()).collect())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn run_time_faults_are_pinned_to_whom_they_hit() {
+        let s = Scenario::parse(
+            "t.toml",
+            r#"
+name = "t"
+protocol = "group"
+duration_ms = 10000
+[nodes]
+servers = 3
+[[faults]]
+kind = "crash"
+node = "@leader"
+at_ms = 1000
+every_ms = 2000
+times = 2
+[[faults]]
+kind = "loss"
+rate = 0.1
+from_ms = 500
+until_ms = 600
+[[faults]]
+kind = "partition"
+groups = [["@leader"], ["@rest"]]
+at_ms = 1500
+heal_ms = 1800
+"#,
+            &ServersAndClients,
+        )
+        .unwrap();
+        let turns = [
+            turn(1000.0, 0, &[&["s3"]]),
+            turn(1500.0, 2, &[&["s2"], &["s1"]]),
+            turn(3000.0, 0, &[&["s2"]]),
+        ];
+        let p = pinned(&s, &turns).expect("something to pin");
+        assert!(p.faults.iter().all(|f| !f.at_run_time()), "{:?}", p.faults);
+        assert_eq!(p.faults[0], Fault::crash("s3".into(), 1000));
+        assert_eq!(p.faults[1], Fault::crash("s2".into(), 3000));
+        assert!(matches!(p.faults[2], Fault::Loss { .. }));
+        assert_eq!(
+            p.faults[3],
+            Fault::partition(
+                vec![vec!["s2".into()], vec!["s1".into()]],
+                vec![],
+                vec![],
+                1500,
+                Some(1800)
+            )
+        );
+        // Static scenarios have nothing to pin.
+        let mut plain = p.clone();
+        plain.faults.truncate(1);
+        assert!(pinned(&plain, &turns).is_none());
+    }
 }

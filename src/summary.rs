@@ -39,6 +39,39 @@ pub struct Summary {
     /// Protocol facts (client operations, latencies, terms), when the protocol gives any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+    /// Whom each turn of a fault decided at run time (`@leader`) hit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<ResolvedTurn>,
+}
+
+/// One turn of a fault decided at run time, as the trace's `resolved` record says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedTurn {
+    /// When it acted, in milliseconds.
+    pub at_ms: f64,
+    /// Its index among the scenario's faults.
+    pub fault: u32,
+    /// The nodes it resolved to, by name: one group for a crash or restart, the groups of
+    /// a partition, `[from, to]` of a one-way cut.
+    pub groups: Vec<Vec<String>>,
+}
+
+/// Every `resolved` record of a trace, with its nodes named.
+pub fn resolved_turns<E>(records: &[Record<E>], names: &[String]) -> Vec<ResolvedTurn> {
+    let name =
+        |n: &NodeId| (names.get(n.0 as usize)).map_or_else(|| format!("#{}", n.0), Clone::clone);
+    (records.iter())
+        .filter_map(|r| match &r.ev {
+            Ev::Resolved { fault, groups } => Some(ResolvedTurn {
+                at_ms: r.t as f64 / 1000.0,
+                fault: *fault,
+                groups: (groups.iter())
+                    .map(|g| g.iter().map(name).collect())
+                    .collect(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// One election.

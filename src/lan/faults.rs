@@ -10,7 +10,7 @@
 //!
 //! Every fault is also recorded in `world.trace.jsonl`, as the simulator records it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -29,6 +29,9 @@ pub struct Faults {
     names: Vec<String>,
     /// Directed links cut now.
     cut: BTreeSet<(NodeId, NodeId)>,
+    /// How many partitions in force cut each link of `cut`: cuts compose, and a heal
+    /// reopens only the links no other partition cuts.
+    cuts: BTreeMap<(NodeId, NodeId), u32>,
     /// The loss rate in force (the network's own, or a loss fault's).
     loss: f64,
     /// The network's own loss rate.
@@ -64,6 +67,7 @@ impl Faults {
         let faults = Faults {
             names: header.nodes.clone(),
             cut: BTreeSet::new(),
+            cuts: BTreeMap::new(),
             loss: loss_base,
             loss_base,
             rules_path: rules_path.to_path_buf(),
@@ -116,15 +120,28 @@ impl Faults {
                 ))
             }
             WorldAction::Cut(links) => {
-                self.cut.extend(links.iter().copied());
+                for link in &links {
+                    *self.cuts.entry(*link).or_insert(0) += 1;
+                }
+                let links: Vec<_> = links.into_iter().filter(|l| self.cut.insert(*l)).collect();
                 let how = self.enforce_cut(lan)?;
                 self.record(WORLD, Ev::Partition { links });
                 Ok(format!("partition {}: {how}", self.groups_now()))
             }
             WorldAction::Heal(links) => {
-                for link in &links {
-                    self.cut.remove(link);
+                let mut reopened = Vec::new();
+                for link in links {
+                    let Some(count) = self.cuts.get_mut(&link) else {
+                        continue;
+                    };
+                    *count -= 1;
+                    if *count == 0 {
+                        self.cuts.remove(&link);
+                        self.cut.remove(&link);
+                        reopened.push(link);
+                    }
                 }
+                let links = reopened;
                 let how = self.enforce_cut(lan)?;
                 self.record(WORLD, Ev::Heal { links });
                 Ok(format!("heal: {how}"))

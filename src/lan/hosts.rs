@@ -122,7 +122,7 @@ pub fn plan_command(
         "3. Apply the faults on time ({:.1} s in all):",
         s.duration_ms as f64 / 1000.0
     );
-    let mut cut = std::collections::BTreeSet::new();
+    let mut cut = std::collections::BTreeMap::new();
     let mut loss = s.network.loss;
     let mut step = 0;
     for (at_ms, action) in s.schedule() {
@@ -145,10 +145,20 @@ pub fn plan_command(
                 names[n.0 as usize],
                 names[n.0 as usize]
             ),
-            WorldAction::Cut(links) => cut.extend(links),
+            // Cuts compose: a link stays cut while any partition in force cuts it.
+            WorldAction::Cut(links) => {
+                for l in links {
+                    *cut.entry(l).or_insert(0u32) += 1;
+                }
+            }
             WorldAction::Heal(links) => {
                 for l in links {
-                    cut.remove(&l);
+                    if let Some(n) = cut.get_mut(&l) {
+                        *n -= 1;
+                        if *n == 0 {
+                            cut.remove(&l);
+                        }
+                    }
                 }
             }
             WorldAction::Loss(rate) => loss = rate.max(s.network.loss),
@@ -164,7 +174,7 @@ pub fn plan_command(
                 loss,
                 cut: cut
                     .iter()
-                    .map(|(a, b): &(NodeId, NodeId)| {
+                    .map(|((a, b), _): (&(NodeId, NodeId), _)| {
                         [names[a.0 as usize].clone(), names[b.0 as usize].clone()]
                     })
                     .collect(),

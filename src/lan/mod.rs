@@ -134,6 +134,12 @@ impl ScenarioFile {
                 "Byzantine behaviours run in the simulator only (`cargo sim run`)",
             ));
         }
+        if let Some(i) = loaded.scenario.faults.iter().position(Fault::at_run_time) {
+            return Err(loaded.source().error(
+                &format!("faults[{i}]"),
+                "faults decided at run time (targets like `@leader`, every_ms, jitter_ms, when) run in the simulator only",
+            ));
+        }
         let network = &loaded.scenario.network;
         for (field, rate) in [
             ("corrupt", network.corrupt),

@@ -48,10 +48,6 @@ impl DropRules {
     /// Puts these rules in force: every link they do not cut is restored. Names nobody
     /// knows are ignored (the file may come from a cluster with more nodes).
     pub fn apply(&self, nemesis: &mut Nemesis, names: &[String]) {
-        let all: Vec<(NodeId, NodeId)> = (0..names.len())
-            .flat_map(|a| (0..names.len()).map(move |b| (NodeId(a as u16), NodeId(b as u16))))
-            .collect();
-        nemesis.set_cut(&all, false);
         let id = |name: &str| {
             names
                 .iter()
@@ -63,7 +59,7 @@ impl DropRules {
             .iter()
             .filter_map(|[from, to]| Some((id(from)?, id(to)?)))
             .collect();
-        nemesis.set_cut(&cut, true);
+        nemesis.set_cuts(&cut);
         nemesis.set_loss_fault(self.loss);
     }
 }

@@ -2,6 +2,7 @@
 //! datagram, so partitions and loss are decided (and traced) in one place in both flavors.
 
 use crate::faults::link_draws::LinkDraws;
+use crate::faults::links::LinkTable;
 use crate::node::NodeId;
 use crate::trace::DropReason;
 
@@ -27,10 +28,8 @@ pub enum Arrival {
 
 /// The fault state of the network.
 pub struct Nemesis {
-    /// Number of nodes; ids are `0..nodes`.
-    nodes: usize,
-    /// `cut[from * nodes + to]`: the directed link is cut by a partition.
-    cut: Vec<bool>,
+    /// The cuts of the partitions in force.
+    links: LinkTable,
     /// `up[node]`: the node runs.
     up: Vec<bool>,
     /// The network's own loss rate (scenario `network.loss`).
@@ -51,8 +50,7 @@ impl Nemesis {
     /// A healthy network of `nodes` nodes with a base loss rate, drawing under `seed`.
     pub fn new(nodes: usize, loss_base: f64, seed: u64) -> Self {
         Nemesis {
-            nodes,
-            cut: vec![false; nodes * nodes],
+            links: LinkTable::new(nodes),
             up: vec![true; nodes],
             loss_base,
             loss_fault: 0.0,
@@ -63,18 +61,21 @@ impl Nemesis {
         }
     }
 
-    fn link(&self, from: NodeId, to: NodeId) -> Option<usize> {
-        let (f, t) = (from.0 as usize, to.0 as usize);
-        (f < self.nodes && t < self.nodes).then_some(f * self.nodes + t)
+    /// One more partition cuts `links`; returns those that were open until now.
+    pub fn cut(&mut self, links: &[(NodeId, NodeId)]) -> Vec<(NodeId, NodeId)> {
+        self.links.cut(links)
     }
 
-    /// Cuts or restores directed links.
-    pub fn set_cut(&mut self, links: &[(NodeId, NodeId)], cut: bool) {
-        for &(from, to) in links {
-            if let Some(i) = self.link(from, to) {
-                self.cut[i] = cut;
-            }
-        }
+    /// A partition that cut `links` heals; returns those no partition cuts any more.
+    pub fn heal(&mut self, links: &[(NodeId, NodeId)]) -> Vec<(NodeId, NodeId)> {
+        self.links.heal(links)
+    }
+
+    /// Cuts exactly `links`, healing every other: for drop rules, which say the whole
+    /// state rather than one fault's share of it.
+    pub fn set_cuts(&mut self, links: &[(NodeId, NodeId)]) {
+        self.links.clear();
+        self.links.cut(links);
     }
 
     /// Marks a node up or down.
@@ -91,7 +92,7 @@ impl Nemesis {
 
     /// Whether a partition cuts the directed link.
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
-        self.link(from, to).is_some_and(|i| self.cut[i])
+        self.links.is_cut(from, to)
     }
 
     /// Decides whether one attempt of a stream segment from `from` gets through to `to`:
@@ -124,10 +125,8 @@ impl Nemesis {
     /// noise off leaves the later datagrams' fates as they were.
     pub fn arrival(&mut self, from: NodeId, to: NodeId) -> Arrival {
         let draw = self.draws.next(from.0, to.0);
-        if let Some(i) = self.link(from, to) {
-            if self.cut[i] {
-                return Arrival::Drop(DropReason::Partition);
-            }
+        if self.links.is_cut(from, to) {
+            return Arrival::Drop(DropReason::Partition);
         }
         let rate = self.loss_base.max(self.loss_fault);
         if draw.chance(0, rate) {

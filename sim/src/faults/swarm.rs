@@ -152,11 +152,8 @@ impl Scenario {
                         continue;
                     };
                     down.push((node.clone(), end));
-                    drawn.push(Fault::Crash {
-                        node: node.clone(),
-                        at_ms: at,
-                    });
-                    drawn.push(Fault::Restart { node, at_ms: end });
+                    drawn.push(Fault::crash(node.clone(), at));
+                    drawn.push(Fault::restart(node, end));
                     continue;
                 }
                 FaultKind::Partition => {
@@ -168,13 +165,7 @@ impl Scenario {
                     let mut b = b.to_vec();
                     a.sort();
                     b.sort();
-                    drawn.push(Fault::Partition {
-                        groups: vec![a, b],
-                        from: vec![],
-                        to: vec![],
-                        at_ms: at,
-                        heal_ms: Some(end),
-                    });
+                    drawn.push(Fault::partition(vec![a, b], vec![], vec![], at, Some(end)));
                 }
                 FaultKind::OneWay => {
                     let mut shuffled = servers.clone();
@@ -185,13 +176,7 @@ impl Scenario {
                     let mut to = to.to_vec();
                     from.sort();
                     to.sort();
-                    drawn.push(Fault::Partition {
-                        groups: vec![],
-                        from,
-                        to,
-                        at_ms: at,
-                        heal_ms: Some(end),
-                    });
+                    drawn.push(Fault::partition(vec![], from, to, at, Some(end)));
                 }
                 FaultKind::Loss => {
                     let rate = round3(rng.gen_range(0.05..=rf.loss_max.clamp(0.05, 1.0)));
@@ -205,6 +190,9 @@ impl Scenario {
             busy_until[slot] = end;
         }
         out.faults.extend(drawn);
+        // A drawn crash of a node the written faults already took down (or a restart of
+        // one they brought back) is a no-op in the run, and a seed file may not hold it.
+        out.drop_no_op_faults();
         out
     }
 }

@@ -7,14 +7,16 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::byzantine::Behaviour;
+pub use crate::faults::target::{Condition, Target};
 use crate::node::NodeId;
 
+mod fault_checks;
 mod input_error;
-mod schedule;
+pub(crate) mod schedule;
 
 use crate::protocol::Role;
 pub use input_error::{InputError, Source};
-pub use schedule::WorldAction;
+pub use schedule::{Turns, WorldAction};
 
 /// The protocols a scenario may name, and their roles: a scenario counts its nodes by role.
 pub trait Catalog {
@@ -83,7 +85,7 @@ impl Nodes {
 #[serde(deny_unknown_fields)]
 pub struct Network {
     /// One-way latency range `[min, max]` in milliseconds, drawn per datagram.
-    #[serde(default = "default_latency_ms")]
+    #[serde(default = "default_latency_ms", deserialize_with = "two_numbers")]
     pub latency_ms: [u64; 2],
     /// Probability that a datagram is lost, on every link, all run long.
     #[serde(default)]
@@ -123,6 +125,19 @@ fn default_byzantine_rate() -> f64 {
     0.5
 }
 
+/// A `[min, max]` pair, refusing a list of any other length (serde's arrays ignore extra
+/// items: `[1, 2, 3]` was read as `[1, 2]`).
+fn two_numbers<'de, D: serde::Deserializer<'de>>(de: D) -> Result<[u64; 2], D::Error> {
+    let list = Vec::<u64>::deserialize(de)?;
+    match list[..] {
+        [lo, hi] => Ok([lo, hi]),
+        _ => Err(serde::de::Error::custom(format!(
+            "must be two numbers [min, max], not {}",
+            list.len()
+        ))),
+    }
+}
+
 fn default_latency_ms() -> [u64; 2] {
     [1, 10]
 }
@@ -145,20 +160,51 @@ impl Default for Network {
 pub enum Fault {
     /// The node stops at once and loses its volatile state.
     Crash {
-        /// The node's name.
+        /// The node's name, or a target resolved when it acts (`@leader`; see [`Target`]).
         node: String,
         /// When.
         at_ms: u64,
+        /// Repeat every this many milliseconds after `at_ms` (once, if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        every_ms: Option<u64>,
+        /// How many turns in all, with `every_ms` (until the run ends, if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        times: Option<u32>,
+        /// `[min, max]`: each turn comes this many milliseconds late, drawn per turn.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jitter_ms: Option<Vec<u64>>,
+        /// Acts only when this holds ("leader", "up < 3"; see [`Condition`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        when: Option<String>,
+        /// How long a turn waits for `when` to hold before it is skipped (0: not at all).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wait_ms: Option<u64>,
     },
     /// The node starts again from its durable state.
     Restart {
-        /// The node's name.
+        /// The node's name, or a target resolved when it acts (`@random`: a down node).
         node: String,
         /// When.
         at_ms: u64,
+        /// Repeat every this many milliseconds after `at_ms` (once, if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        every_ms: Option<u64>,
+        /// How many turns in all, with `every_ms` (until the run ends, if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        times: Option<u32>,
+        /// `[min, max]`: each turn comes this many milliseconds late, drawn per turn.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jitter_ms: Option<Vec<u64>>,
+        /// Acts only when this holds ("leader", "up < 3"; see [`Condition`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        when: Option<String>,
+        /// How long a turn waits for `when` to hold before it is skipped (0: not at all).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wait_ms: Option<u64>,
     },
     /// Links are cut: between `groups` both ways (nodes in no group form one more group),
-    /// or one way from every node of `from` to every node of `to`.
+    /// or one way from every node of `from` to every node of `to`. Names may be targets
+    /// resolved when it acts (`[["@leader"], ["@rest"]]`).
     Partition {
         /// Groups that cannot talk to each other.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -171,9 +217,25 @@ pub enum Fault {
         to: Vec<String>,
         /// When the links are cut.
         at_ms: u64,
-        /// When they are restored (never, if absent).
+        /// When they are restored (never, if absent); a repeated partition lasts
+        /// `heal_ms - at_ms` each turn.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         heal_ms: Option<u64>,
+        /// Repeat every this many milliseconds after `at_ms` (once, if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        every_ms: Option<u64>,
+        /// How many turns in all, with `every_ms` (until the run ends, if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        times: Option<u32>,
+        /// `[min, max]`: each turn comes this many milliseconds late, drawn per turn.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jitter_ms: Option<Vec<u64>>,
+        /// Acts only when this holds ("leader", "up < 3"; see [`Condition`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        when: Option<String>,
+        /// How long a turn waits for `when` to hold before it is skipped (0: not at all).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wait_ms: Option<u64>,
     },
     /// The node lies in what it sends (see [`Behaviour`]) from `from_ms` on.
     Byzantine {
@@ -375,107 +437,12 @@ impl Scenario {
                 ));
             }
         }
-        for (i, fault) in self.faults.iter().enumerate() {
-            let at = |field: &str| format!("faults[{i}].{field}");
-            let node = |field: &str, name: &str| {
-                self.node_id(name).ok_or_else(|| {
-                    src.error(
-                        &at(field),
-                        format!(
-                            "no node named `{name}` (nodes are {})",
-                            self.node_names().join(", ")
-                        ),
-                    )
-                })
-            };
-            let time = |field: &str, ms: u64| {
-                if ms > self.duration_ms {
-                    Err(src.error(
-                        &at(field),
-                        format!("{ms} is past the end of the run ({} ms)", self.duration_ms),
-                    ))
-                } else {
-                    Ok(())
-                }
-            };
-            match fault {
-                Fault::Crash { node: name, at_ms } | Fault::Restart { node: name, at_ms } => {
-                    node("node", name)?;
-                    time("at_ms", *at_ms)?;
-                }
-                Fault::Partition {
-                    groups,
-                    from,
-                    to,
-                    at_ms,
-                    heal_ms,
-                } => {
-                    time("at_ms", *at_ms)?;
-                    if let Some(heal) = heal_ms {
-                        time("heal_ms", *heal)?;
-                        if heal <= at_ms {
-                            return Err(src.error(&at("heal_ms"), "must be after at_ms"));
-                        }
-                    }
-                    let one_way = !from.is_empty() || !to.is_empty();
-                    if one_way != groups.is_empty() {
-                        return Err(src.error(
-                            &at("groups"),
-                            "give either `groups` or both `from` and `to`",
-                        ));
-                    }
-                    if one_way && (from.is_empty() || to.is_empty()) {
-                        return Err(src.error(
-                            &at(if from.is_empty() { "from" } else { "to" }),
-                            "a one-way partition needs both `from` and `to`",
-                        ));
-                    }
-                    for name in groups.iter().flatten() {
-                        node("groups", name)?;
-                    }
-                    for name in from {
-                        node("from", name)?;
-                    }
-                    for name in to {
-                        node("to", name)?;
-                    }
-                }
-                Fault::Byzantine {
-                    node: name,
-                    rate,
-                    from_ms,
-                    until_ms,
-                    ..
-                } => {
-                    node("node", name)?;
-                    check_rate(src, &at("rate"), *rate)?;
-                    time("from_ms", *from_ms)?;
-                    if let Some(until) = until_ms {
-                        time("until_ms", *until)?;
-                        if until <= from_ms {
-                            return Err(src.error(&at("until_ms"), "must be after from_ms"));
-                        }
-                    }
-                }
-                Fault::Loss {
-                    rate,
-                    from_ms,
-                    until_ms,
-                } => {
-                    check_rate(src, &at("rate"), *rate)?;
-                    time("from_ms", *from_ms)?;
-                    time("until_ms", *until_ms)?;
-                    if until_ms <= from_ms {
-                        return Err(src.error(&at("until_ms"), "must be after from_ms"));
-                    }
-                }
-            }
-        }
+        self.validate_faults(src)?;
         Ok(())
     }
 }
 
-fn check_rate(src: &Source, path: &str, rate: f64) -> Result<(), InputError> {
+pub(crate) fn check_rate(src: &Source, path: &str, rate: f64) -> Result<(), InputError> {
     if (0.0..=1.0).contains(&rate) {
         Ok(())
     } else {

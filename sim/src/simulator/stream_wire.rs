@@ -694,7 +694,7 @@ mod tests {
         run_until(&mut wire, &mut nemesis, 1_000_000);
         drain(&mut wire, A);
         drain(&mut wire, B);
-        nemesis.set_cut(&[(B, A)], true);
+        nemesis.cut(&[(B, A)]);
         wire.links_changed(1_000_000, &nemesis);
         run_until(&mut wire, &mut nemesis, 5_999_999);
         assert!(drain(&mut wire, A).is_empty(), "not before the timeout");
@@ -710,9 +710,9 @@ mod tests {
         let (mut wire, mut nemesis) = two_nodes(0.0);
         wire.connect(0, A, StreamId(0), B);
         run_until(&mut wire, &mut nemesis, 1_000_000);
-        nemesis.set_cut(&[(A, B)], true);
+        nemesis.cut(&[(A, B)]);
         wire.links_changed(1_000_000, &nemesis);
-        nemesis.set_cut(&[(A, B)], false);
+        nemesis.heal(&[(A, B)]);
         wire.links_changed(2_000_000, &nemesis);
         run_until(&mut wire, &mut nemesis, 10_000_000);
         assert_eq!(drain(&mut wire, A), [StreamEvent::Connected]);

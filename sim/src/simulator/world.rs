@@ -10,7 +10,9 @@ use tokio::sync::Notify;
 
 use crate::check::{Check, Verdict};
 use crate::faults::byzantine::Byzantine;
+use crate::faults::injector::{Effect, Injector};
 use crate::faults::nemesis::{Arrival, Nemesis};
+use crate::faults::target::View;
 use crate::node::{Durable, NodeId};
 use crate::protocol::Protocol;
 use crate::runtime::auth::Keyring;
@@ -57,6 +59,9 @@ struct Shared<E: 'static> {
     incarnation: Vec<u64>,
     /// How each node lies, if it does.
     byzantine: Vec<Option<Byzantine>>,
+    /// Who is up, leads and plays which role, as the records tell: what run-time fault
+    /// targets and conditions are decided on.
+    view: View,
 }
 
 /// The [`Host`] of simulated nodes.
@@ -67,6 +72,8 @@ struct SimHost<E: 'static> {
     shared: Mutex<Shared<E>>,
     /// Wakes the supervisor when a check fails.
     violated: Notify,
+    /// Wakes the supervisor when the [`View`] changed, for faults waiting on a condition.
+    view_changed: Notify,
     /// The run is over; drivers return and records are ignored. Outside the lock: every
     /// driver asks before each datagram.
     stopped: AtomicBool,
@@ -89,6 +96,10 @@ impl<E: crate::node::ProtoEvent + Send> SimHost<E> {
             return;
         }
         let rec = Record { t, node, ev };
+        let traffic = rec.ev.is_traffic();
+        if !traffic && shared.view.observe(rec.node, &rec.ev) {
+            self.view_changed.notify_one();
+        }
         let Shared {
             checks,
             traffic_watched,
@@ -96,7 +107,6 @@ impl<E: crate::node::ProtoEvent + Send> SimHost<E> {
             trace,
             ..
         } = shared;
-        let traffic = rec.ev.is_traffic();
         if !traffic || *traffic_watched {
             for check in checks.iter_mut().filter(|c| !traffic || c.sees_traffic()) {
                 if let Err(detail) = check.observe(&rec) {
@@ -195,10 +205,11 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         sent: vec![0; nodes],
         incarnation: vec![0; nodes],
         byzantine: vec![None; nodes],
+        view: View::new(&scenario.node_roles()),
     };
     let latency_ms = scenario.network.latency_ms;
     let stream_timeout_ms = scenario.network.stream_timeout_ms;
-    let schedule = scenario.schedule();
+    let mut injector = Injector::new(scenario, seed);
     // Each node gets only its own ring: a liar can sign as itself, never as another.
     let secret = Keyring::secret("faultline sim keys", &seed.to_le_bytes());
     let authenticates = proto.authenticates();
@@ -214,6 +225,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
             net: net.clone(),
             shared: Mutex::new(shared),
             violated: Notify::new(),
+            view_changed: Notify::new(),
             stopped: AtomicBool::new(false),
         });
         let _ = slot.set(host.clone());
@@ -250,14 +262,27 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
             madsim_ids.push(node.id());
         }
 
-        for (at_ms, action) in schedule {
-            if !wait_until(&host, at_ms * 1000).await {
-                break;
+        // Everything due at one instant is applied at once: no simulated time passes and
+        // no datagram is delivered between two faults of the same instant.
+        let mut last_at = None;
+        while let Some(at_us) = injector.next_at_us() {
+            if last_at != Some(at_us) {
+                match wait_until(&host, at_us, injector.is_waiting()).await {
+                    Woke::Due => {}
+                    Woke::Violated => break,
+                    Woke::ViewChanged => {
+                        let effects = injector.retry(host.now_us(), &host.lock().view);
+                        apply_effects(&host, &handle, &madsim_ids, effects);
+                        continue;
+                    }
+                }
             }
-            apply_fault(&host, &handle, &madsim_ids, action);
+            last_at = Some(at_us);
+            let effects = injector.take_due(at_us, host.now_us(), &host.lock().view);
+            apply_effects(&host, &handle, &madsim_ids, effects);
         }
         if !host.stopped() {
-            wait_until(&host, duration_us).await;
+            wait_until(&host, duration_us, false).await;
         }
         let end_us = host.now_us().min(duration_us);
         host.stopped.store(true, Ordering::Relaxed);
@@ -330,16 +355,32 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     }
 }
 
-/// Waits until `at_us`, carrying out stream segments meanwhile; false when a check failed
-/// first. The stream branch comes last and registers no timer in a run without streams, so
-/// such a run waits exactly as it did before streams existed.
-async fn wait_until<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, at_us: u64) -> bool {
+/// Why [`wait_until`] returned.
+enum Woke {
+    /// The time came.
+    Due,
+    /// A check failed first.
+    Violated,
+    /// What the nodes report changed first (only when asked to watch).
+    ViewChanged,
+}
+
+/// Waits until `at_us` (at least 1 ms: madsim's sleeps are), carrying out stream segments
+/// meanwhile, and returning early when a check fails or, with `watch_view`, when the
+/// [`View`] changes. The stream branch comes last and registers no timer in a run without
+/// streams, so such a run waits exactly as it did before streams existed.
+async fn wait_until<E: crate::node::ProtoEvent + Send>(
+    host: &SimHost<E>,
+    at_us: u64,
+    watch_view: bool,
+) -> Woke {
     let at = host.net.clock().at(at_us);
     loop {
         tokio::select! {
             biased;
-            () = tokio::time::sleep_until(at) => return true,
-            () = host.violated.notified() => return false,
+            () = tokio::time::sleep_until(at) => return Woke::Due,
+            () = host.violated.notified() => return Woke::Violated,
+            () = host.view_changed.notified(), if watch_view => return Woke::ViewChanged,
             () = host.net.streams_due() => {
                 let lost = host.net.pump_streams(&mut host.lock().nemesis);
                 record_lost(host, lost);
@@ -384,6 +425,30 @@ async fn take_durable<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, i: u
     panic!("node #{i} restarted while its previous incarnation still holds its durable store");
 }
 
+/// Applies what the injector said, in order, with no await between: one instant's faults
+/// are atomic.
+fn apply_effects<E: crate::node::ProtoEvent + Send>(
+    host: &Arc<SimHost<E>>,
+    handle: &madsim::runtime::Handle,
+    madsim_ids: &[madsim::task::NodeId],
+    effects: Vec<Effect>,
+) {
+    for effect in effects {
+        if host.stopped() {
+            return;
+        }
+        match effect {
+            Effect::Act(action) => apply_fault(host, handle, madsim_ids, action),
+            Effect::Resolved { fault, groups } => {
+                host.record(WORLD, Ev::Resolved { fault, groups });
+            }
+            Effect::Skipped { fault, reason } => {
+                host.record(WORLD, Ev::Skipped { fault, reason });
+            }
+        }
+    }
+}
+
 fn apply_fault<E: crate::node::ProtoEvent + Send>(
     host: &Arc<SimHost<E>>,
     handle: &madsim::runtime::Handle,
@@ -409,21 +474,30 @@ fn apply_fault<E: crate::node::ProtoEvent + Send>(
             host.record(node, Ev::Restart);
             handle.restart(madsim_ids[node.0 as usize]);
         }
+        // The trace records the links whose state changed: a link another partition still
+        // cuts is not healed, and every reader of the trace (checks, timeline) sees the
+        // network as it is.
         WorldAction::Cut(links) => {
-            {
+            let links = {
                 let mut shared = host.lock();
-                shared.nemesis.set_cut(&links, true);
+                let links = shared.nemesis.cut(&links);
                 host.net.streams_links_changed(&shared.nemesis);
+                links
+            };
+            if !links.is_empty() {
+                host.record(WORLD, Ev::Partition { links });
             }
-            host.record(WORLD, Ev::Partition { links });
         }
         WorldAction::Heal(links) => {
-            {
+            let links = {
                 let mut shared = host.lock();
-                shared.nemesis.set_cut(&links, false);
+                let links = shared.nemesis.heal(&links);
                 host.net.streams_links_changed(&shared.nemesis);
+                links
+            };
+            if !links.is_empty() {
+                host.record(WORLD, Ev::Heal { links });
             }
-            host.record(WORLD, Ev::Heal { links });
         }
         WorldAction::Loss(rate) => {
             host.lock().nemesis.set_loss_fault(rate);

@@ -99,6 +99,16 @@ pub enum Ev<E> {
         peer: NodeId,
         reason: Option<CloseReason>,
     },
+    /// A fault resolved at run time (named `@leader`, repeated, or waiting for a condition)
+    /// acts now on these nodes: one group for a crash or a restart, the groups of a
+    /// partition (the unlisted rest not among them), `[from, to]` of a one-way cut. `fault`
+    /// is its index among the scenario's faults. Recorded before what it does.
+    Resolved {
+        fault: u32,
+        groups: Vec<Vec<NodeId>>,
+    },
+    /// A run-time fault's turn did nothing: its condition did not hold, or no node matched.
+    Skipped { fault: u32, reason: String },
 }
 
 impl<E> Ev<E> {
