@@ -96,6 +96,9 @@ enum Command {
         /// A shorter run (for a quick look, not for figures).
         #[arg(long)]
         quick: bool,
+        /// Tiny runs that only show the table's lines (the test suite's).
+        #[arg(long, hide = true)]
+        smoke: bool,
         /// Only the lines whose name contains this ("heartbeats", "leader crash", "group
         /// size", "memory", "report", "explore"); the same-workload lines always run.
         #[arg(long, value_name = "TEXT")]
@@ -405,11 +408,13 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
         Command::Shrink { path } => crate::shrink::shrink_command(registry, &path),
         Command::Bench {
             quick,
+            smoke,
             only,
             no_peers,
         } => {
             let opts = crate::bench::BenchOptions {
                 quick,
+                smoke,
                 only,
                 peers: !no_peers,
             };

@@ -223,6 +223,9 @@ fn ratios(a: &[Row], b: &[Row]) -> Vec<f64> {
 pub struct BenchOptions {
     /// One round of shorter runs (a look, not figures).
     pub quick: bool,
+    /// One round of tiny runs: the table's lines, for the test suite; no figure means
+    /// anything.
+    pub smoke: bool,
     /// Only the lines whose name contains this (the same-workload lines always run).
     pub only: Option<String>,
     /// Whether to run the peers (turmoil, the event loop); their binary is built on first
@@ -236,7 +239,12 @@ pub struct BenchOptions {
 /// 720k datagrams a second here), so every side of a ratio takes its turn in every round and
 /// each ratio is taken within its round: drift moves both sides alike.
 pub fn bench_command(registry: &Registry, opts: &BenchOptions) -> i32 {
-    let (rounds, scale) = if opts.quick { (1, 10) } else { (7, 1) };
+    let (rounds, scale) = match (opts.smoke, opts.quick) {
+        (true, _) => (1, 100),
+        (false, true) => (1, 10),
+        (false, false) => (7, 1),
+    };
+    let short = opts.smoke || opts.quick;
     let chosen = |name: &str| opts.only.as_deref().is_none_or(|o| name.contains(o));
     let workloads: Vec<&Workload> = WORKLOADS.iter().filter(|w| chosen(w.name)).collect();
     let registry = registry.clone().with::<flood::Flood>();
@@ -391,7 +399,7 @@ pub fn bench_command(registry: &Registry, opts: &BenchOptions) -> i32 {
 
     let scratch = std::env::temp_dir().join(format!("faultline-bench-{}", std::process::id()));
     if chosen(MEMORY_NAME) {
-        let seeds = if opts.quick { 1 } else { 3 };
+        let seeds = if short { 1 } else { 3 };
         match memory::explore_peak_rss(&scratch, RAFT_LOSSY, seeds) {
             Ok(kb) => println!(
                 "\n{MEMORY_NAME}: peak RSS {:.1} MB (explore, raft 60 s, {seeds} seed(s), 1 job, in a child process)",
@@ -402,7 +410,7 @@ pub fn bench_command(registry: &Registry, opts: &BenchOptions) -> i32 {
     }
     if chosen(REPORT_NAME) {
         let req = RunRequest::parse(&registry, "raft", RAFT_LOSSY).expect("valid");
-        let tries = if opts.quick { 1 } else { 3 };
+        let tries = if short { 1 } else { 3 };
         match report_share(&req, &scratch, tries) {
             Ok((with, without)) => println!(
                 "{REPORT_NAME}: {:.0}% (raft 60 s: {with:.3} wall s with trace, timeline and summary written, {without:.3} s without; median of {tries})",
@@ -439,7 +447,11 @@ pub fn bench_command(registry: &Registry, opts: &BenchOptions) -> i32 {
     }
     if chosen(EXPLORE_NAME) {
         eprint!("explore throughput ...");
-        let seeds = if opts.quick { 4 } else { 40 };
+        let seeds = match (opts.smoke, opts.quick) {
+            (true, _) => 2,
+            (false, true) => 4,
+            (false, false) => 40,
+        };
         let (per_minute, jobs) = seeds_per_minute(&registry, RAFT_LOSSY, seeds);
         eprint!("\r{:<30}\r", "");
         println!("{EXPLORE_NAME}: {per_minute:.0} seeds/minute on {jobs} threads");
