@@ -131,4 +131,37 @@ mod tests {
         madsim::time::sleep(Duration::from_millis(140)).await;
         assert_eq!(counter.0.load(Ordering::Relaxed), 3);
     }
+
+    #[test]
+    fn ensure_at_tells_which_timer_covers_the_deadline_and_when_none_is_needed() {
+        madsim::runtime::Runtime::new().block_on(covering_timer());
+    }
+
+    async fn covering_timer() {
+        let time = TimeHandle::current();
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        let waker = Waker::from(counter.clone());
+        let now = time.elapsed();
+        let ms = |ms| now + Duration::from_millis(ms);
+        let mut wakeups = Wakeups::default();
+        assert_eq!(
+            wakeups.ensure_at(&time, now, ms(100), &waker),
+            Some(ms(100))
+        );
+        // A later deadline is covered by the timer at 100 ms, an earlier one gets its own.
+        assert_eq!(
+            wakeups.ensure_at(&time, now, ms(300), &waker),
+            Some(ms(100))
+        );
+        assert_eq!(wakeups.ensure_at(&time, now, ms(40), &waker), Some(ms(40)));
+        // A deadline already reached wakes at once, and no timer covers it.
+        assert_eq!(wakeups.ensure_at(&time, now, now, &waker), None);
+        assert_eq!(counter.0.load(Ordering::Relaxed), 1);
+        madsim::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(
+            counter.0.load(Ordering::Relaxed),
+            2,
+            "the timer at 40 ms fired"
+        );
+    }
 }
