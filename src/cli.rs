@@ -100,14 +100,23 @@ enum Command {
         /// The seed file.
         path: PathBuf,
     },
-    /// Measure the simulator: standard workloads beside a raw madsim baseline.
+    /// Measure the simulator: one workload beside raw madsim, turmoil and a plain event loop,
+    /// then the shipped protocols, group sizes, explore's memory and the report's cost.
     Bench {
         /// A shorter run (for a quick look, not for figures).
         #[arg(long)]
         quick: bool,
-        /// Only the workloads whose name contains this ("dense", "leader crash").
+        /// Tiny runs that only show the table's lines (the test suite's).
+        #[arg(long, hide = true)]
+        smoke: bool,
+        /// Only the lines whose name contains this ("heartbeats", "leader crash", "group
+        /// size", "memory", "report", "explore"); the same-workload lines always run.
         #[arg(long, value_name = "TEXT")]
         only: Option<String>,
+        /// Leave out the peers (turmoil, a plain event loop), whose binary is built on first
+        /// use from bench/peers.
+        #[arg(long)]
+        no_peers: bool,
     },
     /// Run every Byzantine behaviour against a protocol over many seeds: a table of the checks
     /// that held and broke, with a seed file per broken cell.
@@ -493,8 +502,19 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
         }
         Command::Merge { inputs, out } => crate::explore::merge_command(&inputs, &out),
         Command::Shrink { path } => crate::shrink::shrink_command(registry, &path),
-        Command::Bench { quick, only } => {
-            crate::bench::bench_command(registry, quick, only.as_deref())
+        Command::Bench {
+            quick,
+            smoke,
+            only,
+            no_peers,
+        } => {
+            let opts = crate::bench::BenchOptions {
+                quick,
+                smoke,
+                only,
+                peers: !no_peers,
+            };
+            crate::bench::bench_command(registry, &opts)
         }
         Command::Byzantine {
             protocol,

@@ -30,6 +30,11 @@ impl Draw {
 
     /// True with probability `p` (clamped to 0..=1), from the `k`-th value.
     pub fn chance(self, k: u64, p: f64) -> bool {
+        // No draw can fall below 0: a fault that is off (every datagram's loss, noise and
+        // duplication in most runs) costs no mixing. The answer is the one the draw gives.
+        if p <= 0.0 {
+            return false;
+        }
         // 53 random bits give a uniform float in [0, 1).
         let unit = (self.value(k) >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
         unit < p

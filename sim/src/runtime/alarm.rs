@@ -53,6 +53,10 @@ pub struct Alarm {
     base: tokio::time::Instant,
     /// The timers that wake this driver.
     wakeups: crate::simulator::wakeups::Wakeups,
+    /// When the earliest of them fires, as of the last look at them: while that is still
+    /// ahead and no later than the deadline, the deadline is covered without a look (the
+    /// driver polls its alarm on every datagram).
+    covered_at: Option<std::time::Duration>,
 }
 
 #[cfg(madsim)]
@@ -66,6 +70,7 @@ impl Alarm {
             time,
             base,
             wakeups: Default::default(),
+            covered_at: None,
         };
         alarm.set(deadline);
         alarm
@@ -78,10 +83,19 @@ impl Alarm {
 
     /// Ready once the deadline has passed.
     pub fn poll_ring(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.time.elapsed() >= self.deadline {
+        let now = self.time.elapsed();
+        if now >= self.deadline {
             return Poll::Ready(());
         }
-        self.wakeups.ensure(&self.time, self.deadline, cx.waker());
+        if self
+            .covered_at
+            .is_some_and(|at| now < at && at <= self.deadline)
+        {
+            return Poll::Pending;
+        }
+        self.covered_at = self
+            .wakeups
+            .ensure_at(&self.time, now, self.deadline, cx.waker());
         Poll::Pending
     }
 }

@@ -143,11 +143,18 @@ pub async fn run<N, H>(
 
     let far = Duration::from_secs(24 * 3600);
     let mut alarm = Alarm::new(started + far);
+    // The deadline the alarm was last set to: most turns of the loop (a datagram) leave the
+    // timers as they were, and turning microseconds into an instant is not free.
+    let mut alarm_us = None;
     loop {
         if d.host.stopped() {
             return;
         }
-        alarm.set(d.timers.next_deadline().map_or(started + far, at));
+        let next_us = d.timers.next_deadline();
+        if next_us != alarm_us {
+            alarm.set(next_us.map_or(started + far, at));
+            alarm_us = next_us;
+        }
         // `biased`: an unbiased select! polls branches in an order drawn from a random source
         // outside the seed, which breaks determinism; timers first, so a flood of datagrams
         // cannot starve them.

@@ -72,7 +72,18 @@ impl Clock {
 
     /// Microseconds since zero.
     pub fn now_us(&self) -> u64 {
-        (self.handle.elapsed() - self.zero).as_micros() as u64
+        self.us(self.handle.elapsed())
+    }
+
+    /// madsim's reading now (time since its start), for a caller that needs both it and
+    /// [`Clock::us`] of it: the clock is behind a lock, read once.
+    fn reading(&self) -> Duration {
+        self.handle.elapsed()
+    }
+
+    /// Microseconds since zero at madsim's `reading`.
+    fn us(&self, reading: Duration) -> u64 {
+        (reading - self.zero).as_micros() as u64
     }
 
     /// The time since madsim's start `us` microseconds after zero.
@@ -133,13 +144,14 @@ impl Inbox {
     /// Makes sure the receiver is woken by `at_us`: adds a timer unless one comes by then.
     /// The sender arms it directly, so a datagram that arrives first costs the receiver no
     /// extra poll just to move its own alarm.
-    fn arm(&mut self, clock: &Clock, at_us: u64) {
+    /// `reading` is madsim's clock now.
+    fn arm(&mut self, clock: &Clock, reading: Duration, at_us: u64) {
         let Some(waker) = &self.waker else {
             // The receiver has not looked yet; it arms its own timer when it does.
             return;
         };
         self.wakeups
-            .ensure(&clock.handle, clock.since_start(at_us), waker);
+            .ensure_at(&clock.handle, reading, clock.since_start(at_us), waker);
     }
 }
 
@@ -289,8 +301,9 @@ impl Network {
         }
     }
 
-    /// Puts one datagram on its way from `from` to `to`.
-    fn send(&self, state: &mut State, from: NodeId, to: NodeId, bytes: &[u8], now_us: u64) {
+    /// Puts one datagram on its way from `from` to `to`; `reading` is madsim's clock now.
+    fn send(&self, state: &mut State, from: NodeId, to: NodeId, bytes: &[u8], reading: Duration) {
+        let now_us = self.clock.us(reading);
         let (lo, hi) = self.latency_us;
         let latency = state.latencies.next(from.0, to.0).between(0, lo, hi);
         let seq = state.sent;
@@ -313,7 +326,7 @@ impl Network {
             seq,
             bytes: buffer,
         }));
-        inbox.arm(&self.clock, at_us);
+        inbox.arm(&self.clock, reading, at_us);
     }
 }
 
@@ -355,17 +368,18 @@ impl Transport {
         if to.0 >= self.nodes {
             return false;
         }
-        let now = self.net.clock.now_us();
-        self.net.send(&mut self.net.lock(), self.me, to, bytes, now);
+        let reading = self.net.clock.reading();
+        self.net
+            .send(&mut self.net.lock(), self.me, to, bytes, reading);
         true
     }
 
     /// Sends to every other node.
     pub async fn multicast(&self, bytes: &[u8]) {
-        let now = self.net.clock.now_us();
+        let reading = self.net.clock.reading();
         let mut state = self.net.lock();
         for to in (0..self.nodes).map(NodeId).filter(|n| *n != self.me) {
-            self.net.send(&mut state, self.me, to, bytes, now);
+            self.net.send(&mut state, self.me, to, bytes, reading);
         }
     }
 
@@ -426,7 +440,8 @@ impl Transport {
     /// Receives one datagram into `buf` (cancel-safe).
     pub async fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         poll_fn(|cx| {
-            let now = self.net.clock.now_us();
+            let reading = self.net.clock.reading();
+            let now = self.net.clock.us(reading);
             let mut state = self.net.lock();
             let Some(inbox) = state.inboxes.get_mut(self.me.0 as usize) else {
                 return Poll::Ready(Err(std::io::Error::other("no such node")));
@@ -456,7 +471,7 @@ impl Transport {
                 inbox.waker = Some(cx.waker().clone());
             }
             if let Some(at_us) = next {
-                inbox.arm(&self.net.clock, at_us);
+                inbox.arm(&self.net.clock, reading, at_us);
             }
             Poll::Pending
         })

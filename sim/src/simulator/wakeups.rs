@@ -12,17 +12,21 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::Pin;
 use std::task::{Context, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use madsim::time::TimeHandle;
+use madsim::time::{Sleep, TimeHandle};
 
 /// The timers registered for one task that have not fired yet.
 #[derive(Default)]
 pub struct Wakeups {
     /// When each fires, as time since madsim's start, earliest first.
     pending: BinaryHeap<Reverse<Duration>>,
+    /// A sleep kept to register timers with, and the instant of madsim's start, from the
+    /// first timer on: a poll of a sleep is madsim's only public way to add a timer, and
+    /// moving one costs less than making one (which reads madsim's locked clock twice).
+    sleep: Option<(Sleep, Instant)>,
 }
 
 impl Wakeups {
@@ -30,29 +34,46 @@ impl Wakeups {
     /// now, madsim's shortest sleep, if that is later): registers a timer unless one still
     /// to fire comes by then. A deadline already reached wakes it at once.
     pub fn ensure(&mut self, time: &TimeHandle, deadline: Duration, waker: &Waker) {
-        let now = time.elapsed();
+        self.ensure_at(time, time.elapsed(), deadline, waker);
+    }
+
+    /// [`Wakeups::ensure`] for a caller that has just read the clock (`now`, time since
+    /// madsim's start): madsim's clock is behind a lock, and the hot paths read it once.
+    /// Returns when the earliest timer still to fire fires (`None` when it woke the waker
+    /// at once): until then, and while the deadline is no earlier, another call would
+    /// change nothing.
+    pub fn ensure_at(
+        &mut self,
+        time: &TimeHandle,
+        now: Duration,
+        deadline: Duration,
+        waker: &Waker,
+    ) -> Option<Duration> {
         if deadline <= now {
             waker.wake_by_ref();
-            return;
+            return None;
         }
         // madsim sets its clock past a timer's deadline when it fires it.
         while self.pending.peek().is_some_and(|Reverse(at)| *at <= now) {
             self.pending.pop();
         }
-        if self
-            .pending
-            .peek()
-            .is_some_and(|Reverse(at)| *at <= deadline)
-        {
-            return;
+        if let Some(Reverse(at)) = self.pending.peek().filter(|Reverse(at)| *at <= deadline) {
+            return Some(*at);
         }
         // What madsim does with a shorter sleep, so that `now + after` is when it fires.
         let after = (deadline - now).max(Duration::from_millis(1));
-        let registered = pin!(time.sleep(after))
+        let (sleep, start) = self.sleep.get_or_insert_with(|| {
+            let start = time.now_instant() - time.elapsed();
+            (time.sleep(Duration::ZERO), start)
+        });
+        // The same timer `time.sleep(after)` would add: at `now + after` since the start.
+        Pin::new(&mut *sleep).reset(*start + now + after);
+        let registered = Pin::new(sleep)
             .poll(&mut Context::from_waker(waker))
             .is_pending();
         debug_assert!(registered, "a sleep of at least 1 ms is pending");
         self.pending.push(Reverse(now + after));
+        self.pending.peek().map(|Reverse(at)| *at)
     }
 
     /// Timers still to fire, as of the last [`Wakeups::ensure`].
@@ -109,5 +130,38 @@ mod tests {
         assert_eq!(wakeups.pending(), 1);
         madsim::time::sleep(Duration::from_millis(140)).await;
         assert_eq!(counter.0.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn ensure_at_tells_which_timer_covers_the_deadline_and_when_none_is_needed() {
+        madsim::runtime::Runtime::new().block_on(covering_timer());
+    }
+
+    async fn covering_timer() {
+        let time = TimeHandle::current();
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        let waker = Waker::from(counter.clone());
+        let now = time.elapsed();
+        let ms = |ms| now + Duration::from_millis(ms);
+        let mut wakeups = Wakeups::default();
+        assert_eq!(
+            wakeups.ensure_at(&time, now, ms(100), &waker),
+            Some(ms(100))
+        );
+        // A later deadline is covered by the timer at 100 ms, an earlier one gets its own.
+        assert_eq!(
+            wakeups.ensure_at(&time, now, ms(300), &waker),
+            Some(ms(100))
+        );
+        assert_eq!(wakeups.ensure_at(&time, now, ms(40), &waker), Some(ms(40)));
+        // A deadline already reached wakes at once, and no timer covers it.
+        assert_eq!(wakeups.ensure_at(&time, now, now, &waker), None);
+        assert_eq!(counter.0.load(Ordering::Relaxed), 1);
+        madsim::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(
+            counter.0.load(Ordering::Relaxed),
+            2,
+            "the timer at 40 ms fired"
+        );
     }
 }
