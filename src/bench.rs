@@ -91,7 +91,7 @@ fn faultline_rows(registry: &Registry, name: &str, text: &str, runs: u64) -> Row
     for seed in 0..runs {
         let outcome = req
             .with_seed(seed)
-            .execute(false)
+            .execute(None)
             .expect("the bench's scenarios run");
         delivered += outcome.summary.messages.delivered;
         sim_ms += outcome.summary.end_ms;
@@ -126,7 +126,7 @@ fn seeds_per_minute(registry: &Registry, text: &str, seeds: u64) -> (f64, usize)
                 if seed >= seeds {
                     return;
                 }
-                let _ = req.with_seed(seed).execute(false);
+                let _ = req.with_seed(seed).execute(None);
             });
         }
     });

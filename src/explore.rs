@@ -1,7 +1,7 @@
 //! `faultline explore`: many seeds of one scenario on every core, each with its own fault mix;
 //! failures leave a seed file and a report; the end is a table and a distribution plot.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -71,8 +71,11 @@ pub fn parse_shard(text: &str) -> Result<(u64, u64), String> {
 
 /// Runs one seed (twice when checking determinism) and keeps what the table needs.
 fn explore_seed(req: &RunRequest, check_determinism: bool, failures_dir: &Path) -> SeedResult {
-    let files = check_determinism;
-    let outcome = match req.execute(files) {
+    // Checking determinism compares two runs' traces, written to a scratch folder that is
+    // removed once they are compared.
+    let scratch = failures_dir.join(format!(".determinism-{}", req.seed));
+    let files = check_determinism.then(|| scratch.join("first"));
+    let outcome = match req.execute(files.as_deref()) {
         Ok(o) => o,
         // The scenario was validated before any seed ran; a protocol section cannot turn
         // bad between seeds, so this is a bug in faultline itself.
@@ -86,11 +89,13 @@ fn explore_seed(req: &RunRequest, check_determinism: bool, failures_dir: &Path) 
         .map(|c| c.name.clone());
     let mut note = None;
     if check_determinism {
-        let again = req.execute(true).expect("ran once already");
+        let again =
+            (req.execute(Some(scratch.join("second").as_path()))).expect("ran once already");
         if let Some(diff) = first_difference(&outcome, &again) {
             failed_check = Some("nondeterminism".into());
             note = Some(diff);
         }
+        let _ = std::fs::remove_dir_all(&scratch);
     }
     let mut seed_file = None;
     if failed_check.is_some() {
@@ -111,21 +116,27 @@ fn explore_seed(req: &RunRequest, check_determinism: bool, failures_dir: &Path) 
 }
 
 /// Where two runs of one seed first part, as "line N: <first> / <second>".
+/// The traces are read line by line, never whole.
 pub fn first_difference(a: &Outcome, b: &Outcome) -> Option<String> {
-    let (ta, tb) = (a.trace_jsonl.as_deref()?, b.trace_jsonl.as_deref()?);
-    if ta == tb {
-        return None;
-    }
-    let mut la = ta.split(|c| *c == b'\n');
-    let mut lb = tb.split(|c| *c == b'\n');
+    let (ta, tb) = (a.trace_jsonl.as_ref()?, b.trace_jsonl.as_ref()?);
+    let (mut la, mut lb) = match (ta.reader(), tb.reader()) {
+        (Ok(a), Ok(b)) => (a.split(b'\n'), b.split(b'\n')),
+        (Err(e), _) | (_, Err(e)) => return Some(format!("a trace cannot be read: {e}")),
+    };
     let mut line = 1;
     loop {
-        match (la.next(), lb.next()) {
+        let (x, y) = (la.next().transpose(), lb.next().transpose());
+        let (x, y) = match (x, y) {
+            (Ok(x), Ok(y)) => (x, y),
+            (Err(e), _) | (_, Err(e)) => return Some(format!("a trace cannot be read: {e}")),
+        };
+        match (x, y) {
+            (None, None) => return None,
             (Some(x), Some(y)) if x == y => line += 1,
             (x, y) => {
-                let show = |l: Option<&[u8]>| {
+                let show = |l: Option<Vec<u8>>| {
                     l.map_or("<end of trace>".into(), |l| {
-                        String::from_utf8_lossy(l).to_string()
+                        String::from_utf8_lossy(&l).to_string()
                     })
                 };
                 return Some(format!(
@@ -142,7 +153,9 @@ pub fn first_difference(a: &Outcome, b: &Outcome) -> Option<String> {
 pub(crate) fn record_failure(req: &RunRequest, dir: &Path, note: Option<String>) -> String {
     let name = format!("{}-{}", req.scenario.name, req.seed);
     let report_dir = dir.join(&name);
-    let outcome = req.execute(true).expect("ran once already");
+    let outcome = req
+        .execute(Some(report_dir.as_path()))
+        .expect("ran once already");
     if let Err(e) = write_outputs(&report_dir, req, &outcome) {
         eprintln!("warning: cannot write {}: {e}", report_dir.display());
     }
@@ -170,7 +183,7 @@ pub(crate) fn write_seed_file(
 /// Runs the exploration and prints its table; returns the exit code.
 pub fn explore_command(req: &RunRequest, opts: &ExploreOptions) -> i32 {
     // Validate once, before any thread starts: bad input is exit 2, not a panic in a worker.
-    if let Err(e) = req.with_seed(opts.seeds.start).execute(false) {
+    if let Err(e) = req.with_seed(opts.seeds.start).execute(None) {
         eprintln!("error: {e}");
         return 2;
     }

@@ -30,7 +30,7 @@ fn probe(req: &RunRequest, scenario: &Scenario) -> Option<Probe> {
         scenario: scenario.clone(),
         ..req.clone()
     };
-    let outcome = candidate.execute(false).ok()?;
+    let outcome = candidate.execute(None).ok()?;
     let s = outcome.summary;
     Some(Probe {
         failed: s.checks.iter().find(|c| !c.ok).map(|c| c.name.clone()),
@@ -162,7 +162,7 @@ pub fn shrink(req: &RunRequest, progress: bool) -> Result<Shrunk, ShrinkError> {
         ..req.clone()
     };
     let outcome = shrunk
-        .execute(false)
+        .execute(None)
         .map_err(|e| ShrinkError::DoesNotRun(format!("the shrunk scenario does not run: {e}")))?;
     let after = &outcome.summary;
     Ok(Shrunk {

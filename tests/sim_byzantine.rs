@@ -19,7 +19,7 @@ fn twenty_percent_corruption_changes_no_verdict() {
         for seed in [base.seed, base.seed + 1] {
             let mut req = base.with_seed(seed);
             req.scenario.network.corrupt = 0.2;
-            let outcome = req.execute(false).expect("runs");
+            let outcome = req.execute(None).expect("runs");
             assert!(
                 outcome.summary.messages.corrupt > 0,
                 "{}: no datagram was corrupted",
@@ -67,13 +67,13 @@ fn raft_breaks_under_lies_and_the_break_replays() {
         .flat_map(|b| (0..30).map(move |seed| (b, seed)))
         .find_map(|(b, seed)| {
             let req = with_liar(&base, b, seed);
-            let outcome = req.execute(false).expect("runs");
+            let outcome = req.execute(None).expect("runs");
             let broken = outcome.summary.checks.iter().find(|c| !c.ok)?.name.clone();
             safety
                 .contains(&broken.as_str())
                 .then_some((req, outcome.summary.digest, broken))
         });
     let (req, digest, broken) = found.expect("a lying replica breaks a Raft safety check");
-    let again = req.execute(false).expect("runs");
+    let again = req.execute(None).expect("runs");
     assert_eq!(again.summary.digest, digest, "{broken} does not replay");
 }

@@ -25,7 +25,7 @@ fn same_seed_same_digest_other_seed_other_digest() {
     for path in scenarios("bully") {
         let a = request(&path, Some(7), &[]).execute(true).unwrap();
         let b = request(&path, Some(7), &[]).execute(true).unwrap();
-        let c = request(&path, Some(8), &[]).execute(false).unwrap();
+        let c = request(&path, Some(8), &[]).execute(None).unwrap();
         assert_eq!(a.summary.digest, b.summary.digest, "{}", path.display());
         assert!(
             a.trace_jsonl == b.trace_jsonl,
@@ -39,7 +39,7 @@ fn same_seed_same_digest_other_seed_other_digest() {
 #[test]
 fn summaries_of_shipped_scenarios_at_their_own_seed() {
     for path in scenarios("bully") {
-        let outcome = request(&path, None, &[]).execute(false).unwrap();
+        let outcome = request(&path, None, &[]).execute(None).unwrap();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         insta::assert_json_snapshot!(format!("bully-{name}"), outcome.summary);
     }
