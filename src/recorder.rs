@@ -15,7 +15,7 @@ use faultline_sim::trace::{JsonlWriter, RecordSink};
 use faultline_sim::{Header, Message, Protocol, Record, Trace, Verdict};
 
 use crate::outcome::{Outcome, RunInfo, TraceJsonl};
-use crate::report;
+use crate::report::{self, TimelineBuilder};
 use crate::seedfile::VERSION;
 use crate::summary::{Analyser, Summary};
 
@@ -60,13 +60,13 @@ impl Write for Dest {
 }
 
 /// The files of a run that wants them.
-struct Files<E: 'static> {
+struct Files {
     /// `trace.jsonl`, written as records arrive.
     writer: JsonlWriter<Dest>,
     /// The file it goes to (`None`: memory).
     path: Option<PathBuf>,
-    /// The timeline, built as records arrive.
-    timeline: TimelineBuilder<E>,
+    /// The timeline, built as records arrive (in bounded memory).
+    timeline: TimelineBuilder,
 }
 
 /// The [`RecordSink`] a run's report is made from.
@@ -78,7 +78,7 @@ pub struct Recorder<E: 'static> {
     /// The protocol's details and chart.
     facts: Box<dyn Facts<E>>,
     /// The trace file and timeline, when wanted.
-    files: Option<Files<E>>,
+    files: Option<Files>,
 }
 
 impl<E: faultline_sim::ProtoEvent + Send> Recorder<E> {
@@ -112,7 +112,11 @@ impl<E: faultline_sim::ProtoEvent + Send> Recorder<E> {
             Some(dest) => Some(Files {
                 writer: JsonlWriter::new(&header, dest)?,
                 path,
-                timeline: TimelineBuilder::new(&names, <P::Msg as Message>::KINDS, P::STATES),
+                timeline: TimelineBuilder::new(
+                    names.clone(),
+                    <P::Msg as Message>::KINDS,
+                    P::STATES,
+                ),
             }),
             None => None,
         };
@@ -204,44 +208,6 @@ impl<E: faultline_sim::ProtoEvent + Send> RecordSink<E> for Recorder<E> {
             files.writer.write(rec);
             files.timeline.observe(rec);
         }
-    }
-}
-
-/// The timeline, until `report::TimelineBuilder` (branch `timeline`) is merged: it keeps
-/// the records of a run that draws one.
-// TODO(merge timeline): use report::TimelineBuilder, which keeps bounded memory.
-struct TimelineBuilder<E> {
-    /// Node names.
-    names: Vec<String>,
-    /// Message kinds by label.
-    kinds: &'static [(&'static str, faultline_sim::MsgKind)],
-    /// How state roles are drawn.
-    states: &'static [(&'static str, faultline_sim::Tone)],
-    /// The records so far.
-    records: Vec<Record<E>>,
-}
-
-impl<E: Clone> TimelineBuilder<E> {
-    fn new(
-        names: &[String],
-        kinds: &'static [(&'static str, faultline_sim::MsgKind)],
-        states: &'static [(&'static str, faultline_sim::Tone)],
-    ) -> Self {
-        TimelineBuilder {
-            names: names.to_vec(),
-            kinds,
-            states,
-            records: Vec::new(),
-        }
-    }
-
-    fn observe(&mut self, rec: &Record<E>) {
-        self.records.push(rec.clone());
-    }
-
-    fn finish(&self, summary: &Summary) -> faultline_reports::Timeline {
-        let _ = &self.names;
-        report::timeline(&self.records, summary, self.kinds, self.states)
     }
 }
 

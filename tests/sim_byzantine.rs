@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{protocols, request, scenarios};
+use common::{protocols, request, scenarios, Scratch};
 use faultline::byzantine::with_liar;
 use faultline_sim::faults::byzantine::Behaviour;
 
@@ -40,11 +40,12 @@ fn twenty_percent_corruption_changes_no_verdict() {
 fn the_group_refuses_forged_identities() {
     let base = request("scenarios/bully/byzantine.toml".as_ref(), None, &[]);
     let mut forged = 0;
+    let scratch = Scratch::new("forged");
     for seed in 0..3 {
         let outcome = with_liar(&base, Behaviour::Forge, seed)
-            .execute(true)
+            .execute(Some(&scratch.0))
             .expect("runs");
-        let trace = String::from_utf8(outcome.trace_jsonl.expect("kept")).unwrap();
+        let trace = outcome.trace_jsonl.expect("kept").read().unwrap();
         forged += trace.matches(r#""reason":"forged""#).count();
     }
     assert!(forged > 0, "no forged identity was refused");
