@@ -193,11 +193,6 @@ impl<E: faultline_sim::ProtoEvent + Send> Recorder<E> {
             timeline_svg: Some(svg),
         })
     }
-
-    /// Whether this recorder keeps anything besides the summary's facts.
-    pub fn writes_files(&self) -> bool {
-        self.files.is_some()
-    }
 }
 
 impl<E: faultline_sim::ProtoEvent + Send> RecordSink<E> for Recorder<E> {
