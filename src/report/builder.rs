@@ -6,6 +6,7 @@
 //! too short to see are merged when there are too many, and traffic is counted in a fixed
 //! number of time buckets that widen as the run goes on.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use faultline_reports::{
@@ -27,6 +28,8 @@ pub const SENDS_MAX: usize = 4096;
 pub const SPANS_MAX: usize = 1024;
 /// Time buckets the traffic is counted in: about one per few pixels of the picture.
 pub const TRAFFIC_BUCKETS: usize = 600;
+/// Most distinct message labels counted; more (from a hostile trace) count as one.
+pub const LABELS_MAX: usize = 64;
 /// Pixels of the plot: a span shorter than the run over this is thinner than a pixel.
 const PLOT_PIXELS: f64 = 1200.0;
 
@@ -45,6 +48,17 @@ struct Sent {
     /// Its number among the sends of its class.
     ordinal: u64,
     /// Its class: [`ELECTION`] or [`ROUTINE`].
+    class: usize,
+}
+
+/// One message label: how many were sent, and their class.
+#[derive(Debug)]
+struct LabelStat {
+    /// The label, as the trace has it (borrowed from the protocol, nothing to allocate).
+    label: Cow<'static, str>,
+    /// Messages sent with it.
+    sent: u64,
+    /// [`ELECTION`] or [`ROUTINE`], from the protocol's kinds.
     class: usize,
 }
 
@@ -112,6 +126,8 @@ pub struct TimelineBuilder {
     loss: Vec<Span>,
     /// All messages, counted.
     traffic: TrafficCount,
+    /// Messages per label, at most [`LABELS_MAX`] labels, in order of first sight.
+    labels: Vec<LabelStat>,
     /// Messages sent by a node with a lane.
     messages_total: u64,
     /// Marks seen.
@@ -161,6 +177,7 @@ impl TimelineBuilder {
                 bucket_us: 1000,
                 sent: vec![vec![0; TRAFFIC_BUCKETS]; lanes],
             },
+            labels: Vec::new(),
             messages_total: 0,
             marks_total: 0,
             now_ms: 0.0,
@@ -196,11 +213,7 @@ impl TimelineBuilder {
             Ev::Send { id, label, .. } if lane < lanes => {
                 self.messages_total += 1;
                 self.traffic.count(lane, rec.t);
-                let class = if kind_of(self.kinds, label) == MsgKind::Election {
-                    ELECTION
-                } else {
-                    ROUTINE
-                };
+                let class = self.count_label(label);
                 let ordinal = self.ordinals[class];
                 self.ordinals[class] += 1;
                 if self.arrows[class].admits(ordinal) {
@@ -322,6 +335,34 @@ impl TimelineBuilder {
             }
             _ => {}
         }
+    }
+
+    /// Counts a message labelled `label`; returns its class. The protocol's labels are few
+    /// and short: a scan beats a map, and the kind is looked up once per label.
+    fn count_label(&mut self, label: &Cow<'static, str>) -> usize {
+        if let Some(stat) = self.labels.iter_mut().find(|s| s.label == *label) {
+            stat.sent += 1;
+            return stat.class;
+        }
+        let class = if kind_of(self.kinds, label) == MsgKind::Election {
+            ELECTION
+        } else {
+            ROUTINE
+        };
+        let label = if self.labels.len() + 1 < LABELS_MAX {
+            label.clone()
+        } else {
+            Cow::Borrowed("(other labels)")
+        };
+        match self.labels.iter_mut().find(|s| s.label == label) {
+            Some(stat) => stat.sent += 1,
+            None => self.labels.push(LabelStat {
+                label,
+                sent: 1,
+                class,
+            }),
+        }
+        class
     }
 
     /// Ends lane's current role span at `at`, if it has one.
@@ -463,6 +504,9 @@ impl TimelineBuilder {
             elections,
             recoveries,
             messages_total: self.messages_total,
+            label_counts: (self.labels.into_iter())
+                .map(|s| (s.label.into_owned(), s.sent))
+                .collect(),
             marks_total: self.marks_total,
             traffic: Some(Traffic {
                 bucket_ms: self.traffic.bucket_us as f64 / 1000.0,
