@@ -26,12 +26,20 @@ struct Look<'a> {
     width: &'a str,
 }
 
-/// The value of attribute `name` in `tag`, if present.
+/// The value of attribute `name` in `tag`, if present. Called a few times per element of
+/// a big picture: no allocation, one pass over the attributes.
 fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let key = format!(" {name}=\"");
-    let start = tag.find(&key)? + key.len();
-    let len = tag[start..].find('"')?;
-    Some(&tag[start..start + len])
+    let mut rest = tag;
+    while let Some(eq) = rest.find("=\"") {
+        let value = &rest[eq + 2..];
+        let end = value.find('"')?;
+        let key = &rest[..eq];
+        if key.ends_with(name) && key[..key.len() - name.len()].ends_with(' ') {
+            return Some(&value[..end]);
+        }
+        rest = &value[end + 1..];
+    }
+    None
 }
 
 /// The look and points of a polyline or polygon as plotters writes it.
@@ -99,20 +107,30 @@ fn flush(out: &mut String, look: &Look, points: &mut Vec<&str>) {
 
 /// An element other than those, with its group opacity turned into paint opacity.
 fn other(out: &mut String, line: &str) {
+    const KEY: &str = " opacity=\"";
     // Attributes end where the tag does; text after it is content, left alone.
     let end = line.find('>').unwrap_or(line.len());
     let (tag, rest) = line.split_at(end);
-    match attr(tag, "opacity") {
-        Some(o) => {
-            let written = format!(" opacity=\"{o}\"");
-            let replacement = if o == "1" {
-                String::new()
-            } else if attr(tag, "fill") == Some("none") {
-                format!(" stroke-opacity=\"{o}\"")
-            } else {
-                format!(" fill-opacity=\"{o}\"")
-            };
-            out.push_str(&tag.replacen(&written, &replacement, 1));
+    let found = tag.find(KEY).and_then(|at| {
+        let from = at + KEY.len();
+        let len = tag[from..].find('"')?;
+        Some((at, &tag[from..from + len], from + len + 1))
+    });
+    match found {
+        Some((at, opacity, after)) => {
+            out.push_str(&tag[..at]);
+            if opacity != "1" {
+                let paint = if attr(tag, "fill") == Some("none") {
+                    " stroke"
+                } else {
+                    " fill"
+                };
+                out.push_str(paint);
+                out.push_str("-opacity=\"");
+                out.push_str(opacity);
+                out.push('"');
+            }
+            out.push_str(&tag[after..]);
         }
         None => out.push_str(tag),
     }
