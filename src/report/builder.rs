@@ -341,6 +341,10 @@ impl TimelineBuilder {
 
     /// The entry of `label` in the label counts, added if new; the protocol's labels are few
     /// and short, so a scan beats a map, and each label's kind is looked up once.
+    #[allow(
+        clippy::ptr_arg,
+        reason = "a label borrowed from the protocol is kept without copying it"
+    )]
     fn label_stat(&mut self, label: &Cow<'static, str>) -> &mut LabelStat {
         let i = match self.labels.iter().position(|s| s.label == *label) {
             Some(i) => i,
@@ -621,7 +625,7 @@ mod tests {
     /// A million messages among five nodes: multicast heartbeats, votes, drops, some
     /// deliveries that never come, crashes and role changes every few seconds.
     fn feed(b: &mut TimelineBuilder, n_messages: u64, mut check: impl FnMut(&TimelineBuilder)) {
-        let label = |i: u64| Cow::Borrowed(if i % 50 == 0 { "VOTE" } else { "HB" });
+        let label = |i: u64| Cow::Borrowed(if i.is_multiple_of(50) { "VOTE" } else { "HB" });
         for i in 0..n_messages {
             let t = i * 120;
             let from = (i % 5) as u16;
@@ -635,9 +639,9 @@ mod tests {
                 },
             ));
             // Every 7th message is never delivered: the builder must not wait for it forever.
-            if i % 7 != 0 {
+            if !i.is_multiple_of(7) {
                 for to in (0..5).filter(|&to| to != from) {
-                    let ev = if i % 13 == 0 {
+                    let ev = if i.is_multiple_of(13) {
                         Ev::Drop {
                             from: NodeId(from),
                             to: NodeId(to),
@@ -655,11 +659,11 @@ mod tests {
                     b.observe(&rec(t + 5_000, to, ev));
                 }
             }
-            if i % 10_000 == 0 {
+            if i.is_multiple_of(10_000) {
                 let node = (i / 10_000 % 5) as u16;
                 b.observe(&rec(t, node, Ev::Crash));
                 b.observe(&rec(t + 1_000, node, Ev::Restart));
-                let role = if i % 20_000 == 0 {
+                let role = if i.is_multiple_of(20_000) {
                     "leader"
                 } else {
                     "follower"
@@ -667,7 +671,7 @@ mod tests {
                 b.observe(&rec(t + 1_000, node, Ev::Role { role: role.into() }));
                 b.observe(&rec(t + 1_000, node, Ev::ElectionStarted));
             }
-            if i % 1_000 == 0 {
+            if i.is_multiple_of(1_000) {
                 check(b);
             }
         }
