@@ -377,7 +377,7 @@ impl Scene {
                 "; the grey strip over a lane counts all it sent"
             };
             format!(
-                "showing {} of {} messages as arrows (elections' first){strip}",
+                "showing {} of {} messages as arrows (election traffic first){strip}",
                 thousands(arrows.len() as u64),
                 thousands(total)
             )

@@ -26,20 +26,19 @@ struct Look<'a> {
     width: &'a str,
 }
 
-/// The value of attribute `name` in `tag`, if present. Called a few times per element of
-/// a big picture: no allocation, one pass over the attributes.
-fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+/// The attributes of `tag`, in order: one pass, looking only for quotes (values never hold
+/// one: plotters escapes them), no allocation.
+fn attrs(tag: &str) -> impl Iterator<Item = (&str, &str)> {
     let mut rest = tag;
-    while let Some(eq) = rest.find("=\"") {
-        let value = &rest[eq + 2..];
+    std::iter::from_fn(move || {
+        let open = rest.find('"')?;
+        let key = rest[..open].strip_suffix('=')?;
+        let key = key.rsplit(' ').next().unwrap_or(key);
+        let value = &rest[open + 1..];
         let end = value.find('"')?;
-        let key = &rest[..eq];
-        if key.ends_with(name) && key[..key.len() - name.len()].ends_with(' ') {
-            return Some(&value[..end]);
-        }
         rest = &value[end + 1..];
-    }
-    None
+        Some((key, &value[..end]))
+    })
 }
 
 /// The look and points of a polyline or polygon as plotters writes it.
@@ -47,24 +46,31 @@ fn shape(line: &str) -> Option<(Look<'_>, &str)> {
     if !line.ends_with("/>") {
         return None;
     }
-    let look = if line.starts_with("<polyline fill=\"none\" ") {
-        Look {
-            filled: false,
-            opacity: attr(line, "opacity")?,
-            stroke: attr(line, "stroke")?,
-            width: attr(line, "stroke-width")?,
-        }
+    let filled = if line.starts_with("<polyline fill=\"none\" ") {
+        false
     } else if line.starts_with("<polygon ") {
-        Look {
-            filled: true,
-            opacity: attr(line, "opacity")?,
-            stroke: attr(line, "fill")?,
-            width: "",
-        }
+        true
     } else {
         return None;
     };
-    Some((look, attr(line, "points")?))
+    let (mut opacity, mut colour, mut width, mut points) = (None, None, "", None);
+    for (key, value) in attrs(line) {
+        match key {
+            "opacity" => opacity = Some(value),
+            "stroke" if !filled => colour = Some(value),
+            "fill" if filled => colour = Some(value),
+            "stroke-width" => width = value,
+            "points" => points = Some(value),
+            _ => {}
+        }
+    }
+    let look = Look {
+        filled,
+        opacity: opacity?,
+        stroke: colour?,
+        width,
+    };
+    Some((look, points?))
 }
 
 /// Writes the run of alike shapes `points` as one element.
@@ -107,32 +113,30 @@ fn flush(out: &mut String, look: &Look, points: &mut Vec<&str>) {
 
 /// An element other than those, with its group opacity turned into paint opacity.
 fn other(out: &mut String, line: &str) {
-    const KEY: &str = " opacity=\"";
     // Attributes end where the tag does; text after it is content, left alone.
     let end = line.find('>').unwrap_or(line.len());
     let (tag, rest) = line.split_at(end);
-    let found = tag.find(KEY).and_then(|at| {
-        let from = at + KEY.len();
-        let len = tag[from..].find('"')?;
-        Some((at, &tag[from..from + len], from + len + 1))
-    });
-    match found {
-        Some((at, opacity, after)) => {
+    let (mut opacity, mut unfilled) = (None, false);
+    for (key, value) in attrs(tag) {
+        match key {
+            "opacity" => opacity = Some(value),
+            "fill" => unfilled = value == "none",
+            _ => {}
+        }
+    }
+    const KEY: &str = " opacity=\"";
+    match (opacity, tag.find(KEY)) {
+        (Some(opacity), Some(at)) => {
             out.push_str(&tag[..at]);
             if opacity != "1" {
-                let paint = if attr(tag, "fill") == Some("none") {
-                    " stroke"
-                } else {
-                    " fill"
-                };
-                out.push_str(paint);
+                out.push_str(if unfilled { " stroke" } else { " fill" });
                 out.push_str("-opacity=\"");
                 out.push_str(opacity);
                 out.push('"');
             }
-            out.push_str(&tag[after..]);
+            out.push_str(&tag[at + KEY.len() + opacity.len() + 1..]);
         }
-        None => out.push_str(tag),
+        _ => out.push_str(tag),
     }
     out.push_str(rest);
     out.push('\n');
