@@ -11,4 +11,4 @@ pub use model::{
     Arrow, Interval, LaneSpan, Mark, MarkKind, OpMark, OpOutcome, Progress, RoleSpan, Span,
     TermSpan, Timeline, Tone, Traffic,
 };
-pub use timeline::render_timeline;
+pub use timeline::{overlapping_labels, render_timeline, LabelBox};

@@ -48,6 +48,11 @@ pub struct Timeline {
     /// the traffic that is not drawn as arrows still shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<Traffic>,
+    /// Messages per label over the whole run (one per receiver, delivered or dropped, as
+    /// arrows are), when `messages` is a sample; the legend shows these counts. Empty: count
+    /// the arrows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub label_counts: Vec<(String, u64)>,
     /// How many point events the run had; `marks` may be a sample of them.
     #[serde(default)]
     pub marks_total: u64,

@@ -6,6 +6,7 @@
 //! too short to see are merged when there are too many, and traffic is counted in a fixed
 //! number of time buckets that widen as the run goes on.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use faultline_reports::{
@@ -27,6 +28,8 @@ pub const SENDS_MAX: usize = 4096;
 pub const SPANS_MAX: usize = 1024;
 /// Time buckets the traffic is counted in: about one per few pixels of the picture.
 pub const TRAFFIC_BUCKETS: usize = 600;
+/// Most distinct message labels counted; more (from a hostile trace) count as one.
+pub const LABELS_MAX: usize = 64;
 /// Pixels of the plot: a span shorter than the run over this is thinner than a pixel.
 const PLOT_PIXELS: f64 = 1200.0;
 
@@ -45,6 +48,18 @@ struct Sent {
     /// Its number among the sends of its class.
     ordinal: u64,
     /// Its class: [`ELECTION`] or [`ROUTINE`].
+    class: usize,
+}
+
+/// One message label: how many arrived or were lost (one per receiver: what arrows show),
+/// and their class.
+#[derive(Debug)]
+struct LabelStat {
+    /// The label, as the trace has it (borrowed from the protocol, nothing to allocate).
+    label: Cow<'static, str>,
+    /// Deliveries and drops of messages with it.
+    sent: u64,
+    /// [`ELECTION`] or [`ROUTINE`], from the protocol's kinds.
     class: usize,
 }
 
@@ -112,6 +127,8 @@ pub struct TimelineBuilder {
     loss: Vec<Span>,
     /// All messages, counted.
     traffic: TrafficCount,
+    /// Messages per label, at most [`LABELS_MAX`] labels, in order of first sight.
+    labels: Vec<LabelStat>,
     /// Messages sent by a node with a lane.
     messages_total: u64,
     /// Marks seen.
@@ -161,6 +178,7 @@ impl TimelineBuilder {
                 bucket_us: 1000,
                 sent: vec![vec![0; TRAFFIC_BUCKETS]; lanes],
             },
+            labels: Vec::new(),
             messages_total: 0,
             marks_total: 0,
             now_ms: 0.0,
@@ -196,11 +214,7 @@ impl TimelineBuilder {
             Ev::Send { id, label, .. } if lane < lanes => {
                 self.messages_total += 1;
                 self.traffic.count(lane, rec.t);
-                let class = if kind_of(self.kinds, label) == MsgKind::Election {
-                    ELECTION
-                } else {
-                    ROUTINE
-                };
+                let class = self.label_stat(label).class;
                 let ordinal = self.ordinals[class];
                 self.ordinals[class] += 1;
                 if self.arrows[class].admits(ordinal) {
@@ -217,6 +231,7 @@ impl TimelineBuilder {
                 }
             }
             Ev::Deliver { id, label, .. } | Ev::Drop { id, label, .. } if lane < lanes => {
+                self.label_stat(label).sent += 1;
                 let Some(&sent) = self.sends.get(id) else {
                     return;
                 };
@@ -322,6 +337,43 @@ impl TimelineBuilder {
             }
             _ => {}
         }
+    }
+
+    /// The entry of `label` in the label counts, added if new; the protocol's labels are few
+    /// and short, so a scan beats a map, and each label's kind is looked up once.
+    #[allow(
+        clippy::ptr_arg,
+        reason = "a label borrowed from the protocol is kept without copying it"
+    )]
+    fn label_stat(&mut self, label: &Cow<'static, str>) -> &mut LabelStat {
+        let i = match self.labels.iter().position(|s| s.label == *label) {
+            Some(i) => i,
+            None => {
+                let (label, class) = if self.labels.len() + 1 < LABELS_MAX {
+                    let class = if kind_of(self.kinds, label) == MsgKind::Election {
+                        ELECTION
+                    } else {
+                        ROUTINE
+                    };
+                    (label.clone(), class)
+                } else {
+                    // A hostile trace's endless labels share one entry.
+                    (Cow::Borrowed("(other labels)"), ROUTINE)
+                };
+                match self.labels.iter().position(|s| s.label == label) {
+                    Some(i) => i,
+                    None => {
+                        self.labels.push(LabelStat {
+                            label,
+                            sent: 0,
+                            class,
+                        });
+                        self.labels.len() - 1
+                    }
+                }
+            }
+        };
+        &mut self.labels[i]
     }
 
     /// Ends lane's current role span at `at`, if it has one.
@@ -463,6 +515,9 @@ impl TimelineBuilder {
             elections,
             recoveries,
             messages_total: self.messages_total,
+            label_counts: (self.labels.into_iter())
+                .map(|s| (s.label.into_owned(), s.sent))
+                .collect(),
             marks_total: self.marks_total,
             traffic: Some(Traffic {
                 bucket_ms: self.traffic.bucket_us as f64 / 1000.0,
@@ -526,4 +581,173 @@ pub fn timeline<E>(
         b.observe(rec);
     }
     b.finish(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use faultline_sim::NodeId;
+
+    use super::*;
+    use crate::summary::Messages;
+
+    const KINDS: &[(&str, MsgKind)] = &[("VOTE", MsgKind::Election), ("HB", MsgKind::Heartbeat)];
+    const STATES: &[(&str, Tone)] = &[("leader", Tone::Lead), ("follower", Tone::Follow)];
+
+    fn summary(n: usize, end_ms: f64) -> Summary {
+        Summary {
+            scenario: "synthetic".into(),
+            protocol: "test".into(),
+            seed: 1,
+            bugs: Vec::new(),
+            digest: "0".into(),
+            verdict: "pass".into(),
+            end_ms,
+            nodes: (1..=n).map(|i| format!("s{i}")).collect(),
+            checks: Vec::new(),
+            elections: Vec::new(),
+            recoveries: Vec::new(),
+            messages: Messages::default(),
+            events: 0,
+            details: None,
+        }
+    }
+
+    fn rec(t: u64, node: u16, ev: Ev<()>) -> Record<()> {
+        Record {
+            t,
+            node: NodeId(node),
+            ev,
+        }
+    }
+
+    /// A million messages among five nodes: multicast heartbeats, votes, drops, some
+    /// deliveries that never come, crashes and role changes every few seconds.
+    fn feed(b: &mut TimelineBuilder, n_messages: u64, mut check: impl FnMut(&TimelineBuilder)) {
+        let label = |i: u64| Cow::Borrowed(if i.is_multiple_of(50) { "VOTE" } else { "HB" });
+        for i in 0..n_messages {
+            let t = i * 120;
+            let from = (i % 5) as u16;
+            b.observe(&rec(
+                t,
+                from,
+                Ev::Send {
+                    to: None,
+                    id: i,
+                    label: label(i),
+                },
+            ));
+            // Every 7th message is never delivered: the builder must not wait for it forever.
+            if !i.is_multiple_of(7) {
+                for to in (0..5).filter(|&to| to != from) {
+                    let ev = if i.is_multiple_of(13) {
+                        Ev::Drop {
+                            from: NodeId(from),
+                            to: NodeId(to),
+                            id: i,
+                            label: label(i),
+                            reason: faultline_sim::DropReason::Loss,
+                        }
+                    } else {
+                        Ev::Deliver {
+                            from: NodeId(from),
+                            id: i,
+                            label: label(i),
+                        }
+                    };
+                    b.observe(&rec(t + 5_000, to, ev));
+                }
+            }
+            if i.is_multiple_of(10_000) {
+                let node = (i / 10_000 % 5) as u16;
+                b.observe(&rec(t, node, Ev::Crash));
+                b.observe(&rec(t + 1_000, node, Ev::Restart));
+                let role = if i.is_multiple_of(20_000) {
+                    "leader"
+                } else {
+                    "follower"
+                };
+                b.observe(&rec(t + 1_000, node, Ev::Role { role: role.into() }));
+                b.observe(&rec(t + 1_000, node, Ev::ElectionStarted));
+            }
+            if i.is_multiple_of(1_000) {
+                check(b);
+            }
+        }
+    }
+
+    #[test]
+    fn a_million_messages_stay_within_the_budget() {
+        let mut b = TimelineBuilder::new(summary(5, 0.0).nodes, KINDS, STATES);
+        let mut peak = [0; 4];
+        feed(&mut b, 1_000_000, |b| {
+            let held = b.held();
+            for (p, h) in peak.iter_mut().zip(held) {
+                *p = (*p).max(h);
+            }
+        });
+        let [sends, arrows, marks, spans] = peak;
+        assert!(sends <= SENDS_MAX, "{sends} sends awaited");
+        assert!(arrows <= 2 * ARROWS_MAX, "{arrows} arrows");
+        assert!(marks <= 5 * MARKS_PER_KIND_MAX, "{marks} marks");
+        assert!(spans <= 4 * SPANS_MAX + 4, "{spans} spans");
+        assert!(b.traffic.sent.iter().all(|l| l.len() == TRAFFIC_BUCKETS));
+
+        let t = b.finish(&summary(5, 120_000.0));
+        assert_eq!(t.messages_total, 1_000_000);
+        assert!(t.messages.len() <= 2 * ARROWS_MAX);
+        assert!(
+            t.messages.iter().any(|m| m.election),
+            "election traffic is kept"
+        );
+        assert!(t.messages.iter().any(|m| m.dropped), "drops are kept");
+        let counted: u64 = t.traffic.as_ref().unwrap().sent.iter().flatten().sum();
+        assert_eq!(counted, 1_000_000, "the strip counts every message");
+        // Four receivers each for the six sevenths of the messages that are delivered.
+        let hb = t.label_counts.iter().find(|(l, _)| l == "HB").unwrap().1;
+        let vote = t.label_counts.iter().find(|(l, _)| l == "VOTE").unwrap().1;
+        assert_eq!(hb + vote, 4 * (1_000_000 - 1_000_000_u64.div_ceil(7)));
+        // A crash, a restart and an election start every 10,000 messages, a leader every 20,000.
+        assert_eq!(t.marks_total, 350);
+
+        let svg = faultline_reports::render_timeline(&t);
+        assert!(svg.len() < 300_000, "SVG is {} bytes", svg.len());
+        assert!(svg.contains("of 1,000,000 messages as arrows"));
+        assert_eq!(faultline_reports::overlapping_labels(&t), None);
+    }
+
+    #[test]
+    fn the_whole_trace_and_the_builder_agree() {
+        let mut records = Vec::new();
+        for i in 0..2_000u64 {
+            records.push(rec(
+                i * 10,
+                (i % 3) as u16,
+                Ev::Send {
+                    to: None,
+                    id: i,
+                    label: Cow::Borrowed("HB"),
+                },
+            ));
+            records.push(rec(
+                i * 10 + 3,
+                ((i + 1) % 3) as u16,
+                Ev::Deliver {
+                    from: NodeId((i % 3) as u16),
+                    id: i,
+                    label: Cow::Borrowed("HB"),
+                },
+            ));
+        }
+        let s = summary(3, 20.0);
+        let whole = timeline(&records, &s, KINDS, STATES);
+        let mut b = TimelineBuilder::new(s.nodes.clone(), KINDS, STATES);
+        records.iter().for_each(|r| b.observe(r));
+        assert_eq!(b.finish(&s), whole);
+        assert_eq!(whole.messages_total, 2_000);
+        assert!(whole.messages.len() <= ARROWS_MAX && whole.messages.len() >= ARROWS_MAX / 2);
+        // Ordinal 0 is a multiple of every stride: the sample starts at the start.
+        assert_eq!(whole.messages[0].sent_ms, 0.0);
+    }
 }

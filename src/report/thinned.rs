@@ -31,7 +31,7 @@ impl<T> Thinned<T> {
 
     /// Whether an item numbered `ordinal` would be kept now (it may go later).
     pub(crate) fn admits(&self, ordinal: u64) -> bool {
-        ordinal % self.stride == 0
+        ordinal.is_multiple_of(self.stride)
     }
 
     /// Offers an item; it is kept if its ordinal is admitted.
@@ -43,7 +43,7 @@ impl<T> Thinned<T> {
         while self.items.len() > self.cap && self.stride < 1 << 62 {
             self.stride *= 2;
             let stride = self.stride;
-            self.items.retain(|(o, _)| o % stride == 0);
+            self.items.retain(|(o, _)| o.is_multiple_of(stride));
         }
         // Only ordinal 0 survives every doubling: a group bigger than the budget is cut.
         self.items.truncate(self.cap);
