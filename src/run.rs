@@ -254,7 +254,10 @@ fn run_and_report(req: &RunRequest, out_dir: &Path, check_determinism: bool) -> 
             None => "determinism: a second run gave the same trace, byte for byte".into(),
             Some(diff) => {
                 deterministic = false;
-                format!("determinism: the two runs PART at {diff}")
+                format!(
+                    "determinism: the two runs PART at {diff} (the second run's trace: {})",
+                    trace_path(&again_dir).display()
+                )
             }
         });
     }
