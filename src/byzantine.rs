@@ -82,7 +82,7 @@ pub fn with_liar(base: &RunRequest, behaviour: Behaviour, seed: u64) -> RunReque
 /// Runs the report; returns the exit code (0 when it ran, whatever broke: a broken cell is a
 /// finding, not an error).
 pub fn byzantine_command(base: &RunRequest, opts: &ByzantineOptions) -> i32 {
-    let checks = match base.execute(false) {
+    let checks = match base.execute(None) {
         Ok(o) if o.passed() => o
             .summary
             .checks
@@ -139,7 +139,7 @@ pub fn byzantine_command(base: &RunRequest, opts: &ByzantineOptions) -> i32 {
                 while let Some(&(behaviour, seed)) = work.get(next.fetch_add(1, Ordering::Relaxed))
                 {
                     let req = with_liar(base, behaviour, seed);
-                    let failed = match req.execute(false) {
+                    let failed = match req.execute(None) {
                         Ok(o) => o
                             .summary
                             .checks
@@ -190,7 +190,7 @@ pub fn byzantine_command(base: &RunRequest, opts: &ByzantineOptions) -> i32 {
         if !row.examples.contains_key(check) {
             // The seed file only: `faultline replay` draws its report.
             let req = with_liar(base, *behaviour, *seed);
-            match req.execute(false) {
+            match req.execute(None) {
                 Ok(outcome) => {
                     let path = write_seed_file(&req, &outcome, &seeds_dir, None);
                     row.examples.insert(check.clone(), path);

@@ -3,7 +3,7 @@
 //! the end (the seeds, the failures or the time ran out, or Ctrl-C) is a table and a
 //! distribution plot, built from aggregates that do not grow with the number of seeds.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -208,7 +208,7 @@ impl Drop for InterruptGuard {
 
 /// Runs one seed (twice when it is sampled for determinism) and keeps what the table needs.
 fn explore_seed(req: &RunRequest, twice: bool, failures_dir: &Path) -> SeedResult {
-    let outcome = match req.execute(false) {
+    let outcome = match req.execute(None) {
         Ok(o) => o,
         // The scenario was validated before any seed ran; a protocol section cannot turn
         // bad between seeds, so this is a bug in faultline itself.
@@ -222,7 +222,7 @@ fn explore_seed(req: &RunRequest, twice: bool, failures_dir: &Path) -> SeedResul
         .map(|c| c.name.clone());
     let mut note = None;
     if twice {
-        let again = req.execute(false).expect("ran once already");
+        let again = req.execute(None).expect("ran once already");
         if again.summary.digest != outcome.summary.digest {
             failed_check = Some(NONDETERMINISM.into());
             note = Some(locate_difference(req, &outcome, &again));
@@ -250,31 +250,48 @@ fn explore_seed(req: &RunRequest, twice: bool, failures_dir: &Path) -> SeedResul
 /// the first two kept only digests (a trace per seed would cost memory for nothing).
 fn locate_difference(req: &RunRequest, a: &Outcome, b: &Outcome) -> String {
     let digests = format!("digests {} / {}", a.summary.digest, b.summary.digest);
-    match (req.execute(true), req.execute(true)) {
+    // The two traces go to a scratch folder, removed once compared.
+    let scratch = std::env::temp_dir().join(format!(
+        "faultline-determinism-{}-{}",
+        std::process::id(),
+        req.seed
+    ));
+    let said = match (
+        req.execute(Some(scratch.join("first").as_path())),
+        req.execute(Some(scratch.join("second").as_path())),
+    ) {
         (Ok(x), Ok(y)) => match first_difference(&x, &y) {
             Some(diff) => format!("nondeterminism: {digests}; {diff}"),
             None => format!("nondeterminism: {digests}; two more runs agreed"),
         },
         _ => format!("nondeterminism: {digests}"),
-    }
+    };
+    let _ = std::fs::remove_dir_all(&scratch);
+    said
 }
 
 /// Where two runs of one seed first part, as "line N: <first> / <second>".
+/// The traces are read line by line, never whole.
 pub fn first_difference(a: &Outcome, b: &Outcome) -> Option<String> {
-    let (ta, tb) = (a.trace_jsonl.as_deref()?, b.trace_jsonl.as_deref()?);
-    if ta == tb {
-        return None;
-    }
-    let mut la = ta.split(|c| *c == b'\n');
-    let mut lb = tb.split(|c| *c == b'\n');
+    let (ta, tb) = (a.trace_jsonl.as_ref()?, b.trace_jsonl.as_ref()?);
+    let (mut la, mut lb) = match (ta.reader(), tb.reader()) {
+        (Ok(a), Ok(b)) => (a.split(b'\n'), b.split(b'\n')),
+        (Err(e), _) | (_, Err(e)) => return Some(format!("a trace cannot be read: {e}")),
+    };
     let mut line = 1;
     loop {
-        match (la.next(), lb.next()) {
+        let (x, y) = (la.next().transpose(), lb.next().transpose());
+        let (x, y) = match (x, y) {
+            (Ok(x), Ok(y)) => (x, y),
+            (Err(e), _) | (_, Err(e)) => return Some(format!("a trace cannot be read: {e}")),
+        };
+        match (x, y) {
+            (None, None) => return None,
             (Some(x), Some(y)) if x == y => line += 1,
             (x, y) => {
-                let show = |l: Option<&[u8]>| {
+                let show = |l: Option<Vec<u8>>| {
                     l.map_or("<end of trace>".into(), |l| {
-                        String::from_utf8_lossy(l).to_string()
+                        String::from_utf8_lossy(&l).to_string()
                     })
                 };
                 return Some(format!(
@@ -297,7 +314,9 @@ pub(crate) fn record_failure(
 ) -> String {
     let name = format!("{}-{}", req.scenario.name, req.seed);
     let report_dir = dir.join(&name);
-    let outcome = req.execute(true).expect("ran once already");
+    let outcome = req
+        .execute(Some(report_dir.as_path()))
+        .expect("ran once already");
     if let Err(e) = write_outputs(&report_dir, req, &outcome) {
         eprintln!("warning: cannot write {}: {e}", report_dir.display());
     }
@@ -339,7 +358,7 @@ fn save_seed_file(
 /// Runs the exploration and prints its table; returns the exit code.
 pub fn explore_command(req: &RunRequest, opts: &ExploreOptions) -> i32 {
     // Validate once, before any thread starts: bad input is exit 2, not a panic in a worker.
-    if let Err(e) = req.with_seed(opts.seeds.start).execute(false) {
+    if let Err(e) = req.with_seed(opts.seeds.start).execute(None) {
         eprintln!("error: {e}");
         return 2;
     }

@@ -37,6 +37,7 @@ pub mod lan;
 #[cfg(not(madsim))]
 pub mod node;
 pub mod outcome;
+pub mod recorder;
 pub mod registry;
 pub mod report;
 #[cfg(madsim)]

@@ -3,22 +3,21 @@
 //! (`run.rs`) and a run of real processes (`lan/`, `collect`) both end here, so their
 //! reports are alike.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 
-use faultline_sim::check::name_nodes;
 use faultline_sim::scenario::Scenario;
-use faultline_sim::{Header, Message, Protocol, Trace, Verdict};
 
-use crate::report::{self, human_ms};
-use crate::seedfile::VERSION;
-use crate::summary::{analyse, resolved_turns, Summary};
+use crate::report::human_ms;
+use crate::summary::Summary;
 
 /// What a run produced.
 pub struct Outcome {
     /// The summary (also `summary.json`).
     pub summary: Summary,
     /// `trace.jsonl`, when files were asked for.
-    pub trace_jsonl: Option<Vec<u8>>,
+    pub trace_jsonl: Option<TraceJsonl>,
     /// `timeline.svg`, when files were asked for.
     pub timeline_svg: Option<String>,
 }
@@ -27,6 +26,31 @@ impl Outcome {
     /// Whether every check held.
     pub fn passed(&self) -> bool {
         self.summary.verdict == "pass"
+    }
+}
+
+/// Where a run's `trace.jsonl` is.
+pub enum TraceJsonl {
+    /// In this file, written as the run went.
+    File(PathBuf),
+    /// In memory (a merged run of real nodes, whose records were all in memory anyway).
+    Memory(Vec<u8>),
+}
+
+impl TraceJsonl {
+    /// Its lines, read as they are needed.
+    pub fn reader(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
+        Ok(match self {
+            TraceJsonl::File(path) => Box::new(BufReader::new(File::open(path)?)),
+            TraceJsonl::Memory(bytes) => Box::new(&bytes[..]),
+        })
+    }
+
+    /// All of it, in memory: for tests and small runs.
+    pub fn read(&self) -> std::io::Result<String> {
+        let mut text = String::new();
+        self.reader()?.read_to_string(&mut text)?;
+        Ok(text)
     }
 }
 
@@ -40,80 +64,21 @@ pub struct RunInfo<'a> {
     pub bugs: &'a [String],
 }
 
-/// Summarises a finished run from its trace and verdicts; `files` asks for the trace and
-/// the timeline too.
-pub fn summarise<P: Protocol>(
-    proto: &P,
-    run: &RunInfo,
-    trace: &Trace<P::Event>,
-    verdicts: Vec<Verdict>,
-    end_us: u64,
-    files: bool,
-) -> Outcome {
-    let names = run.scenario.node_names();
-    let details = proto.details(&trace.records, &names);
-    // Checks format node ids; a person reads node names.
-    let verdicts: Vec<Verdict> = (verdicts.into_iter())
-        .map(|v| Verdict {
-            detail: name_nodes(&v.detail, &names),
-            ..v
-        })
-        .collect();
-    let analysis = analyse(&trace.records, &names);
-    let ok = verdicts.iter().all(|v| v.ok);
-    let summary = Summary {
-        scenario: run.scenario.name.clone(),
-        protocol: run.scenario.protocol.clone(),
-        seed: run.seed,
-        bugs: run.bugs.to_vec(),
-        digest: trace.digest(),
-        verdict: if ok { "pass" } else { "fail" }.to_string(),
-        end_ms: end_us as f64 / 1000.0,
-        nodes: names.clone(),
-        checks: verdicts,
-        elections: analysis.elections,
-        recoveries: analysis.recoveries,
-        messages: analysis.messages,
-        events: trace.records.len() as u64 + trace.records_dropped,
-        details,
-        resolved: resolved_turns(&trace.records, &names),
-    };
-    let (trace_jsonl, timeline_svg) = if files {
-        let header = Header {
-            faultline: VERSION.to_string(),
-            protocol: run.scenario.protocol.clone(),
-            scenario: run.scenario.name.clone(),
-            seed: run.seed,
-            nodes: names,
-        };
-        let mut jsonl = Vec::new();
-        trace
-            .write_jsonl(&header, &mut jsonl)
-            .expect("writing to memory cannot fail");
-        let mut timeline = report::timeline(
-            &trace.records,
-            &summary,
-            <P::Msg as Message>::KINDS,
-            P::STATES,
-        );
-        report::add_chart(&mut timeline, &proto.chart(&trace.records));
-        let svg = faultline_reports::render_timeline(&timeline);
-        (Some(jsonl), Some(svg))
-    } else {
-        (None, None)
-    };
-    Outcome {
-        summary,
-        trace_jsonl,
-        timeline_svg,
-    }
-}
-
-/// Writes `trace.jsonl` (when kept), `summary.json` and `timeline.svg` (when drawn).
+/// Writes `summary.json` and `timeline.svg` (when drawn) into `dir`, and puts `trace.jsonl`
+/// there (when kept): a trace written elsewhere as the run went is moved in.
 pub fn write_report(dir: &Path, o: &Outcome) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    if let Some(jsonl) = &o.trace_jsonl {
-        std::fs::write(dir.join("trace.jsonl"), jsonl)?;
+    let target = dir.join("trace.jsonl");
+    match &o.trace_jsonl {
+        Some(TraceJsonl::Memory(jsonl)) => std::fs::write(&target, jsonl)?,
+        Some(TraceJsonl::File(path)) if *path != target => {
+            // Another file system cannot take a rename: copy, then remove.
+            if std::fs::rename(path, &target).is_err() {
+                std::fs::copy(path, &target)?;
+                std::fs::remove_file(path)?;
+            }
+        }
+        Some(TraceJsonl::File(_)) | None => {}
     }
     let summary = serde_json::to_string_pretty(&o.summary).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("summary.json"), summary + "\n")?;

@@ -34,12 +34,13 @@ pub trait Entry: Send + Sync {
     fn states(&self) -> &'static [(&'static str, Tone)];
     /// Builds the protocol from `setup`, which validates its sections against `src`.
     fn validate(&self, setup: &Setup, src: &Source) -> Result<(), InputError>;
-    /// Runs `req` in the simulator; `files` asks for the trace and the timeline too.
+    /// Runs `req` in the simulator; `files` is a report folder to write the trace into as
+    /// the run goes (and asks for the timeline).
     #[cfg(madsim)]
     fn simulate(
         &self,
         req: &crate::run::RunRequest,
-        files: bool,
+        files: Option<&std::path::Path>,
     ) -> Result<crate::outcome::Outcome, InputError>;
     /// Merges and judges the traces real nodes of `scenario` wrote.
     #[cfg(not(madsim))]
@@ -92,10 +93,10 @@ impl<P: Protocol> Entry for Typed<P> {
     fn simulate(
         &self,
         req: &crate::run::RunRequest,
-        files: bool,
+        files: Option<&std::path::Path>,
     ) -> Result<crate::outcome::Outcome, InputError> {
         let proto = P::new(&setup_of(&req.scenario, &req.bugs), &req.source())?;
-        Ok(crate::run::execute(proto, req, files))
+        crate::run::execute(proto, req, files)
     }
     #[cfg(not(madsim))]
     fn judge_traces(

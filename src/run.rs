@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use faultline_sim::scenario::{InputError, Scenario, Source};
+use faultline_sim::simulator::world::simulate_into;
 use faultline_sim::Protocol;
 
 use crate::explore::first_difference;
 pub use crate::outcome::Outcome;
-use crate::outcome::{print_verdict_unless, summarise, write_report, RunInfo};
+use crate::outcome::{print_verdict_unless, write_report, RunInfo};
+use crate::recorder::{trace_path, Recorder, TraceTo};
 use crate::registry::{check_bugs, Entry, Registry};
 use crate::seedfile::{SeedFile, VERSION};
 use crate::summary::Summary;
@@ -124,8 +126,10 @@ impl RunRequest {
         self.scenario.concretize(self.seed)
     }
 
-    /// Runs it in the simulator; `files` asks for the trace and the timeline too.
-    pub fn execute(&self, files: bool) -> Result<Outcome, InputError> {
+    /// Runs it in the simulator. `files` is a report folder: the run writes its
+    /// `trace.jsonl` there as it goes, and draws the timeline. Without it, no record is
+    /// kept at all.
+    pub fn execute(&self, files: Option<&Path>) -> Result<Outcome, InputError> {
         let concrete = RunRequest {
             scenario: self.concrete(),
             ..self.clone()
@@ -212,7 +216,7 @@ pub fn replay_command(registry: &Registry, path: &Path, out_dir: Option<PathBuf>
 /// returns the exit code.
 fn run_and_report(req: &RunRequest, out_dir: &Path, check_determinism: bool) -> i32 {
     let started = Instant::now();
-    let outcome = match req.execute(true) {
+    let outcome = match req.execute(Some(out_dir)) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
@@ -241,15 +245,23 @@ fn run_and_report(req: &RunRequest, out_dir: &Path, check_determinism: bool) -> 
     };
     let mut deterministic = true;
     if check_determinism {
-        let difference = match req.execute(true) {
+        // The second run's trace goes beside the first; it is kept only when they differ.
+        let again_dir = out_dir.join("determinism");
+        let difference = match req.execute(Some(again_dir.as_path())) {
             Ok(again) => first_difference(&outcome, &again),
             Err(e) => Some(format!("the second run did not start: {e}")),
         };
+        if difference.is_none() {
+            let _ = std::fs::remove_dir_all(&again_dir);
+        }
         notes.push(match difference {
             None => "determinism: a second run gave the same trace, byte for byte".into(),
             Some(diff) => {
                 deterministic = false;
-                format!("determinism: the two runs PART at {diff}")
+                format!(
+                    "determinism: the two runs PART at {diff} (the second run's trace: {})",
+                    trace_path(&again_dir).display()
+                )
             }
         });
     }
@@ -287,14 +299,31 @@ pub fn write_outputs(dir: &Path, req: &RunRequest, o: &Outcome) -> std::io::Resu
     Ok(())
 }
 
-/// Runs one protocol's simulation and summarises it.
-pub fn execute<P: Protocol>(proto: P, req: &RunRequest, files: bool) -> Outcome {
-    let proto = Arc::new(proto);
-    let out = faultline_sim::simulator::world::simulate(proto.clone(), &req.scenario, req.seed);
+/// Runs one protocol's simulation and summarises it as it goes; with `files` (a report
+/// folder), its `trace.jsonl` is written there as the run goes.
+pub fn execute<P: Protocol>(
+    proto: P,
+    req: &RunRequest,
+    files: Option<&Path>,
+) -> Result<Outcome, InputError> {
+    let trace_to = files.map_or(TraceTo::Nowhere, |dir| TraceTo::File(trace_path(dir)));
+    let cannot_write = |e: std::io::Error| InputError {
+        file: files
+            .map(|d| trace_path(d).display().to_string())
+            .unwrap_or_default(),
+        line: None,
+        field: String::new(),
+        message: format!("cannot write the trace: {e}"),
+    };
+    let recorder =
+        Recorder::new(&proto, &req.scenario, req.seed, trace_to).map_err(cannot_write)?;
+    let out = simulate_into(Arc::new(proto), &req.scenario, req.seed, recorder);
     let run = RunInfo {
         scenario: &req.scenario,
         seed: req.seed,
         bugs: &req.bugs,
     };
-    summarise(&*proto, &run, &out.trace, out.verdicts, out.end_us, files)
+    (out.sink)
+        .finish(&run, &out.trace, out.verdicts, out.end_us)
+        .map_err(cannot_write)
 }

@@ -38,11 +38,11 @@ fn probe(req: &RunRequest, scenario: &Scenario, twice: bool) -> Option<Probe> {
         scenario: scenario.clone(),
         ..req.clone()
     };
-    let outcome = candidate.execute(false).ok()?;
+    let outcome = candidate.execute(None).ok()?;
     let s = outcome.summary;
     let mut failed = s.checks.iter().find(|c| !c.ok).map(|c| c.name.clone());
     if twice {
-        let again = candidate.execute(false).ok()?;
+        let again = candidate.execute(None).ok()?;
         failed = (again.summary.digest != s.digest).then(|| NONDETERMINISM.to_string());
     }
     Some(Probe {
@@ -206,7 +206,7 @@ fn shrink_as(req: &RunRequest, twice: bool, progress: bool) -> Result<Shrunk, Sh
         ..req.clone()
     };
     let outcome = shrunk
-        .execute(false)
+        .execute(None)
         .map_err(|e| ShrinkError::DoesNotRun(format!("the shrunk scenario does not run: {e}")))?;
     let after = &outcome.summary;
     Ok(Shrunk {

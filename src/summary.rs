@@ -56,24 +56,6 @@ pub struct ResolvedTurn {
     pub groups: Vec<Vec<String>>,
 }
 
-/// Every `resolved` record of a trace, with its nodes named.
-pub fn resolved_turns<E>(records: &[Record<E>], names: &[String]) -> Vec<ResolvedTurn> {
-    let name =
-        |n: &NodeId| (names.get(n.0 as usize)).map_or_else(|| format!("#{}", n.0), Clone::clone);
-    (records.iter())
-        .filter_map(|r| match &r.ev {
-            Ev::Resolved { fault, groups } => Some(ResolvedTurn {
-                at_ms: r.t as f64 / 1000.0,
-                fault: *fault,
-                groups: (groups.iter())
-                    .map(|g| g.iter().map(name).collect())
-                    .collect(),
-            }),
-            _ => None,
-        })
-        .collect()
-}
-
 /// One election.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Election {
@@ -125,28 +107,104 @@ pub struct Analysis {
     pub recoveries: Vec<Recovery>,
     /// Counts.
     pub messages: Messages,
+    /// Whom each turn of a fault decided at run time hit.
+    pub resolved: Vec<ResolvedTurn>,
 }
 
-/// Derives the summary's facts from a trace.
+/// Derives the summary's facts from a trace in memory.
 pub fn analyse<E>(records: &[Record<E>], names: &[String]) -> Analysis {
-    let name = |n: NodeId| {
-        names
-            .get(n.0 as usize)
-            .cloned()
-            .unwrap_or_else(|| n.to_string())
-    };
-    let nodes = names.len();
-    let mut cluster = Cluster::default();
-    let mut role: Vec<Option<String>> = vec![None; nodes];
-    let mut leader: Vec<Option<NodeId>> = vec![None; nodes];
-    let mut elector = vec![false; nodes];
-    let mut election_open: Option<u64> = None;
-    let mut elections = Vec::new();
-    let mut recoveries: Vec<Recovery> = Vec::new();
-    let mut pending: Vec<usize> = Vec::new();
-    let mut messages = Messages::default();
-
+    let mut analyser = Analyser::new(names);
     for rec in records {
+        analyser.observe(rec);
+    }
+    analyser.finish()
+}
+
+/// Derives the summary's facts record by record, as a run goes: its memory grows with the
+/// elections, faults and labels of a run, not with its records.
+pub struct Analyser {
+    /// Node names, indexed by id.
+    names: Vec<String>,
+    /// Who is up and which links are cut.
+    cluster: Cluster,
+    /// Each node's current role.
+    role: Vec<Option<String>>,
+    /// Each node's current leader.
+    leader: Vec<Option<NodeId>>,
+    /// Whether each node ever played an elector role.
+    elector: Vec<bool>,
+    /// When the election under way started, if one is.
+    election_open: Option<u64>,
+    /// What the run comes to so far.
+    analysis: Analysis,
+    /// Indexes into `analysis.recoveries` of faults not yet recovered from.
+    pending: Vec<usize>,
+}
+
+impl Analyser {
+    /// Nothing seen yet, of a run of nodes named `names`.
+    pub fn new(names: &[String]) -> Self {
+        let nodes = names.len();
+        Analyser {
+            names: names.to_vec(),
+            cluster: Cluster::default(),
+            role: vec![None; nodes],
+            leader: vec![None; nodes],
+            elector: vec![false; nodes],
+            election_open: None,
+            analysis: Analysis {
+                elections: Vec::new(),
+                recoveries: Vec::new(),
+                messages: Messages::default(),
+                resolved: Vec::new(),
+            },
+            pending: Vec::new(),
+        }
+    }
+
+    /// One record of the run.
+    pub fn observe<E>(&mut self, rec: &Record<E>) {
+        let Analyser {
+            names,
+            cluster,
+            role,
+            leader,
+            elector,
+            election_open,
+            analysis,
+            pending,
+        } = self;
+        let Analysis {
+            elections,
+            recoveries,
+            messages,
+            resolved,
+        } = analysis;
+        if let Ev::Resolved { fault, groups } = &rec.ev {
+            resolved.push(ResolvedTurn {
+                at_ms: rec.t as f64 / 1000.0,
+                fault: *fault,
+                groups: (groups.iter())
+                    .map(|g| {
+                        g.iter()
+                            .map(|n| {
+                                names
+                                    .get(n.0 as usize)
+                                    .cloned()
+                                    .unwrap_or_else(|| format!("#{}", n.0))
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            });
+        }
+        let name = |n: NodeId| {
+            names
+                .get(n.0 as usize)
+                .cloned()
+                .unwrap_or_else(|| n.to_string())
+        };
+        let nodes = names.len();
         let i = rec.node.0 as usize;
         let mut changed = cluster.observe(rec);
         match &rec.ev {
@@ -190,7 +248,7 @@ pub fn analyse<E>(records: &[Record<E>], names: &[String]) -> Analysis {
             }
             _ => {}
         }
-        if let Some(fault) = describe_fault(rec, &cluster, names, &name) {
+        if let Some(fault) = describe_fault(rec, cluster, names, &name) {
             pending.push(recoveries.len());
             recoveries.push(Recovery {
                 fault,
@@ -198,20 +256,20 @@ pub fn analyse<E>(records: &[Record<E>], names: &[String]) -> Analysis {
                 recovered_ms: None,
             });
         }
-        if changed && agreed(&cluster, &elector, &role, &leader) {
+        if changed && agreed(cluster, elector, role, leader) {
             // Candidates that the standing leader answered did not elect anyone new: their
             // election ends here, without an entry.
-            election_open = None;
+            *election_open = None;
             for idx in pending.drain(..) {
                 let r = &mut recoveries[idx];
                 r.recovered_ms = Some(((ms(rec.t) - r.at_ms) * 1000.0).round() / 1000.0);
             }
         }
     }
-    Analysis {
-        elections,
-        recoveries,
-        messages,
+
+    /// What the run came to.
+    pub fn finish(self) -> Analysis {
+        self.analysis
     }
 }
 

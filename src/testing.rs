@@ -114,10 +114,10 @@ impl Sim {
 
     /// Runs `req` and writes its report under `out/<protocol>/<name>`.
     fn run_request(&self, req: &RunRequest, name: &str) -> Run {
-        let outcome = req
-            .execute(true)
-            .unwrap_or_else(|e| panic!("faultline: {e}"));
         let dir = self.out.join(&req.scenario.protocol).join(name);
+        let outcome = req
+            .execute(Some(&dir))
+            .unwrap_or_else(|e| panic!("faultline: {e}"));
         if let Err(e) = write_outputs(&dir, req, &outcome) {
             panic!("faultline: cannot write {}: {e}", dir.display());
         }
@@ -204,7 +204,7 @@ impl Explore<'_> {
             seeds_run += 1;
             let req = base.with_seed(seed);
             let outcome = req
-                .execute(false)
+                .execute(None)
                 .unwrap_or_else(|e| panic!("faultline: {e}"));
             let Some(failed) = outcome.summary.checks.iter().find(|c| !c.ok) else {
                 continue;

@@ -61,7 +61,7 @@ fn regression_corpus_replays_its_recorded_verdicts() {
         let recorded = SeedFile::load(&path, &Registry::builtin()).unwrap();
         let outcome = RunRequest::load(&Registry::builtin(), &path, None, vec![])
             .unwrap()
-            .execute(false)
+            .execute(None)
             .unwrap();
         let failed = outcome
             .summary

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{protocols, request, scenarios};
+use common::{protocols, request, scenarios, Scratch};
 use faultline::byzantine::with_liar;
 use faultline_sim::faults::byzantine::Behaviour;
 
@@ -19,7 +19,7 @@ fn twenty_percent_corruption_changes_no_verdict() {
         for seed in [base.seed, base.seed + 1] {
             let mut req = base.with_seed(seed);
             req.scenario.network.corrupt = 0.2;
-            let outcome = req.execute(false).expect("runs");
+            let outcome = req.execute(None).expect("runs");
             assert!(
                 outcome.summary.messages.corrupt > 0,
                 "{}: no datagram was corrupted",
@@ -40,11 +40,12 @@ fn twenty_percent_corruption_changes_no_verdict() {
 fn the_group_refuses_forged_identities() {
     let base = request("scenarios/bully/byzantine.toml".as_ref(), None, &[]);
     let mut forged = 0;
+    let scratch = Scratch::new("forged");
     for seed in 0..3 {
         let outcome = with_liar(&base, Behaviour::Forge, seed)
-            .execute(true)
+            .execute(Some(&scratch.0))
             .expect("runs");
-        let trace = String::from_utf8(outcome.trace_jsonl.expect("kept")).unwrap();
+        let trace = outcome.trace_jsonl.expect("kept").read().unwrap();
         forged += trace.matches(r#""reason":"forged""#).count();
     }
     assert!(forged > 0, "no forged identity was refused");
@@ -67,13 +68,13 @@ fn raft_breaks_under_lies_and_the_break_replays() {
         .flat_map(|b| (0..30).map(move |seed| (b, seed)))
         .find_map(|(b, seed)| {
             let req = with_liar(&base, b, seed);
-            let outcome = req.execute(false).expect("runs");
+            let outcome = req.execute(None).expect("runs");
             let broken = outcome.summary.checks.iter().find(|c| !c.ok)?.name.clone();
             safety
                 .contains(&broken.as_str())
                 .then_some((req, outcome.summary.digest, broken))
         });
     let (req, digest, broken) = found.expect("a lying replica breaks a Raft safety check");
-    let again = req.execute(false).expect("runs");
+    let again = req.execute(None).expect("runs");
     assert_eq!(again.summary.digest, digest, "{broken} does not replay");
 }

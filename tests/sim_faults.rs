@@ -16,9 +16,17 @@ use serde_json::Value;
 
 /// The records of a run's trace (the header left out).
 fn records(req: &RunRequest) -> (Vec<Value>, String) {
-    let outcome = req.execute(true).expect("runs");
-    let jsonl = outcome.trace_jsonl.expect("asked for the trace");
-    let text = String::from_utf8(jsonl).unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "faultline-sim-faults-{}-{}-{}",
+        std::process::id(),
+        req.scenario.name,
+        req.seed
+    ));
+    let outcome = req.execute(Some(dir.as_path())).expect("runs");
+    let text = (outcome.trace_jsonl.expect("asked for the trace"))
+        .read()
+        .expect("readable");
+    let _ = std::fs::remove_dir_all(&dir);
     let records = text
         .lines()
         .skip(1)
@@ -190,7 +198,7 @@ fn a_leader_crash_hits_the_leader_is_named_in_the_trace_and_replays_from_its_see
     assert_eq!(hits, 4, "every turn found a leader");
 
     // The seed file keeps the scenario as written and replays to the same digest.
-    let outcome = req.execute(false).unwrap();
+    let outcome = req.execute(None).unwrap();
     assert_eq!(outcome.summary.digest, digest);
     let scratch = Scratch::new("leader-crash-targeted");
     let seed_path = scratch.0.join("run.seed");
@@ -201,7 +209,7 @@ fn a_leader_crash_hits_the_leader_is_named_in_the_trace_and_replays_from_its_see
         .collect();
     assert_eq!(leaders.len(), 4, "the seed file names each turn's leader");
     let replay = RunRequest::load(&Registry::builtin(), &seed_path, None, vec![]).unwrap();
-    assert_eq!(replay.execute(false).unwrap().summary.digest, digest);
+    assert_eq!(replay.execute(None).unwrap().summary.digest, digest);
     let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(["replay", seed_path.to_str().unwrap(), "--out"])
         .arg(scratch.0.join("out"))

@@ -20,7 +20,7 @@ fn every_raft_scenario_passes_over_seeds() {
 #[test]
 fn summaries_of_raft_scenarios_at_their_own_seed() {
     for path in scenarios("raft") {
-        let outcome = request(&path, None, &[]).execute(false).unwrap();
+        let outcome = request(&path, None, &[]).execute(None).unwrap();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         insta::assert_json_snapshot!(format!("raft-{name}"), outcome.summary);
     }
@@ -58,7 +58,7 @@ fn planted_bug_lease_ignored_is_caught() {
 fn a_replica_cut_off_one_way_does_not_depose_the_leader() {
     let path = std::path::Path::new("scenarios/raft/one-way-partition.toml");
     for seed in 0..seed_count(10) {
-        let outcome = request(path, Some(seed), &[]).execute(false).unwrap();
+        let outcome = request(path, Some(seed), &[]).execute(None).unwrap();
         let details = outcome.summary.details.expect("raft details");
         let deposed: Vec<_> = details["terms"]
             .as_array()

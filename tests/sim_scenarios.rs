@@ -5,7 +5,7 @@ use std::process::Command;
 
 mod common;
 
-use common::{first_failure, request, scenarios, seed_count, sweep};
+use common::{first_failure, request, scenarios, seed_count, sweep, Scratch};
 
 #[test]
 fn every_shipped_scenario_passes_over_many_seeds() {
@@ -22,13 +22,19 @@ fn every_shipped_scenario_passes_over_many_seeds() {
 fn same_seed_same_digest_other_seed_other_digest() {
     // Every scenario, because the busy ones are where hidden randomness shows: an unbiased
     // select! once made clients-chat differ run to run while leader-crash never did.
+    let scratch = Scratch::new("same-seed");
     for path in scenarios("bully") {
-        let a = request(&path, Some(7), &[]).execute(true).unwrap();
-        let b = request(&path, Some(7), &[]).execute(true).unwrap();
-        let c = request(&path, Some(8), &[]).execute(false).unwrap();
+        let run = |seed, dir: Option<&str>| {
+            let dir = dir.map(|d| scratch.0.join(d));
+            let req = request(&path, Some(seed), &[]);
+            req.execute(dir.as_deref()).unwrap()
+        };
+        let (a, b, c) = (run(7, Some("a")), run(7, Some("b")), run(8, None));
         assert_eq!(a.summary.digest, b.summary.digest, "{}", path.display());
+        let text =
+            |o: &faultline::outcome::Outcome| o.trace_jsonl.as_ref().unwrap().read().unwrap();
         assert!(
-            a.trace_jsonl == b.trace_jsonl,
+            text(&a) == text(&b),
             "{}: same seed, different trace",
             path.display()
         );
@@ -39,7 +45,7 @@ fn same_seed_same_digest_other_seed_other_digest() {
 #[test]
 fn summaries_of_shipped_scenarios_at_their_own_seed() {
     for path in scenarios("bully") {
-        let outcome = request(&path, None, &[]).execute(false).unwrap();
+        let outcome = request(&path, None, &[]).execute(None).unwrap();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         insta::assert_json_snapshot!(format!("bully-{name}"), outcome.summary);
     }
@@ -187,4 +193,74 @@ fn unknown_bug_is_bad_input() {
     let out = faultline(&["run", "scenarios/bully/steady.toml", "--bug", "no-such-bug"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-bug"));
+}
+
+/// The trace streamed to `trace.jsonl` as the run goes is, byte for byte, what writing every
+/// record with serde_json at the end gave (the writer it replaced), reads back to the same
+/// records, and the digest does not depend on where the records go.
+#[test]
+fn the_streamed_trace_equals_the_old_writers_and_reads_back() {
+    use faultline::registry::setup_of;
+    use faultline_nodes::bully::Bully;
+    use faultline_sim::simulator::world::{simulate, simulate_into};
+    use faultline_sim::trace::{read_jsonl, JsonlWriter};
+    use faultline_sim::{Header, Protocol, Record};
+    use std::sync::Arc;
+
+    let req = request("scenarios/bully/leader-crash.toml".as_ref(), None, &[]);
+    let scenario = req.concrete();
+    let setup = setup_of(&scenario, &[]);
+    let proto = Arc::new(Bully::new(&setup, &req.source()).unwrap());
+    let header = Header {
+        faultline: "test".into(),
+        protocol: scenario.protocol.clone(),
+        scenario: scenario.name.clone(),
+        seed: req.seed,
+        nodes: scenario.node_names(),
+    };
+    let writer = JsonlWriter::new(&header, Vec::new()).unwrap();
+    let sink = (Vec::<Record<_>>::new(), writer);
+    let out = simulate_into(proto.clone(), &scenario, req.seed, sink);
+    let (records, writer) = out.sink;
+    let streamed = writer.finish().unwrap();
+    assert!(records.len() > 100, "a run with traffic");
+
+    let mut old = serde_json::to_vec(&header).unwrap();
+    old.push(b'\n');
+    for rec in &records {
+        serde_json::to_writer(&mut old, rec).unwrap();
+        old.push(b'\n');
+    }
+    assert!(
+        streamed == old,
+        "the streamed trace differs from serde_json's"
+    );
+    let (h, back) = read_jsonl(std::str::from_utf8(&streamed).unwrap()).unwrap();
+    assert_eq!(h, header);
+    assert_eq!(back, records);
+
+    // Nothing kept: the same digest and count.
+    let bare = simulate(proto, &scenario, req.seed);
+    assert_eq!(bare.trace.digest(), out.trace.digest());
+    assert_eq!(bare.trace.records(), records.len() as u64);
+    // And the report's digest is the world's.
+    assert_eq!(
+        req.execute(None).unwrap().summary.digest,
+        out.trace.digest()
+    );
+}
+
+/// A run without files keeps no record: no trace, no timeline, and (the world keeps only
+/// the digest) nothing else that grows with the run.
+#[test]
+fn a_run_without_files_writes_and_keeps_nothing() {
+    let scratch = Scratch::new("no-files");
+    let req = request("scenarios/bully/leader-crash.toml".as_ref(), None, &[]);
+    let bare = req.execute(None).unwrap();
+    assert!(bare.trace_jsonl.is_none() && bare.timeline_svg.is_none());
+    let full = req.execute(Some(&scratch.0)).unwrap();
+    assert_eq!(bare.summary, full.summary);
+    let text = full.trace_jsonl.as_ref().unwrap().read().unwrap();
+    assert_eq!(text.lines().count() as u64, full.summary.events + 1);
+    assert!(full.timeline_svg.is_some());
 }

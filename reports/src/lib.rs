@@ -9,6 +9,6 @@ pub use distribution::{render_distributions, Panel, Series};
 pub use grid::{render_grid, Cell, Grid, GridRow};
 pub use model::{
     Arrow, Interval, LaneSpan, Mark, MarkKind, OpMark, OpOutcome, Progress, RoleSpan, Span,
-    TermSpan, Timeline, Tone,
+    TermSpan, Timeline, Tone, Traffic,
 };
-pub use timeline::render_timeline;
+pub use timeline::{overlapping_labels, render_timeline, LabelBox};

@@ -44,6 +44,27 @@ pub struct Timeline {
     /// Client operations, drawn as ticks on their clients' lanes, coloured by outcome.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ops: Vec<OpMark>,
+    /// Every message counted per sender lane and time bucket, drawn as a density strip, so
+    /// the traffic that is not drawn as arrows still shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<Traffic>,
+    /// Messages per label over the whole run (one per receiver, delivered or dropped, as
+    /// arrows are), when `messages` is a sample; the legend shows these counts. Empty: count
+    /// the arrows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub label_counts: Vec<(String, u64)>,
+    /// How many point events the run had; `marks` may be a sample of them.
+    #[serde(default)]
+    pub marks_total: u64,
+}
+
+/// Messages counted per sender lane and per time bucket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Traffic {
+    /// Width of one bucket in ms; bucket `i` covers `i * bucket_ms .. (i + 1) * bucket_ms`.
+    pub bucket_ms: f64,
+    /// Per lane, the messages it sent in each bucket.
+    pub sent: Vec<Vec<u64>>,
 }
 
 /// One leader's tenure in one term.

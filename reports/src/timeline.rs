@@ -17,6 +17,7 @@ mod paint;
 mod palette;
 mod sample;
 mod scene;
+mod tidy;
 
 #[cfg(test)]
 mod tests;
@@ -25,8 +26,9 @@ use plotters::prelude::*;
 
 pub use crate::model::{
     Arrow, Interval, LaneSpan, Mark, MarkKind, OpMark, OpOutcome, Progress, RoleSpan, Span,
-    TermSpan, Timeline,
+    TermSpan, Timeline, Traffic,
 };
+pub use layout::LabelBox;
 use paint::{Area, ArrowLook, DrawResult, TextPlace};
 use scene::{Scene, Section, BAR_H, BAR_TOP, MARK_FONT, MARK_ROW_H, PLOT_X0, PLOT_X1, WIDTH};
 
@@ -42,7 +44,14 @@ pub fn render_timeline(t: &Timeline) -> String {
         let _ = draw(&root, t, &scene);
         let _ = root.present();
     }
-    svg
+    tidy::tidy(&svg)
+}
+
+/// Two labels of `t`'s picture that would overlap, if any: none should. Tests (and anyone
+/// doubting a picture) call it; drawing does not.
+pub fn overlapping_labels(t: &Timeline) -> Option<(LabelBox, LabelBox)> {
+    let boxes = Scene::new(t).label_boxes(t);
+    layout::first_overlap(&boxes).map(|(a, b)| (boxes[a], boxes[b]))
 }
 
 fn draw(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
@@ -51,6 +60,7 @@ fn draw(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
     draw_axis(root, s)?;
     draw_fault_bands(root, t, s)?;
     draw_lanes(root, t, s)?;
+    draw_traffic(root, s)?;
     chart::draw_progress(root, s)?;
     draw_arrows(root, t, s)?;
     chart::draw_ops(root, t, s)?;
@@ -238,24 +248,23 @@ fn draw_lanes(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
     Ok(())
 }
 
+/// Each lane's traffic strip over its bar: all the messages it sent, drawn or not.
+fn draw_traffic(root: &Area, s: &Scene) -> DrawResult {
+    for outline in s.traffic.iter().filter(|o| o.len() > 3) {
+        paint::polygon(root, outline, palette::TRAFFIC.filled())?;
+    }
+    Ok(())
+}
+
 /// Role names written inside bars wide enough for them, after the arrows so
 /// the traffic does not hide them.
 fn draw_role_names(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
-    for r in t.roles.iter().filter(|r| r.lane < t.lanes.len()) {
-        let Some((x0, x1)) = s.axis.span(r.from_ms, r.to_ms) else {
-            continue;
-        };
-        let w = layout::text_width(&r.role, 11.0);
-        if x1 - x0 < w + 20.0 {
-            continue;
-        }
-        let y = s.lane_top(r.lane) + BAR_TOP + 8.0;
-        // Clear of the mark that usually sits where a role begins.
+    for &(i, x, y) in &s.role_labels {
         paint::text(
             root,
-            &r.role,
-            (x0 + 12.0, y),
-            11.0,
+            &t.roles[i].role,
+            (x, y),
+            scene::ROLE_FONT,
             &RGBColor(70, 70, 70),
             TextPlace::LEFT,
         )?;
@@ -264,39 +273,56 @@ fn draw_role_names(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
 }
 
 /// Message arrows: routine traffic faint underneath, election traffic strong on top.
+/// Routine arrows are drawn one by one, since where faint ones cross they darken; election
+/// arrows label by label, all shafts then all heads, which the SVG writes as a few elements.
 fn draw_arrows(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
-    for election_pass in [false, true] {
-        for &i in &s.arrows {
-            let m = &t.messages[i];
-            let Some(info) = s.labels.get(&m.label) else {
-                continue;
-            };
-            if info.election != election_pass {
-                continue;
+    let ends = |m: &Arrow| {
+        let recv = if m.recv_ms.is_finite() {
+            m.recv_ms.max(m.sent_ms)
+        } else {
+            m.sent_ms
+        };
+        (
+            (s.axis.x(m.sent_ms), s.lane_mid(m.from_lane)),
+            (s.axis.x(recv), s.lane_mid(m.to_lane)),
+        )
+    };
+    let routine = |info: &scene::LabelInfo| ArrowLook {
+        colour: info.colour,
+        alpha: 0.3,
+        head: 4.0,
+        width: 1,
+    };
+    for &i in &s.arrows {
+        let m = &t.messages[i];
+        let Some(info) = s.labels.get(&m.label).filter(|info| !info.election) else {
+            continue;
+        };
+        let (a, b) = ends(m);
+        paint::arrow(root, a, b, routine(info), m.dropped)?;
+    }
+    for (label, info) in s.labels.iter().filter(|(_, info)| info.election) {
+        let look = ArrowLook {
+            colour: info.colour,
+            alpha: 0.95,
+            head: 8.0,
+            width: 2,
+        };
+        let of_label = || {
+            s.arrows
+                .iter()
+                .map(|&i| &t.messages[i])
+                .filter(|m| m.label == *label)
+        };
+        for dropped in [false, true] {
+            for m in of_label().filter(|m| m.dropped == dropped) {
+                let (a, b) = ends(m);
+                paint::arrow_shaft(root, a, b, look, dropped)?;
             }
-            let look = if info.election {
-                ArrowLook {
-                    colour: info.colour,
-                    alpha: 0.95,
-                    head: 8.0,
-                    width: 2,
-                }
-            } else {
-                ArrowLook {
-                    colour: info.colour,
-                    alpha: 0.3,
-                    head: 4.0,
-                    width: 1,
-                }
-            };
-            let recv = if m.recv_ms.is_finite() {
-                m.recv_ms.max(m.sent_ms)
-            } else {
-                m.sent_ms
-            };
-            let a = (s.axis.x(m.sent_ms), s.lane_mid(m.from_lane));
-            let b = (s.axis.x(recv), s.lane_mid(m.to_lane));
-            paint::arrow(root, a, b, look, m.dropped)?;
+            for m in of_label().filter(|m| m.dropped == dropped) {
+                let (a, b) = ends(m);
+                paint::arrow_head(root, a, b, look, dropped)?;
+            }
         }
     }
     Ok(())
@@ -333,8 +359,7 @@ fn draw_marks(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
             continue;
         }
         let label = scene::mark_text(m.kind, &m.text);
-        let w = layout::text_width(&label, MARK_FONT);
-        let cx = x.clamp(PLOT_X0 + w / 2.0, scene::LABEL_MAX_X - w / 2.0);
+        let (cx, w) = (slot.label_x, slot.label_w);
         let y = bar_bottom + 4.0 + (slot.row as f64 + 0.5) * MARK_ROW_H;
         // Arrows and drop crosses pass under labels; a veil keeps them legible.
         let veil = lane_background(m.lane).mix(0.85).filled();
@@ -376,6 +401,10 @@ fn draw_annotations(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
         let (Some(p), Some(lane)) = (item, t.elections[i].lane) else {
             continue;
         };
+        // Unlabelled elections (no room) get no line: the picture stays bounded.
+        if p.text.is_empty() {
+            continue;
+        }
         if lane >= t.lanes.len() {
             continue;
         }
@@ -428,6 +457,11 @@ fn draw_annotations(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
         if sec.rows > 0 {
             let at = (PLOT_X0 - 12.0, sec.row_mid(0));
             paint::text(root, title, at, 12.0, &palette::MUTED_INK, TextPlace::RIGHT)?;
+        }
+        if sec.overflow > 0 && sec.rows > 1 {
+            let at = (PLOT_X0 - 12.0, sec.row_mid(sec.rows - 1));
+            let more = format!("+{} unlabelled", scene::thousands(sec.overflow as u64));
+            paint::text(root, &more, at, 11.0, &palette::MUTED_INK, TextPlace::RIGHT)?;
         }
     }
     Ok(())

@@ -9,9 +9,10 @@ use std::time::Duration;
 use faultline_sim::check::Check;
 use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::simulator::invariant::INVARIANT;
-use faultline_sim::simulator::world::{simulate, RunOutput};
+use faultline_sim::simulator::world::{simulate_into, RunOutput};
 use faultline_sim::{
-    BoxNode, Cx, Ev, Message, Node, NodeId, Protocol, Role, Scenario, Setup, SERVERS_AND_CLIENTS,
+    BoxNode, Cx, Ev, Message, Node, NodeId, Protocol, Record, Role, Scenario, Setup,
+    SERVERS_AND_CLIENTS,
 };
 use serde::{Deserialize, Serialize};
 
@@ -97,7 +98,7 @@ impl Node for BoundedNode {
 }
 
 /// Two nodes for one simulated second, node #1 accepting counts up to `limit`.
-fn run(limit: u64, seed: u64) -> RunOutput<u64> {
+fn run(limit: u64, seed: u64) -> RunOutput<Vec<Record<u64>>> {
     let text = "name = \"bounded\"\nprotocol = \"group\"\nduration_ms = 1000\n\
                 [nodes]\nservers = 2\n[network]\nlatency_ms = [1, 5]\n";
     let scenario = Scenario::parse(
@@ -106,7 +107,7 @@ fn run(limit: u64, seed: u64) -> RunOutput<u64> {
         &faultline_sim::scenario::ServersAndClients,
     )
     .unwrap();
-    simulate(Arc::new(Bounded { limit }), &scenario, seed)
+    simulate_into(Arc::new(Bounded { limit }), &scenario, seed, Vec::new())
 }
 
 #[test]
@@ -139,8 +140,7 @@ fn a_broken_assertion_fails_the_invariant_check_with_its_message_node_and_time()
     assert!(broken.detail.starts_with("at 0.21"), "{}", broken.detail);
     // The trace holds what came before the panic, the last count accepted among it.
     let accepted: Vec<u64> = out
-        .trace
-        .records
+        .sink
         .iter()
         .filter_map(|r| match &r.ev {
             Ev::Proto { event } => Some(*event),

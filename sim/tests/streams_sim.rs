@@ -5,15 +5,21 @@
 use std::sync::Arc;
 
 use faultline_sim::node::stream::CloseReason;
-use faultline_sim::simulator::world::{simulate, RunOutput};
-use faultline_sim::{DropReason, Ev, NodeId, Scenario};
+use faultline_sim::simulator::world::{simulate_into, RunOutput};
+use faultline_sim::{DropReason, Ev, NodeId, Record, Scenario};
 
 mod pipe;
 
 use pipe::{in_order_exactly_once, Event, Pipe};
 
 /// Two nodes, numbers every 10 ms for `count` of them, with `network` and `faults` as TOML.
-fn run(over_stream: bool, count: u64, network: &str, faults: &str, seed: u64) -> RunOutput<Event> {
+fn run(
+    over_stream: bool,
+    count: u64,
+    network: &str,
+    faults: &str,
+    seed: u64,
+) -> RunOutput<Vec<Record<Event>>> {
     let text = format!(
         "name = \"pipe\"\nprotocol = \"group\"\nduration_ms = 12000\n\
          [nodes]\nservers = 2\n[network]\n{network}\n{faults}"
@@ -24,13 +30,17 @@ fn run(over_stream: bool, count: u64, network: &str, faults: &str, seed: u64) ->
         &faultline_sim::scenario::ServersAndClients,
     )
     .unwrap();
-    simulate(Arc::new(Pipe { over_stream, count }), &scenario, seed)
+    simulate_into(
+        Arc::new(Pipe { over_stream, count }),
+        &scenario,
+        seed,
+        Vec::new(),
+    )
 }
 
 /// The events node `node` reported, with their times in ms.
-fn events(out: &RunOutput<Event>, node: u16) -> Vec<(u64, Event)> {
-    out.trace
-        .records
+fn events(out: &RunOutput<Vec<Record<Event>>>, node: u16) -> Vec<(u64, Event)> {
+    out.sink
         .iter()
         .filter(|r| r.node == NodeId(node))
         .filter_map(|r| match &r.ev {
@@ -41,7 +51,7 @@ fn events(out: &RunOutput<Event>, node: u16) -> Vec<(u64, Event)> {
 }
 
 /// The numbers node #1 got, in the order it got them.
-fn got(out: &RunOutput<Event>) -> Vec<u64> {
+fn got(out: &RunOutput<Vec<Record<Event>>>) -> Vec<u64> {
     events(out, 1)
         .into_iter()
         .filter_map(|(_, e)| match e {
@@ -52,7 +62,7 @@ fn got(out: &RunOutput<Event>) -> Vec<u64> {
 }
 
 /// When node `node` heard its stream close, and why.
-fn closes(out: &RunOutput<Event>, node: u16) -> Vec<(u64, CloseReason)> {
+fn closes(out: &RunOutput<Vec<Record<Event>>>, node: u16) -> Vec<(u64, CloseReason)> {
     events(out, node)
         .into_iter()
         .filter_map(|(t, e)| match e {
@@ -93,9 +103,8 @@ fn every_number_arrives_once_and_in_order_under_20_percent_loss() {
 }
 
 /// (id, time) of each stream message's send (or deliver) record, in trace order.
-fn traffic(out: &RunOutput<Event>, sends: bool) -> Vec<(u64, u64)> {
-    out.trace
-        .records
+fn traffic(out: &RunOutput<Vec<Record<Event>>>, sends: bool) -> Vec<(u64, u64)> {
+    out.sink
         .iter()
         .filter_map(|r| match &r.ev {
             Ev::Send { id, label, .. } if sends && label == "NUM" => Some((*id, r.t)),
@@ -136,7 +145,7 @@ fn a_crashed_receiver_is_noticed_by_the_sender_within_a_latency() {
     let got = got(&out);
     assert!(got.len() > 50 && in_order_exactly_once(&got, got.len() as u64).is_ok());
     // Traced at the sender as the stream's end.
-    let traced = out.trace.records.iter().any(|r| {
+    let traced = out.sink.iter().any(|r| {
         r.node == NodeId(0)
             && matches!(
                 r.ev,
@@ -191,8 +200,7 @@ fn a_partition_longer_than_the_timeout_breaks_the_stream_at_both_ends() {
     // What the sender tried after the break is traced as dropped on a closed stream... but
     // it stopped sending when it heard; so no drop records, and no sends after the break.
     let late_sends = out
-        .trace
-        .records
+        .sink
         .iter()
         .any(|r| r.t > 4_300_000 && matches!(&r.ev, Ev::Send { label, .. } if label == "NUM"));
     assert!(!late_sends);
@@ -253,9 +261,7 @@ fn every_message_a_crash_loses_is_traced_as_a_drop() {
     let sends = traffic(&out, true).len();
     let delivers = traffic(&out, false).len();
     let dropped = out
-        .trace
-        .records
-        .iter()
+        .sink.iter()
         .filter(|r| {
             matches!(&r.ev, Ev::Drop { reason: DropReason::Closed, label, .. } if label == "NUM")
         })

@@ -101,7 +101,7 @@ fn faultline_rows(req: &RunRequest, runs: u64) -> Row {
     for seed in 0..runs {
         let outcome = req
             .with_seed(seed)
-            .execute(false)
+            .execute(None)
             .expect("the bench's scenarios run");
         delivered += outcome.summary.messages.delivered;
         sim_ms += outcome.summary.end_ms;
@@ -136,7 +136,7 @@ fn seeds_per_minute(registry: &Registry, text: &str, seeds: u64) -> (f64, usize)
                 if seed >= seeds {
                     return;
                 }
-                let _ = req.with_seed(seed).execute(false);
+                let _ = req.with_seed(seed).execute(None);
             });
         }
     });
@@ -475,11 +475,13 @@ fn report_share(req: &RunRequest, scratch: &Path, tries: usize) -> Result<(f64, 
     let mut without = Vec::new();
     for _ in 0..tries {
         let started = Instant::now();
-        let outcome = req.execute(true).map_err(|e| e.to_string())?;
+        let outcome = req
+            .execute(Some(dir.as_path()))
+            .map_err(|e| e.to_string())?;
         write_outputs(&dir, req, &outcome).map_err(|e| format!("{}: {e}", dir.display()))?;
         with.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
-        req.execute(false).map_err(|e| e.to_string())?;
+        req.execute(None).map_err(|e| e.to_string())?;
         without.push(started.elapsed().as_secs_f64());
     }
     Ok((median(with), median(without)))

@@ -8,13 +8,12 @@ use std::path::PathBuf;
 
 use faultline_sim::check;
 use faultline_sim::scenario::Scenario;
+use faultline_sim::trace::RecordSink;
 use faultline_sim::{Ev, Header, NodeId, ProtoEvent, Protocol, Record, Trace, WORLD};
 
 use super::ScenarioFile;
-use crate::outcome::{summarise, Outcome, RunInfo};
-
-/// Records kept in memory, as in a simulated run; past it they are counted, not kept.
-const RECORDS_MAX: usize = 5_000_000;
+use crate::outcome::{Outcome, RunInfo};
+use crate::recorder::{Recorder, TraceTo};
 
 /// What to merge and how.
 pub struct MergeOptions {
@@ -79,20 +78,24 @@ pub fn judge<P: Protocol>(
         let end_us = opts
             .end_us
             .unwrap_or_else(|| records.last().map_or(0, |r| r.t));
-        let mut trace = Trace::new(RECORDS_MAX);
-        for rec in records {
+        // The merge needs every record in memory anyway (to restore causality), so the
+        // trace is written to memory too.
+        let mut trace = Trace::new();
+        let mut recorder = Recorder::new(&proto, scenario, 0, TraceTo::Memory)
+            .map_err(|e| format!("cannot write the merged trace: {e}"))?;
+        for rec in &records {
             trace.push(rec);
+            recorder.record(rec);
         }
-        let verdicts = check::judge(&mut proto.checks(), &trace.records, end_us);
+        let verdicts = check::judge(&mut proto.checks(), &records, end_us);
         let run = RunInfo {
             scenario,
             seed: 0,
             bugs: &[],
         };
-        Ok(Merged {
-            outcome: summarise(&proto, &run, &trace, verdicts, end_us, true),
-            notes,
-        })
+        let outcome = (recorder.finish(&run, &trace, verdicts, end_us))
+            .map_err(|e| format!("cannot write the merged trace: {e}"))?;
+        Ok(Merged { outcome, notes })
     }
 }
 

@@ -48,9 +48,7 @@ pub fn sweep(protocol: &str, seeds: u64) -> Vec<String> {
     let mut failures = Vec::new();
     for path in scenarios(protocol) {
         for seed in 0..seeds {
-            let outcome = request(&path, Some(seed), &[])
-                .execute(false)
-                .expect("runs");
+            let outcome = request(&path, Some(seed), &[]).execute(None).expect("runs");
             if !outcome.passed() {
                 let broken: Vec<_> = outcome.summary.checks.iter().filter(|c| !c.ok).collect();
                 failures.push(format!("{} seed {seed}: {broken:?}", path.display()));
@@ -64,7 +62,7 @@ pub fn sweep(protocol: &str, seeds: u64) -> Vec<String> {
 pub fn first_failure(path: &str, bug: &str, seeds: std::ops::Range<u64>) -> Option<(u64, String)> {
     seeds.into_iter().find_map(|seed| {
         let outcome = request(Path::new(path), Some(seed), &[bug])
-            .execute(false)
+            .execute(None)
             .unwrap();
         outcome
             .summary

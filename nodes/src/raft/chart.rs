@@ -9,23 +9,33 @@ use faultline_sim::{Ev, NodeId, Record};
 use super::event::Event;
 use super::op::Outcome;
 
-/// The chart of a Raft run.
-pub(crate) fn chart(records: &[Record<Event>]) -> Chart {
-    let mut chart = Chart::default();
-    // Index into `chart.tenures` of each node's open tenure.
-    let mut leading: BTreeMap<NodeId, usize> = BTreeMap::new();
-    let mut commit_max = 0u64;
-    let mut commits = Vec::new();
-    let mut invoked: BTreeMap<(NodeId, u64), u64> = BTreeMap::new();
-    for rec in records {
+/// The chart of a Raft run, gathered record by record.
+#[derive(Default)]
+pub(crate) struct ChartBuilder {
+    /// The chart so far (its progress is filled in by [`ChartBuilder::finish`]).
+    chart: Chart,
+    /// Index into `chart.tenures` of each node's open tenure.
+    leading: BTreeMap<NodeId, usize>,
+    /// The highest commit index seen.
+    commit_max: u64,
+    /// (when, commit index) each time the highest commit index rose.
+    commits: Vec<(u64, u64)>,
+    /// Client operations invoked and not yet returned, by (client, seq): when invoked.
+    invoked: BTreeMap<(NodeId, u64), u64>,
+}
+
+impl ChartBuilder {
+    /// One record of the run.
+    pub(crate) fn observe(&mut self, rec: &Record<Event>) {
+        let chart = &mut self.chart;
         match &rec.ev {
             Ev::Proto {
                 event: Event::BecameLeader { term },
             } => {
-                if let Some(open) = leading.remove(&rec.node) {
+                if let Some(open) = self.leading.remove(&rec.node) {
                     chart.tenures[open].to_us = Some(rec.t);
                 }
-                leading.insert(rec.node, chart.tenures.len());
+                self.leading.insert(rec.node, chart.tenures.len());
                 chart.tenures.push(Tenure {
                     term: *term,
                     leader: rec.node,
@@ -34,31 +44,31 @@ pub(crate) fn chart(records: &[Record<Event>]) -> Chart {
                 });
             }
             Ev::Role { role } if role != "leader" => {
-                if let Some(open) = leading.remove(&rec.node) {
+                if let Some(open) = self.leading.remove(&rec.node) {
                     chart.tenures[open].to_us = Some(rec.t);
                 }
             }
             Ev::Crash => {
-                if let Some(open) = leading.remove(&rec.node) {
+                if let Some(open) = self.leading.remove(&rec.node) {
                     chart.tenures[open].to_us = Some(rec.t);
                 }
             }
             Ev::Proto {
                 event: Event::Committed { index },
-            } if *index > commit_max => {
-                commit_max = *index;
-                commits.push((rec.t, *index));
+            } if *index > self.commit_max => {
+                self.commit_max = *index;
+                self.commits.push((rec.t, *index));
             }
             Ev::Proto {
                 event: Event::Invoke { seq, .. },
             } => {
-                invoked.insert((rec.node, *seq), rec.t);
+                self.invoked.insert((rec.node, *seq), rec.t);
             }
             Ev::Proto {
                 event: Event::Return { seq, result },
             } => chart.ops.push(ClientOp {
                 node: rec.node,
-                invoked_us: invoked.remove(&(rec.node, *seq)),
+                invoked_us: self.invoked.remove(&(rec.node, *seq)),
                 returned_us: rec.t,
                 outcome: match &**result {
                     Outcome::Ok { .. } => OpOutcome::Ok,
@@ -69,13 +79,18 @@ pub(crate) fn chart(records: &[Record<Event>]) -> Chart {
             _ => {}
         }
     }
-    if !commits.is_empty() {
-        chart.progress = Some(Progress {
-            name: "commit index".into(),
-            points: commits,
-        });
+
+    /// The chart of the run so far.
+    pub(crate) fn finish(&self) -> Chart {
+        let mut chart = self.chart.clone();
+        if !self.commits.is_empty() {
+            chart.progress = Some(Progress {
+                name: "commit index".into(),
+                points: self.commits.clone(),
+            });
+        }
+        chart
     }
-    chart
 }
 
 #[cfg(test)]
@@ -93,6 +108,14 @@ mod tests {
 
     fn proto(t: u64, node: u16, event: Event) -> Record<Event> {
         at(t, node, Ev::Proto { event })
+    }
+
+    fn chart(records: &[Record<Event>]) -> Chart {
+        let mut builder = ChartBuilder::default();
+        for rec in records {
+            builder.observe(rec);
+        }
+        builder.finish()
     }
 
     #[test]

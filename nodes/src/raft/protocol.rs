@@ -1,5 +1,6 @@
 //! Raft as a runtime [`Protocol`]: which node runs at each id, and its checks.
 
+use faultline_sim::protocol::facts::Facts;
 use faultline_sim::runtime::transport::TransportKind;
 use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::{BoxNode, Bug, Check, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS};
@@ -161,21 +162,41 @@ impl Protocol for Raft {
         )
     }
 
-    fn details(
-        &self,
-        records: &[faultline_sim::Record<Event>],
-        names: &[String],
-    ) -> Option<serde_json::Value> {
+    fn facts(&self) -> Box<dyn Facts<Event>> {
+        Box::new(RaftFacts::default())
+    }
+}
+
+/// A Raft run's details and chart, gathered as its records pass.
+#[derive(Default)]
+struct RaftFacts {
+    /// The summary's details.
+    details: super::details::Details,
+    /// The timeline's chart.
+    chart: super::chart::ChartBuilder,
+}
+
+impl Facts<Event> for RaftFacts {
+    fn observe(&mut self, rec: &faultline_sim::Record<Event>) {
+        // Only protocol events, roles and crashes matter: datagrams pass by.
+        if rec.ev.is_traffic() {
+            return;
+        }
+        self.details.observe(rec);
+        self.chart.observe(rec);
+    }
+
+    fn details(&self, names: &[String]) -> Option<serde_json::Value> {
         let name = |n: NodeId| {
             names
                 .get(n.0 as usize)
                 .cloned()
                 .unwrap_or_else(|| n.to_string())
         };
-        Some(super::details::details(records, &name))
+        Some(self.details.finish(&name))
     }
 
-    fn chart(&self, records: &[faultline_sim::Record<Event>]) -> faultline_sim::Chart {
-        super::chart::chart(records)
+    fn chart(&self) -> faultline_sim::Chart {
+        self.chart.finish()
     }
 }

@@ -2,9 +2,11 @@
 //! of its progress counter under them, and its clients' operations as ticks on their lanes.
 //! A timeline without these facts (the bully group's) is drawn exactly as before.
 
+use std::collections::BTreeSet;
+
 use plotters::prelude::*;
 
-use super::layout::{pack_rows, text_width, TimeAxis};
+use super::layout::{pack_rows, text_width, LabelBox, TimeAxis};
 use super::legend::{Group, Swatch};
 use super::paint::{self, Area, DrawResult, TextPlace};
 use super::palette;
@@ -153,6 +155,35 @@ pub fn place_progress(t: &Timeline, axis: &TimeAxis, top: f64) -> Option<Progres
     })
 }
 
+impl TermBand {
+    /// Boxes of the term labels (each its own owner, numbered from `owner`) and their segments.
+    pub fn label_boxes(&self, owner: usize, out: &mut Vec<LabelBox>) {
+        for (k, p) in self.items.iter().enumerate() {
+            let mid = self.top + (p.row as f64 + 0.5) * TERM_ROW_H;
+            let owner = owner + k;
+            out.push(LabelBox {
+                owner,
+                text: false,
+                x0: p.x0,
+                y0: mid - TERM_BAR_H / 2.0,
+                x1: p.x1,
+                y1: mid + TERM_BAR_H / 2.0,
+            });
+            if !p.text.is_empty() {
+                let (c, w) = ((p.x0 + p.x1) / 2.0, text_width(&p.text, TERM_FONT));
+                out.push(LabelBox {
+                    owner,
+                    text: true,
+                    x0: c - w / 2.0,
+                    y0: mid - 7.0,
+                    x1: c + w / 2.0,
+                    y1: mid + 7.0,
+                });
+            }
+        }
+    }
+}
+
 /// Shade of a term's segment: neighbouring terms alternate so a boundary always shows.
 fn term_fill(term: u64) -> RGBColor {
     if term & 1 == 0 {
@@ -271,11 +302,16 @@ pub fn draw_ops(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
     let n_lanes = t.lanes.len();
     for outcome in [OpOutcome::Ok, OpOutcome::Unknown, OpOutcome::Fail] {
         let colour = op_colour(outcome);
+        // One tick per pixel column: more would draw the same pixels again.
+        let mut drawn: BTreeSet<(usize, i64)> = BTreeSet::new();
         for op in t.ops.iter().filter(|o| o.outcome == outcome) {
             if op.lane >= n_lanes || !op.at_ms.is_finite() {
                 continue;
             }
             let x = s.axis.x(op.at_ms);
+            if !drawn.insert((op.lane, x.round() as i64)) {
+                continue;
+            }
             let bar_top = s.lane_top(op.lane) + BAR_TOP;
             let (top, width) = match outcome {
                 OpOutcome::Ok => (bar_top + BAR_H * 0.45, 1),
@@ -289,39 +325,61 @@ pub fn draw_ops(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
             )?;
         }
     }
-    for lane in 0..n_lanes {
-        let mut counts = [0u64; 3];
-        for op in t.ops.iter().filter(|o| o.lane == lane) {
-            counts[op.outcome as usize] += 1;
-        }
-        if counts.iter().all(|&c| c == 0) {
-            continue;
-        }
-        let text = format!(
-            "{} ok · {} failed · {} unknown",
-            thousands(counts[0]),
-            thousands(counts[1]),
-            thousands(counts[2])
-        );
-        let w = text_width(&text, COUNT_FONT);
-        let right = s.axis.x1 - 6.0;
-        let y = s.lane_top(lane) + BAR_TOP + 8.0;
-        paint::rect(
-            root,
-            (right - w - 3.0, y - 7.0),
-            (right + 3.0, y + 7.0),
-            WHITE.mix(0.8).filled(),
-        )?;
+    for c in &s.op_counts {
+        let (x0, y0, x1, y1) = c.bounds;
+        paint::rect(root, (x0, y0), (x1, y1), WHITE.mix(0.8).filled())?;
         paint::text(
             root,
-            &text,
-            (right, y),
+            &c.text,
+            (x1 - 3.0, (y0 + y1) / 2.0),
             COUNT_FONT,
             &palette::INK,
             TextPlace::RIGHT,
         )?;
     }
     Ok(())
+}
+
+/// The counts of a client lane's operations, written at its bar's right end.
+pub struct OpCount {
+    /// "12 ok · 1 failed · 0 unknown".
+    pub text: String,
+    /// Its box, veil included: left, top, right, bottom.
+    pub bounds: (f64, f64, f64, f64),
+}
+
+/// Places each client lane's operation counts; `lane_top` gives a lane's top pixel.
+pub fn place_op_counts(
+    t: &Timeline,
+    axis: &TimeAxis,
+    lane_top: impl Fn(usize) -> f64,
+) -> Vec<OpCount> {
+    let mut counts = vec![[0u64; 3]; t.lanes.len()];
+    for op in &t.ops {
+        if let Some(c) = counts.get_mut(op.lane) {
+            c[op.outcome as usize] += 1;
+        }
+    }
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.iter().any(|&n| n > 0))
+        .map(|(lane, c)| {
+            let text = format!(
+                "{} ok · {} failed · {} unknown",
+                thousands(c[0]),
+                thousands(c[1]),
+                thousands(c[2])
+            );
+            let w = text_width(&text, COUNT_FONT);
+            let right = axis.x1 - 6.0;
+            let y = lane_top(lane) + BAR_TOP + 8.0;
+            OpCount {
+                text,
+                bounds: (right - w - 3.0, y - 7.0, right + 3.0, y + 7.0),
+            }
+        })
+        .collect()
 }
 
 /// The legend entries for what is drawn here, if any.

@@ -136,9 +136,90 @@ pub fn label_left(from: f64, to: f64, w: f64, min_x: f64, max_x: f64) -> f64 {
     left.min(max_x - w).max(min_x)
 }
 
+/// Where a label is drawn: a box that no other label may enter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelBox {
+    /// What it belongs to: a label may sit on its own bar, never on another's.
+    pub owner: usize,
+    /// True for text; false for a bar, which may overlap other bars but no text.
+    pub text: bool,
+    /// Left edge.
+    pub x0: f64,
+    /// Top edge.
+    pub y0: f64,
+    /// Right edge.
+    pub x1: f64,
+    /// Bottom edge.
+    pub y1: f64,
+}
+
+impl LabelBox {
+    /// Whether the two boxes share more than an edge.
+    pub fn overlaps(&self, other: &LabelBox) -> bool {
+        self.x0 < other.x1 && other.x0 < self.x1 && self.y0 < other.y1 && other.y0 < self.y1
+    }
+}
+
+/// The first two boxes (indices, in order of left edge) of different owners that overlap,
+/// one of them text.
+pub fn first_overlap(boxes: &[LabelBox]) -> Option<(usize, usize)> {
+    let mut order: Vec<usize> = (0..boxes.len()).collect();
+    order.sort_by(|&a, &b| boxes[a].x0.total_cmp(&boxes[b].x0));
+    for (k, &i) in order.iter().enumerate() {
+        for &j in &order[k + 1..] {
+            if boxes[j].x0 >= boxes[i].x1 {
+                break;
+            }
+            let (a, b) = (&boxes[i], &boxes[j]);
+            if a.owner != b.owner && (a.text || b.text) && a.overlaps(b) {
+                return Some((i, j));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bx(owner: usize, x0: f64, y0: f64, x1: f64, y1: f64) -> LabelBox {
+        LabelBox {
+            owner,
+            text: true,
+            x0,
+            y0,
+            x1,
+            y1,
+        }
+    }
+
+    #[test]
+    fn overlap_is_found_and_edges_do_not_count() {
+        let apart = [bx(0, 0.0, 0.0, 10.0, 10.0), bx(1, 10.0, 0.0, 20.0, 10.0)];
+        assert_eq!(first_overlap(&apart), None);
+        let stacked = [bx(0, 0.0, 0.0, 10.0, 10.0), bx(1, 0.0, 10.0, 10.0, 20.0)];
+        assert_eq!(first_overlap(&stacked), None);
+        let crossing = [
+            bx(0, 0.0, 0.0, 100.0, 10.0),
+            bx(1, 200.0, 0.0, 300.0, 10.0),
+            bx(2, 50.0, 5.0, 60.0, 15.0),
+        ];
+        assert_eq!(first_overlap(&crossing), Some((0, 2)));
+        let own = [bx(3, 0.0, 0.0, 10.0, 10.0), bx(3, 5.0, 5.0, 15.0, 15.0)];
+        assert_eq!(first_overlap(&own), None, "a label may sit on its own bar");
+        let bars = [
+            LabelBox {
+                text: false,
+                ..bx(4, 0.0, 0.0, 10.0, 10.0)
+            },
+            LabelBox {
+                text: false,
+                ..bx(5, 5.0, 5.0, 15.0, 15.0)
+            },
+        ];
+        assert_eq!(first_overlap(&bars), None, "bars may overlap bars");
+    }
 
     #[test]
     fn packing_separates_overlaps_and_reuses_rows() {

@@ -232,10 +232,42 @@ pub fn arrow(
     look: ArrowLook,
     dropped: bool,
 ) -> DrawResult {
+    arrow_shaft(area, a, b, look, dropped)?;
+    arrow_head(area, a, b, look, dropped)
+}
+
+/// The line of [`arrow`]: dashed to halfway when dropped.
+pub fn arrow_shaft(
+    area: &Area,
+    a: (f64, f64),
+    b: (f64, f64),
+    look: ArrowLook,
+    dropped: bool,
+) -> DrawResult {
     let style = look.colour.mix(look.alpha).stroke_width(look.width);
     if dropped {
         let mid = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
-        dashed(area, a, mid, 4, 3, style)?;
+        return dashed(area, a, mid, 4, 3, style);
+    }
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    if (dx * dx + dy * dy).sqrt() < 1.0 {
+        return Ok(());
+    }
+    line(area, a, b, style)
+}
+
+/// The end of [`arrow`]: its head, a cross halfway when dropped, a dot for a message to self
+/// with no delay. Drawn apart from the shaft so that many arrows can draw all their shafts,
+/// then all their heads, which the SVG writes as two elements instead of two per arrow.
+pub fn arrow_head(
+    area: &Area,
+    a: (f64, f64),
+    b: (f64, f64),
+    look: ArrowLook,
+    dropped: bool,
+) -> DrawResult {
+    if dropped {
+        let mid = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
         // Routine drops are many: smaller crosses keep them from dominating.
         let (r, w) = if look.width >= 2 { (4.0, 2) } else { (2.5, 1) };
         return cross(area, mid, r, &palette::PARTITION, w);
@@ -250,7 +282,6 @@ pub fn arrow(
             look.colour.mix(look.alpha).filled(),
         ));
     }
-    line(area, a, b, style)?;
     let (ux, uy) = (dx / len, dy / len);
     let head = look.head.min(len);
     let base = (b.0 - ux * head, b.1 - uy * head);

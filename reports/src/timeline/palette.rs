@@ -53,6 +53,8 @@ pub const OP_OK: RGBColor = RGBColor(25, 105, 40);
 pub const OP_FAIL: RGBColor = RGBColor(214, 39, 40);
 /// A client operation whose outcome is unknown (it timed out).
 pub const OP_UNKNOWN: RGBColor = RGBColor(230, 130, 0);
+/// Traffic strips: a quiet grey, texture rather than information at a glance.
+pub const TRAFFIC: RGBColor = RGBColor(120, 132, 150);
 /// Notes and ordinary text.
 pub const INK: RGBColor = RGBColor(40, 40, 40);
 /// Secondary text.

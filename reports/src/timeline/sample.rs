@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::model::Arrow;
 
-/// At most this many arrows are drawn.
-pub const MAX_ARROWS: usize = 600;
+/// At most this many arrows are drawn: more make a smear, and a big SVG that is slow to draw.
+pub const MAX_ARROWS: usize = 400;
 
 /// `k` indices spread evenly over `items`, in order.
 fn even_sample(items: &[usize], k: usize) -> Vec<usize> {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use plotters::style::RGBColor;
 
 use super::chart::{self, ProgressPanel, TermBand};
-use super::layout::{label_left, pack_rows, text_width, usable_end_ms, TimeAxis};
+use super::layout::{label_left, pack_rows, text_width, usable_end_ms, LabelBox, TimeAxis};
 use super::legend::{Group, Legend, Swatch};
 use super::palette;
 use super::sample::{choose_arrows, MAX_ARROWS};
@@ -78,6 +78,8 @@ pub struct Section {
     pub row_h: f64,
     /// Placed items, parallel to the input list; `None` if unusable.
     pub items: Vec<Option<Placed>>,
+    /// Items without room for their label, drawn unlabelled in the last row.
+    pub overflow: usize,
 }
 
 impl Section {
@@ -99,14 +101,18 @@ pub struct MarkSlot {
     pub row: usize,
     /// False when the rows were full: the symbol is drawn, the label is not.
     pub labelled: bool,
+    /// Centre x of the label: under the symbol, or nearer the middle at the picture's edges.
+    pub label_x: f64,
+    /// Estimated width of the label.
+    pub label_w: f64,
 }
 
 /// What is known about one message label.
 pub struct LabelInfo {
     /// Arrow colour.
     pub colour: RGBColor,
-    /// How many given messages carry it.
-    pub count: usize,
+    /// How many messages carry it.
+    pub count: u64,
     /// Whether it is election traffic (drawn strong, always kept).
     pub election: bool,
 }
@@ -145,6 +151,13 @@ pub struct Scene {
     pub legend_top: f64,
     /// "showing N of M messages", when not all are drawn.
     pub sample_note: Option<String>,
+    /// Client lanes' operation counts.
+    pub op_counts: Vec<chart::OpCount>,
+    /// Role names written in their bars: index into `Timeline::roles`, left x, centre y.
+    pub role_labels: Vec<(usize, f64, f64)>,
+    /// Per lane, the outline of its traffic strip (left to right, on the strip's baseline
+    /// at both ends); empty when the timeline counts no traffic.
+    pub traffic: Vec<Vec<(f64, f64)>>,
 }
 
 /// 12345 -> "12,345": message counts are read, not parsed.
@@ -218,6 +231,9 @@ fn section(
         })
         .collect();
     let packed = pack_rows(&extents, LABEL_GAP, MAX_ANNOT_ROWS);
+    // What finds no room goes, unlabelled, to a row of its own under the others, so that
+    // no bar is drawn under another one's label; the names column counts them.
+    let mut overflow = 0;
     for ((p, row), crowded) in placed
         .iter_mut()
         .flatten()
@@ -226,15 +242,45 @@ fn section(
     {
         p.row = row;
         if crowded {
+            p.row = packed.used;
             p.text.clear();
+            p.text_x = p.x0;
+            overflow += 1;
         }
     }
-    let n_rows = if extents.is_empty() { 0 } else { packed.used };
+    // Unlabelled bars that touch merge into one: a thousand elections draw a few bars.
+    let mut last: Option<usize> = None;
+    for i in 0..placed.len() {
+        let Some(p) = placed[i].as_ref().filter(|p| p.row == packed.used) else {
+            continue;
+        };
+        let (x0, x1) = (p.x0, p.x1);
+        match last {
+            Some(j)
+                if placed[j]
+                    .as_ref()
+                    .is_some_and(|q| x0 <= q.x1 + 1.0 && q.x0 <= x1 + 1.0) =>
+            {
+                if let Some(q) = placed[j].as_mut() {
+                    q.x0 = q.x0.min(x0);
+                    q.x1 = q.x1.max(x1);
+                }
+                placed[i] = None;
+            }
+            _ => last = Some(i),
+        }
+    }
+    let n_rows = if extents.is_empty() {
+        0
+    } else {
+        packed.used + usize::from(overflow > 0)
+    };
     Section {
         top,
         rows: n_rows,
         row_h,
         items: placed,
+        overflow,
     }
 }
 
@@ -320,9 +366,18 @@ impl Scene {
         let arrows = choose_arrows(&t.messages, &drawable, MAX_ARROWS);
         let labels = label_infos(t, &drawable);
         let total = t.messages_total.max(t.messages.len() as u64);
+        let traffic = traffic_strips(t, &axis, &lane_tops);
+        let lane_top = |i: usize| lane_tops[i.min(lane_tops.len() - 1)];
+        let op_counts = chart::place_op_counts(t, &axis, lane_top);
+        let role_labels = place_role_names(t, &axis, lane_top, &op_counts);
         let sample_note = (total > arrows.len() as u64).then(|| {
+            let strip = if traffic.is_empty() {
+                ""
+            } else {
+                "; the grey strip over a lane counts all it sent"
+            };
             format!(
-                "showing {} of {} messages (election traffic always shown, the rest evenly sampled)",
+                "showing {} of {} messages as arrows (election traffic first){strip}",
                 thousands(arrows.len() as u64),
                 thousands(total)
             )
@@ -348,6 +403,9 @@ impl Scene {
             legend,
             legend_top,
             sample_note,
+            op_counts,
+            role_labels,
+            traffic,
         }
     }
 
@@ -365,10 +423,87 @@ impl Scene {
     pub fn lane_mid(&self, i: usize) -> f64 {
         self.lane_top(i) + BAR_TOP + BAR_H / 2.0
     }
+
+    /// Every label drawn in the plot, as a box, and the bars labels must keep off (with the
+    /// owner of their own label). Two boxes of different owners never overlap: what would
+    /// is left unlabelled and counted instead.
+    pub fn label_boxes(&self, t: &Timeline) -> Vec<LabelBox> {
+        let mut out = Vec::new();
+        let mut owner = 0;
+        let text_box = |owner, x0: f64, y: f64, w: f64| LabelBox {
+            owner,
+            text: true,
+            x0,
+            y0: y - 7.0,
+            x1: x0 + w,
+            y1: y + 7.0,
+        };
+        for (sec, brackets) in [
+            (&self.elections, true),
+            (&self.recoveries, true),
+            (&self.faults, false),
+        ] {
+            for p in sec.items.iter().flatten() {
+                owner += 1;
+                let y = sec.row_mid(p.row);
+                if brackets {
+                    out.push(LabelBox {
+                        owner,
+                        text: false,
+                        x0: p.x0,
+                        y0: y - 6.0,
+                        x1: p.x1,
+                        y1: y + 6.0,
+                    });
+                }
+                if !p.text.is_empty() {
+                    let w = text_width(&p.text, ANNOT_FONT);
+                    out.push(text_box(owner, p.text_x, y, w));
+                }
+            }
+        }
+        if let Some(band) = &self.terms {
+            owner += 1;
+            band.label_boxes(owner, &mut out);
+            owner += band.items.len();
+        }
+        for (m, slot) in t.marks.iter().zip(&self.mark_rows) {
+            let Some(slot) = slot.filter(|s| s.labelled) else {
+                continue;
+            };
+            owner += 1;
+            let bar_bottom = self.lane_top(m.lane) + BAR_TOP + BAR_H;
+            let y = bar_bottom + 4.0 + (slot.row as f64 + 0.5) * MARK_ROW_H;
+            let x0 = slot.label_x - slot.label_w / 2.0 - 2.0;
+            out.push(text_box(owner, x0, y, slot.label_w + 4.0));
+        }
+        for &(i, x, y) in &self.role_labels {
+            owner += 1;
+            out.push(text_box(
+                owner,
+                x,
+                y,
+                text_width(&t.roles[i].role, ROLE_FONT),
+            ));
+        }
+        for c in &self.op_counts {
+            owner += 1;
+            let (x0, y0, x1, y1) = c.bounds;
+            out.push(LabelBox {
+                owner,
+                text: true,
+                x0,
+                y0,
+                x1,
+                y1,
+            });
+        }
+        out
+    }
 }
 
 fn label_infos(t: &Timeline, drawable: &[usize]) -> BTreeMap<String, LabelInfo> {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     let mut elections: BTreeSet<&str> = BTreeSet::new();
     for &i in drawable {
         let m = &t.messages[i];
@@ -376,6 +511,10 @@ fn label_infos(t: &Timeline, drawable: &[usize]) -> BTreeMap<String, LabelInfo> 
         if m.election {
             elections.insert(m.label.as_str());
         }
+    }
+    // The whole run's counts, where the arrows are a sample of it.
+    for (label, n) in &t.label_counts {
+        counts.insert(label.as_str(), *n);
     }
     let names: Vec<&str> = counts.keys().copied().collect();
     let colours = palette::label_colours(&names);
@@ -393,6 +532,106 @@ fn label_infos(t: &Timeline, drawable: &[usize]) -> BTreeMap<String, LabelInfo> 
         .collect()
 }
 
+/// Font size of role names in their bars.
+pub const ROLE_FONT: f64 = 11.0;
+
+/// Role names go inside bars wide enough for them, clear of the mark that usually sits where
+/// a role begins and of the operation counts.
+fn place_role_names(
+    t: &Timeline,
+    axis: &TimeAxis,
+    lane_top: impl Fn(usize) -> f64,
+    op_counts: &[chart::OpCount],
+) -> Vec<(usize, f64, f64)> {
+    let mut placed = Vec::new();
+    for (i, r) in t.roles.iter().enumerate() {
+        if r.lane >= t.lanes.len() {
+            continue;
+        }
+        let Some((x0, x1)) = axis.span(r.from_ms, r.to_ms) else {
+            continue;
+        };
+        let w = text_width(&r.role, ROLE_FONT);
+        if x1 - x0 < w + 20.0 {
+            continue;
+        }
+        let (x, y) = (x0 + 12.0, lane_top(r.lane) + BAR_TOP + 8.0);
+        let clear = op_counts.iter().all(|c| {
+            let (l, top, right, bottom) = c.bounds;
+            y < top || y > bottom || x + w < l || x > right
+        });
+        if clear {
+            placed.push((i, x, y));
+        }
+    }
+    placed
+}
+
+/// Height of a lane's traffic strip, in the room above its bar.
+pub const TRAFFIC_H: f64 = 9.0;
+/// Width of one column of a traffic strip.
+const TRAFFIC_COLUMN_PX: f64 = 6.0;
+
+/// Each lane's traffic strip: messages per column of pixels, as a height relative to the
+/// busiest column of any lane, so that lanes compare. Corners only where the height
+/// changes, so a quiet lane is a short outline.
+fn traffic_strips(t: &Timeline, axis: &TimeAxis, lane_tops: &[f64]) -> Vec<Vec<(f64, f64)>> {
+    let Some(traffic) = &t.traffic else {
+        return Vec::new();
+    };
+    if !(traffic.bucket_ms.is_finite() && traffic.bucket_ms > 0.0) {
+        return Vec::new();
+    }
+    let n_cols = ((axis.x1 - axis.x0) / TRAFFIC_COLUMN_PX).ceil().max(1.0) as usize;
+    let col_ms = axis.end_ms / n_cols as f64;
+    let columns: Vec<Vec<u64>> = traffic
+        .sent
+        .iter()
+        .take(t.lanes.len())
+        .map(|buckets| {
+            let mut cols = vec![0u64; n_cols];
+            for (i, &n) in buckets.iter().enumerate() {
+                let col = (i as f64 * traffic.bucket_ms / col_ms) as usize;
+                if let Some(c) = cols.get_mut(col) {
+                    *c = c.saturating_add(n);
+                }
+            }
+            cols
+        })
+        .collect();
+    let max = columns.iter().flatten().copied().max().unwrap_or(0);
+    if max == 0 {
+        return Vec::new();
+    }
+    columns
+        .iter()
+        .enumerate()
+        .map(|(lane, cols)| {
+            let base = lane_tops[lane] + BAR_TOP - 2.0;
+            let mut pts = vec![(axis.x0, base)];
+            let mut last_y = base;
+            for (i, &n) in cols.iter().enumerate() {
+                let y = (base - n as f64 / max as f64 * TRAFFIC_H).round();
+                if y != last_y {
+                    let x = axis.x0 + i as f64 * TRAFFIC_COLUMN_PX;
+                    pts.push((x, last_y));
+                    pts.push((x, y));
+                    last_y = y;
+                }
+            }
+            pts.push((axis.x1, last_y));
+            pts.push((axis.x1, base));
+            pts
+        })
+        .collect()
+}
+
+/// Centre x of a mark label of width `w` for a mark at `x`: under it, unless that would
+/// run past the picture's edges.
+fn mark_label_x(x: f64, w: f64) -> f64 {
+    x.min(LABEL_MAX_X - w / 2.0).max(PLOT_X0 + w / 2.0)
+}
+
 /// Packs each lane's mark labels into the rows under its bar; returns each
 /// mark's row and the number of rows each lane needs.
 fn mark_rows(t: &Timeline, axis: &TimeAxis) -> (Vec<Option<MarkSlot>>, Vec<usize>) {
@@ -402,24 +641,38 @@ fn mark_rows(t: &Timeline, axis: &TimeAxis) -> (Vec<Option<MarkSlot>>, Vec<usize
         let idx: Vec<usize> = (0..t.marks.len())
             .filter(|&i| t.marks[i].lane == lane)
             .collect();
-        let extents: Vec<(f64, f64)> = idx
+        let labels: Vec<(f64, f64)> = idx
             .iter()
             .map(|&i| {
                 let m = &t.marks[i];
-                let x = axis.x(m.at_ms);
                 let w = text_width(&mark_text(m.kind, &m.text), MARK_FONT);
-                // Never narrower than the symbol, so symbols don't share a row
-                // with a label that would collide with them.
-                let w = w.max(16.0);
-                (x - w / 2.0, x + w / 2.0)
+                (mark_label_x(axis.x(m.at_ms), w), w)
+            })
+            .collect();
+        // Packed where the labels are drawn (pushed in from the edges), and never narrower
+        // than the symbol, so symbols don't share a row with a label that would collide
+        // with them.
+        let extents: Vec<(f64, f64)> = idx
+            .iter()
+            .zip(&labels)
+            .map(|(&i, &(cx, w))| {
+                let x = axis.x(t.marks[i].at_ms);
+                ((cx - w / 2.0).min(x - 8.0), (cx + w / 2.0).max(x + 8.0))
             })
             .collect();
         let packed = pack_rows(&extents, 8.0, MAX_MARK_ROWS);
         per_lane.push(if extents.is_empty() { 0 } else { packed.used });
-        for ((i, row), crowded) in idx.into_iter().zip(packed.rows).zip(packed.crowded) {
+        for (((i, row), crowded), (label_x, label_w)) in idx
+            .into_iter()
+            .zip(packed.rows)
+            .zip(packed.crowded)
+            .zip(labels)
+        {
             rows[i] = Some(MarkSlot {
                 row,
                 labelled: !crowded,
+                label_x,
+                label_w,
             });
         }
     }
@@ -482,7 +735,7 @@ fn legend_groups(t: &Timeline, labels: &BTreeMap<String, LabelInfo>) -> Vec<Grou
             };
             (
                 Swatch::Line(info.colour),
-                format!("{name} ({})", thousands(info.count as u64)),
+                format!("{name} ({})", thousands(info.count)),
             )
         })
         .collect();
@@ -495,6 +748,13 @@ fn legend_groups(t: &Timeline, labels: &BTreeMap<String, LabelInfo>) -> Vec<Grou
     }
     if t.messages.iter().any(|m| m.dropped) {
         messages.push((Swatch::Dropped, "dropped".to_string()));
+    }
+    let counted = t.traffic.as_ref();
+    if counted.is_some_and(|c| c.sent.iter().flatten().any(|&n| n > 0)) {
+        messages.push((
+            Swatch::Fill(palette::TRAFFIC),
+            "all messages sent (strip over a lane)".to_string(),
+        ));
     }
 
     let mut groups = vec![

@@ -3,14 +3,14 @@
 //! plugs in with one registry line and no string match elsewhere.
 
 pub mod chart;
+pub mod facts;
 pub mod planted;
 
 use crate::check::Check;
 use crate::node::{BoxNode, Message, NodeId, ProtoEvent};
-use crate::protocol::chart::Chart;
+use crate::protocol::facts::{Facts, NoFacts};
 use crate::runtime::transport::TransportKind;
 use crate::scenario::{InputError, Source};
-use crate::trace::Record;
 
 /// A kind of node a protocol runs ("server", "client", "worker", "file_server").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,20 +113,10 @@ pub trait Protocol: Send + Sync + Sized + 'static {
     fn authenticates(&self) -> bool {
         false
     }
-    /// Protocol facts for the summary (`details` in summary.json): client operation counts,
-    /// latencies, terms... and a one-line `headline` for the verdict. None by default.
-    /// `names` are the node names, indexed by id.
-    fn details(
-        &self,
-        _records: &[Record<Self::Event>],
-        _names: &[String],
-    ) -> Option<serde_json::Value> {
-        None
-    }
-    /// What the protocol adds to the run's timeline: terms, progress, client operations.
-    /// Nothing by default.
-    fn chart(&self, _records: &[Record<Self::Event>]) -> Chart {
-        Chart::default()
+    /// What the protocol makes of a run for its summary (`details`) and timeline (its
+    /// chart), gathered record by record as the run goes. Nothing by default.
+    fn facts(&self) -> Box<dyn Facts<Self::Event>> {
+        Box::new(NoFacts)
     }
 }
 

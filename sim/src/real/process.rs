@@ -104,9 +104,13 @@ impl ProcessHost {
             node,
             ev,
         };
-        let mut line = serde_json::to_string(&rec).ok()?;
-        line.push('\n');
-        Some(line)
+        let mut line = Vec::with_capacity(128);
+        crate::trace::jsonl::write_line(&rec, &mut line);
+        if line.is_empty() {
+            return None;
+        }
+        // JSON written from Rust strings is UTF-8.
+        String::from_utf8(line).ok()
     }
 
     /// Writes the durable file; a failure is reported, and the node goes on.

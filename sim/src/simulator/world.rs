@@ -1,5 +1,6 @@
 //! The simulated world (sim flavor only): one madsim node per protocol node, the fault
-//! schedule applied on simulated time, checks judging every record as it is appended.
+//! schedule applied on simulated time, checks judging every record as it is appended and a
+//! sink taking it after them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -21,15 +22,14 @@ use crate::scenario::{Scenario, WorldAction};
 use crate::simulator::invariant::{self, InNode, INVARIANT};
 use crate::simulator::network::{Network, Transport};
 use crate::simulator::stream_wire::Lost;
-use crate::trace::{DropReason, Ev, Record, Trace, WORLD};
-
-/// Records kept in memory per run; past it the trace is still hashed, not kept.
-pub const TRACE_RECORDS_MAX: usize = 5_000_000;
+use crate::trace::{DropReason, Ev, Record, RecordSink, Trace, WORLD};
 
 /// What a simulated run leaves behind.
-pub struct RunOutput<E: 'static> {
-    /// Every event, and the digest.
-    pub trace: Trace<E>,
+pub struct RunOutput<S> {
+    /// The digest and the number of records.
+    pub trace: Trace,
+    /// The sink every record went to, with what it made of them.
+    pub sink: S,
     /// One verdict per check.
     pub verdicts: Vec<Verdict>,
     /// When the run ended (early when a check failed), in microseconds.
@@ -37,9 +37,11 @@ pub struct RunOutput<E: 'static> {
 }
 
 /// The state every simulated node shares.
-struct Shared<E: 'static> {
-    /// The trace so far.
-    trace: Trace<E>,
+struct Shared<E: 'static, S> {
+    /// The digest so far.
+    trace: Trace,
+    /// Where every record goes once the checks saw it; taken back when the run ends.
+    sink: Option<S>,
     /// Checks fed every record (traffic only to those that ask for it).
     checks: Vec<Box<dyn Check<E> + Send>>,
     /// Whether any check sees traffic: when none does (Raft's), a datagram's records pass
@@ -65,11 +67,11 @@ struct Shared<E: 'static> {
 }
 
 /// The [`Host`] of simulated nodes.
-struct SimHost<E: 'static> {
+struct SimHost<E: 'static, S> {
     /// The simulated network, and the run's clock.
     net: Arc<Network>,
     /// Everything mutable.
-    shared: Mutex<Shared<E>>,
+    shared: Mutex<Shared<E, S>>,
     /// Wakes the supervisor when a check fails.
     violated: Notify,
     /// Wakes the supervisor when the [`View`] changed, for faults waiting on a condition.
@@ -79,19 +81,19 @@ struct SimHost<E: 'static> {
     stopped: AtomicBool,
 }
 
-impl<E: 'static> SimHost<E> {
-    fn lock(&self) -> MutexGuard<'_, Shared<E>> {
+impl<E: 'static, S> SimHost<E, S> {
+    fn lock(&self) -> MutexGuard<'_, Shared<E, S>> {
         // madsim runs every task on one thread: a poisoned lock means a node panicked, and
         // the panic itself is the report.
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-impl<E: crate::node::ProtoEvent + Send> SimHost<E> {
-    /// Shows a record at `t` to the checks and appends it to the trace; the first
-    /// violation stops the run. The caller holds the lock (a callback's records take it
-    /// once).
-    fn append(&self, shared: &mut Shared<E>, t: u64, node: NodeId, ev: Ev<E>) {
+impl<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static> SimHost<E, S> {
+    /// Shows a record at `t` to the checks, then to the sink, and folds it into the digest;
+    /// the first violation stops the run. The caller holds the lock (a callback's records
+    /// take it once).
+    fn append(&self, shared: &mut Shared<E, S>, t: u64, node: NodeId, ev: Ev<E>) {
         if self.stopped.load(Ordering::Relaxed) {
             return;
         }
@@ -105,6 +107,7 @@ impl<E: crate::node::ProtoEvent + Send> SimHost<E> {
             traffic_watched,
             violation,
             trace,
+            sink,
             ..
         } = shared;
         if !traffic || *traffic_watched {
@@ -121,14 +124,17 @@ impl<E: crate::node::ProtoEvent + Send> SimHost<E> {
                 }
             }
         }
-        trace.push(rec);
+        if let Some(sink) = sink {
+            sink.record(&rec);
+        }
+        trace.push(&rec);
         if violation.is_some() {
             self.stopped.store(true, Ordering::Relaxed);
         }
     }
 }
 
-impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
+impl<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static> Host<E> for SimHost<E, S> {
     fn now_us(&self) -> u64 {
         self.net.clock().now_us()
     }
@@ -181,18 +187,35 @@ impl<E: crate::node::ProtoEvent + Send> Host<E> for SimHost<E> {
     }
 }
 
-/// Runs a scenario under `seed` in madsim and returns its trace and verdicts. A panic (a
-/// broken invariant) ends the run as a failed check named [`INVARIANT`], first among the
-/// verdicts, with the trace recorded up to it.
-pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> RunOutput<P::Event> {
+/// Runs a scenario under `seed` in madsim and returns its digest and verdicts; the records
+/// themselves are not kept (see [`simulate_into`]).
+pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> RunOutput<()> {
+    simulate_into(proto, scenario, seed, ())
+}
+
+/// Runs a scenario under `seed` in madsim, hands every record to `sink` as it happens, and
+/// returns the sink with the digest and verdicts. A panic (a broken invariant) ends the run
+/// as a failed check named [`INVARIANT`], first among the verdicts, with the trace recorded
+/// up to it.
+pub fn simulate_into<P: Protocol, S: RecordSink<P::Event> + 'static>(
+    proto: Arc<P>,
+    scenario: &Scenario,
+    seed: u64,
+    sink: S,
+) -> RunOutput<S> {
     let names = scenario.node_names();
     let nodes = names.len();
     let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
 
     let checks = proto.checks();
     let traffic_watched = checks.iter().any(|c| c.sees_traffic());
+    // The sink waits here until the world takes it, so a world that fails to start still
+    // gives it back.
+    let sink_slot = Arc::new(Mutex::new(Some(sink)));
+    let sink_in_world = sink_slot.clone();
     let shared = Shared {
-        trace: Trace::new(TRACE_RECORDS_MAX),
+        trace: Trace::new(),
+        sink: None,
         checks,
         traffic_watched,
         violation: None,
@@ -221,6 +244,8 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let names_of_nodes = names.clone();
     let world = async move {
         let net = Arc::new(Network::new(nodes, latency_ms, stream_timeout_ms, seed));
+        let mut shared = shared;
+        shared.sink = take_sink(&sink_in_world);
         let host = Arc::new(SimHost {
             net: net.clone(),
             shared: Mutex::new(shared),
@@ -313,8 +338,11 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
                     ok: false,
                     detail: broken.detail(&names_of_nodes, 0),
                 };
+                let sink = take_sink(&sink_slot)
+                    .expect("the world fails before its host is made, with the sink unused");
                 return RunOutput {
-                    trace: Trace::new(0),
+                    trace: Trace::new(),
+                    sink,
                     verdicts: vec![verdict],
                     end_us: 0,
                 };
@@ -331,7 +359,8 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     };
 
     let mut shared = host.lock();
-    let trace = std::mem::replace(&mut shared.trace, Trace::new(0));
+    let trace = std::mem::take(&mut shared.trace);
+    let sink = (shared.sink.take()).expect("the sink stays in the world until the run ends");
     let violation = shared.violation.take();
     let mut verdicts: Vec<Verdict> = Vec::new();
     // The first failure comes first (shrink keeps it): a panic after a check failed, in the
@@ -350,9 +379,15 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     drop(runtime);
     RunOutput {
         trace,
+        sink,
         verdicts,
         end_us,
     }
+}
+
+/// The sink out of its slot (a poisoned lock still holds it).
+fn take_sink<S>(slot: &Mutex<Option<S>>) -> Option<S> {
+    slot.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 
 /// Why [`wait_until`] returned.
@@ -369,8 +404,8 @@ enum Woke {
 /// meanwhile, and returning early when a check fails or, with `watch_view`, when the
 /// [`View`] changes. The stream branch comes last and registers no timer in a run without
 /// streams, so such a run waits exactly as it did before streams existed.
-async fn wait_until<E: crate::node::ProtoEvent + Send>(
-    host: &SimHost<E>,
+async fn wait_until<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static>(
+    host: &SimHost<E, S>,
     at_us: u64,
     watch_view: bool,
 ) -> Woke {
@@ -390,7 +425,10 @@ async fn wait_until<E: crate::node::ProtoEvent + Send>(
 }
 
 /// Traces the messages streams lost as drops at their receivers.
-fn record_lost<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, lost: Vec<Lost>) {
+fn record_lost<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static>(
+    host: &SimHost<E, S>,
+    lost: Vec<Lost>,
+) {
     for Lost {
         from,
         to,
@@ -415,7 +453,10 @@ fn record_lost<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, lost: Vec<L
 /// Node `i`'s durable store, once its previous incarnation has given it back. A killed
 /// node's tasks are dropped the next time madsim runs them, which is before any later
 /// instant, so a restart finds the store already returned; the wait is a safeguard.
-async fn take_durable<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, i: usize) -> Durable {
+async fn take_durable<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static>(
+    host: &SimHost<E, S>,
+    i: usize,
+) -> Durable {
     for _ in 0..1000 {
         if let Some(durable) = host.lock().durable[i].take() {
             return durable;
@@ -427,8 +468,8 @@ async fn take_durable<E: crate::node::ProtoEvent + Send>(host: &SimHost<E>, i: u
 
 /// Applies what the injector said, in order, with no await between: one instant's faults
 /// are atomic.
-fn apply_effects<E: crate::node::ProtoEvent + Send>(
-    host: &Arc<SimHost<E>>,
+fn apply_effects<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static>(
+    host: &Arc<SimHost<E, S>>,
     handle: &madsim::runtime::Handle,
     madsim_ids: &[madsim::task::NodeId],
     effects: Vec<Effect>,
@@ -449,8 +490,8 @@ fn apply_effects<E: crate::node::ProtoEvent + Send>(
     }
 }
 
-fn apply_fault<E: crate::node::ProtoEvent + Send>(
-    host: &Arc<SimHost<E>>,
+fn apply_fault<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static>(
+    host: &Arc<SimHost<E, S>>,
     handle: &madsim::runtime::Handle,
     madsim_ids: &[madsim::task::NodeId],
     action: WorldAction,

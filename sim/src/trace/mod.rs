@@ -1,16 +1,21 @@
 //! The trace: every event of a run as a compact record, hashed as it grows.
 //!
-//! The same records come out of a simulated run and of a real node, and are written once, at
-//! the end (or line by line by a real node), as JSON lines: `{"t":..,"node":..,"ev":..}`.
+//! The same records come out of a simulated run and of a real node, and are written as they
+//! happen, as JSON lines: `{"t":..,"node":..,"ev":..}` ([`jsonl`]). A simulated run hands
+//! them to a [`RecordSink`] and keeps only the digest.
+
+pub mod jsonl;
+pub mod sink;
 
 use std::borrow::Cow;
-use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
 use crate::faults::byzantine::{Behaviour, Byzantine};
 use crate::node::stream::{CloseReason, StreamId};
 use crate::node::{NodeId, Note, ProtoEvent};
+pub use jsonl::JsonlWriter;
+pub use sink::RecordSink;
 
 /// The pseudo-node that world events (partitions, loss) are recorded against.
 pub const WORLD: NodeId = NodeId(u16::MAX);
@@ -168,50 +173,49 @@ pub struct Header {
 /// Digest input gathered before it is hashed.
 const DIGEST_CHUNK_BYTES: usize = 16 * 1024;
 
-/// A trace in memory, with its digest computed as it grows.
-pub struct Trace<E: 'static> {
-    /// Every record, in the order it happened.
-    pub records: Vec<Record<E>>,
+/// A run's trace as the world keeps it: its digest, computed as records arrive, and their
+/// count. The records themselves go to a [`RecordSink`] and are not kept, so a run's memory
+/// does not grow with its length.
+pub struct Trace {
     /// XXH3: the digest tells runs apart and guards against no adversary; BLAKE3 took
     /// about 3% of a Raft run's instructions.
     hasher: xxhash_rust::xxh3::Xxh3Default,
     /// Digest input not yet hashed: the hash is faster fed in large pieces than record by
     /// record, and the digest is the same either way.
     pending: Vec<u8>,
-    /// Records past this many are counted, hashed, but not kept.
-    records_max: usize,
-    /// Records that were not kept because of `records_max`.
-    pub records_dropped: u64,
+    /// Records folded in so far.
+    records: u64,
 }
 
-impl<E: ProtoEvent> Trace<E> {
-    /// An empty trace that keeps at most `records_max` records.
-    pub fn new(records_max: usize) -> Self {
+impl Default for Trace {
+    fn default() -> Self {
+        Trace::new()
+    }
+}
+
+impl Trace {
+    /// The trace of nothing yet.
+    pub fn new() -> Self {
         Trace {
-            records: if records_max == 0 {
-                Vec::new()
-            } else {
-                spare::take()
-            },
             hasher: xxhash_rust::xxh3::Xxh3Default::new(),
             pending: Vec::with_capacity(DIGEST_CHUNK_BYTES + 256),
-            records_max,
-            records_dropped: 0,
+            records: 0,
         }
     }
 
-    /// Appends a record and folds it into the digest.
-    pub fn push(&mut self, rec: Record<E>) {
-        digest_bytes(&rec, &mut self.pending);
+    /// Folds a record into the digest.
+    pub fn push<E: ProtoEvent>(&mut self, rec: &Record<E>) {
+        digest_bytes(rec, &mut self.pending);
+        self.records += 1;
         if self.pending.len() >= DIGEST_CHUNK_BYTES {
             self.hasher.update(&self.pending);
             self.pending.clear();
         }
-        if self.records.len() < self.records_max {
-            self.records.push(rec);
-        } else {
-            self.records_dropped += 1;
-        }
+    }
+
+    /// Records folded in so far.
+    pub fn records(&self) -> u64 {
+        self.records
     }
 
     /// The digest of everything pushed so far: 16 hex digits.
@@ -219,72 +223,6 @@ impl<E: ProtoEvent> Trace<E> {
         let mut hasher = self.hasher.clone();
         hasher.update(&self.pending);
         format!("{:016x}", hasher.digest())
-    }
-
-    /// Writes the header and every record as JSON lines.
-    pub fn write_jsonl(&self, header: &Header, out: &mut impl Write) -> io::Result<()> {
-        serde_json::to_writer(&mut *out, header)?;
-        out.write_all(b"\n")?;
-        for rec in &self.records {
-            serde_json::to_writer(&mut *out, rec)?;
-            out.write_all(b"\n")?;
-        }
-        Ok(())
-    }
-}
-
-impl<E: 'static> Drop for Trace<E> {
-    fn drop(&mut self) {
-        spare::give(std::mem::take(&mut self.records));
-    }
-}
-
-/// Record buffers of finished traces, kept by each thread for its next run.
-///
-/// A run's trace is megabytes of records. Grown afresh for every seed, its pages were
-/// faulted in and zeroed by the kernel each time: a tenth of a Raft run's time, measured
-/// with `perf`. A thread that runs seeds one after another (explore, bench) now reuses one
-/// buffer per protocol.
-mod spare {
-    use std::any::Any;
-    use std::cell::RefCell;
-
-    use super::Record;
-
-    /// Larger buffers are freed rather than kept.
-    const KEPT_BYTES_MAX: usize = 256 << 20;
-
-    thread_local! {
-        static BUFFERS: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
-    }
-
-    /// An empty buffer, with room from an earlier run when this thread has one.
-    pub(super) fn take<E: 'static>() -> Vec<Record<E>> {
-        BUFFERS
-            .try_with(|buffers| {
-                let mut buffers = buffers.borrow_mut();
-                let at = buffers.iter().position(|b| b.is::<Vec<Record<E>>>())?;
-                buffers.swap_remove(at).downcast::<Vec<Record<E>>>().ok()
-            })
-            .ok()
-            .flatten()
-            .map(|b| *b)
-            .unwrap_or_default()
-    }
-
-    /// Keeps a finished trace's buffer, emptied, for this thread's next run.
-    pub(super) fn give<E: 'static>(mut records: Vec<Record<E>>) {
-        let bytes = records.capacity() * std::mem::size_of::<Record<E>>();
-        if bytes == 0 || bytes > KEPT_BYTES_MAX {
-            return;
-        }
-        records.clear();
-        let _ = BUFFERS.try_with(|buffers| {
-            let mut buffers = buffers.borrow_mut();
-            if !buffers.iter().any(|b| b.is::<Vec<Record<E>>>()) {
-                buffers.push(Box::new(records));
-            }
-        });
     }
 }
 
@@ -333,7 +271,7 @@ fn digest_bytes<E: ProtoEvent>(rec: &Record<E>, out: &mut Vec<u8>) {
     }
 }
 
-/// Reads a trace file written by [`Trace::write_jsonl`] or by a real node.
+/// Reads a trace file written by [`JsonlWriter`] or by a real node.
 pub fn read_jsonl<E: ProtoEvent>(text: &str) -> Result<(Header, Vec<Record<E>>), String> {
     let mut lines = text
         .lines()
