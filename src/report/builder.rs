@@ -714,7 +714,10 @@ mod tests {
         let svg = faultline_reports::render_timeline(&t);
         assert!(svg.len() < 300_000, "SVG is {} bytes", svg.len());
         // The header counts what arrows would be: a message per receiver.
-        assert!(svg.contains("of 3,428,568 messages as arrows"), "the sample is stated");
+        assert!(
+            svg.contains("of 3,428,568 messages as arrows"),
+            "the sample is stated"
+        );
         assert_eq!(faultline_reports::overlapping_labels(&t), None);
     }
 
