@@ -346,7 +346,10 @@ impl TimelineBuilder {
         reason = "a label borrowed from the protocol is kept without copying it"
     )]
     fn label_stat(&mut self, label: &Cow<'static, str>) -> &mut LabelStat {
-        let i = match self.labels.iter().position(|s| s.label == *label) {
+        // The trace borrows the protocol's labels: the same pointer is the same label,
+        // without comparing bytes.
+        let same = |a: &str, b: &str| a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b);
+        let i = match self.labels.iter().position(|s| same(&s.label, label)) {
             Some(i) => i,
             None => {
                 let (label, class) = if self.labels.len() + 1 < LABELS_MAX {
