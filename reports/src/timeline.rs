@@ -478,7 +478,7 @@ fn draw_header(root: &Area, t: &Timeline, s: &Scene) -> DrawResult {
         &palette::INK,
         TextPlace::LEFT.bold(),
     )?;
-    let total = t.messages_total.max(t.messages.len() as u64);
+    let total = scene::messages_total(t);
     let mut summary = format!(
         "{} s run · {} lanes · {} messages",
         seconds(s.axis.end_ms / 1000.0),

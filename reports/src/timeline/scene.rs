@@ -160,6 +160,16 @@ pub struct Scene {
     pub traffic: Vec<Vec<(f64, f64)>>,
 }
 
+/// How many messages the run had, for the header: sends, or deliveries and drops (a
+/// multicast has several) when those are more, as arrows would be.
+pub fn messages_total(t: &Timeline) -> u64 {
+    let arrows: u64 = t
+        .label_counts
+        .iter()
+        .fold(0, |n, (_, c)| n.saturating_add(*c));
+    t.messages_total.max(t.messages.len() as u64).max(arrows)
+}
+
 /// 12345 -> "12,345": message counts are read, not parsed.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -365,7 +375,7 @@ impl Scene {
             .collect();
         let arrows = choose_arrows(&t.messages, &drawable, MAX_ARROWS);
         let labels = label_infos(t, &drawable);
-        let total = t.messages_total.max(t.messages.len() as u64);
+        let total = messages_total(t);
         let traffic = traffic_strips(t, &axis, &lane_tops);
         let lane_top = |i: usize| lane_tops[i.min(lane_tops.len() - 1)];
         let op_counts = chart::place_op_counts(t, &axis, lane_top);

@@ -26,18 +26,25 @@ struct Look<'a> {
     width: &'a str,
 }
 
-/// The attributes of `tag`, in order: one pass, looking only for quotes (values never hold
-/// one: plotters escapes them), no allocation.
+/// The attributes of `tag`, in order: one pass over its bytes, looking only for quotes
+/// (values never hold one: plotters escapes them), no allocation.
 fn attrs(tag: &str) -> impl Iterator<Item = (&str, &str)> {
-    let mut rest = tag;
+    let bytes = tag.as_bytes();
+    let mut at = 0;
     std::iter::from_fn(move || {
-        let open = rest.find('"')?;
-        let key = rest[..open].strip_suffix('=')?;
-        let key = key.rsplit(' ').next().unwrap_or(key);
-        let value = &rest[open + 1..];
-        let end = value.find('"')?;
-        rest = &value[end + 1..];
-        Some((key, &value[..end]))
+        let open = at + bytes[at..].iter().position(|&b| b == b'"')?;
+        if open == 0 || bytes[open - 1] != b'=' {
+            return None;
+        }
+        let key_end = open - 1;
+        let key_start = bytes[at..key_end]
+            .iter()
+            .rposition(|&b| b == b' ')
+            .map_or(at, |p| at + p + 1);
+        let close = open + 1 + bytes[open + 1..].iter().position(|&b| b == b'"')?;
+        at = close + 1;
+        // Quotes, spaces and '=' are ASCII: every index is on a character boundary.
+        Some((&tag[key_start..key_end], &tag[open + 1..close]))
     })
 }
 
@@ -98,7 +105,7 @@ fn flush(out: &mut String, look: &Look, points: &mut Vec<&str>) {
     } else {
         let _ = write!(out, "<path {head} d=\"");
         for p in points.iter() {
-            for (i, xy) in p.split_whitespace().enumerate() {
+            for (i, xy) in p.split(' ').filter(|xy| !xy.is_empty()).enumerate() {
                 out.push(if i == 0 { 'M' } else { 'L' });
                 out.push_str(xy);
             }
