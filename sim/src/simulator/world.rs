@@ -101,11 +101,10 @@ impl<E: crate::node::ProtoEvent + Send> SimHost<E> {
             for check in checks.iter_mut().filter(|c| !traffic || c.sees_traffic()) {
                 if let Err(detail) = check.observe(&rec) {
                     if violation.is_none() {
-                        *violation = Some(Verdict {
-                            name: check.name().to_string(),
-                            ok: false,
-                            detail: format!("at {:.3} s: {detail}", t as f64 / 1e6),
-                        });
+                        *violation = Some(Verdict::violated(
+                            check.name(),
+                            format!("at {:.3} s: {detail}", t as f64 / 1e6),
+                        ));
                         self.violated.notify_one();
                     }
                 }
@@ -270,11 +269,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
         Err(broken) => {
             let Some(host) = host_slot.get().cloned() else {
                 // The world itself failed to start: no trace, and a digest of nothing.
-                let verdict = Verdict {
-                    name: INVARIANT.to_string(),
-                    ok: false,
-                    detail: broken.detail(&names_of_nodes, 0),
-                };
+                let verdict = Verdict::violated(INVARIANT, broken.detail(&names_of_nodes, 0));
                 return RunOutput {
                     trace: Trace::new(0),
                     verdicts: vec![verdict],
@@ -283,11 +278,7 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
             };
             host.stopped.store(true, Ordering::Relaxed);
             let end_us = host.now_us().min(duration_us);
-            let broken = Verdict {
-                name: INVARIANT.to_string(),
-                ok: false,
-                detail: broken.detail(&names_of_nodes, end_us),
-            };
+            let broken = Verdict::violated(INVARIANT, broken.detail(&names_of_nodes, end_us));
             (host, end_us, Some(broken))
         }
     };
