@@ -19,6 +19,10 @@ pub struct SeedResult {
     /// The first check that failed ("nondeterminism" when two runs differed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_check: Option<String>,
+    /// The first check that judged nothing where the scenario wants judgement: the seed
+    /// found no bug, and showed nothing either. Not a failure: no seed file is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vacuous: Option<String>,
     /// Its failure's seed file, relative to where explore ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed_file: Option<String>,

@@ -78,11 +78,12 @@ fn explore_seed(req: &RunRequest, check_determinism: bool, failures_dir: &Path) 
         // bad between seeds, so this is a bug in faultline itself.
         Err(e) => panic!("seed {}: {e}", req.seed),
     };
-    let mut failed_check = outcome
-        .summary
-        .checks
-        .iter()
-        .find(|c| !c.ok)
+    let checks = &outcome.summary.checks;
+    let mut failed_check = (checks.iter())
+        .find(|c| !c.ok && !c.vacuous)
+        .map(|c| c.name.clone());
+    let vacuous = (checks.iter())
+        .find(|c| !c.ok && c.vacuous)
         .map(|c| c.name.clone());
     let mut note = None;
     if check_determinism {
@@ -102,6 +103,7 @@ fn explore_seed(req: &RunRequest, check_determinism: bool, failures_dir: &Path) 
         digest: s.digest.clone(),
         ok: failed_check.is_none(),
         failed_check,
+        vacuous,
         seed_file,
         elections_ms: election_times_ms(s),
         recoveries_ms: recovery_times_ms(s),
@@ -315,7 +317,24 @@ pub fn finish(x: &Exploration, report_dir: &Path) -> i32 {
         "  seeds run     {n} in {:.1} s ({rate:.1} seeds/s, {:.0} simulated s)",
         x.wall_s, sim_s
     );
-    println!("  passed        {}", n - failed.len());
+    let vacuous: Vec<&SeedResult> = (x.seeds.iter())
+        .filter(|r| r.ok && r.vacuous.is_some())
+        .collect();
+    println!("  passed        {}", n - failed.len() - vacuous.len());
+    if !vacuous.is_empty() {
+        let mut by_check: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in &vacuous {
+            *by_check
+                .entry(r.vacuous.as_deref().unwrap_or("?"))
+                .or_default() += 1;
+        }
+        let checks: Vec<String> = by_check.iter().map(|(c, k)| format!("{c}: {k}")).collect();
+        println!(
+            "  vacuous       {}  ({}; judged nothing, no bug found)",
+            vacuous.len(),
+            checks.join(", ")
+        );
+    }
     let mut by_check: std::collections::BTreeMap<&str, usize> = Default::default();
     for r in &failed {
         *by_check

@@ -53,24 +53,44 @@ pub fn summarise<P: Protocol>(
     let names = run.scenario.node_names();
     let details = proto.details(&trace.records, &names);
     // Checks format node ids; a person reads node names.
+    let allowed = run.scenario.allow_vacuous();
     let verdicts: Vec<Verdict> = (verdicts.into_iter())
-        .map(|v| Verdict {
-            detail: name_nodes(&v.detail, &names),
-            ..v
+        .map(|v| {
+            let mut v = Verdict {
+                detail: name_nodes(&v.detail, &names),
+                ..v
+            };
+            if allowed.contains(&v.name) {
+                v.allow_vacuous();
+            }
+            v
         })
         .collect();
     let analysis = analyse(&trace.records, &names);
-    let ok = verdicts.iter().all(|v| v.ok);
+    let vacuous: Vec<String> = (verdicts.iter())
+        .filter(|v| v.vacuous)
+        .map(|v| v.name.clone())
+        .collect();
+    // A run that fails only for checks that judged nothing says so: it found no bug, but
+    // it showed nothing either.
+    let verdict = if verdicts.iter().all(|v| v.ok) {
+        "pass"
+    } else if verdicts.iter().all(|v| v.ok || v.vacuous) {
+        "vacuous"
+    } else {
+        "fail"
+    };
     let summary = Summary {
         scenario: run.scenario.name.clone(),
         protocol: run.scenario.protocol.clone(),
         seed: run.seed,
         bugs: run.bugs.to_vec(),
         digest: trace.digest(),
-        verdict: if ok { "pass" } else { "fail" }.to_string(),
+        verdict: verdict.to_string(),
         end_ms: end_us as f64 / 1000.0,
         nodes: names.clone(),
         checks: verdicts,
+        vacuous,
         elections: analysis.elections,
         recoveries: analysis.recoveries,
         messages: analysis.messages,
@@ -136,12 +156,13 @@ pub fn print_verdict(command: &str, o: &Outcome, dir: &Path, clock: &str, notes:
         s.protocol, s.scenario, s.seed
     );
     for c in &s.checks {
-        println!(
-            "  {} {:<18} {}",
-            if c.ok { "ok  " } else { "FAIL" },
-            c.name,
-            c.detail
-        );
+        let judged = match (c.ok, c.vacuous) {
+            (false, false) => String::new(),
+            (true, true) => "vacuous (allowed): judged nothing: ".into(),
+            (false, true) => "vacuous: judged nothing: ".into(),
+            (true, false) => format!("{}: ", c.judged_text()),
+        };
+        println!("  {:<7} {:<18} {judged}{}", c.status(), c.name, c.detail);
     }
     let elections: Vec<String> = s
         .elections
@@ -195,6 +216,18 @@ pub fn print_verdict(command: &str, o: &Outcome, dir: &Path, clock: &str, notes:
     for note in notes {
         println!("  {note}");
     }
-    let verdict = if o.passed() { "PASS" } else { "FAIL" };
+    let verdict = match s.verdict.as_str() {
+        "pass" => "PASS".to_string(),
+        "vacuous" => format!("FAIL (vacuous: {})", vacuous_failures(s).join(", ")),
+        _ => "FAIL".to_string(),
+    };
     println!("{verdict}  digest {}  -> {}", s.digest, dir.display());
+}
+
+/// The checks that failed the run by judging nothing.
+fn vacuous_failures(s: &Summary) -> Vec<&str> {
+    (s.checks.iter())
+        .filter(|c| !c.ok && c.vacuous)
+        .map(|c| c.name.as_str())
+        .collect()
 }

@@ -83,7 +83,9 @@ pub fn judge<P: Protocol>(
         for rec in records {
             trace.push(rec);
         }
-        let verdicts = check::judge(&mut proto.checks(), &trace.records, end_us);
+        let mut checks = proto.checks();
+        checks.extend(check::expect::checks(&scenario.expected(), P::fact));
+        let verdicts = check::judge(&mut checks, &trace.records, end_us);
         let run = RunInfo {
             scenario,
             seed: 0,

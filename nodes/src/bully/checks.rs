@@ -214,7 +214,11 @@ impl Check<Event> for LeaderAgreement {
 
     fn finish(&mut self, end_us: u64) -> Verdict {
         let now = self.holds();
-        let up = self.servers.iter().filter(|s| self.cluster.is_up(**s)).count();
+        let up = self
+            .servers
+            .iter()
+            .filter(|s| self.cluster.is_up(**s))
+            .count();
         self.settle.verdict(
             self.name(),
             self.within_us,
@@ -538,7 +542,11 @@ impl Check<Event> for ViewConvergence {
 
     fn finish(&mut self, end_us: u64) -> Verdict {
         let now = self.holds();
-        let up = self.nodes.iter().filter(|n| self.cluster.is_up(**n)).count();
+        let up = self
+            .nodes
+            .iter()
+            .filter(|n| self.cluster.is_up(**n))
+            .count();
         self.settle.verdict(
             self.name(),
             self.within_us,

@@ -57,7 +57,6 @@ pub(crate) fn ms(us: u64) -> u64 {
     us / 1000
 }
 
-
 /// At most one leader per term.
 #[derive(Default)]
 pub(crate) struct ElectionSafety {

@@ -134,12 +134,15 @@ impl Liveness {
                 said.push(format!("leader at {}ms", ms(t)));
             }
             Some(t) => {
-                return (0, Err(format!(
-                    "first leader at {}ms, after the deadline {}ms (last fault at {}ms)",
-                    ms(t),
-                    ms(deadline_us),
-                    ms(last_us)
-                )))
+                return (
+                    0,
+                    Err(format!(
+                        "first leader at {}ms, after the deadline {}ms (last fault at {}ms)",
+                        ms(t),
+                        ms(deadline_us),
+                        ms(last_us)
+                    )),
+                )
             }
             None => {
                 return (

@@ -2,6 +2,8 @@
 
 pub mod causality;
 pub mod exactly_once;
+pub mod expect;
+mod fact;
 pub mod linearizability;
 pub mod mutual_exclusion;
 mod verdict;
@@ -13,6 +15,8 @@ use crate::trace::{Ev, Record};
 
 pub use causality::{Causality, Stamp, StampKind};
 pub use exactly_once::{ExactlyOnce, TaskFact};
+pub use expect::Expectation;
+pub use fact::Fact;
 pub use mutual_exclusion::{LockFact, MutualExclusion};
 pub use verdict::Verdict;
 

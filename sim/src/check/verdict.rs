@@ -117,7 +117,10 @@ mod tests {
 
         let mut broken = Verdict::violated("c", "two leaders");
         broken.allow_vacuous();
-        assert!(!broken.ok && !broken.vacuous, "a violation is never excused");
+        assert!(
+            !broken.ok && !broken.vacuous,
+            "a violation is never excused"
+        );
     }
 
     #[test]

@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 use crate::faults::byzantine::Behaviour;
 use crate::node::NodeId;
 
+mod expect;
 mod input_error;
 mod schedule;
 
 use crate::protocol::Role;
+pub use expect::{Expect, ExpectKind, Resolved, ALLOW_VACUOUS};
 pub use input_error::{InputError, Source};
 pub use schedule::WorldAction;
 
@@ -54,12 +56,16 @@ pub struct Scenario {
     /// The workload; the protocol validates it.
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub workload: toml::Table,
-    /// Check bounds; the protocol validates them.
+    /// Check bounds; the protocol validates them, all but `allow_vacuous` (the checks that
+    /// may judge nothing), which the runtime reads.
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub checks: toml::Table,
     /// The fault schedule.
     #[serde(default, rename = "faults", skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<Fault>,
+    /// What the run must show over time, judged beside the checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Expect>,
     /// Faults drawn per seed (swarm testing); see [`Scenario::concretize`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub random_faults: Option<crate::faults::swarm::RandomFaults>,
@@ -342,6 +348,9 @@ impl Scenario {
                 format!("must be 1..={STREAM_TIMEOUT_MS_MAX}"),
             ));
         }
+        self.expectations(src)?;
+        // The names are checked once the run's checks are known.
+        self.check_allow_vacuous(src, None)?;
         check_rate(src, "network.loss", self.network.loss)?;
         check_rate(src, "network.corrupt", self.network.corrupt)?;
         check_rate(src, "network.duplicate", self.network.duplicate)?;

@@ -178,7 +178,8 @@ pub fn simulate<P: Protocol>(proto: Arc<P>, scenario: &Scenario, seed: u64) -> R
     let nodes = names.len();
     let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
 
-    let checks = proto.checks();
+    let mut checks = proto.checks();
+    checks.extend(crate::check::expect::checks(&scenario.expected(), P::fact));
     let traffic_watched = checks.iter().any(|c| c.sees_traffic());
     let shared = Shared {
         trace: Trace::new(TRACE_RECORDS_MAX),

@@ -1,0 +1,406 @@
+//! Expectations over time (`[[expect]]` in a scenario), judged on the trace like any check:
+//! who leads during a window, terms at an instant, commits in a window or by a time,
+//! messages in a window. They read the `Leader` note and the protocol's [`Fact`]s, so one
+//! language serves every protocol.
+//!
+//! The state between two records is constant, so a window is judged span by span: when a
+//! record at a later time arrives, the state before it held over `[previous record, this
+//! record)`. An instant is judged with the state of the span that holds it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::fact::Fact;
+use super::{Check, Cluster, Verdict};
+use crate::node::NodeId;
+use crate::scenario::{ExpectKind, Resolved};
+use crate::trace::{Ev, Record, WORLD};
+
+/// One expectation, watching the trace.
+pub struct Expectation<E> {
+    /// What it asks for, resolved against the scenario.
+    spec: Resolved,
+    /// The protocol's reading of its events.
+    fact: fn(&E) -> Option<Fact>,
+    /// Who is up.
+    cluster: Cluster,
+    /// Nodes whose last `Leader` note names themselves, in their current incarnation.
+    leading: BTreeSet<NodeId>,
+    /// Whether any node ever reported a leader (or the lack of one).
+    leader_notes: bool,
+    /// Each node's term: the highest it reported (terms survive a crash).
+    term: BTreeMap<NodeId, u64>,
+    /// Each node's commit index in its current incarnation.
+    commit: BTreeMap<NodeId, u64>,
+    /// Each node's applied index in its current incarnation.
+    applied: BTreeMap<NodeId, u64>,
+    /// Nodes that ever reported a commit or applied index: the replicas.
+    replicas: BTreeSet<NodeId>,
+    /// The highest commit index any node in scope ever had.
+    commit_max: u64,
+    /// Committed: the highest commit index at `after_us`, once that instant is passed.
+    base: Option<u64>,
+    /// The time of the latest record seen (µs).
+    now_us: u64,
+    /// Window time judged so far (µs).
+    covered_us: u64,
+    /// An instant's verdict once judged: what it compared and its words.
+    instant: Option<(u64, String)>,
+    /// Messages counted in the window.
+    sent: u64,
+    /// Whether a datagram of the label (of any label without one) was ever sent.
+    label_seen: bool,
+}
+
+/// The expectations of a scenario as checks, reading events through `fact`.
+pub fn checks<E: 'static>(
+    specs: &[Resolved],
+    fact: fn(&E) -> Option<Fact>,
+) -> Vec<Box<dyn Check<E> + Send>> {
+    specs
+        .iter()
+        .map(|spec| Box::new(Expectation::new(spec.clone(), fact)) as Box<dyn Check<E> + Send>)
+        .collect()
+}
+
+fn ms(us: u64) -> u64 {
+    us / 1000
+}
+
+impl<E> Expectation<E> {
+    /// An expectation reading events through `fact`.
+    pub fn new(spec: Resolved, fact: fn(&E) -> Option<Fact>) -> Self {
+        Expectation {
+            spec,
+            fact,
+            cluster: Cluster::default(),
+            leading: BTreeSet::new(),
+            leader_notes: false,
+            term: BTreeMap::new(),
+            commit: BTreeMap::new(),
+            applied: BTreeMap::new(),
+            replicas: BTreeSet::new(),
+            commit_max: 0,
+            base: None,
+            now_us: 0,
+            covered_us: 0,
+            instant: None,
+            sent: 0,
+            label_seen: false,
+        }
+    }
+
+    fn in_scope(&self, node: NodeId) -> bool {
+        node != WORLD && (self.spec.nodes.is_empty() || self.spec.nodes.contains(&node))
+    }
+
+    /// The live nodes in scope among `nodes`.
+    fn live<'a>(&'a self, nodes: impl Iterator<Item = &'a NodeId> + 'a) -> Vec<NodeId> {
+        nodes
+            .copied()
+            .filter(|n| self.in_scope(*n) && self.cluster.is_up(*n))
+            .collect()
+    }
+
+    fn window(&self) -> String {
+        format!(
+            "[{}ms, {}ms)",
+            ms(self.spec.from_us),
+            ms(self.spec.until_us)
+        )
+    }
+
+    /// Judges the state that held over `[start_us, end_us)`.
+    fn span(&mut self, start_us: u64, end_us: u64) -> Result<(), String> {
+        let spec = &self.spec;
+        if spec.kind == ExpectKind::Committed
+            && self.base.is_none()
+            && start_us <= spec.after_us
+            && spec.after_us < end_us
+        {
+            self.base = Some(self.commit_max);
+        }
+        let instant = spec.from_us == spec.until_us;
+        if instant {
+            if self.instant.is_none() && start_us <= spec.from_us && spec.from_us < end_us {
+                let judged = self.judge_instant()?;
+                self.instant = Some(judged);
+            }
+            return Ok(());
+        }
+        let from = start_us.max(spec.from_us);
+        let until = end_us.min(spec.until_us);
+        if from >= until {
+            return Ok(());
+        }
+        self.judge_window(from)?;
+        self.covered_us += until - from;
+        Ok(())
+    }
+
+    /// Judges the current state inside the window, from `at_us` on.
+    fn judge_window(&self, at_us: u64) -> Result<(), String> {
+        let leaders = self.live(self.leading.iter());
+        match self.spec.kind {
+            ExpectKind::Leader if leaders.is_empty() => Err(format!(
+                "no leader from {}ms, inside the window {} that expects one",
+                ms(at_us),
+                self.window()
+            )),
+            ExpectKind::NoLeader if !leaders.is_empty() => Err(format!(
+                "{leaders:?} lead from {}ms, inside the window {} that expects no leader",
+                ms(at_us),
+                self.window()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Judges the instant: how many nodes it compared, and its words.
+    fn judge_instant(&self) -> Result<(u64, String), String> {
+        let at = ms(self.spec.from_us);
+        match self.spec.kind {
+            ExpectKind::SameTerm => {
+                let terms: Vec<(NodeId, u64)> = self
+                    .live(self.term.keys())
+                    .into_iter()
+                    .map(|n| (n, self.term[&n]))
+                    .collect();
+                if let Some(&(other, t)) = terms.iter().find(|(_, t)| *t != terms[0].1) {
+                    return Err(format!(
+                        "at {at}ms {} is in term {}, {other} in term {t}",
+                        terms[0].0, terms[0].1
+                    ));
+                }
+                let term = terms.first().map_or(0, |t| t.1);
+                // One node agrees with itself: nothing compared.
+                let judged = if terms.len() < 2 { 0 } else { terms.len() };
+                Ok((
+                    judged as u64,
+                    format!("at {at}ms {} live nodes in term {term}", terms.len()),
+                ))
+            }
+            ExpectKind::Committed => {
+                let target = match self.spec.index {
+                    Some(index) => index,
+                    None => self.base.unwrap_or(0) + 1,
+                };
+                let live = self.live(self.replicas.iter());
+                for n in &live {
+                    let have = self.commit.get(n).copied().unwrap_or(0);
+                    if have < target {
+                        return Err(format!(
+                            "by {at}ms {n} has committed up to {have}, not {target}"
+                        ));
+                    }
+                }
+                Ok((
+                    live.len() as u64,
+                    format!(
+                        "by {at}ms {} live replicas committed index {target}",
+                        live.len()
+                    ),
+                ))
+            }
+            ExpectKind::CaughtUp => {
+                let live = self.live(self.replicas.iter());
+                let target = (live.iter())
+                    .map(|n| self.commit.get(n).copied().unwrap_or(0))
+                    .max()
+                    .unwrap_or(0);
+                for n in &live {
+                    let have = self.applied.get(n).copied().unwrap_or(0);
+                    if have < target {
+                        return Err(format!(
+                            "by {at}ms {n} has applied up to {have}, behind the commit index \
+                             {target}"
+                        ));
+                    }
+                }
+                Ok((
+                    live.len() as u64,
+                    format!(
+                        "by {at}ms {} live replicas applied up to {target}",
+                        live.len()
+                    ),
+                ))
+            }
+            _ => Ok((0, String::new())),
+        }
+    }
+
+    /// Takes in what a record changes.
+    fn apply(&mut self, rec: &Record<E>) -> Result<(), String> {
+        self.cluster.observe(rec);
+        let node = rec.node;
+        match &rec.ev {
+            Ev::Crash => {
+                self.leading.remove(&node);
+                self.commit.remove(&node);
+                self.applied.remove(&node);
+            }
+            Ev::Leader { leader } => {
+                self.leader_notes = true;
+                if *leader == Some(node) {
+                    self.leading.insert(node);
+                } else {
+                    self.leading.remove(&node);
+                }
+            }
+            Ev::Send { label, .. } if self.spec.kind == ExpectKind::Messages => {
+                let counted = self.spec.label.as_deref().is_none_or(|l| l == label);
+                self.label_seen |= counted;
+                let inside = self.spec.from_us <= rec.t && rec.t < self.spec.until_us;
+                if counted && inside && self.in_scope(node) {
+                    self.sent += 1;
+                    if self.sent > self.spec.max {
+                        return Err(format!(
+                            "{} {}messages sent in {}, more than {}",
+                            self.sent,
+                            self.spec
+                                .label
+                                .as_deref()
+                                .map_or(String::new(), |l| l.to_string() + " "),
+                            self.window(),
+                            self.spec.max
+                        ));
+                    }
+                }
+            }
+            Ev::Proto { event } => match (self.fact)(event) {
+                Some(Fact::Term(t)) => {
+                    let term = self.term.entry(node).or_insert(0);
+                    *term = (*term).max(t);
+                }
+                Some(Fact::Commit(i)) => self.committed(node, rec.t, i)?,
+                Some(Fact::Applied(i)) => {
+                    self.applied.insert(node, i);
+                    self.committed(node, rec.t, i)?;
+                }
+                None => {}
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `node`'s commit index is at least `index` at `t_us`.
+    fn committed(&mut self, node: NodeId, t_us: u64, index: u64) -> Result<(), String> {
+        self.replicas.insert(node);
+        let commit = self.commit.entry(node).or_insert(0);
+        *commit = (*commit).max(index);
+        if !self.in_scope(node) || index <= self.commit_max {
+            return Ok(());
+        }
+        let before = self.commit_max;
+        self.commit_max = index;
+        let spec = &self.spec;
+        if spec.kind == ExpectKind::NoCommit && spec.from_us <= t_us && t_us < spec.until_us {
+            return Err(format!(
+                "{node} committed index {index} (beyond {before}) at {}ms, inside the window {} \
+                 that expects no commit",
+                ms(t_us),
+                self.window()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Why the run says nothing about this expectation, when it does not.
+    fn unjudged(&self, end_us: u64) -> Option<String> {
+        let spec = &self.spec;
+        if end_us < spec.until_us {
+            return Some(format!(
+                "the run ended at {}ms, before {}ms",
+                ms(end_us),
+                ms(spec.until_us)
+            ));
+        }
+        match spec.kind {
+            ExpectKind::Leader | ExpectKind::NoLeader if !self.leader_notes => {
+                Some("no node ever reported a leader".into())
+            }
+            ExpectKind::NoCommit | ExpectKind::Committed | ExpectKind::CaughtUp
+                if self.replicas.is_empty() =>
+            {
+                Some("no node ever reported a commit or applied index".into())
+            }
+            ExpectKind::SameTerm if self.term.is_empty() => {
+                Some("no node ever reported a term".into())
+            }
+            ExpectKind::Messages if !self.label_seen => Some(match &spec.label {
+                Some(label) => format!("no `{label}` message was sent all run"),
+                None => "no message was sent all run".into(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl<E> Check<E> for Expectation<E> {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn sees_traffic(&self) -> bool {
+        self.spec.kind == ExpectKind::Messages
+    }
+
+    fn observe(&mut self, rec: &Record<E>) -> Result<(), String> {
+        if rec.t > self.now_us {
+            self.span(self.now_us, rec.t)?;
+            self.now_us = rec.t;
+        }
+        self.apply(rec)
+    }
+
+    fn finish(&mut self, end_us: u64) -> Verdict {
+        // The last span reaches the end itself, so an instant at the very end is judged.
+        if let Err(detail) = self.span(self.now_us, end_us.saturating_add(1)) {
+            return Verdict::violated(self.name(), detail);
+        }
+        let kind = self.spec.kind.name();
+        if let Some(why) = self.unjudged(end_us) {
+            return Verdict::held(self.name(), 0, "", format!("{kind}: not judged: {why}"));
+        }
+        let (judged, what, detail) = match self.spec.kind {
+            ExpectKind::Leader => (
+                self.covered_us / 1000,
+                "ms",
+                format!("a leader throughout {}", self.window()),
+            ),
+            ExpectKind::NoLeader => (
+                self.covered_us / 1000,
+                "ms",
+                format!("no leader throughout {}", self.window()),
+            ),
+            ExpectKind::NoCommit => (
+                self.covered_us / 1000,
+                "ms",
+                format!(
+                    "nothing committed in {} (highest index {})",
+                    self.window(),
+                    self.commit_max
+                ),
+            ),
+            ExpectKind::Messages => (
+                self.covered_us / 1000,
+                "ms",
+                format!(
+                    "{} {}messages sent in {}, at most {}",
+                    self.sent,
+                    self.spec
+                        .label
+                        .as_deref()
+                        .map_or(String::new(), |l| l.to_string() + " "),
+                    self.window(),
+                    self.spec.max
+                ),
+            ),
+            ExpectKind::SameTerm | ExpectKind::Committed | ExpectKind::CaughtUp => {
+                let (n, detail) = self.instant.clone().unwrap_or_default();
+                (n, "live nodes", detail)
+            }
+        };
+        Verdict::held(self.name(), judged, what, format!("{kind}: {detail}"))
+    }
+}
