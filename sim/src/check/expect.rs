@@ -404,3 +404,251 @@ impl<E> Check<E> for Expectation<E> {
         Verdict::held(self.name(), judged, what, format!("{kind}: {detail}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::judge;
+
+    /// A toy protocol's events: each is one fact.
+    type Event = Fact;
+
+    fn fact(e: &Event) -> Option<Fact> {
+        Some(*e)
+    }
+
+    fn spec(kind: ExpectKind, from_ms: u64, until_ms: u64) -> Resolved {
+        Resolved {
+            name: format!("expect-{}", kind.name()),
+            kind,
+            nodes: Vec::new(),
+            from_us: from_ms * 1000,
+            until_us: until_ms * 1000,
+            after_us: 0,
+            index: None,
+            max: 0,
+            label: None,
+        }
+    }
+
+    fn at(ms: u64, node: u16, ev: Ev<Event>) -> Record<Event> {
+        Record {
+            t: ms * 1000,
+            node: NodeId(node),
+            ev,
+        }
+    }
+
+    fn leads(ms: u64, node: u16) -> Record<Event> {
+        at(
+            ms,
+            node,
+            Ev::Leader {
+                leader: Some(NodeId(node)),
+            },
+        )
+    }
+
+    fn follows(ms: u64, node: u16, leader: Option<u16>) -> Record<Event> {
+        at(
+            ms,
+            node,
+            Ev::Leader {
+                leader: leader.map(NodeId),
+            },
+        )
+    }
+
+    fn proto(ms: u64, node: u16, f: Fact) -> Record<Event> {
+        at(ms, node, Ev::Proto { event: f })
+    }
+
+    fn send(ms: u64, node: u16, label: &'static str) -> Record<Event> {
+        at(
+            ms,
+            node,
+            Ev::Send {
+                to: None,
+                id: ms,
+                label: label.into(),
+            },
+        )
+    }
+
+    fn run(spec: Resolved, records: &[Record<Event>], end_ms: u64) -> Verdict {
+        let mut checks = checks(&[spec], fact);
+        judge(&mut checks, records, end_ms * 1000).remove(0)
+    }
+
+    /// s1 leads from 0 until it crashes at 5 s; s2 leads from 6 s.
+    fn handover() -> Vec<Record<Event>> {
+        vec![
+            leads(0, 0),
+            follows(0, 1, Some(0)),
+            at(5000, 0, Ev::Crash),
+            follows(5000, 1, None),
+            leads(6000, 1),
+        ]
+    }
+
+    #[test]
+    fn leader_holds_in_a_window_with_a_leader_and_fails_across_a_gap() {
+        let v = run(spec(ExpectKind::Leader, 1000, 4000), &handover(), 10_000);
+        assert!(v.ok && v.judged == 3000, "{v:?}");
+        let v = run(spec(ExpectKind::Leader, 1000, 8000), &handover(), 10_000);
+        assert!(!v.ok && !v.vacuous, "{v:?}");
+        assert!(v.detail.contains("no leader from 5000ms"), "{}", v.detail);
+    }
+
+    #[test]
+    fn no_leader_holds_in_the_gap_only() {
+        let v = run(spec(ExpectKind::NoLeader, 5000, 6000), &handover(), 10_000);
+        assert!(v.ok && v.judged == 1000, "{v:?}");
+        let v = run(spec(ExpectKind::NoLeader, 5500, 7000), &handover(), 10_000);
+        assert!(!v.ok, "{v:?}");
+        assert!(v.detail.contains("#1"), "{}", v.detail);
+        // Only the nodes in scope count: s2's leadership is none of its business.
+        let mut only_s1 = spec(ExpectKind::NoLeader, 5500, 7000);
+        only_s1.nodes = vec![NodeId(0)];
+        assert!(run(only_s1, &handover(), 10_000).ok);
+    }
+
+    #[test]
+    fn a_window_past_the_end_or_without_leader_notes_is_vacuous() {
+        let v = run(spec(ExpectKind::Leader, 1000, 4000), &handover(), 3000);
+        assert!(!v.ok && v.vacuous, "{v:?}");
+        assert!(v.detail.contains("ended at 3000ms"), "{}", v.detail);
+        let v = run(spec(ExpectKind::NoLeader, 1000, 4000), &[], 10_000);
+        assert!(!v.ok && v.vacuous, "{v:?}");
+    }
+
+    #[test]
+    fn same_term_compares_live_nodes_at_the_instant() {
+        let records = vec![
+            proto(0, 0, Fact::Term(1)),
+            proto(0, 1, Fact::Term(1)),
+            proto(0, 2, Fact::Term(1)),
+            proto(3000, 2, Fact::Term(2)),
+            // A lower term never lowers a node's term.
+            proto(3500, 2, Fact::Term(1)),
+            proto(4000, 0, Fact::Term(2)),
+            proto(4000, 1, Fact::Term(2)),
+        ];
+        let v = run(spec(ExpectKind::SameTerm, 2000, 2000), &records, 10_000);
+        assert!(v.ok && v.judged == 3, "{v:?}");
+        let v = run(spec(ExpectKind::SameTerm, 5000, 5000), &records, 10_000);
+        assert!(v.ok, "{v:?}");
+        let v = run(spec(ExpectKind::SameTerm, 3200, 3200), &records, 10_000);
+        assert!(!v.ok && !v.vacuous, "{v:?}");
+        assert!(v.detail.contains("term 2"), "{}", v.detail);
+        // A crashed node is not compared: one node left compares nothing.
+        let mut crashed = records.clone();
+        crashed.insert(3, at(2500, 0, Ev::Crash));
+        crashed.insert(4, at(2500, 1, Ev::Crash));
+        let v = run(spec(ExpectKind::SameTerm, 3200, 3200), &crashed, 10_000);
+        assert!(!v.ok && v.vacuous, "{v:?}");
+    }
+
+    fn commits() -> Vec<Record<Event>> {
+        vec![
+            proto(1000, 0, Fact::Commit(3)),
+            proto(1000, 0, Fact::Applied(3)),
+            proto(1100, 1, Fact::Applied(3)),
+            proto(6000, 0, Fact::Commit(5)),
+            proto(6000, 0, Fact::Applied(5)),
+            proto(6200, 1, Fact::Applied(5)),
+        ]
+    }
+
+    #[test]
+    fn no_commit_fails_when_the_highest_index_rises_in_the_window() {
+        let v = run(spec(ExpectKind::NoCommit, 2000, 5000), &commits(), 10_000);
+        assert!(v.ok && v.judged == 3000, "{v:?}");
+        let v = run(spec(ExpectKind::NoCommit, 2000, 7000), &commits(), 10_000);
+        assert!(!v.ok && !v.vacuous, "{v:?}");
+        assert!(v.detail.contains("index 5"), "{}", v.detail);
+        // A replica catching up to what was committed commits nothing new.
+        let mut late = commits();
+        late.push(at(7000, 1, Ev::Crash));
+        late.push(proto(8000, 1, Fact::Applied(5)));
+        assert!(run(spec(ExpectKind::NoCommit, 7000, 9000), &late, 10_000).ok);
+        // Without commit facts there is nothing to judge.
+        let v = run(spec(ExpectKind::NoCommit, 2000, 5000), &handover(), 10_000);
+        assert!(!v.ok && v.vacuous, "{v:?}");
+    }
+
+    #[test]
+    fn committed_wants_an_entry_newer_than_after_on_every_live_replica() {
+        let mut newer = spec(ExpectKind::Committed, 7000, 7000);
+        newer.after_us = 2_000_000;
+        let v = run(newer.clone(), &commits(), 10_000);
+        assert!(v.ok && v.judged == 2, "{v:?}");
+        // By 6.1 s s2 has not heard of index 4 or 5 yet.
+        let mut early = newer.clone();
+        (early.from_us, early.until_us) = (6_100_000, 6_100_000);
+        let v = run(early, &commits(), 10_000);
+        assert!(
+            !v.ok && v.detail.contains("#1 has committed up to 3"),
+            "{v:?}"
+        );
+        // A fixed index.
+        let mut index = spec(ExpectKind::Committed, 3000, 3000);
+        index.index = Some(3);
+        assert!(run(index.clone(), &commits(), 10_000).ok);
+        index.index = Some(4);
+        assert!(!run(index, &commits(), 10_000).ok);
+        // A replica that crashed is not live; one that restarted and has not caught up is.
+        let mut restarted = commits();
+        restarted.push(at(6500, 1, Ev::Crash));
+        assert!(run(newer.clone(), &restarted, 10_000).ok);
+        restarted.push(at(6600, 1, Ev::Restart));
+        restarted.push(proto(6600, 1, Fact::Applied(2)));
+        assert!(!run(newer, &restarted, 10_000).ok);
+    }
+
+    #[test]
+    fn caught_up_wants_every_live_replica_to_apply_the_highest_commit() {
+        let v = run(spec(ExpectKind::CaughtUp, 7000, 7000), &commits(), 10_000);
+        assert!(v.ok && v.judged == 2, "{v:?}");
+        let v = run(spec(ExpectKind::CaughtUp, 6100, 6100), &commits(), 10_000);
+        assert!(
+            !v.ok && v.detail.contains("#1 has applied up to 3"),
+            "{v:?}"
+        );
+        // Judged at the very end of the run too.
+        let v = run(
+            spec(ExpectKind::CaughtUp, 10_000, 10_000),
+            &commits(),
+            10_000,
+        );
+        assert!(v.ok && v.judged == 2, "{v:?}");
+        let v = run(spec(ExpectKind::CaughtUp, 7000, 7000), &handover(), 10_000);
+        assert!(!v.ok && v.vacuous, "{v:?}");
+    }
+
+    #[test]
+    fn messages_counts_a_label_in_the_window_and_fails_past_the_most() {
+        let records = vec![
+            send(500, 0, "VOTE"),
+            send(1500, 0, "VOTE"),
+            send(1600, 1, "HB"),
+            send(2500, 1, "VOTE"),
+            send(4500, 1, "VOTE"),
+        ];
+        let mut votes = spec(ExpectKind::Messages, 1000, 4000);
+        votes.label = Some("VOTE".into());
+        votes.max = 2;
+        let v = run(votes.clone(), &records, 10_000);
+        assert!(v.ok && v.detail.contains("2 VOTE messages"), "{v:?}");
+        votes.max = 1;
+        let v = run(votes.clone(), &records, 10_000);
+        assert!(!v.ok && v.detail.contains("2 VOTE messages"), "{v:?}");
+        let mut all = spec(ExpectKind::Messages, 1000, 4000);
+        all.max = 2;
+        assert!(!run(all, &records, 10_000).ok, "3 messages of any label");
+        // A label never sent (a typo?) judges nothing.
+        votes.label = Some("VOTES".into());
+        let v = run(votes, &records, 10_000);
+        assert!(!v.ok && v.vacuous && v.detail.contains("`VOTES`"), "{v:?}");
+    }
+}
