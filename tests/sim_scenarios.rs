@@ -220,10 +220,18 @@ fn a_run_whose_checks_judge_nothing_exits_1_vacuous_unless_allowed() {
     let path = dir.0.join("all-crash.toml");
     std::fs::write(&path, ALL_CRASH).unwrap();
     let out = dir.0.join("out");
-    let run = faultline(&["run", &path.to_string_lossy(), "--out", &out.to_string_lossy()]);
+    let run = faultline(&[
+        "run",
+        &path.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("FAIL (vacuous: leader-agreement, chat-delivery, view-convergence)"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL (vacuous: leader-agreement, chat-delivery, view-convergence)"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("FAIL    leader-agreement   vacuous: judged nothing"),
         "{stdout}"
@@ -238,18 +246,38 @@ fn a_run_whose_checks_judge_nothing_exits_1_vacuous_unless_allowed() {
         "{ALL_CRASH}\n[checks]\nallow_vacuous = [\"leader-agreement\", \"chat-delivery\", \"view-convergence\"]\n"
     );
     std::fs::write(&path, &allowed).unwrap();
-    let run = faultline(&["run", &path.to_string_lossy(), "--out", &out.to_string_lossy()]);
+    let run = faultline(&[
+        "run",
+        &path.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("vacuous chat-delivery      vacuous (allowed)"), "{stdout}");
+    assert!(
+        stdout.contains("vacuous chat-delivery      vacuous (allowed)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("PASS  digest"), "{stdout}");
 
     // A name that is no check of the run is bad input.
-    std::fs::write(&path, allowed.replace("\"chat-delivery\"", "\"chat-delivry\"")).unwrap();
-    let run = faultline(&["run", &path.to_string_lossy(), "--out", &out.to_string_lossy()]);
+    std::fs::write(
+        &path,
+        allowed.replace("\"chat-delivery\"", "\"chat-delivry\""),
+    )
+    .unwrap();
+    let run = faultline(&[
+        "run",
+        &path.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("field `checks.allow_vacuous`: no check named `chat-delivry`"), "{stderr}");
+    assert!(
+        stderr.contains("field `checks.allow_vacuous`: no check named `chat-delivry`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -263,7 +291,12 @@ fn an_expectation_that_fails_fails_the_run_with_its_name() {
     );
     std::fs::write(&path, text).unwrap();
     let out = dir.0.join("out");
-    let run = faultline(&["run", &path.to_string_lossy(), "--out", &out.to_string_lossy()]);
+    let run = faultline(&[
+        "run",
+        &path.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAIL    nobody-leads"), "{stdout}");
