@@ -13,6 +13,9 @@ use crate::scenario::InputError;
 /// reads it; the protocol never sees it.
 pub const ALLOW_VACUOUS: &str = "allow_vacuous";
 
+/// How far behind the highest commit a caught-up replica may be, unless it says.
+pub const CAUGHT_UP_LAG_MS_DEFAULT: u64 = 1000;
+
 /// What an expectation asks for.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -28,7 +31,8 @@ pub enum ExpectKind {
     /// By `by_ms`, every live replica has committed `index`, or (without `index`) an entry
     /// beyond the highest commit index anyone had at `after_ms`.
     Committed,
-    /// At `by_ms`, every live replica has applied everything any live replica committed.
+    /// At `by_ms`, every live replica has applied everything committed anywhere by
+    /// `by_ms - lag_ms` (entries committed since may still be on their way).
     CaughtUp,
     /// At most `max` datagrams (of `label`, if given) are sent in `[from_ms, until_ms)`.
     Messages,
@@ -56,7 +60,7 @@ impl ExpectKind {
             }
             ExpectKind::SameTerm => (&["at_ms"], &[]),
             ExpectKind::Committed => (&["by_ms"], &["after_ms", "index"]),
-            ExpectKind::CaughtUp => (&["by_ms"], &[]),
+            ExpectKind::CaughtUp => (&["by_ms"], &["lag_ms"]),
             ExpectKind::Messages => (&["from_ms", "until_ms", "max"], &["label"]),
         }
     }
@@ -89,6 +93,10 @@ pub struct Expect {
     /// Committed: the entry must be newer than every entry committed by then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_ms: Option<u64>,
+    /// Caught-up: how far behind the commits a replica may be (default
+    /// [`CAUGHT_UP_LAG_MS_DEFAULT`]): a leader that keeps ticking commits as it goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_ms: Option<u64>,
     /// Committed: the index every live replica must reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u64>,
@@ -114,7 +122,8 @@ pub struct Resolved {
     pub from_us: u64,
     /// Window end, excluded (µs); equal to `from_us` for an instant.
     pub until_us: u64,
-    /// Committed: the time whose highest commit index must be passed (µs).
+    /// Committed: the time whose highest commit index must be passed; caught-up: the time
+    /// whose highest commit index every replica must have applied (µs).
     pub after_us: u64,
     /// Committed: the index to reach.
     pub index: Option<u64>,
@@ -133,6 +142,7 @@ impl Expect {
             "at_ms" => self.at_ms,
             "by_ms" => self.by_ms,
             "after_ms" => self.after_ms,
+            "lag_ms" => self.lag_ms,
             "index" => self.index,
             "max" => self.max,
             _ => None,
@@ -142,7 +152,7 @@ impl Expect {
 
 /// Every field a kind may take, for "takes no" errors.
 const FIELDS: &[&str] = &[
-    "from_ms", "until_ms", "at_ms", "by_ms", "after_ms", "index", "max",
+    "from_ms", "until_ms", "at_ms", "by_ms", "after_ms", "lag_ms", "index", "max",
 ];
 
 impl Scenario {
@@ -233,7 +243,11 @@ impl Scenario {
                 nodes,
                 from_us,
                 until_us,
-                after_us: us(e.after_ms),
+                after_us: match e.kind {
+                    ExpectKind::CaughtUp => us(e.by_ms)
+                        .saturating_sub(us(Some(e.lag_ms.unwrap_or(CAUGHT_UP_LAG_MS_DEFAULT)))),
+                    _ => us(e.after_ms),
+                },
                 index: e.index,
                 max: e.max.unwrap_or(0),
                 label: e.label.clone(),

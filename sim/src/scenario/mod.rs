@@ -14,7 +14,7 @@ mod input_error;
 mod schedule;
 
 use crate::protocol::Role;
-pub use expect::{Expect, ExpectKind, Resolved, ALLOW_VACUOUS};
+pub use expect::{Expect, ExpectKind, Resolved, ALLOW_VACUOUS, CAUGHT_UP_LAG_MS_DEFAULT};
 pub use input_error::{InputError, Source};
 pub use schedule::WorldAction;
 
