@@ -144,7 +144,9 @@ pub fn byzantine_command(base: &RunRequest, opts: &ByzantineOptions) -> i32 {
                             .summary
                             .checks
                             .iter()
-                            .find(|c| !c.ok)
+                            // A lie is caught by a violation; a check that judged
+                            // nothing caught nothing.
+                            .find(|c| !c.ok && !c.vacuous)
                             .map(|c| c.name.clone()),
                         Err(e) => panic!("validated scenario refused: {e}"),
                     };

@@ -32,6 +32,10 @@ pub struct SeedResult {
     /// The first check that failed ("nondeterminism" when two runs differed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_check: Option<String>,
+    /// The first check that judged nothing where the scenario wants judgement: the seed
+    /// found no bug, and showed nothing either. Not a failure: no seed file is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vacuous: Option<String>,
     /// Its failure's seed file, relative to where explore ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed_file: Option<String>,
@@ -77,6 +81,13 @@ pub struct Exploration {
     pub failed: u64,
     /// Failed seeds per check that failed first.
     pub failed_by_check: BTreeMap<String, u64>,
+    /// Seeds that violated nothing but had a check that judged nothing (not counted as
+    /// passed: nothing was found, and nothing was shown either).
+    #[serde(default)]
+    pub vacuous: u64,
+    /// Those seeds per check that judged nothing first.
+    #[serde(default)]
+    pub vacuous_by_check: BTreeMap<String, u64>,
     /// The lowest failing seeds, by seed, at most [`FAILURES_KEPT_MAX`].
     pub failures: Vec<SeedResult>,
     /// Seeds whose determinism was checked (run twice).
@@ -109,7 +120,13 @@ impl Exploration {
         self.delivered += r.delivered;
         self.digests_xor = xor_hex(&self.digests_xor, seed_hash(r.seed, &r.digest));
         if r.ok {
-            self.passed += 1;
+            match &r.vacuous {
+                Some(check) => {
+                    self.vacuous += 1;
+                    *self.vacuous_by_check.entry(check.clone()).or_default() += 1;
+                }
+                None => self.passed += 1,
+            }
             return;
         }
         self.failed += 1;
@@ -146,6 +163,10 @@ impl Exploration {
         self.failed += x.failed;
         for (check, n) in x.failed_by_check {
             *self.failed_by_check.entry(check).or_default() += n;
+        }
+        self.vacuous += x.vacuous;
+        for (check, n) in x.vacuous_by_check {
+            *self.vacuous_by_check.entry(check).or_default() += n;
         }
         for f in x.failures {
             self.keep_failure(f);

@@ -214,11 +214,12 @@ fn explore_seed(req: &RunRequest, twice: bool, failures_dir: &Path) -> SeedResul
         // bad between seeds, so this is a bug in faultline itself.
         Err(e) => panic!("seed {}: {e}", req.seed),
     };
-    let mut failed_check = outcome
-        .summary
-        .checks
-        .iter()
-        .find(|c| !c.ok)
+    let checks = &outcome.summary.checks;
+    let mut failed_check = (checks.iter())
+        .find(|c| !c.ok && !c.vacuous)
+        .map(|c| c.name.clone());
+    let vacuous = (checks.iter())
+        .find(|c| !c.ok && c.vacuous)
         .map(|c| c.name.clone());
     let mut note = None;
     if twice {
@@ -238,6 +239,7 @@ fn explore_seed(req: &RunRequest, twice: bool, failures_dir: &Path) -> SeedResul
         digest: s.digest.clone(),
         ok: failed_check.is_none(),
         failed_check,
+        vacuous,
         seed_file,
         elections_ms: election_times_ms(s),
         recoveries_ms: recovery_times_ms(s),
@@ -518,6 +520,16 @@ pub fn finish(x: &Exploration, report_dir: &Path) -> i32 {
     );
     if x.interrupted {
         println!("  interrupted   after {n} seeds (seeds in flight were finished)");
+    }
+    if x.vacuous > 0 {
+        let checks: Vec<String> = (x.vacuous_by_check.iter())
+            .map(|(c, k)| format!("{c}: {k}"))
+            .collect();
+        println!(
+            "  vacuous       {}  ({}; judged nothing, no bug found)",
+            x.vacuous,
+            checks.join(", ")
+        );
     }
     println!("  passed        {}", x.passed);
     let checks: Vec<String> = x

@@ -134,12 +134,13 @@ pub fn print_verdict_unless(
         s.protocol, s.scenario, s.seed
     );
     for c in &s.checks {
-        println!(
-            "  {} {:<18} {}",
-            if c.ok { "ok  " } else { "FAIL" },
-            c.name,
-            c.detail
-        );
+        let judged = match (c.ok, c.vacuous) {
+            (false, false) => String::new(),
+            (true, true) => "vacuous (allowed): judged nothing: ".into(),
+            (false, true) => "vacuous: judged nothing: ".into(),
+            (true, false) => format!("{}: ", c.judged_text()),
+        };
+        println!("  {:<7} {:<18} {judged}{}", c.status(), c.name, c.detail);
     }
     let elections: Vec<String> = s
         .elections
@@ -198,10 +199,22 @@ pub fn print_verdict_unless(
             println!("FAIL  {why}  digest {}  -> {}", s.digest, dir.display())
         }
         _ => {
-            let verdict = if o.passed() { "PASS" } else { "FAIL" };
+            let verdict = match s.verdict.as_str() {
+                "pass" => "PASS".to_string(),
+                "vacuous" => format!("FAIL (vacuous: {})", vacuous_failures(s).join(", ")),
+                _ => "FAIL".to_string(),
+            };
             println!("{verdict}  digest {}  -> {}", s.digest, dir.display());
         }
     }
+}
+
+/// The checks that failed the run by judging nothing.
+fn vacuous_failures(s: &Summary) -> Vec<&str> {
+    (s.checks.iter())
+        .filter(|c| !c.ok && c.vacuous)
+        .map(|c| c.name.as_str())
+        .collect()
 }
 
 #[cfg(test)]

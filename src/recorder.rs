@@ -144,25 +144,45 @@ impl<E: faultline_sim::ProtoEvent + Send> Recorder<E> {
             files,
         } = self;
         // Checks format node ids; a person reads node names.
+        let allowed = run.scenario.allow_vacuous();
         let verdicts: Vec<Verdict> = (verdicts.into_iter())
-            .map(|v| Verdict {
-                detail: name_nodes(&v.detail, &names),
-                ..v
+            .map(|v| {
+                let mut v = Verdict {
+                    detail: name_nodes(&v.detail, &names),
+                    ..v
+                };
+                if allowed.contains(&v.name) {
+                    v.allow_vacuous();
+                }
+                v
             })
             .collect();
         let analysis = analyser.finish();
-        let ok = verdicts.iter().all(|v| v.ok);
+        let vacuous: Vec<String> = (verdicts.iter())
+            .filter(|v| v.vacuous)
+            .map(|v| v.name.clone())
+            .collect();
+        // A run that fails only for checks that judged nothing says so: it found no bug, but
+        // it showed nothing either.
+        let verdict = if verdicts.iter().all(|v| v.ok) {
+            "pass"
+        } else if verdicts.iter().all(|v| v.ok || v.vacuous) {
+            "vacuous"
+        } else {
+            "fail"
+        };
         let summary = Summary {
             scenario: run.scenario.name.clone(),
             protocol: run.scenario.protocol.clone(),
             seed: run.seed,
             bugs: run.bugs.to_vec(),
             digest: trace.digest(),
-            verdict: if ok { "pass" } else { "fail" }.to_string(),
+            verdict: verdict.to_string(),
             end_ms: end_us as f64 / 1000.0,
             details: facts.details(&names),
             nodes: names,
             checks: verdicts,
+            vacuous,
             elections: analysis.elections,
             recoveries: analysis.recoveries,
             messages: analysis.messages,

@@ -96,6 +96,7 @@ impl<P: Protocol> Entry for Typed<P> {
         files: Option<&std::path::Path>,
     ) -> Result<crate::outcome::Outcome, InputError> {
         let proto = P::new(&setup_of(&req.scenario, &req.bugs), &req.source())?;
+        check_allow_vacuous(&proto, &req.scenario, &req.source())?;
         crate::run::execute(proto, req, files)
     }
     #[cfg(not(madsim))]
@@ -106,6 +107,7 @@ impl<P: Protocol> Entry for Typed<P> {
         opts: &crate::lan::merge::MergeOptions,
     ) -> Result<crate::lan::merge::Merged, String> {
         let proto = P::new(&setup_of(scenario, &[]), src).map_err(|e| e.to_string())?;
+        check_allow_vacuous(&proto, scenario, src).map_err(|e| e.to_string())?;
         crate::lan::merge::judge(proto, scenario, opts)
     }
     #[cfg(not(madsim))]
@@ -115,6 +117,21 @@ impl<P: Protocol> Entry for Typed<P> {
     }
 }
 
+/// Checks that `[checks] allow_vacuous` names only checks the run has: the protocol's and
+/// the scenario's expectations.
+fn check_allow_vacuous<P: Protocol>(
+    proto: &P,
+    scenario: &Scenario,
+    src: &Source,
+) -> Result<(), InputError> {
+    let checks = proto.checks();
+    let expected = scenario.expected();
+    let names: Vec<&str> = (checks.iter().map(|c| c.name()))
+        .chain(expected.iter().map(|e| e.name.as_str()))
+        .collect();
+    scenario.check_allow_vacuous(src, Some(&names))
+}
+
 /// The setup a scenario describes, with planted bugs `bugs`.
 pub fn setup_of(scenario: &Scenario, bugs: &[String]) -> Setup {
     Setup {
@@ -122,7 +139,7 @@ pub fn setup_of(scenario: &Scenario, bugs: &[String]) -> Setup {
         roles: scenario.node_roles().iter().map(|r| r.name).collect(),
         config: scenario.config.clone(),
         workload: scenario.workload.clone(),
-        checks: scenario.checks.clone(),
+        checks: scenario.protocol_checks(),
         bugs: bugs.to_vec(),
     }
 }

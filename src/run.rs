@@ -144,10 +144,10 @@ impl RunRequest {
             seed: self.seed,
             bugs: self.bugs.clone(),
             digest: summary.digest.clone(),
-            failed_check: summary
-                .checks
-                .iter()
-                .find(|c| !c.ok)
+            // The violation, when there is one; else the check that judged nothing.
+            failed_check: (summary.checks.iter())
+                .find(|c| !c.ok && !c.vacuous)
+                .or_else(|| summary.checks.iter().find(|c| !c.ok))
                 .map(|c| c.name.clone()),
             resolved: summary.resolved.clone(),
             scenario: self.concrete(),

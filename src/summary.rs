@@ -20,7 +20,8 @@ pub struct Summary {
     pub bugs: Vec<String>,
     /// The trace digest.
     pub digest: String,
-    /// "pass" or "fail".
+    /// "pass"; "fail"; or "vacuous": no check was violated, but some that must judge
+    /// something judged nothing (exit code 1 all the same).
     pub verdict: String,
     /// When the run ended, in milliseconds (early when a check failed).
     pub end_ms: f64,
@@ -28,6 +29,9 @@ pub struct Summary {
     pub nodes: Vec<String>,
     /// One entry per check.
     pub checks: Vec<Verdict>,
+    /// The checks that judged nothing, whether the scenario allows it or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vacuous: Vec<String>,
     /// Each election: from the first candidate to the winner taking office.
     pub elections: Vec<Election>,
     /// Each fault and how long the group took to agree on a live leader again.

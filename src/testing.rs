@@ -206,7 +206,9 @@ impl Explore<'_> {
             let outcome = req
                 .execute(None)
                 .unwrap_or_else(|e| panic!("faultline: {e}"));
-            let Some(failed) = outcome.summary.checks.iter().find(|c| !c.ok) else {
+            // Hunting bugs: a seed whose checks judged nothing found none.
+            let failed = (outcome.summary.checks.iter()).find(|c| !c.ok && !c.vacuous);
+            let Some(failed) = failed else {
                 continue;
             };
             let (check, detail) = (failed.name.clone(), failed.detail.clone());
@@ -268,7 +270,11 @@ fn failure_message(run: &Run, scenario: &Path) -> String {
         scenario.display(),
         run.summary.seed,
         failed.map_or("?", |c| c.name.as_str()),
-        failed.map_or("", |c| c.detail.as_str()),
+        failed.map_or(String::new(), |c| if c.vacuous {
+            format!("vacuous, judged nothing: {}", c.detail)
+        } else {
+            c.detail.clone()
+        }),
         run.dir.display(),
         run.summary.seed,
         run.dir.join("failure.seed").display()

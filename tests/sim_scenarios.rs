@@ -264,3 +264,117 @@ fn a_run_without_files_writes_and_keeps_nothing() {
     assert_eq!(text.lines().count() as u64, full.summary.events + 1);
     assert!(full.timeline_svg.is_some());
 }
+
+/// A bully group whose every server crashes: no check has anything left to judge.
+const ALL_CRASH: &str = r#"
+name = "all-crash"
+protocol = "bully"
+duration_ms = 10000
+
+[nodes]
+servers = 3
+
+[[faults]]
+kind = "crash"
+node = "s1"
+at_ms = 1000
+
+[[faults]]
+kind = "crash"
+node = "s2"
+at_ms = 1000
+
+[[faults]]
+kind = "crash"
+node = "s3"
+at_ms = 1000
+"#;
+
+#[test]
+fn a_run_whose_checks_judge_nothing_exits_1_vacuous_unless_allowed() {
+    let dir = common::Scratch::new("vacuous");
+    let path = dir.0.join("all-crash.toml");
+    std::fs::write(&path, ALL_CRASH).unwrap();
+    let out = dir.0.join("out");
+    let run = faultline(&[
+        "run",
+        &path.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL (vacuous: leader-agreement, chat-delivery, view-convergence)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL    leader-agreement   vacuous: judged nothing"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["verdict"], "vacuous", "{summary}");
+    assert_eq!(summary["vacuous"].as_array().unwrap().len(), 3, "{summary}");
+
+    // The scenario may say that judging nothing is fine, check by check.
+    let allowed = format!(
+        "{ALL_CRASH}\n[checks]\nallow_vacuous = [\"leader-agreement\", \"chat-delivery\", \"view-convergence\"]\n"
+    );
+    std::fs::write(&path, &allowed).unwrap();
+    let run = faultline(&[
+        "run",
+        &path.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("vacuous chat-delivery      vacuous (allowed)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("PASS  digest"), "{stdout}");
+
+    // A name that is no check of the run is bad input.
+    std::fs::write(
+        &path,
+        allowed.replace("\"chat-delivery\"", "\"chat-delivry\""),
+    )
+    .unwrap();
+    let run = faultline(&[
+        "run",
+        &path.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("field `checks.allow_vacuous`: no check named `chat-delivry`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_expectation_that_fails_fails_the_run_with_its_name() {
+    let dir = common::Scratch::new("expect");
+    let path = dir.0.join("expect.toml");
+    let text = std::fs::read_to_string("scenarios/bully/leader-crash.toml").unwrap();
+    // s5 is down from 5 s to 12 s and s4 leads then: a window that wants no leader fails.
+    let text = format!(
+        "{text}\n[[expect]]\nkind = \"no-leader\"\nname = \"nobody-leads\"\nfrom_ms = 7000\nuntil_ms = 9000\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = dir.0.join("out");
+    let run = faultline(&[
+        "run",
+        &path.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL    nobody-leads"), "{stdout}");
+    assert!(stdout.contains("s4"), "{stdout}");
+}

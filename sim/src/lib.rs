@@ -29,7 +29,7 @@ pub mod simulator;
 pub mod testkit;
 pub mod trace;
 
-pub use check::{Check, Cluster, Verdict};
+pub use check::{Check, Cluster, Fact, Verdict};
 pub use node::stream::{CloseReason, StreamEvent, StreamId};
 pub use node::timers::NoTimer;
 pub use node::{

@@ -87,7 +87,9 @@ pub fn judge<P: Protocol>(
             trace.push(rec);
             recorder.record(rec);
         }
-        let verdicts = check::judge(&mut proto.checks(), &records, end_us);
+        let mut checks = proto.checks();
+        checks.extend(check::expect::checks(&scenario.expected(), P::fact));
+        let verdicts = check::judge(&mut checks, &records, end_us);
         let run = RunInfo {
             scenario,
             seed: 0,

@@ -68,7 +68,7 @@ pub fn first_failure(path: &str, bug: &str, seeds: std::ops::Range<u64>) -> Opti
             .summary
             .checks
             .iter()
-            .find(|c| !c.ok)
+            .find(|c| !c.ok && !c.vacuous)
             .map(|c| (seed, c.name.clone()))
     })
 }

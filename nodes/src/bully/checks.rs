@@ -68,7 +68,9 @@ impl Settle {
     }
 
     /// Judges "holds within `within_us` of the last change, and to the end". `now` tells
-    /// what is wrong at the end, if anything.
+    /// what is wrong at the end, if anything; `judged` counts the nodes it held over at the
+    /// end (`what` names them).
+    #[allow(clippy::too_many_arguments)]
     fn verdict(
         &self,
         name: &str,
@@ -76,19 +78,22 @@ impl Settle {
         last_change_us: u64,
         end_us: u64,
         now: Result<(), String>,
+        judged: u64,
+        what: &str,
     ) -> Verdict {
         let deadline_us = last_change_us.saturating_add(within_us);
-        let (ok, detail) = if end_us < deadline_us {
+        let (judged, ok, detail) = if end_us < deadline_us {
             let d = format!(
                 "not judged: the run ended at {}ms, before the last fault ({}ms) + {}ms",
                 ms(end_us),
                 ms(last_change_us),
                 ms(within_us)
             );
-            (true, d)
+            (0, true, d)
         } else {
             match (self.since_us, now) {
                 (Some(t), _) if t <= deadline_us => (
+                    judged,
                     true,
                     format!(
                         "held from {}ms (last fault at {}ms, bound {}ms) to the end ({}ms)",
@@ -99,6 +104,7 @@ impl Settle {
                     ),
                 ),
                 (Some(t), _) => (
+                    0,
                     false,
                     format!(
                         "held only from {}ms, after the deadline {}ms (last fault at {}ms)",
@@ -108,16 +114,17 @@ impl Settle {
                     ),
                 ),
                 (None, Err(why)) => (
+                    0,
                     false,
                     format!("broken at the end ({}ms): {why}", ms(end_us)),
                 ),
-                (None, Ok(())) => (false, format!("never held by {}ms", ms(end_us))),
+                (None, Ok(())) => (0, false, format!("never held by {}ms", ms(end_us))),
             }
         };
-        Verdict {
-            name: name.to_string(),
-            ok,
-            detail,
+        if ok {
+            Verdict::held(name, judged, what, detail)
+        } else {
+            Verdict::violated(name, detail)
         }
     }
 }
@@ -207,12 +214,19 @@ impl Check<Event> for LeaderAgreement {
 
     fn finish(&mut self, end_us: u64) -> Verdict {
         let now = self.holds();
+        let up = self
+            .servers
+            .iter()
+            .filter(|s| self.cluster.is_up(**s))
+            .count();
         self.settle.verdict(
             self.name(),
             self.within_us,
             self.cluster.last_change_us,
             end_us,
             now,
+            up as u64,
+            "live servers",
         )
     }
 }
@@ -390,11 +404,7 @@ impl Check<Event> for ChatDelivery {
         let name = self.name().to_string();
         let gaps = self.gaps();
         if !gaps.is_empty() {
-            return Verdict {
-                name,
-                ok: false,
-                detail: summarize("gaps", &gaps),
-            };
+            return Verdict::violated(name, summarize("gaps", &gaps));
         }
         let last_us = self.cluster.last_change_us;
         if end_us < last_us.saturating_add(self.within_us) {
@@ -406,11 +416,7 @@ impl Check<Event> for ChatDelivery {
                 ms(last_us),
                 ms(self.within_us)
             );
-            return Verdict {
-                name,
-                ok: true,
-                detail,
-            };
+            return Verdict::held(name, 0, "acknowledged chats", detail);
         }
         let quorum = self.servers.len() / 2 + 1;
         let comps = self.cluster.components(&self.nodes);
@@ -423,11 +429,7 @@ impl Check<Event> for ChatDelivery {
                  {} acknowledged chats was not judged",
                 self.acks.len()
             );
-            return Verdict {
-                name,
-                ok: true,
-                detail,
-            };
+            return Verdict::held(name, 0, "acknowledged chats", detail);
         };
         // An acknowledgement gets the same time to spread as a fault does to heal.
         let judged: Vec<&Ack> = self
@@ -452,11 +454,7 @@ impl Check<Event> for ChatDelivery {
             }
         }
         if !missing.is_empty() {
-            return Verdict {
-                name,
-                ok: false,
-                detail: summarize("undelivered", &missing),
-            };
+            return Verdict::violated(name, summarize("undelivered", &missing));
         }
         let detail = format!(
             "{} acknowledged chats delivered in one order by all {} nodes of the majority side \
@@ -467,11 +465,7 @@ impl Check<Event> for ChatDelivery {
             ms(self.within_us),
             self.delivered_any.len()
         );
-        Verdict {
-            name,
-            ok: true,
-            detail,
-        }
+        Verdict::held(name, judged.len() as u64, "acknowledged chats", detail)
     }
 }
 
@@ -548,12 +542,19 @@ impl Check<Event> for ViewConvergence {
 
     fn finish(&mut self, end_us: u64) -> Verdict {
         let now = self.holds();
+        let up = self
+            .nodes
+            .iter()
+            .filter(|n| self.cluster.is_up(**n))
+            .count();
         self.settle.verdict(
             self.name(),
             self.within_us,
             self.cluster.last_change_us,
             end_us,
             now,
+            up as u64,
+            "live nodes",
         )
     }
 }

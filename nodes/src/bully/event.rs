@@ -1,6 +1,6 @@
 //! What servers and chat clients report to the trace (read by the checks).
 
-use faultline_sim::NodeId;
+use faultline_sim::{Fact, NodeId};
 use serde::{Deserialize, Serialize};
 
 /// Why a leader refused a chat.
@@ -81,4 +81,24 @@ pub enum Event {
         /// Why.
         reason: Refusal,
     },
+}
+
+impl Event {
+    /// What the event tells a scenario's expectations: a server's term is its epoch, and
+    /// what it applied is the last chat it delivered (delivered chats are committed).
+    pub fn fact(&self) -> Option<Fact> {
+        match self {
+            Event::EpochAdopted { epoch, .. } | Event::Synced { epoch, .. } => {
+                Some(Fact::Term(*epoch))
+            }
+            Event::Delivered { seq, .. } => Some(Fact::Applied(*seq)),
+            Event::ViewJoin { .. }
+            | Event::ViewLeave { .. }
+            | Event::ViewTimeout { .. }
+            | Event::View { .. }
+            | Event::ChatSent { .. }
+            | Event::ChatAcked { .. }
+            | Event::ChatRefused { .. } => None,
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! The bully group as a runtime [`Protocol`]: which node runs at each id, and its checks.
 
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::{BoxNode, Bug, Check, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS};
+use faultline_sim::{
+    BoxNode, Bug, Check, Fact, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS,
+};
 
 use super::bugs::Bugs;
 use super::checks::{checks, ChecksConfig};
@@ -101,5 +103,9 @@ impl Protocol for Bully {
 
     fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {
         checks(&self.servers, &self.clients, &self.checks)
+    }
+
+    fn fact(event: &Event) -> Option<Fact> {
+        event.fact()
     }
 }

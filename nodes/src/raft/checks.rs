@@ -57,15 +57,6 @@ pub(crate) fn ms(us: u64) -> u64 {
     us / 1000
 }
 
-/// A verdict for a check that found nothing wrong.
-fn held(name: &str, detail: String) -> Verdict {
-    Verdict {
-        name: name.to_string(),
-        ok: true,
-        detail,
-    }
-}
-
 /// At most one leader per term.
 #[derive(Default)]
 pub(crate) struct ElectionSafety {
@@ -97,8 +88,10 @@ impl Check<Event> for ElectionSafety {
     }
 
     fn finish(&mut self, _end_us: u64) -> Verdict {
-        held(
+        Verdict::held(
             self.name(),
+            self.leaders.len() as u64,
+            "terms",
             format!("{} terms elected a leader, one each", self.leaders.len()),
         )
     }
@@ -150,8 +143,10 @@ impl Check<Event> for LeaderAppendOnly {
     }
 
     fn finish(&mut self, _end_us: u64) -> Verdict {
-        held(
+        Verdict::held(
             self.name(),
+            self.appended,
+            "entries appended by leaders",
             format!(
                 "leaders appended {} entries and never truncated",
                 self.appended
@@ -204,8 +199,10 @@ impl Check<Event> for LogMatching {
     }
 
     fn finish(&mut self, _end_us: u64) -> Verdict {
-        held(
+        Verdict::held(
             self.name(),
+            self.chains.len() as u64,
+            "(index, term) pairs",
             format!(
                 "{} (index, term) pairs, one log prefix each",
                 self.chains.len()
@@ -278,8 +275,10 @@ impl Check<Event> for LeaderCompleteness {
 
     fn finish(&mut self, _end_us: u64) -> Verdict {
         let top = self.committed.map_or(0, |c| c.0);
-        held(
+        Verdict::held(
             self.name(),
+            self.leaders,
+            "new leaders",
             format!(
                 "{} new leaders each held every committed entry (highest committed index {top})",
                 self.leaders
@@ -351,8 +350,10 @@ impl Check<Event> for StateMachineSafety {
     }
 
     fn finish(&mut self, _end_us: u64) -> Verdict {
-        held(
+        Verdict::held(
             self.name(),
+            self.applied.len() as u64,
+            "applied indexes",
             format!("{} indexes applied, one entry each", self.applied.len()),
         )
     }

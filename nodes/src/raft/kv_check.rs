@@ -134,23 +134,27 @@ impl Check<Event> for KvLinearizable {
             .collect::<std::collections::BTreeSet<_>>()
             .len();
         let unknown = self.ops.iter().filter(|o| o.return_us.is_none()).count();
-        let (ok, detail) = match check(&self.ops, Model::Kv) {
-            LVerdict::Linearizable => (
-                true,
+        let ops = self.ops.len() as u64;
+        match check(&self.ops, Model::Kv) {
+            LVerdict::Linearizable => Verdict::held(
+                self.name(),
+                ops,
+                "kv ops",
                 format!(
-                    "{} kv operations on {keys} keys are linearizable ({unknown} with unknown outcome, {} refused and left out)",
-                    self.ops.len(),
+                    "{ops} kv operations on {keys} keys are linearizable ({unknown} with unknown outcome, {} refused and left out)",
                     self.refused
                 ),
             ),
-            v @ LVerdict::NotLinearizable { .. } => (false, v.to_string().replace('\n', " ")),
-            // An undecided search is not evidence of a bug; say so rather than fail the run.
-            LVerdict::Unknown { reason } => (true, format!("not decided: {reason}")),
-        };
-        Verdict {
-            name: self.name().to_string(),
-            ok,
-            detail,
+            v @ LVerdict::NotLinearizable { .. } => {
+                Verdict::violated(self.name(), v.to_string().replace('\n', " "))
+            }
+            // An undecided search is not evidence of a bug, nor a judgement: vacuous.
+            LVerdict::Unknown { reason } => Verdict::held(
+                self.name(),
+                0,
+                "kv ops",
+                format!("{ops} kv operations not decided: {reason}"),
+            ),
         }
     }
 }

@@ -109,34 +109,51 @@ impl Liveness {
         }
     }
 
-    fn judge(&self, end_us: u64) -> Result<String, String> {
+    /// The verdict's words, and how many deadlines were judged: the leader's, and the
+    /// progress's when the run has clients. A run with clients whose progress was not
+    /// judged judged nothing that matters: 0.
+    fn judge(&self, end_us: u64) -> (u64, Result<String, String>) {
         let last_us = self.cluster.last_change_us;
         if self.majority.is_empty() {
-            return Ok(format!(
-                "not judged: no majority of servers connected after the last fault ({}ms)",
-                ms(last_us)
-            ));
+            return (
+                0,
+                Ok(format!(
+                    "not judged: no majority of servers connected after the last fault ({}ms)",
+                    ms(last_us)
+                )),
+            );
         }
+        let mut judged = 0;
+        let mut progress_judged = false;
         let mut said = Vec::new();
         let deadline_us = last_us.saturating_add(self.leader_within_us);
         match self.leader_at_us {
             _ if end_us < deadline_us => said.push("leader not judged (run too short)".into()),
-            Some(t) if t <= deadline_us => said.push(format!("leader at {}ms", ms(t))),
+            Some(t) if t <= deadline_us => {
+                judged += 1;
+                said.push(format!("leader at {}ms", ms(t)));
+            }
             Some(t) => {
-                return Err(format!(
-                    "first leader at {}ms, after the deadline {}ms (last fault at {}ms)",
-                    ms(t),
-                    ms(deadline_us),
-                    ms(last_us)
-                ))
+                return (
+                    0,
+                    Err(format!(
+                        "first leader at {}ms, after the deadline {}ms (last fault at {}ms)",
+                        ms(t),
+                        ms(deadline_us),
+                        ms(last_us)
+                    )),
+                )
             }
             None => {
-                return Err(format!(
-                    "no leader in {:?} by {}ms (last fault at {}ms)",
-                    self.majority,
-                    ms(end_us),
-                    ms(last_us)
-                ))
+                return (
+                    0,
+                    Err(format!(
+                        "no leader in {:?} by {}ms (last fault at {}ms)",
+                        self.majority,
+                        ms(end_us),
+                        ms(last_us)
+                    )),
+                )
             }
         }
         match self.busy_at_us {
@@ -145,26 +162,35 @@ impl Liveness {
                 let deadline_us = busy.saturating_add(self.progress_within_us);
                 match self.done_at_us {
                     Some(t) if t <= deadline_us => {
+                        judged += 1;
+                        progress_judged = true;
                         said.push(format!("an operation completed at {}ms", ms(t)))
                     }
                     _ if end_us < deadline_us => {
                         said.push("progress not judged (run too short)".into())
                     }
                     _ => {
-                        return Err(format!(
-                            "clients had work from {}ms but none completed by {}ms",
-                            ms(busy),
-                            ms(deadline_us)
-                        ))
+                        return (
+                            0,
+                            Err(format!(
+                                "clients had work from {}ms but none completed by {}ms",
+                                ms(busy),
+                                ms(deadline_us)
+                            )),
+                        )
                     }
                 }
             }
         }
-        Ok(format!(
+        if !self.clients.is_empty() && !progress_judged {
+            judged = 0;
+        }
+        let detail = format!(
             "after the last fault at {}ms: {}",
             ms(last_us),
             said.join("; ")
-        ))
+        );
+        (judged, Ok(detail))
     }
 }
 
@@ -213,14 +239,7 @@ impl Check<Event> for Liveness {
     }
 
     fn finish(&mut self, end_us: u64) -> Verdict {
-        let (ok, detail) = match self.judge(end_us) {
-            Ok(d) => (true, d),
-            Err(d) => (false, d),
-        };
-        Verdict {
-            name: self.name().to_string(),
-            ok,
-            detail,
-        }
+        let (judged, result) = self.judge(end_us);
+        Verdict::from_result(self.name(), judged, "deadlines", result)
     }
 }

@@ -174,21 +174,18 @@ impl Check<Event> for LockSafety {
     fn finish(&mut self, _end_us: u64) -> Verdict {
         let name = self.name().to_string();
         match self.conflict() {
-            Some(detail) => Verdict {
-                name,
-                ok: false,
-                detail,
-            },
+            Some(detail) => Verdict::violated(name, detail),
             None => {
                 let n: usize = self.holds.values().map(Vec::len).sum();
-                Verdict {
+                Verdict::held(
                     name,
-                    ok: true,
-                    detail: format!(
+                    n as u64,
+                    "lock holds",
+                    format!(
                         "{n} lock holds on {} resources, none in conflict",
                         self.holds.len()
                     ),
-                }
+                )
             }
         }
     }

@@ -3,7 +3,9 @@
 use faultline_sim::protocol::facts::Facts;
 use faultline_sim::runtime::transport::TransportKind;
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::{BoxNode, Bug, Check, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS};
+use faultline_sim::{
+    BoxNode, Bug, Check, Fact, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS,
+};
 
 use super::bugs::Bugs;
 use super::checks::{checks, ChecksConfig};
@@ -151,6 +153,10 @@ impl Protocol for Raft {
         } else {
             Box::new(Replica::new(self.cfg.clone()))
         }
+    }
+
+    fn fact(event: &Event) -> Option<Fact> {
+        event.fact()
     }
 
     fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {

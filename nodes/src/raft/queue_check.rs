@@ -163,16 +163,19 @@ impl Check<Event> for QueueDelivery {
             .keys()
             .filter(|id| !self.delivered.contains(id))
             .count();
-        Verdict {
-            name: self.name().to_string(),
-            ok: true,
-            detail: format!(
+        // Every acknowledged enqueue was held to delivery; every dequeue to its enqueue.
+        let judged = (self.enqueued.len() + self.delivered.len()) as u64;
+        Verdict::held(
+            self.name(),
+            judged,
+            "enqueues and dequeues",
+            format!(
                 "{} acknowledged enqueues, none lost; {} dequeued, {} acks ({undelivered} still \
                  queued at the end)",
                 self.enqueued.len(),
                 self.delivered.len(),
                 self.acked.len()
             ),
-        }
+        )
     }
 }

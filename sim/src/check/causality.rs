@@ -172,30 +172,29 @@ impl<E> Check<E> for Causality<E> {
     fn finish(&mut self, _end_us: u64) -> Verdict {
         let name = self.name().to_string();
         if let Some(((from, to, ts), t)) = self.unmatched.iter().next() {
-            return Verdict {
+            return Verdict::violated(
                 name,
-                ok: false,
-                detail: format!(
+                format!(
                     "{to} received at {} ms a message from {from} stamped {ts} that {from} never \
                      recorded sending ({} such receives)",
                     t / 1000,
                     self.unmatched.len()
                 ),
-            };
+            );
         }
-        let prefix = if self.judged() == 0 { "vacuous: " } else { "" };
-        Verdict {
+        Verdict::held(
             name,
-            ok: true,
-            detail: format!(
-                "{prefix}{} stamps at {} nodes grew along every node; {} sends, {} receives each \
+            self.judged(),
+            "stamps",
+            format!(
+                "{} stamps at {} nodes grew along every node; {} sends, {} receives each \
                  stamped past its send",
                 self.stamps,
                 self.last.len(),
                 self.sends,
                 self.receives
             ),
-        }
+        )
     }
 }
 
@@ -346,8 +345,8 @@ mod tests {
             },
         )];
         let v = run(Causality::new(stamp_of), &records);
-        assert!(v.ok);
-        assert!(v.detail.starts_with("vacuous: 0 stamps"), "{}", v.detail);
+        assert!(!v.ok && v.vacuous, "{v:?}");
+        assert!(v.detail.starts_with("0 stamps"), "{}", v.detail);
         assert_eq!(Causality::<Event>::new(stamp_of).judged(), 0);
     }
 }

@@ -119,11 +119,7 @@ impl<E> Check<E> for ExactlyOnce<E> {
 
     fn finish(&mut self, _end_us: u64) -> Verdict {
         let name = self.name().to_string();
-        let fail = |detail| Verdict {
-            name: name.clone(),
-            ok: false,
-            detail,
-        };
+        let fail = |detail: String| Verdict::violated(name.clone(), detail);
         // Without issue facts the protocol reports counts only: nothing to hold them to.
         if self.issues > 0 {
             let unissued: Vec<u64> = self
@@ -160,17 +156,17 @@ impl<E> Check<E> for ExactlyOnce<E> {
         } else {
             "completion not expected".to_string()
         };
-        let prefix = if self.judged() == 0 { "vacuous: " } else { "" };
-        Verdict {
+        Verdict::held(
             name,
-            ok: true,
-            detail: format!(
-                "{prefix}{} results counted once each; {} tasks issued ({} issues); {completion}",
+            self.judged(),
+            "results and completions",
+            format!(
+                "{} results counted once each; {} tasks issued ({} issues); {completion}",
                 self.counted.len(),
                 self.issued.len(),
                 self.issues
             ),
-        }
+        )
     }
 }
 
@@ -270,8 +266,8 @@ mod tests {
     fn a_run_without_task_facts_is_vacuous() {
         let records = vec![proto(5, 0, Event::Heartbeat)];
         let v = run(ExactlyOnce::new(task_fact).expect_complete(), &records);
-        assert!(v.ok);
-        assert!(v.detail.starts_with("vacuous: 0 results"), "{}", v.detail);
+        assert!(!v.ok && v.vacuous, "{v:?}");
+        assert!(v.detail.starts_with("0 results"), "{}", v.detail);
         let mut check = ExactlyOnce::new(task_fact);
         check.observe(&records[0]).unwrap();
         assert_eq!(check.judged(), 0);

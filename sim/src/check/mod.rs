@@ -2,35 +2,28 @@
 
 pub mod causality;
 pub mod exactly_once;
+pub mod expect;
+mod fact;
 pub mod linearizability;
 pub mod mutual_exclusion;
+mod verdict;
 
 use std::collections::BTreeSet;
-
-use serde::{Deserialize, Serialize};
 
 use crate::node::NodeId;
 use crate::trace::{Ev, Record};
 
 pub use causality::{Causality, Stamp, StampKind};
 pub use exactly_once::{ExactlyOnce, TaskFact};
+pub use expect::Expectation;
+pub use fact::Fact;
 pub use mutual_exclusion::{LockFact, MutualExclusion};
-
-/// A checker's final word.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// The check's name.
-    pub name: String,
-    /// Whether it held.
-    pub ok: bool,
-    /// What was checked, or what broke, with times and nodes.
-    pub detail: String,
-}
+pub use verdict::Verdict;
 
 /// One invariant or liveness property over a trace.
 pub trait Check<E> {
-    /// A short stable name ("leader-agreement").
-    fn name(&self) -> &'static str;
+    /// A short stable name ("leader-agreement"), unique among a run's checks.
+    fn name(&self) -> &str;
     /// Sees each record as it is appended. An `Err` is a violation: the run stops there.
     /// Traffic records ([`Ev::is_traffic`]) come only to a check whose
     /// [`Check::sees_traffic`] says so.
@@ -40,7 +33,8 @@ pub trait Check<E> {
     fn sees_traffic(&self) -> bool {
         false
     }
-    /// Judges the whole run once it has ended at `end_us`.
+    /// Judges the whole run once it has ended at `end_us`, saying how much it judged
+    /// ([`Verdict::held`]): judging nothing is vacuous, not a pass.
     fn finish(&mut self, end_us: u64) -> Verdict;
 }
 
@@ -59,11 +53,10 @@ pub fn judge<E>(
                 continue;
             }
             if let Err(detail) = check.observe(rec) {
-                *violation = Some(Verdict {
-                    name: check.name().to_string(),
-                    ok: false,
-                    detail: format!("at {:.3} s: {detail}", rec.t as f64 / 1e6),
-                });
+                *violation = Some(Verdict::violated(
+                    check.name(),
+                    format!("at {:.3} s: {detail}", rec.t as f64 / 1e6),
+                ));
             }
         }
     }
@@ -172,11 +165,7 @@ mod tests {
             self.traffic
         }
         fn finish(&mut self, _end_us: u64) -> Verdict {
-            Verdict {
-                name: "counter".into(),
-                ok: true,
-                detail: self.seen.to_string(),
-            }
+            Verdict::held("counter", self.seen, "records", self.seen.to_string())
         }
     }
 

@@ -196,11 +196,7 @@ impl<E> Check<E> for MutualExclusion<E> {
             self.starved(end_us)
         };
         if let Some(detail) = starved {
-            return Verdict {
-                name,
-                ok: false,
-                detail,
-            };
+            return Verdict::violated(name, detail);
         }
         let liveness = match self.grant_within_us {
             None => "liveness not asked".to_string(),
@@ -213,12 +209,12 @@ impl<E> Check<E> for MutualExclusion<E> {
                 us / 1000
             ),
         };
-        let prefix = if self.judged() == 0 { "vacuous: " } else { "" };
-        Verdict {
+        Verdict::held(
             name,
-            ok: true,
-            detail: format!(
-                "{prefix}{} acquisitions by {} nodes, never two holders at once; {} requests, \
+            self.judged(),
+            "acquisitions and waits",
+            format!(
+                "{} acquisitions by {} nodes, never two holders at once; {} requests, \
                  {} releases ({} stray), {} holds ended by a crash; {liveness}",
                 self.acquisitions,
                 self.holders_seen.len(),
@@ -227,7 +223,7 @@ impl<E> Check<E> for MutualExclusion<E> {
                 self.releases_stray,
                 self.holds_crashed,
             ),
-        }
+        )
     }
 }
 
@@ -396,12 +392,8 @@ mod tests {
     fn a_run_without_lock_facts_is_vacuous() {
         let records = vec![proto(0, 0, Event::Other), at(1, 0, Ev::Crash)];
         let v = run(&records, 10);
-        assert!(v.ok);
-        assert!(
-            v.detail.starts_with("vacuous: 0 acquisitions"),
-            "{}",
-            v.detail
-        );
+        assert!(!v.ok && v.vacuous, "{v:?}");
+        assert!(v.detail.starts_with("0 acquisitions"), "{}", v.detail);
         let mut check = MutualExclusion::new(lock_fact);
         for rec in &records {
             check.observe(rec).unwrap();

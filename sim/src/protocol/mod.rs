@@ -6,7 +6,7 @@ pub mod chart;
 pub mod facts;
 pub mod planted;
 
-use crate::check::Check;
+use crate::check::{Check, Fact};
 use crate::node::{BoxNode, Message, NodeId, ProtoEvent};
 use crate::protocol::facts::{Facts, NoFacts};
 use crate::runtime::transport::TransportKind;
@@ -108,6 +108,12 @@ pub trait Protocol: Send + Sync + Sized + 'static {
     fn node(&self, id: NodeId) -> BoxNode<Self::Msg, Self::Event>;
     /// The checks that judge a run.
     fn checks(&self) -> Vec<Box<dyn Check<Self::Event> + Send>>;
+    /// What an event tells a scenario's expectations (`[[expect]]`): a term, a commit or
+    /// an applied index. None by default: expectations on terms and commits then judge
+    /// nothing, and say so. Who leads comes from the `Leader` note, not from here.
+    fn fact(_event: &Self::Event) -> Option<Fact> {
+        None
+    }
     /// Whether its nodes authenticate senders (a MAC per recipient on every datagram, see
     /// [`crate::runtime::auth`]), so that a node cannot speak for another.
     fn authenticates(&self) -> bool {

@@ -10,11 +10,13 @@ use crate::faults::byzantine::Behaviour;
 pub use crate::faults::target::{Condition, Target};
 use crate::node::NodeId;
 
+mod expect;
 mod fault_checks;
 mod input_error;
 pub(crate) mod schedule;
 
 use crate::protocol::Role;
+pub use expect::{Expect, ExpectKind, Resolved, ALLOW_VACUOUS, CAUGHT_UP_LAG_MS_DEFAULT};
 pub use input_error::{InputError, Source};
 pub use schedule::{Turns, WorldAction};
 
@@ -56,12 +58,16 @@ pub struct Scenario {
     /// The workload; the protocol validates it.
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub workload: toml::Table,
-    /// Check bounds; the protocol validates them.
+    /// Check bounds; the protocol validates them, all but `allow_vacuous` (the checks that
+    /// may judge nothing), which the runtime reads.
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub checks: toml::Table,
     /// The fault schedule.
     #[serde(default, rename = "faults", skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<Fault>,
+    /// What the run must show over time, judged beside the checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Expect>,
     /// Faults drawn per seed (swarm testing); see [`Scenario::concretize`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub random_faults: Option<crate::faults::swarm::RandomFaults>,
@@ -404,6 +410,9 @@ impl Scenario {
                 format!("must be 1..={STREAM_TIMEOUT_MS_MAX}"),
             ));
         }
+        self.expectations(src)?;
+        // The names are checked once the run's checks are known.
+        self.check_allow_vacuous(src, None)?;
         check_rate(src, "network.loss", self.network.loss)?;
         check_rate(src, "network.corrupt", self.network.corrupt)?;
         check_rate(src, "network.duplicate", self.network.duplicate)?;
@@ -562,6 +571,95 @@ heal_ms = 4000
         let err = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
         assert_eq!(err.field, "network.stream_timeout_ms");
         assert_eq!(err.line, Some(12), "{err}");
+    }
+
+    const EXPECT: &str = r#"
+[[expect]]
+kind = "no-leader"
+nodes = ["s1"]
+from_ms = 3000
+until_ms = 4000
+
+[[expect]]
+kind = "committed"
+name = "progress"
+after_ms = 4000
+by_ms = 9000
+"#;
+
+    #[test]
+    fn expectations_parse_resolve_and_round_trip() {
+        let text = format!("{GOOD}{EXPECT}");
+        let s = Scenario::parse("t.toml", &text, &ServersAndClients).unwrap();
+        let e = s.expected();
+        assert_eq!(e[0].name, "expect-1-no-leader");
+        assert_eq!(e[0].nodes, [NodeId(0)]);
+        assert_eq!((e[0].from_us, e[0].until_us), (3_000_000, 4_000_000));
+        assert_eq!(
+            (e[1].name.as_str(), e[1].kind),
+            ("progress", ExpectKind::Committed)
+        );
+        assert_eq!((e[1].from_us, e[1].after_us), (9_000_000, 4_000_000));
+        // A seed file embeds the scenario: its expectations must come back the same.
+        let again = toml::to_string(&s).unwrap();
+        let back = Scenario::parse("t.toml", &again, &ServersAndClients).unwrap();
+        assert_eq!(back.expect, s.expect);
+    }
+
+    #[test]
+    fn bad_expectations_name_their_line_and_field() {
+        let err = |from: &str, to: &str| {
+            let text = format!("{GOOD}{EXPECT}").replace(from, to);
+            Scenario::parse("t.toml", &text, &ServersAndClients).unwrap_err()
+        };
+        let e = err("nodes = [\"s1\"]", "nodes = [\"s9\"]");
+        assert_eq!(
+            (e.field.as_str(), e.line),
+            ("expect[0].nodes", Some(26)),
+            "{e}"
+        );
+        let e = err("until_ms = 4000", "until_ms = 2000");
+        assert_eq!(
+            (e.field.as_str(), e.line),
+            ("expect[0].until_ms", Some(28)),
+            "{e}"
+        );
+        let e = err("by_ms = 9000", "at_ms = 9000");
+        assert_eq!(e.field, "expect[1].kind", "{e}");
+        assert!(e.message.contains("needs `by_ms`"), "{e}");
+        let e = err("name = \"progress\"", "max = 3");
+        assert_eq!(e.field, "expect[1].max", "{e}");
+        let e = err("kind = \"committed\"", "kind = \"commited\"");
+        assert_eq!(e.line, Some(31), "{e}");
+        let e = err("by_ms = 9000", "by_ms = 99000");
+        assert!(e.message.contains("past the end"), "{e}");
+        let e = err("name = \"progress\"", "name = \"expect-1-no-leader\"");
+        assert_eq!(e.field, "expect[1].name", "{e}");
+        let e = err("after_ms = 4000", "aftr_ms = 4000");
+        assert!(e.field.ends_with("aftr_ms") && e.line == Some(33), "{e}");
+    }
+
+    #[test]
+    fn allow_vacuous_is_a_list_of_the_run_s_check_names() {
+        let text = format!("{GOOD}\n[checks]\nallow_vacuous = [\"liveness\"]\nbound_ms = 5\n");
+        let s = Scenario::parse("t.toml", &text, &ServersAndClients).unwrap();
+        assert_eq!(s.allow_vacuous(), ["liveness"]);
+        assert!(!s.protocol_checks().contains_key(ALLOW_VACUOUS));
+        assert!(s.protocol_checks().contains_key("bound_ms"));
+        let src = Source {
+            file: "t.toml",
+            text: &text,
+        };
+        assert!(s.check_allow_vacuous(&src, Some(&["liveness"])).is_ok());
+        let e = s.check_allow_vacuous(&src, Some(&["safety"])).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.line),
+            ("checks.allow_vacuous", Some(25)),
+            "{e}"
+        );
+        let bad = text.replace("[\"liveness\"]", "\"liveness\"");
+        let e = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
+        assert_eq!(e.field, "checks.allow_vacuous", "{e}");
     }
 
     #[test]

@@ -114,11 +114,10 @@ impl<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static> SimHost<E, S
             for check in checks.iter_mut().filter(|c| !traffic || c.sees_traffic()) {
                 if let Err(detail) = check.observe(&rec) {
                     if violation.is_none() {
-                        *violation = Some(Verdict {
-                            name: check.name().to_string(),
-                            ok: false,
-                            detail: format!("at {:.3} s: {detail}", t as f64 / 1e6),
-                        });
+                        *violation = Some(Verdict::violated(
+                            check.name(),
+                            format!("at {:.3} s: {detail}", t as f64 / 1e6),
+                        ));
                         self.violated.notify_one();
                     }
                 }
@@ -207,7 +206,8 @@ pub fn simulate_into<P: Protocol, S: RecordSink<P::Event> + 'static>(
     let nodes = names.len();
     let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
 
-    let checks = proto.checks();
+    let mut checks = proto.checks();
+    checks.extend(crate::check::expect::checks(&scenario.expected(), P::fact));
     let traffic_watched = checks.iter().any(|c| c.sees_traffic());
     // The sink waits here until the world takes it, so a world that fails to start still
     // gives it back.
@@ -333,11 +333,7 @@ pub fn simulate_into<P: Protocol, S: RecordSink<P::Event> + 'static>(
         Err(broken) => {
             let Some(host) = host_slot.get().cloned() else {
                 // The world itself failed to start: no trace, and a digest of nothing.
-                let verdict = Verdict {
-                    name: INVARIANT.to_string(),
-                    ok: false,
-                    detail: broken.detail(&names_of_nodes, 0),
-                };
+                let verdict = Verdict::violated(INVARIANT, broken.detail(&names_of_nodes, 0));
                 let sink = take_sink(&sink_slot)
                     .expect("the world fails before its host is made, with the sink unused");
                 return RunOutput {
@@ -349,11 +345,7 @@ pub fn simulate_into<P: Protocol, S: RecordSink<P::Event> + 'static>(
             };
             host.stopped.store(true, Ordering::Relaxed);
             let end_us = host.now_us().min(duration_us);
-            let broken = Verdict {
-                name: INVARIANT.to_string(),
-                ok: false,
-                detail: broken.detail(&names_of_nodes, end_us),
-            };
+            let broken = Verdict::violated(INVARIANT, broken.detail(&names_of_nodes, end_us));
             (host, end_us, Some(broken))
         }
     };

@@ -286,18 +286,19 @@ impl<P: Protocol> World<P> {
         check::judge(&mut self.proto.checks(), &self.trace, self.now_us)
     }
 
-    /// Panics with the first check that failed.
+    /// Panics with the first check that was violated. A check that judged nothing is not
+    /// a violation here: a unit test's short world rarely exercises every check.
     pub fn assert_checks_ok(&self) {
         for v in self.verdicts() {
-            assert!(v.ok, "{}: {}", v.name, v.detail);
+            assert!(v.ok || v.vacuous, "{}: {}", v.name, v.detail);
         }
     }
 
-    /// The names of the checks that failed.
+    /// The names of the checks that were violated (a vacuous one is not).
     pub fn failed_checks(&self) -> Vec<String> {
         self.verdicts()
             .into_iter()
-            .filter(|v| !v.ok)
+            .filter(|v| !v.ok && !v.vacuous)
             .map(|v| v.name)
             .collect()
     }
