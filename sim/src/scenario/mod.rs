@@ -289,7 +289,8 @@ impl Scenario {
     }
 
     fn validate(&self, src: &Source) -> Result<(), InputError> {
-        const NODES_MAX: u16 = 64;
+        // Per-node-pair state (link draws, partitions, keys) stays in tens of MB here.
+        const NODES_MAX: u16 = 1024;
         const DURATION_MS_MAX: u64 = 24 * 3600 * 1000;
         for key in self.nodes.0.keys() {
             if !self.roles.iter().any(|r| r.count_key == key) {
