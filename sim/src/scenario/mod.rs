@@ -572,6 +572,17 @@ heal_ms = 4000
     }
 
     #[test]
+    fn a_group_of_1024_is_accepted_and_one_more_node_refused() {
+        let at_cap = GOOD.replace("servers = 3", "servers = 1023");
+        let s = Scenario::parse("t.toml", &at_cap, &ServersAndClients).unwrap();
+        assert_eq!(s.node_count(), 1024);
+        let past = GOOD.replace("servers = 3", "servers = 1024");
+        let err = Scenario::parse("t.toml", &past, &ServersAndClients).unwrap_err();
+        assert_eq!(err.field, "nodes");
+        assert!(err.to_string().contains("at most 1024 nodes"), "{err}");
+    }
+
+    #[test]
     fn wrong_type_is_reported_with_its_line() {
         let bad = GOOD.replace("duration_ms = 10000", "duration_ms = \"ten\"");
         let err = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
