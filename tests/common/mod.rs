@@ -13,8 +13,30 @@ pub fn protocols() -> Vec<&'static str> {
     Registry::builtin().names()
 }
 
-/// The scenario files of `scenarios/<protocol>/`, sorted.
+/// The scenario files of `scenarios/<protocol>/` but the large ones, sorted.
 pub fn scenarios(protocol: &str) -> Vec<PathBuf> {
+    shipped(protocol)
+        .into_iter()
+        .filter(|p| !is_large(p))
+        .collect()
+}
+
+/// The protocol's large scenarios (`large*.toml`, hundreds of nodes): a run costs seconds to
+/// tens of seconds, so the sweeps over many seeds leave them out and one test runs each
+/// once ([`scenarios`] is every other one).
+pub fn large_scenarios(protocol: &str) -> Vec<PathBuf> {
+    shipped(protocol)
+        .into_iter()
+        .filter(|p| is_large(p))
+        .collect()
+}
+
+fn is_large(path: &Path) -> bool {
+    path.file_stem()
+        .is_some_and(|s| s.to_string_lossy().starts_with("large"))
+}
+
+fn shipped(protocol: &str) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(format!("scenarios/{protocol}"))
         .expect("the protocol's scenario folder exists")
         .map(|e| e.expect("readable").path())

@@ -56,8 +56,26 @@ impl Server {
         self.start_sync(cx);
     }
 
+    /// An election is due: a leader or the highest live server starts it now, any other
+    /// server waits its turn (see [`crate::parts::bully_election::BullyElection::want`]).
+    pub(super) fn want_election(&mut self, cx: &mut ServerCx<'_>) {
+        let live = self.live_servers(cx.now_us());
+        let outs = self.election.want(&live);
+        self.run_election(outs, cx);
+    }
+
+    /// The other servers of the view, minus those silent for half the peer timeout: the
+    /// ones whose turn comes before this server's in an election.
+    fn live_servers(&self, now_us: u64) -> Vec<NodeId> {
+        let suspects = self.view.suspects(now_us);
+        let mut live = self.view.servers();
+        live.retain(|s| !suspects.contains(s));
+        live
+    }
+
     pub(super) fn on_election(&mut self, from: NodeId, cx: &mut ServerCx<'_>) {
-        let outs = self.election.on_election(from, self.epoch);
+        let live = self.live_servers(cx.now_us());
+        let outs = self.election.on_election(from, self.epoch, &live);
         self.run_election(outs, cx);
     }
 
@@ -91,7 +109,7 @@ impl Server {
             Role::Leader if epoch >= self.epoch => self.start_election(cx),
             Role::Leader => cx.multicast(Msg::Coordinator { epoch: self.epoch }),
             Role::Candidate => {}
-            Role::Follower => self.start_election(cx),
+            Role::Follower => self.want_election(cx),
         }
     }
 
@@ -115,8 +133,8 @@ impl Server {
             self.adopt(epoch, from, cx);
             if from > self.me || bug {
                 self.follow(from, cx);
-            } else if self.election.role() != Role::Candidate {
-                self.start_election(cx);
+            } else {
+                self.want_election(cx);
             }
         } else if self.epoch_leader != Some(from) {
             return false;

@@ -151,7 +151,7 @@ impl Server {
                 if !self.discovering
                     && silent_us > self.cfg.peer_timeout_ms.saturating_mul(1000) =>
             {
-                self.start_election(cx);
+                self.want_election(cx);
             }
             Role::Leader => self.leader_tick(cx),
             _ => {}
@@ -172,7 +172,7 @@ impl Server {
         }
         match self.leader_hint {
             Some((_, hint)) if hint > self.me && self.view.contains(hint) => self.follow(hint, cx),
-            _ => self.start_election(cx),
+            _ => self.want_election(cx),
         }
     }
 
@@ -209,18 +209,28 @@ impl Server {
             Role::Leader if epoch > self.epoch => self.start_election(cx),
             Role::Follower if self.election.leader() == Some(from) => {
                 if claims {
+                    if self.election.is_waiting() {
+                        // It was only late: no election after all.
+                        self.follow(from, cx);
+                    }
                     self.leader_heard_us = cx.now_us();
                     if epoch == self.epoch && self.epoch_leader == Some(from) {
                         self.log.commit_to(commit.min(self.matched_seq));
                         self.log.deliver(cx);
                     }
                 } else if !self.discovering {
-                    // The leader stepped down: go where it went, or challenge.
+                    // The leader stepped down: go where it went, or challenge. A leader
+                    // no longer in the view is one this heartbeat, sent before its sender
+                    // won, still named: following it would wait out its silence again.
                     match leader {
-                        Some(next) if next != self.me && (next > self.me || bug) => {
+                        Some(next)
+                            if next != self.me
+                                && (next > self.me || bug)
+                                && self.view.contains(next) =>
+                        {
                             self.follow(next, cx)
                         }
-                        _ => self.start_election(cx),
+                        _ => self.want_election(cx),
                     }
                 }
             }

@@ -55,8 +55,9 @@ pub struct LinkDraws {
     /// Nodes; link `from * nodes + to`, over `nodes + 1` rows of senders: the last row
     /// holds every sender the network does not know (a Byzantine node's forged id).
     nodes: usize,
-    /// One key per link, from the seed and the purpose.
-    keys: Vec<u64>,
+    /// The streams' common key, from the seed and the purpose; each link's key derives from
+    /// it when drawn (a table of keys would be 8 MB per purpose at 1,024 nodes).
+    base: u64,
     /// Datagrams drawn for so far, per link.
     counts: Vec<u64>,
 }
@@ -68,9 +69,7 @@ impl LinkDraws {
         let links = (nodes + 1) * nodes;
         LinkDraws {
             nodes,
-            keys: (0..links as u64)
-                .map(|link| mix(base ^ link.wrapping_mul(GAMMA)))
-                .collect(),
+            base,
             counts: vec![0; links],
         }
     }
@@ -80,10 +79,11 @@ impl LinkDraws {
     pub fn next(&mut self, from: u16, to: u16) -> Draw {
         let row = (from as usize).min(self.nodes);
         let link = row * self.nodes + (to as usize).min(self.nodes.saturating_sub(1));
-        let (Some(key), Some(count)) = (self.keys.get(link), self.counts.get_mut(link)) else {
+        let Some(count) = self.counts.get_mut(link) else {
             // No nodes at all: nothing is ever sent, but never panic.
             return Draw(0);
         };
+        let key = mix(self.base ^ (link as u64).wrapping_mul(GAMMA));
         *count += 1;
         Draw(mix(key.wrapping_add(count.wrapping_mul(GAMMA))))
     }

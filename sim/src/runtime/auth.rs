@@ -6,7 +6,8 @@
 //! keys of the pairs it belongs to, so a liar can tag a message as itself, never as someone
 //! else. The CRC inside the frame still catches noise; the tag catches intent.
 //!
-//! Layout after the frame: `count: u8`, then `count` times `to: u16 LE, tag: [u8; 16]`.
+//! Layout after the frame: `count: u16 LE`, then `count` times `to: u16 LE, tag: [u8; 16]`
+//! (a count of two bytes, so a multicast in a group of 1,024 carries every member's tag).
 
 use crate::node::NodeId;
 
@@ -14,6 +15,8 @@ use crate::node::NodeId;
 pub const TAG_BYTES: usize = 16;
 /// Bytes of one trailer entry: recipient and tag.
 const ENTRY_BYTES: usize = 2 + TAG_BYTES;
+/// Bytes of the trailer's count.
+const COUNT_BYTES: usize = 2;
 
 /// The pairwise keys of one node.
 #[derive(Clone)]
@@ -63,13 +66,13 @@ impl Keyring {
     }
 
     /// Appends the trailer for `recipients` to `datagram`, which holds one frame (this node
-    /// and unknown ids are skipped; at most 255 tags).
+    /// and unknown ids are skipped; at most `u16::MAX` tags).
     pub fn sign(&self, datagram: &mut Vec<u8>, recipients: impl IntoIterator<Item = NodeId>) {
         let frame_len = datagram.len();
-        datagram.push(0);
-        let mut count = 0u8;
+        datagram.extend_from_slice(&[0; COUNT_BYTES]);
+        let mut count = 0u16;
         for to in recipients {
-            if to == self.me || count == u8::MAX {
+            if to == self.me || count == u16::MAX {
                 continue;
             }
             let Some(tag) = self.tag(to, &datagram[..frame_len]) else {
@@ -79,15 +82,15 @@ impl Keyring {
             datagram.extend_from_slice(&tag);
             count += 1;
         }
-        datagram[frame_len] = count;
+        datagram[frame_len..frame_len + COUNT_BYTES].copy_from_slice(&count.to_le_bytes());
     }
 
     /// Whether `trailer` holds a valid tag from `from` for this node over `frame`.
     pub fn verify(&self, from: NodeId, frame: &[u8], trailer: &[u8]) -> bool {
-        let Some((&count, entries)) = trailer.split_first() else {
+        let Some((count, entries)) = trailer.split_first_chunk::<COUNT_BYTES>() else {
             return false;
         };
-        if entries.len() != count as usize * ENTRY_BYTES {
+        if entries.len() != usize::from(u16::from_le_bytes(*count)) * ENTRY_BYTES {
             return false;
         }
         let Some(expected) = self.tag(from, frame) else {
@@ -126,6 +129,21 @@ mod tests {
         for r in [0, 2, 3] {
             assert!(rings[r].verify(NodeId(1), &frame, &datagram[frame.len()..]));
         }
+    }
+
+    #[test]
+    fn a_multicast_in_a_group_of_1024_verifies_at_the_last_member() {
+        let secret = Keyring::secret("faultline test", b"seed");
+        let sender = Keyring::derive(&secret, NodeId(0), 1024);
+        let last = Keyring::derive(&secret, NodeId(1023), 1024);
+        let frame = b"HB".to_vec();
+        let mut datagram = frame.clone();
+        sender.sign(&mut datagram, (0..1024).map(NodeId));
+        assert_eq!(
+            datagram.len(),
+            frame.len() + COUNT_BYTES + 1023 * ENTRY_BYTES
+        );
+        assert!(last.verify(NodeId(0), &frame, &datagram[frame.len()..]));
     }
 
     #[test]

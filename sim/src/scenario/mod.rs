@@ -357,7 +357,8 @@ impl Scenario {
     }
 
     fn validate(&self, src: &Source) -> Result<(), InputError> {
-        const NODES_MAX: u16 = 64;
+        // Per-node-pair state (link draws, partitions, keys) stays in tens of MB here.
+        const NODES_MAX: u16 = 1024;
         const DURATION_MS_MAX: u64 = 24 * 3600 * 1000;
         for key in self.nodes.0.keys() {
             if !self.roles.iter().any(|r| r.count_key == key) {
@@ -544,6 +545,17 @@ heal_ms = 4000
         let err = Scenario::parse("t.toml", &bad, &ServersAndClients).unwrap_err();
         assert_eq!(err.field, "faults[0].node");
         assert_eq!(err.line, Some(15));
+    }
+
+    #[test]
+    fn a_group_of_1024_is_accepted_and_one_more_node_refused() {
+        let at_cap = GOOD.replace("servers = 3", "servers = 1023");
+        let s = Scenario::parse("t.toml", &at_cap, &ServersAndClients).unwrap();
+        assert_eq!(s.node_count(), 1024);
+        let past = GOOD.replace("servers = 3", "servers = 1024");
+        let err = Scenario::parse("t.toml", &past, &ServersAndClients).unwrap_err();
+        assert_eq!(err.field, "nodes");
+        assert!(err.to_string().contains("at most 1024 nodes"), "{err}");
     }
 
     #[test]
