@@ -276,12 +276,14 @@ fn parse_line(line: &str) -> Result<Op, LineError> {
         "get" | "delete" => &[],
         "put" | "append" | "concat" => &["value"],
         "cas" => &["expected", "new"],
-        other => return Err((
-            Some("op".into()),
-            format!(
+        other => {
+            return Err((
+                Some("op".into()),
+                format!(
                 "unknown operation \"{other}\" (expected get, put, cas, delete, append or concat)"
             ),
-        )),
+            ))
+        }
     };
     for extra in ["value", "expected", "new"] {
         if fields.contains_key(extra) && !allowed.contains(&extra) {

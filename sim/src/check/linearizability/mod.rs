@@ -72,7 +72,9 @@
 //! }
 //! ```
 
+mod edn;
 mod history;
+mod jepsen;
 mod minimize;
 mod model;
 mod search;
@@ -84,6 +86,16 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 pub use history::{parse_history, validate, write_history, HistoryError, Input, Op, Output};
+pub use jepsen::{Format, REGISTER_KEY};
+
+/// Reads a history written in `format`.
+pub fn parse_history_as(text: &str, format: Format) -> Result<Vec<Op>, HistoryError> {
+    match format {
+        Format::Jsonl => parse_history(text),
+        Format::Edn => jepsen::parse_edn(text),
+        Format::JepsenLog => jepsen::parse_log(text),
+    }
+}
 
 use search::{search_register, Budget, Outcome};
 
@@ -253,4 +265,47 @@ pub fn check_with(history: &[Op], model: Model, limits: &Limits) -> Verdict {
         reason.push_str("; every other key is linearizable");
     }
     Verdict::Unknown { reason }
+}
+
+/// One key's ops and how far the search got in placing them: what a view draws.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// The key.
+    pub key: String,
+    /// Its ops, in the history's order.
+    pub ops: Vec<Op>,
+    /// The longest linearized prefix the search found: indexes into `ops` in linearization
+    /// order, each with the key's content after it (`nil`, a JSON string or a JSON list).
+    pub order: Vec<(usize, String)>,
+    /// The op that returned first among those left over: it had to go next, and no order of
+    /// the others lets its reply stand. `None` when every op was placed.
+    pub stuck: Option<usize>,
+    /// The search's answer for this key: `Some(true)` linearizable, `Some(false)` not, `None`
+    /// when the budget ran out (and then the prefix is the longest found so far).
+    pub linearizable: Option<bool>,
+}
+
+/// Searches the ops on `key` again, keeping the longest prefix it linearizes, within `limits`.
+pub fn explain(history: &[Op], key: &str, limits: &Limits) -> Explanation {
+    let ops: Vec<&Op> = history.iter().filter(|op| op.input.key() == key).collect();
+    let budget = Budget {
+        steps: limits.steps_per_key,
+        deadline: limits.time.map(|t| Instant::now() + t),
+    };
+    let (outcome, _, prefix) = search_register(&ops, budget, true);
+    let prefix = prefix.unwrap_or(search::Prefix {
+        order: Vec::new(),
+        stuck: None,
+    });
+    Explanation {
+        key: key.to_string(),
+        ops: ops.into_iter().cloned().collect(),
+        order: prefix.order,
+        stuck: prefix.stuck,
+        linearizable: match outcome {
+            Outcome::Linearizable => Some(true),
+            Outcome::NotLinearizable => Some(false),
+            Outcome::GaveUp | Outcome::OutOfTime => None,
+        },
+    }
 }

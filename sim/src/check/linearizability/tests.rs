@@ -990,3 +990,56 @@ fn concat_is_porcupines_string_append() {
         append(1, (2, 3), "b")
     ]));
 }
+
+#[test]
+fn explanation_shows_the_longest_prefix_and_the_stuck_read() {
+    // put 1, put 2, then a read of 1: the puts go in, the read cannot.
+    let history = [
+        put(1, (0, 10), "1"),
+        put(2, (20, 30), "2"),
+        get(3, (40, 50), Some("1")),
+        get(4, (60, 70), Some("2")),
+    ];
+    let explained = explain(&history, "x", &Limits::default());
+    assert_eq!(explained.linearizable, Some(false));
+    assert_eq!(
+        explained.order,
+        [(0, "\"1\"".to_string()), (1, "\"2\"".to_string())]
+    );
+    assert_eq!(explained.stuck, Some(2));
+    // A linearizable key is placed whole, nothing stuck.
+    let fine = explain(&history[..2], "x", &Limits::default());
+    assert_eq!(
+        (fine.linearizable, fine.order.len(), fine.stuck),
+        (Some(true), 2, None)
+    );
+}
+
+#[test]
+fn wall_clock_budget_runs_out_and_says_so() {
+    // The adversarial history of the step-budget test, with no step bound but a short time.
+    let mut history: Vec<Op> = (0..30).map(|c| put(c, (0, 1000), &c.to_string())).collect();
+    history.push(get(99, (0, 1000), Some("none")));
+    let limits = Limits {
+        steps_per_key: u64::MAX,
+        minimize_steps: 100_000,
+        time: Some(std::time::Duration::from_millis(200)),
+    };
+    let started = Instant::now();
+    let verdict = check_with(&history, Model::Kv, &limits);
+    assert!(
+        matches!(&verdict, Verdict::Unknown { reason } if reason.starts_with("budget exhausted after 0.2 s, undecided on key \"x\"")),
+        "{verdict}"
+    );
+    assert!(started.elapsed().as_secs() < 5);
+    // A decidable history gets the same verdict with a wall-clock budget as with steps.
+    let stale = parse_history(STALE_READ).unwrap();
+    assert_eq!(
+        check_with(
+            &stale,
+            Model::Kv,
+            &Limits::wall_clock(std::time::Duration::from_secs(10))
+        ),
+        check(&stale, Model::Kv)
+    );
+}
