@@ -208,11 +208,15 @@ pub(super) fn parse_log(text: &str) -> Result<Vec<Op>, HistoryError> {
             continue;
         };
         let rest = &raw[at + "jepsen.util - ".len()..];
-        let mut parts = rest
-            .splitn(4, char::is_whitespace)
-            .filter(|p| !p.is_empty());
-        let fields: Vec<&str> = parts.by_ref().take(3).collect();
-        let value_text = parts.next().unwrap_or("").trim();
+        // Fields are separated by tabs or runs of spaces; the value is the rest of the line.
+        let mut fields = Vec::new();
+        let mut rest = rest.trim_start();
+        while fields.len() < 3 && !rest.is_empty() {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            fields.push(&rest[..end]);
+            rest = rest[end..].trim_start();
+        }
+        let value_text = rest.trim();
         let [process, kind, f] = fields[..] else {
             return Err(HistoryError {
                 line,
