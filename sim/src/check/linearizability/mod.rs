@@ -137,11 +137,11 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Limits for a person at a terminal: `time` of wall clock, and steps only as a bound on
-    /// memory (the memo takes about 100 bytes a step).
+    /// Limits for a person at a terminal: `time` of wall clock, no bound on steps (memory
+    /// stays bounded by the memo's size limit, about 2 GB at worst).
     pub fn wall_clock(time: Duration) -> Limits {
         Limits {
-            steps_per_key: 40_000_000,
+            steps_per_key: u64::MAX,
             minimize_steps: 2_000_000,
             time: Some(time),
         }
@@ -214,43 +214,61 @@ pub fn check_with(history: &[Op], model: Model, limits: &Limits) -> Verdict {
     }
     // Only a wall-clock budget reads the clock.
     let deadline = limits.time.map(|t| Instant::now() + t);
-    let budget = Budget {
-        steps: limits.steps_per_key,
-        deadline,
+    // With a wall-clock budget, every key first gets the default steps, so one hard key
+    // cannot hide a violation on another (porcupine checks keys in parallel for the same
+    // reason); the keys still open then share what is left of the time.
+    let first_pass = match limits.time {
+        Some(_) => limits.steps_per_key.min(Limits::default().steps_per_key),
+        None => limits.steps_per_key,
     };
-    let mut gave_up = Vec::new();
+    let mut open: Vec<(&str, &Vec<&Op>)> = Vec::new();
     let mut out_of_time = false;
-    for (key, ops) in &keys {
-        let (outcome, steps) = if out_of_time {
-            (Outcome::OutOfTime, 0)
+    let mut memo_full = false;
+    for (pass, steps) in [(0, first_pass), (1, limits.steps_per_key)] {
+        let todo: Vec<(&str, &Vec<&Op>)> = if pass == 0 {
+            keys.iter().map(|(k, ops)| (*k, ops)).collect()
+        } else if steps > first_pass {
+            std::mem::take(&mut open)
         } else {
-            let (outcome, steps, _) = search_register(ops, budget, false);
-            (outcome, steps)
+            break;
         };
-        match outcome {
-            Outcome::Linearizable => {}
-            Outcome::NotLinearizable => {
-                // Shrinking reruns the search on parts of the history, so it gets at least
-                // twice what the whole took; counted in steps, the witness does not depend on
-                // the machine's speed.
-                let minimize_steps = limits.minimize_steps.max(steps.saturating_mul(2));
-                let per_check = limits.steps_per_key.max(steps);
-                return Verdict::NotLinearizable {
-                    key: key.to_string(),
-                    witness: minimize::minimize(ops, minimize_steps, per_check),
-                };
-            }
-            Outcome::OutOfTime | Outcome::GaveUp => {
-                out_of_time |= outcome == Outcome::OutOfTime;
-                gave_up.push(format!(
-                    "{} ({} ops, {} without reply)",
-                    serde_json::Value::from(*key),
-                    ops.len(),
-                    ops.iter().filter(|op| op.return_us.is_none()).count()
-                ));
+        for (key, ops) in todo {
+            let outcome = if out_of_time {
+                Outcome::OutOfTime
+            } else {
+                let budget = Budget { steps, deadline };
+                let (outcome, steps_taken, _) = search_register(ops, budget, false);
+                if outcome == Outcome::NotLinearizable {
+                    // Shrinking reruns the search on parts of the history, so it gets at
+                    // least twice what the whole took; counted in steps, the witness does not
+                    // depend on the machine's speed.
+                    let minimize_steps = limits.minimize_steps.max(steps_taken.saturating_mul(2));
+                    let per_check = limits.steps_per_key.max(steps_taken);
+                    return Verdict::NotLinearizable {
+                        key: key.to_string(),
+                        witness: minimize::minimize(ops, minimize_steps, per_check),
+                    };
+                }
+                outcome
+            };
+            out_of_time |= outcome == Outcome::OutOfTime;
+            memo_full |= outcome == Outcome::MemoFull;
+            if outcome != Outcome::Linearizable {
+                open.push((key, ops));
             }
         }
     }
+    let gave_up: Vec<String> = open
+        .iter()
+        .map(|(key, ops)| {
+            format!(
+                "{} ({} ops, {} without reply)",
+                serde_json::Value::from(*key),
+                ops.len(),
+                ops.iter().filter(|op| op.return_us.is_none()).count()
+            )
+        })
+        .collect();
     if gave_up.is_empty() {
         return Verdict::Linearizable;
     }
@@ -258,6 +276,10 @@ pub fn check_with(history: &[Op], model: Model, limits: &Limits) -> Verdict {
         Some(time) if out_of_time => {
             format!("budget exhausted after {} s, undecided", time.as_secs_f64())
         }
+        _ if memo_full => format!(
+            "search gave up with {} configurations in memory, undecided",
+            search::MEMO_MAX
+        ),
         _ => format!("search gave up after {} steps", limits.steps_per_key),
     };
     let mut reason = format!("{spent} on key {}", gave_up.join(", key "));
@@ -305,7 +327,7 @@ pub fn explain(history: &[Op], key: &str, limits: &Limits) -> Explanation {
         linearizable: match outcome {
             Outcome::Linearizable => Some(true),
             Outcome::NotLinearizable => Some(false),
-            Outcome::GaveUp | Outcome::OutOfTime => None,
+            Outcome::GaveUp | Outcome::OutOfTime | Outcome::MemoFull => None,
         },
     }
 }

@@ -34,7 +34,13 @@ pub(super) enum Outcome {
     GaveUp,
     /// The wall-clock deadline passed first.
     OutOfTime,
+    /// The memo reached [`MEMO_MAX`] configurations first.
+    MemoFull,
 }
+
+/// Configurations the memo may hold: a bound on memory (an entry takes about 100 bytes) for
+/// searches bounded by time rather than steps.
+pub(super) const MEMO_MAX: usize = 20_000_000;
 
 /// What the search may spend on one register.
 #[derive(Clone, Copy, Debug)]
@@ -412,6 +418,9 @@ impl<'a> Search<'a> {
                 high_word
             };
             self.memo_key(&mut key, &placed, new_high, after, node);
+            if memo.len() >= MEMO_MAX {
+                return (Outcome::MemoFull, steps);
+            }
             if !remember(&mut memo, &key, &placed_maybe) {
                 let set = if returned {
                     &mut placed

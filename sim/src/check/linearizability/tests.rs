@@ -1043,3 +1043,23 @@ fn wall_clock_budget_runs_out_and_says_so() {
         check(&stale, Model::Kv)
     );
 }
+
+#[test]
+fn a_busy_register_the_step_budget_gives_up_on_is_decided_within_the_wall_clock_budget() {
+    // 1,440 ops on one key from 16 clients: more than the default million steps (so `check`
+    // inside a simulated run says undecided), about 0.3 s of wall clock in a release build.
+    let history = generated(3, 16, 90, 1, 0.0);
+    assert_eq!(history.len(), 1440);
+    assert!(
+        matches!(check(&history, Model::Register), Verdict::Unknown { .. }),
+        "the default steps suffice: pick a harder history"
+    );
+    let started = Instant::now();
+    let verdict = check_with(
+        &history,
+        Model::Register,
+        &Limits::wall_clock(std::time::Duration::from_secs(60)),
+    );
+    assert_eq!(verdict, Verdict::Linearizable);
+    println!("decided in {:?}", started.elapsed());
+}
