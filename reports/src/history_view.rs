@@ -448,14 +448,14 @@ mod tests {
         );
         // The prefix, numbered, with the content after each op, escaped.
         assert!(
-            page.contains("<td>2</td><td>2</td><td class=\"mono\">put \"&lt;2&gt;\"</td>"),
+            page.contains("<td>2</td><td>2</td><td class=\"mono\">put &quot;&lt;2&gt;&quot;</td>"),
             "{page}"
         );
         assert!(page.contains("&quot;&lt;2&gt;&quot;</td></tr>"), "{page}");
         // The stuck read, in the table and marked in the drawing.
         assert!(
             page.contains(
-                "<tr class=\"stuck\"><td>✗</td><td>3</td><td class=\"mono\">get → \"1\"</td>"
+                "<tr class=\"stuck\"><td>✗</td><td>3</td><td class=\"mono\">get → &quot;1&quot;</td>"
             ),
             "{page}"
         );

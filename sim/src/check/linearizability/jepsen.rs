@@ -1,6 +1,7 @@
 //! Histories recorded by Jepsen and Knossos, read into [`Op`]s: EDN op maps (a Jepsen test's
 //! `history.edn`, one map per line, or a Knossos history, one vector of maps) and Jepsen's log
-//! lines (`INFO  jepsen.util - 0	:invoke	:read	nil`, as in porcupine's etcd test data).
+//! lines (`INFO  jepsen.util - 0 :invoke :read nil`, tab-separated, as in porcupine's etcd test
+//! data).
 //!
 //! Each event is `{:process P, :type T, :f F, :value V}` (other fields are ignored):
 //! - `:type :invoke` starts an op of process P; `:ok` completes it as told, `:info` leaves its

@@ -321,7 +321,7 @@ impl<'a> Search<'a> {
                 return (Outcome::GaveUp, steps);
             }
             // Reading the clock costs about as much as a step, so only now and then.
-            if steps % 4096 == 0 && budget.deadline.is_some_and(|d| Instant::now() >= d) {
+            if steps.is_multiple_of(4096) && budget.deadline.is_some_and(|d| Instant::now() >= d) {
                 return (Outcome::OutOfTime, steps);
             }
             steps += 1;
