@@ -144,15 +144,10 @@ enum Command {
         #[arg(long, default_value = "out/merged")]
         out: PathBuf,
     },
-    /// Check a recorded history (JSON lines) for linearizability; exit 0 if it is, 1 if not
-    /// (printing a small sub-history that shows why), 2 on bad input.
-    CheckHistory {
-        /// The history file.
-        path: PathBuf,
-        /// `register` (one key) or `kv` (a map, checked key by key).
-        #[arg(long, default_value = "kv")]
-        model: String,
-    },
+    /// Check a recorded history (JSON lines, Jepsen/Knossos EDN or Jepsen log lines) for
+    /// linearizability; exit 0 if it is, 1 if not (printing a small sub-history that shows
+    /// why), 2 on bad or empty input or when the budget runs out undecided.
+    CheckHistory(crate::check_history::CheckHistoryArgs),
     /// One operation against a real Raft cluster: `kv get K`, `kv put K V`,
     /// `kv cas K EXPECTED NEW`, `kv delete K`, `lock acquire R [--shared]`, `lock renew R`,
     /// `lock release R`, `queue enqueue Q BODY`, `queue dequeue Q`, `queue ack Q ID`.
@@ -544,9 +539,7 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
             };
             byzantine_command(&base, &opts)
         }
-        Command::CheckHistory { path, model } => {
-            crate::check_history::check_history_command(&path, &model)
-        }
+        Command::CheckHistory(args) => crate::check_history::check_history_command(&args),
         other => return wrong_flavor(&other),
     };
     code as u8
@@ -625,9 +618,7 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
                 Err(e) => return bad_input(e),
             }
         }
-        Command::CheckHistory { path, model } => {
-            crate::check_history::check_history_command(&path, &model)
-        }
+        Command::CheckHistory(args) => crate::check_history::check_history_command(&args),
         other => return wrong_flavor(&other),
     };
     code as u8

@@ -2,11 +2,13 @@
 
 pub mod distribution;
 pub mod grid;
+pub mod history_view;
 pub mod model;
 pub mod timeline;
 
 pub use distribution::{render_distributions, Panel, Series};
 pub use grid::{render_grid, Cell, Grid, GridRow};
+pub use history_view::{render_history_page, render_history_svg};
 pub use model::{
     Arrow, Interval, LaneSpan, Mark, MarkKind, OpMark, OpOutcome, Progress, RoleSpan, Span,
     TermSpan, Timeline, Tone, Traffic,

@@ -50,6 +50,20 @@ pub enum Input {
         /// The key.
         key: String,
     },
+    /// Push an element onto the key's list (Jepsen's list-append; absent is the empty list).
+    Append {
+        /// The key.
+        key: String,
+        /// The element.
+        value: String,
+    },
+    /// Add to the end of the key's text (porcupine's kv `append`; absent is "").
+    Concat {
+        /// The key.
+        key: String,
+        /// The text added.
+        value: String,
+    },
 }
 
 impl Input {
@@ -59,7 +73,9 @@ impl Input {
             Input::Get { key }
             | Input::Put { key, .. }
             | Input::Cas { key, .. }
-            | Input::Delete { key } => key,
+            | Input::Delete { key }
+            | Input::Append { key, .. }
+            | Input::Concat { key, .. } => key,
         }
     }
 
@@ -69,6 +85,8 @@ impl Input {
             Input::Put { .. } => "put",
             Input::Cas { .. } => "cas",
             Input::Delete { .. } => "delete",
+            Input::Append { .. } => "append",
+            Input::Concat { .. } => "concat",
         }
     }
 }
@@ -78,6 +96,8 @@ impl Input {
 pub enum Output {
     /// A get's answer; `None` is absent.
     Value(Option<String>),
+    /// A get's answer on a key built by appends: its list (empty when absent).
+    List(Vec<String>),
     /// A put, delete or compare-and-set took effect.
     Ok,
     /// A compare-and-set found another value and wrote nothing.
@@ -185,7 +205,9 @@ impl Op {
             text(self.input.key()),
         );
         match &self.input {
-            Input::Put { value, .. } => line.push_str(&format!(",\"value\":{}", text(value))),
+            Input::Put { value, .. }
+            | Input::Append { value, .. }
+            | Input::Concat { value, .. } => line.push_str(&format!(",\"value\":{}", text(value))),
             Input::Cas { expected, new, .. } => line.push_str(&format!(
                 ",\"expected\":{},\"new\":{}",
                 maybe(expected),
@@ -205,10 +227,22 @@ fn result_json(output: &Output) -> String {
             let value = value.as_deref().map_or(Value::Null, Value::from);
             format!("{{\"value\":{value}}}")
         }
+        Output::List(items) => format!("{{\"value\":{}}}", Value::from(items.clone())),
         Output::Ok => "\"ok\"".to_string(),
         Output::CasFailed => "\"failed\"".to_string(),
         Output::Unknown => "\"unknown\"".to_string(),
     }
+}
+
+/// What a get may return, for error messages.
+const GET_RESULT: &str = "{\"value\": string, null or list of strings} or \"unknown\"";
+
+/// The strings of a JSON array, or `None` if something else is in it.
+fn string_list(items: &[Value]) -> Option<Vec<String>> {
+    items
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
 /// A problem with one line: the field to blame, if any, and the message.
@@ -240,12 +274,14 @@ fn parse_line(line: &str) -> Result<Op, LineError> {
     let key = string_field(&fields, "key")?;
     let allowed: &[&str] = match op_name {
         "get" | "delete" => &[],
-        "put" => &["value"],
+        "put" | "append" | "concat" => &["value"],
         "cas" => &["expected", "new"],
         other => {
             return Err((
                 Some("op".into()),
-                format!("unknown operation \"{other}\" (expected get, put, cas or delete)"),
+                format!(
+                "unknown operation \"{other}\" (expected get, put, cas, delete, append or concat)"
+            ),
             ))
         }
     };
@@ -268,23 +304,36 @@ fn parse_line(line: &str) -> Result<Op, LineError> {
                 Value::Object(inner) if inner.len() == 1 => match inner.get("value") {
                     Some(Value::String(s)) => Output::Value(Some(s.clone())),
                     Some(Value::Null) => Output::Value(None),
-                    _ => return bad_result("{\"value\": string or null} or \"unknown\""),
+                    Some(Value::Array(items)) => match string_list(items) {
+                        Some(items) => Output::List(items),
+                        None => return bad_result(GET_RESULT),
+                    },
+                    _ => return bad_result(GET_RESULT),
                 },
-                _ => return bad_result("{\"value\": string or null} or \"unknown\""),
+                _ => return bad_result(GET_RESULT),
             };
             (Input::Get { key }, output)
         }
-        "put" | "delete" => {
+        "put" | "delete" | "append" | "concat" => {
             let output = match result.as_str() {
                 Some("ok") => Output::Ok,
                 Some("unknown") => Output::Unknown,
                 _ => return bad_result("\"ok\" or \"unknown\""),
             };
-            let input = if op_name == "put" {
-                let value = string_field(&fields, "value")?;
-                Input::Put { key, value }
-            } else {
-                Input::Delete { key }
+            let input = match op_name {
+                "delete" => Input::Delete { key },
+                "put" => Input::Put {
+                    key,
+                    value: string_field(&fields, "value")?,
+                },
+                "append" => Input::Append {
+                    key,
+                    value: string_field(&fields, "value")?,
+                },
+                _ => Input::Concat {
+                    key,
+                    value: string_field(&fields, "value")?,
+                },
             };
             (input, output)
         }
@@ -354,8 +403,14 @@ fn check_op(op: &Op) -> Result<(), (&'static str, String)> {
     let fits = matches!(
         (&op.input, &op.output),
         (_, Output::Unknown)
-            | (Input::Get { .. }, Output::Value(_))
-            | (Input::Put { .. } | Input::Delete { .. }, Output::Ok)
+            | (Input::Get { .. }, Output::Value(_) | Output::List(_))
+            | (
+                Input::Put { .. }
+                    | Input::Delete { .. }
+                    | Input::Append { .. }
+                    | Input::Concat { .. },
+                Output::Ok
+            )
             | (Input::Cas { .. }, Output::Ok | Output::CasFailed)
     );
     if !fits {

@@ -20,7 +20,7 @@
 use std::collections::BTreeSet;
 
 use super::history::{Input, Op, Output};
-use super::search::{check_register, Outcome};
+use super::search::{check_register, Budget, Outcome};
 
 /// Shrinks `ops`, one register's non-linearizable history, to a small sub-history that is still
 /// not linearizable, spending at most `budget` search steps in all and at most `per_check` on
@@ -62,7 +62,7 @@ struct Checker {
 
 impl Checker {
     fn run(&mut self, ops: &[&Op]) -> Outcome {
-        let (outcome, steps) = check_register(ops, self.per_check.min(self.left));
+        let (outcome, steps) = check_register(ops, Budget::steps(self.per_check.min(self.left)));
         self.left = self.left.saturating_sub(steps);
         outcome
     }

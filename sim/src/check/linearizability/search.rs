@@ -18,9 +18,10 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
 
 use super::history::Op;
-use super::model::{Interner, State, Step, ABSENT};
+use super::model::{State, Step, Values, ABSENT};
 
 /// How the search ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,23 +32,87 @@ pub(super) enum Outcome {
     NotLinearizable,
     /// The step budget ran out first.
     GaveUp,
+    /// The wall-clock deadline passed first.
+    OutOfTime,
+    /// The memo reached [`MEMO_MAX`] configurations first.
+    MemoFull,
 }
 
-/// Searches for a linearization of `ops`, all on one register, within `budget` steps; returns
-/// the outcome and the steps taken.
-pub(super) fn check_register(ops: &[&Op], budget: u64) -> (Outcome, u64) {
-    let mut interner = Interner::default();
+/// Configurations the memo may hold: a bound on memory (an entry takes about 100 bytes) for
+/// searches bounded by time rather than steps.
+pub(super) const MEMO_MAX: usize = 20_000_000;
+
+/// What the search may spend on one register.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Budget {
+    /// Steps allowed.
+    pub(super) steps: u64,
+    /// When to stop, if the caller gave a wall-clock budget.
+    pub(super) deadline: Option<Instant>,
+}
+
+impl Budget {
+    /// A budget of `steps` steps and no deadline.
+    pub(super) fn steps(steps: u64) -> Budget {
+        Budget {
+            steps,
+            deadline: None,
+        }
+    }
+}
+
+/// Searches for a linearization of `ops`, all on one register, within `budget`; returns the
+/// outcome and the steps taken.
+pub(super) fn check_register(ops: &[&Op], budget: Budget) -> (Outcome, u64) {
+    let (outcome, steps, _) = search_register(ops, budget, false);
+    (outcome, steps)
+}
+
+/// The longest run of ops the search managed to linearize, and where it got stuck.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Prefix {
+    /// The ops placed, in linearization order, as indexes into the ops searched, each with
+    /// the register's content after it (rendered for people).
+    pub(super) order: Vec<(usize, String)>,
+    /// The op that returned first among those left: it had to go next, and no order of the
+    /// rest lets it; `None` when nothing is left.
+    pub(super) stuck: Option<usize>,
+}
+
+/// [`check_register`], also reporting the longest prefix found when `track` is set.
+pub(super) fn search_register(
+    ops: &[&Op],
+    budget: Budget,
+    track: bool,
+) -> (Outcome, u64, Option<Prefix>) {
+    let mut values = Values::default();
+    let mut index = Vec::new();
     let calls: Vec<Call> = ops
         .iter()
-        .filter_map(|op| {
-            interner.step(op).map(|step| Call {
-                step,
-                invoke_us: op.invoke_us,
-                return_us: op.return_us,
+        .enumerate()
+        .filter_map(|(i, op)| {
+            values.step(op).map(|step| {
+                index.push(i);
+                Call {
+                    step,
+                    invoke_us: op.invoke_us,
+                    return_us: op.return_us,
+                }
             })
         })
         .collect();
-    Search::new(&calls).run(budget)
+    let mut search = Search::new(&calls, values);
+    search.track = track;
+    let (outcome, steps) = search.run(budget);
+    let prefix = track.then(|| Prefix {
+        order: search
+            .best
+            .iter()
+            .map(|&(call, state)| (index[call], search.values.render(state)))
+            .collect(),
+        stuck: search.best_stuck.map(|call| index[call]),
+    });
+    (outcome, steps, prefix)
 }
 
 /// One op as the search sees it.
@@ -124,14 +189,25 @@ type Memo = HashMap<Box<[u64]>, Vec<u64>, BuildHasherDefault<FxHasher>>;
 struct Search<'a> {
     /// The ops.
     calls: &'a [Call],
+    /// The register's contents, grown by appends as the search meets them.
+    values: Values,
     /// Both lists; `nodes[HEAD]` and `nodes[MAYBE_HEAD]` are their sentinels.
     nodes: Vec<Node>,
     /// Each op's bit: among ops that returned, or among those that never did.
     bit: Vec<usize>,
+    /// Whether to keep the longest prefix (for a view): it costs a copy of the path each time
+    /// the search backs out of a path longer than any before.
+    track: bool,
+    /// The longest path backed out of: calls placed, each with the state after it.
+    best: Vec<(usize, State)>,
+    /// The op whose return blocked that path.
+    best_stuck: Option<usize>,
+    /// Whether `best` holds a path yet (the first may be empty).
+    kept: bool,
 }
 
 impl<'a> Search<'a> {
-    fn new(calls: &'a [Call]) -> Self {
+    fn new(calls: &'a [Call], values: Values) -> Self {
         // A call sorts before a return at the same microsecond: two events recorded in the
         // same microsecond are treated as concurrent, so no verdict hangs on their order.
         let mut known: Vec<(u64, bool, usize)> = Vec::with_capacity(calls.len() * 2);
@@ -185,10 +261,41 @@ impl<'a> Search<'a> {
                 prev = index;
             }
         }
-        Search { calls, nodes, bit }
+        Search {
+            calls,
+            values,
+            nodes,
+            bit,
+            track: false,
+            best: Vec::new(),
+            best_stuck: None,
+            kept: false,
+        }
     }
 
-    fn run(mut self, budget: u64) -> (Outcome, u64) {
+    /// Keeps the current path if it is the longest yet (`state` is the state at its end).
+    fn keep_if_longest(&mut self, stack: &[Frame], state: State, force: bool) {
+        if !self.track || (stack.len() <= self.best.len() && self.kept && !force) {
+            return;
+        }
+        self.kept = true;
+        self.best = stack
+            .iter()
+            .enumerate()
+            .map(|(i, frame)| {
+                let after = stack.get(i + 1).map_or(state, |next| next.state);
+                (self.nodes[frame.node].op, after)
+            })
+            .collect();
+        // The first return still in the list belongs to the op that had to go next.
+        let mut node = self.nodes[HEAD].next;
+        while let Some(n) = self.nodes.get(node).filter(|n| n.is_call) {
+            node = n.next;
+        }
+        self.best_stuck = self.nodes.get(node).map(|n| n.op);
+    }
+
+    fn run(&mut self, budget: Budget) -> (Outcome, u64) {
         let known_ops = self.calls.iter().filter(|c| c.return_us.is_some()).count();
         let maybe_ops = self.calls.len() - known_ops;
         // Which ops that returned are placed, by invocation order.
@@ -207,10 +314,15 @@ impl<'a> Search<'a> {
         loop {
             // Ops that never returned and are still unplaced are taken to have never happened.
             if to_place == 0 {
+                self.keep_if_longest(&stack, state, true);
                 return (Outcome::Linearizable, steps);
             }
-            if steps >= budget {
+            if steps >= budget.steps {
                 return (Outcome::GaveUp, steps);
+            }
+            // Reading the clock costs about as much as a step, so only now and then.
+            if steps.is_multiple_of(4096) && budget.deadline.is_some_and(|d| Instant::now() >= d) {
+                return (Outcome::OutOfTime, steps);
             }
             steps += 1;
             // The call to try next, and where to go on if it cannot be placed.
@@ -249,6 +361,7 @@ impl<'a> Search<'a> {
                 },
                 Cursor::Backtrack => {
                     // Every candidate failed: undo the latest placement.
+                    self.keep_if_longest(&stack, state, false);
                     let Some(frame) = stack.pop() else {
                         return (Outcome::NotLinearizable, steps);
                     };
@@ -286,7 +399,7 @@ impl<'a> Search<'a> {
                 && stack
                     .last()
                     .is_some_and(|f| self.calls[self.nodes[f.node].op].return_us.is_none());
-            let after = match self.calls[op].step.apply(state) {
+            let after = match self.calls[op].step.apply(state, &mut self.values) {
                 Some(after) if !erases_maybe && (returned || after != state) => after,
                 _ => {
                     cursor = next;
@@ -305,6 +418,9 @@ impl<'a> Search<'a> {
                 high_word
             };
             self.memo_key(&mut key, &placed, new_high, after, node);
+            if memo.len() >= MEMO_MAX {
+                return (Outcome::MemoFull, steps);
+            }
             if !remember(&mut memo, &key, &placed_maybe) {
                 let set = if returned {
                     &mut placed
@@ -338,7 +454,7 @@ impl<'a> Search<'a> {
         let mut node = self.nodes[HEAD].next;
         while let Some(n) = self.nodes.get(node).filter(|n| n.is_call) {
             let step = self.calls[n.op].step;
-            if step.is_read() && step.apply(state).is_some() {
+            if step.is_read() && step.accepts(state) {
                 return Some(node);
             }
             node = n.next;

@@ -498,6 +498,7 @@ fn step_budget_gives_up_on_an_adversarial_history() {
     let limits = Limits {
         steps_per_key: 100_000,
         minimize_steps: 100_000,
+        time: None,
     };
     let started = Instant::now();
     let verdict = check_with(&history, Model::Kv, &limits);
@@ -515,7 +516,7 @@ fn malformed_lines_name_line_and_field() {
         (
             r#"{"client":1,"invoke_us":1,"return_us":2,"op":"puut","key":"x","value":"1","result":"ok"}"#,
             Some("op"),
-            "line 4: field \"op\": unknown operation \"puut\" (expected get, put, cas or delete)",
+            "line 4: field \"op\": unknown operation \"puut\" (expected get, put, cas, delete, append or concat)",
         ),
         (
             r#"{"client":1,"invoke_us":1,"return_us":2,"op":"put","key":"x","vlaue":"1","result":"ok"}"#,
@@ -659,12 +660,36 @@ fn timing_of_a_ten_thousand_op_history() {
 /// Linearizability by brute force: every choice of which no-reply ops took effect, every
 /// order that respects real time.
 fn brute_force(history: &[Op]) -> bool {
+    // A list is a string behind this mark, its items as JSON, so one state type does.
+    const LIST: &str = "\u{0}list:";
+    fn list(items: &[String]) -> Option<String> {
+        (!items.is_empty()).then(|| format!("{LIST}{}", serde_json::Value::from(items.to_vec())))
+    }
     fn apply(op: &Op, state: &Option<String>) -> Option<Option<String>> {
+        let is_list = state.as_deref().is_some_and(|s| s.starts_with(LIST));
         match (&op.input, &op.output) {
             (Input::Get { .. }, Output::Value(seen)) => (seen == state).then(|| state.clone()),
+            (Input::Get { .. }, Output::List(items)) => {
+                (list(items) == *state).then(|| state.clone())
+            }
             (Input::Get { .. }, _) => Some(state.clone()),
             (Input::Put { value, .. }, _) => Some(Some(value.clone())),
             (Input::Delete { .. }, _) => Some(None),
+            (Input::Append { value, .. }, _) => match state {
+                None => Some(list(std::slice::from_ref(value))),
+                Some(s) if is_list => {
+                    let mut items: Vec<String> = serde_json::from_str(&s[LIST.len()..]).unwrap();
+                    items.push(value.clone());
+                    Some(list(&items))
+                }
+                Some(_) => None,
+            },
+            (Input::Concat { value, .. }, _) => match state {
+                None if value.is_empty() => Some(None),
+                None => Some(Some(value.clone())),
+                Some(s) if !is_list => Some(Some(format!("{s}{value}"))),
+                Some(_) => None,
+            },
             (Input::Cas { expected, new, .. }, Output::Ok) => {
                 (expected == state).then(|| new.clone())
             }
@@ -806,4 +831,235 @@ fn many_lost_replies_do_not_blow_up_a_failing_search() {
     let witness = witness(&history);
     assert!(witness.len() <= 4, "{}", write_history(&witness));
     assert!(started.elapsed().as_secs() < 5);
+}
+
+/// A random single-key history of appends (list or text, one kind per history) and reads of
+/// what the appends could have built.
+fn random_append_history(rng: &mut ChaCha8Rng, text: bool) -> Vec<Op> {
+    let len = rng.gen_range(1..=6);
+    (0..len)
+        .map(|c| {
+            let invoke = rng.gen_range(0..20);
+            let ret = invoke + rng.gen_range(0..10);
+            let unknown = rng.gen_bool(0.2);
+            let piece = ["a", "b", "ab"][rng.gen_range(0..3)].to_string();
+            let (input, output) = if rng.gen_bool(0.5) {
+                let key = "x".to_string();
+                let input = if text {
+                    Input::Concat { key, value: piece }
+                } else {
+                    Input::Append { key, value: piece }
+                };
+                (input, Output::Ok)
+            } else {
+                let seen = ["", "a", "b", "ab", "ba", "aab", "abab"][rng.gen_range(0..7)];
+                let output = if text {
+                    Output::Value((!seen.is_empty()).then(|| seen.to_string()))
+                } else {
+                    // Lists of single letters, and "ab" as one item when the text is "ab".
+                    let items = if seen == "ab" && rng.gen_bool(0.5) {
+                        vec!["ab".to_string()]
+                    } else {
+                        seen.chars().map(|c| c.to_string()).collect()
+                    };
+                    Output::List(items)
+                };
+                (Input::Get { key: "x".into() }, output)
+            };
+            let (return_us, output) = if unknown {
+                (None, Output::Unknown)
+            } else {
+                (Some(ret), output)
+            };
+            op(c, invoke, return_us, input, output)
+        })
+        .collect()
+}
+
+#[test]
+fn appends_agree_with_brute_force_on_small_random_histories() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let (mut linearizable, mut not) = (0, 0);
+    for round in 0..3000 {
+        let history = random_append_history(&mut rng, round % 2 == 0);
+        let expected = brute_force(&history);
+        match check(&history, Model::Register) {
+            Verdict::Linearizable => {
+                assert!(expected, "round {round}:\n{}", write_history(&history))
+            }
+            Verdict::NotLinearizable { witness, .. } => {
+                assert!(!expected, "round {round}:\n{}", write_history(&history));
+                assert!(
+                    !brute_force(&witness),
+                    "round {round}:\n{}",
+                    write_history(&witness)
+                );
+            }
+            Verdict::Unknown { reason } => panic!("round {round}: {reason}"),
+        }
+        if expected {
+            linearizable += 1;
+        } else {
+            not += 1;
+        }
+    }
+    assert!(linearizable > 300 && not > 300, "{linearizable} / {not}");
+}
+
+fn append(client: u64, span: (u64, u64), value: &str) -> Op {
+    let input = Input::Append {
+        key: "x".into(),
+        value: value.into(),
+    };
+    op(client, span.0, Some(span.1), input, Output::Ok)
+}
+
+fn read_list(client: u64, span: (u64, u64), items: &[&str]) -> Op {
+    let input = Input::Get { key: "x".into() };
+    let output = Output::List(items.iter().map(|s| s.to_string()).collect());
+    op(client, span.0, Some(span.1), input, output)
+}
+
+#[test]
+fn list_append_histories_both_ways() {
+    // Two concurrent appends: a read may see them in either order, but two reads may not
+    // disagree about the order.
+    let concurrent = [append(1, (0, 10), "1"), append(2, (0, 10), "2")];
+    let mut fine = concurrent.to_vec();
+    fine.push(read_list(3, (20, 30), &["2", "1"]));
+    fine.push(read_list(4, (40, 50), &["2", "1"]));
+    assert!(is_linearizable(&fine));
+    let mut flipped = concurrent.to_vec();
+    flipped.push(read_list(3, (20, 30), &["2", "1"]));
+    flipped.push(read_list(4, (40, 50), &["1", "2"]));
+    let witness = witness(&flipped);
+    assert_eq!(witness.len(), 4, "{}", write_history(&witness));
+    // A lost append: a read before any append finished sees nothing (an empty list), and a
+    // read may never see an element appended after it returned.
+    let lost = op(
+        5,
+        0,
+        None,
+        Input::Append {
+            key: "x".into(),
+            value: "3".into(),
+        },
+        Output::Unknown,
+    );
+    assert!(is_linearizable(&[
+        read_list(1, (0, 1), &[]),
+        lost.clone(),
+        read_list(2, (5, 6), &["3"]),
+    ]));
+    assert!(!is_linearizable(&[
+        read_list(2, (0, 1), &["1"]),
+        append(1, (5, 6), "1"),
+    ]));
+    // The round trip through JSON lines keeps appends and list reads.
+    let text = write_history(&flipped);
+    assert!(text.contains("\"op\":\"append\""), "{text}");
+    assert_eq!(parse_history(&text).unwrap(), flipped);
+}
+
+#[test]
+fn concat_is_porcupines_string_append() {
+    let concat = |client, span: (u64, u64), value: &str| {
+        let input = Input::Concat {
+            key: "x".into(),
+            value: value.into(),
+        };
+        op(client, span.0, Some(span.1), input, Output::Ok)
+    };
+    // "x" then "y" concurrently: "xy" and "yx" are both possible, "x" alone after both is not.
+    let both = [concat(1, (0, 10), "x"), concat(2, (0, 10), "y")];
+    let mut fine = both.to_vec();
+    fine.push(get(3, (20, 30), Some("yx")));
+    assert!(is_linearizable(&fine));
+    let mut lost = both.to_vec();
+    lost.push(get(3, (20, 30), Some("x")));
+    assert!(!is_linearizable(&lost));
+    // A put resets the text; concat builds on it.
+    assert!(is_linearizable(&[
+        put(1, (0, 1), "a"),
+        concat(1, (2, 3), "b"),
+        get(1, (4, 5), Some("ab")),
+    ]));
+    // A list append on a text cannot happen.
+    assert!(!is_linearizable(&[
+        put(1, (0, 1), "a"),
+        append(1, (2, 3), "b")
+    ]));
+}
+
+#[test]
+fn explanation_shows_the_longest_prefix_and_the_stuck_read() {
+    // put 1, put 2, then a read of 1: the puts go in, the read cannot.
+    let history = [
+        put(1, (0, 10), "1"),
+        put(2, (20, 30), "2"),
+        get(3, (40, 50), Some("1")),
+        get(4, (60, 70), Some("2")),
+    ];
+    let explained = explain(&history, "x", &Limits::default());
+    assert_eq!(explained.linearizable, Some(false));
+    assert_eq!(
+        explained.order,
+        [(0, "\"1\"".to_string()), (1, "\"2\"".to_string())]
+    );
+    assert_eq!(explained.stuck, Some(2));
+    // A linearizable key is placed whole, nothing stuck.
+    let fine = explain(&history[..2], "x", &Limits::default());
+    assert_eq!(
+        (fine.linearizable, fine.order.len(), fine.stuck),
+        (Some(true), 2, None)
+    );
+}
+
+#[test]
+fn wall_clock_budget_runs_out_and_says_so() {
+    // The adversarial history of the step-budget test, with no step bound but a short time.
+    let mut history: Vec<Op> = (0..30).map(|c| put(c, (0, 1000), &c.to_string())).collect();
+    history.push(get(99, (0, 1000), Some("none")));
+    let limits = Limits {
+        steps_per_key: u64::MAX,
+        minimize_steps: 100_000,
+        time: Some(std::time::Duration::from_millis(200)),
+    };
+    let started = Instant::now();
+    let verdict = check_with(&history, Model::Kv, &limits);
+    assert!(
+        matches!(&verdict, Verdict::Unknown { reason } if reason.starts_with("budget exhausted after 0.2 s, undecided on key \"x\"")),
+        "{verdict}"
+    );
+    assert!(started.elapsed().as_secs() < 5);
+    // A decidable history gets the same verdict with a wall-clock budget as with steps.
+    let stale = parse_history(STALE_READ).unwrap();
+    assert_eq!(
+        check_with(
+            &stale,
+            Model::Kv,
+            &Limits::wall_clock(std::time::Duration::from_secs(10))
+        ),
+        check(&stale, Model::Kv)
+    );
+}
+
+#[test]
+fn a_busy_register_the_step_budget_gives_up_on_is_decided_within_the_wall_clock_budget() {
+    // 1,440 ops on one key from 16 clients: more than the default million steps (so `check`
+    // inside a simulated run says undecided), about 0.3 s of wall clock in a release build.
+    let history = generated(3, 16, 90, 1, 0.0);
+    assert_eq!(history.len(), 1440);
+    assert!(
+        matches!(check(&history, Model::Register), Verdict::Unknown { .. }),
+        "the default steps suffice: pick a harder history"
+    );
+    let started = Instant::now();
+    let verdict = check_with(
+        &history,
+        Model::Register,
+        &Limits::wall_clock(std::time::Duration::from_secs(60)),
+    );
+    assert_eq!(verdict, Verdict::Linearizable);
+    println!("decided in {:?}", started.elapsed());
 }
