@@ -62,7 +62,7 @@ fn every_large_scenario_passes_at_its_own_seed() {
     let mut ran = 0;
     for protocol in protocols() {
         for path in large_scenarios(protocol) {
-            let outcome = request(&path, None, &[]).execute(false).unwrap();
+            let outcome = request(&path, None, &[]).execute(None).unwrap();
             let broken: Vec<_> = outcome.summary.checks.iter().filter(|c| !c.ok).collect();
             assert!(broken.is_empty(), "{}: {broken:?}", path.display());
             ran += 1;
