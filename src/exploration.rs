@@ -495,7 +495,24 @@ mod tests {
             recoveries_ms: Vec::new(),
             sim_ms: 1000.0,
             delivered: 3,
+            vacuous: None,
         }
+    }
+
+    #[test]
+    fn a_vacuous_seed_is_counted_apart_from_the_passed_and_merges() {
+        let mut x = Exploration::default();
+        x.add(result(1, true));
+        x.add(SeedResult {
+            vacuous: Some("liveness".into()),
+            ..result(2, true)
+        });
+        x.add(result(3, false));
+        assert_eq!((x.passed, x.vacuous, x.failed), (1, 1, 1));
+        assert_eq!(x.vacuous_by_check.get("liveness"), Some(&1));
+        let mut y = Exploration::default();
+        y.merge(x.clone()).unwrap();
+        assert_eq!((y.passed, y.vacuous), (1, 1));
     }
 
     #[test]

@@ -614,6 +614,8 @@ mod tests {
             messages: Messages::default(),
             events: 0,
             details: None,
+            resolved: Vec::new(),
+            vacuous: Vec::new(),
         }
     }
 
