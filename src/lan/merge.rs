@@ -81,7 +81,7 @@ pub fn judge<P: Protocol>(
         // The merge needs every record in memory anyway (to restore causality), so the
         // trace is written to memory too.
         let mut trace = Trace::new();
-        let mut recorder = Recorder::new(&proto, scenario, 0, TraceTo::Memory)
+        let mut recorder = Recorder::new(&proto, scenario, scenario.seed, TraceTo::Memory)
             .map_err(|e| format!("cannot write the merged trace: {e}"))?;
         for rec in &records {
             trace.push(rec);
@@ -92,7 +92,8 @@ pub fn judge<P: Protocol>(
         let verdicts = check::judge(&mut checks, &records, end_us);
         let run = RunInfo {
             scenario,
-            seed: 0,
+            // The scenario's seed drew its random faults and its workload.
+            seed: scenario.seed,
             bugs: &[],
         };
         let outcome = (recorder.finish(&run, &trace, verdicts, end_us))
