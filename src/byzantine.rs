@@ -297,7 +297,18 @@ fn grid(r: &ByzantineReport) -> Grid {
     }
 }
 
-/// The base scenario of a protocol's report.
+/// The base scenario of a protocol's report: `scenarios/<protocol>/byzantine.toml` here, or
+/// else in the source tree faultline was built from, so that the command works from any
+/// folder.
 pub fn base_scenario(protocol: &str) -> PathBuf {
-    Path::new("scenarios").join(protocol).join("byzantine.toml")
+    let here = Path::new("scenarios").join(protocol).join("byzantine.toml");
+    if here.exists() {
+        return here;
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join(&here);
+    if built.exists() {
+        built
+    } else {
+        here
+    }
 }
