@@ -268,7 +268,9 @@ latency_ms_max = 50
                         kinds_seen.insert("loss");
                         assert!(*until_ms <= 40000);
                     }
-                    Fault::Byzantine { .. } => panic!("swarm draws no Byzantine node"),
+                    Fault::Byzantine { .. } | Fault::Network { .. } | Fault::Pause { .. } => {
+                        panic!("swarm draws no Byzantine node, network window nor pause")
+                    }
                 }
             }
             // Restarts sort before crashes at the same instant: a node back is a node up.
