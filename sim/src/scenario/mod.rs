@@ -466,6 +466,12 @@ impl Scenario {
                 ));
             }
             check_rate(src, "random_faults.loss_max", rf.loss_max)?;
+            if let Some((key, _)) = rf.config.iter().find(|(_, values)| values.is_empty()) {
+                return Err(src.error(
+                    &format!("random_faults.config.{key}"),
+                    "list at least one value to draw from",
+                ));
+            }
             if let Some(rate) = rf.network_loss_max {
                 check_rate(src, "random_faults.network_loss_max", rate)?;
             }
