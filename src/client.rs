@@ -146,6 +146,7 @@ pub fn client_command(
         keys: None,
         byzantine: None,
         drop_rules: None,
+        skew_ms: 0,
     };
     let header = Header {
         faultline: VERSION.to_string(),

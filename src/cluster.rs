@@ -53,6 +53,14 @@ pub struct ClusterNode {
     pub role: String,
     /// Its unicast address.
     pub addr: SocketAddr,
+    /// How far ahead (negative: behind) its clock reads, in milliseconds: an offset in what
+    /// the node sees as the time, for clock-skew experiments (a scenario's `[clocks]`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skew_ms: i64,
+}
+
+fn is_zero(ms: &i64) -> bool {
+    *ms == 0
 }
 
 fn default_group() -> SocketAddr {

@@ -75,6 +75,7 @@ pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), crate::erro
         keys: proto.authenticates().then(|| cluster.keyring(me)),
         byzantine: None,
         drop_rules: req.drop_rules.clone(),
+        skew_ms: cluster.file.nodes[me.0 as usize].skew_ms,
     };
     let header = Header {
         faultline: VERSION.to_string(),

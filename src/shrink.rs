@@ -306,9 +306,18 @@ fn trimmed(s: &Scenario, duration_ms: u64) -> Scenario {
         }
         Fault::Loss {
             from_ms, until_ms, ..
+        }
+        | Fault::Network {
+            from_ms, until_ms, ..
         } => {
             *until_ms = (*until_ms).min(out.duration_ms);
             *from_ms < *until_ms
+        }
+        Fault::Pause {
+            at_ms, resume_ms, ..
+        } => {
+            *resume_ms = (*resume_ms).min(out.duration_ms);
+            *at_ms < *resume_ms
         }
         Fault::Byzantine {
             from_ms, until_ms, ..
@@ -376,7 +385,10 @@ fn pinned(s: &Scenario, turns: &[ResolvedTurn]) -> Option<Scenario> {
                         _ => Fault::partition(turn.groups.clone(), vec![], vec![], at, heal),
                     });
                 }
-                Fault::Byzantine { .. } | Fault::Loss { .. } => {}
+                Fault::Byzantine { .. }
+                | Fault::Loss { .. }
+                | Fault::Network { .. }
+                | Fault::Pause { .. } => {}
             }
         }
     }

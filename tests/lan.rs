@@ -246,6 +246,33 @@ fn bad_hosts_files_and_scenarios_are_refused_with_file_line_and_field() {
         "{log}"
     );
 
+    // Network rules and windows, and clock drift, are the simulator's alone too; each is
+    // named by its line and field.
+    for (name, extra, says) in [
+        (
+            "rules.toml",
+            "\n[[network.rules]]\nkinds = [\"*REPLY\"]\nloss = 0.1\n",
+            "field `network.rules`",
+        ),
+        (
+            "window.toml",
+            "\n[[faults]]\nkind = \"network\"\nfrom_ms = 100\nuntil_ms = 900\nrules = [{ loss = 0.5 }]\n",
+            "network windows",
+        ),
+        (
+            "drift.toml",
+            "\n[clocks]\ns1 = { skew_ms = 50, drift_ppm = 1000 }\n",
+            "field `clocks.s1.drift_ppm`",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("{SCENARIO}{extra}")).unwrap();
+        let out = faultline(&["lan", path.to_str().unwrap()]);
+        let log = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{log}");
+        assert!(log.contains(name) && log.contains(says), "{log}");
+    }
+
     // With good hosts, the plan: one command per host and the faults in time order.
     std::fs::write(&hosts, hosts_file(&["s1", "s2", "s3"])).unwrap();
     let out = faultline(&[

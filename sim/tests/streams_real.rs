@@ -39,7 +39,7 @@ impl Host<Event> for TestHost {
     fn record(&self, node: NodeId, ev: Ev<Event>) {
         self.records.lock().unwrap().push((node, ev));
     }
-    fn arrival(&self, _from: NodeId, _to: NodeId) -> Arrival {
+    fn arrival(&self, _from: NodeId, _to: NodeId, _label: &str) -> Arrival {
         Arrival::Deliver
     }
     fn byzantine(&self, _node: NodeId) -> Option<Byzantine> {

@@ -6,7 +6,8 @@
 //!   nothing crosses, unicast or multicast;
 //! - cuts that are not groups (one-way, or overlapping): the nodes' drop rules, decided by
 //!   the receiving node's transport and traced as drops;
-//! - loss: the nodes' drop rules (there is no netem on this machine).
+//! - loss: the nodes' drop rules (there is no netem on this machine);
+//! - pause: SIGSTOP of the node's process, and SIGCONT when it resumes.
 //!
 //! Every fault is also recorded in `world.trace.jsonl`, as the simulator records it.
 
@@ -155,11 +156,30 @@ impl Faults {
                     rate * 100.0
                 ))
             }
+            WorldAction::Pause(node, _) | WorldAction::Resume(node) => {
+                let pause = matches!(action, WorldAction::Pause(..));
+                let who = name(node);
+                let (what, signal) = if pause {
+                    ("pause", "SIGSTOP")
+                } else {
+                    ("resume", "SIGCONT")
+                };
+                match procs.pause(node.0 as usize, pause) {
+                    Some(pid) => {
+                        self.record(node, if pause { Ev::Pause } else { Ev::Resume });
+                        Ok(format!("{what} {who}: {signal} to pid {pid}"))
+                    }
+                    None => Ok(format!("{what} {who}: down")),
+                }
+            }
             // Refused when the scenario was loaded (`ScenarioFile::load`).
             WorldAction::Byzantine(node, _) => Err(format!(
                 "byzantine {}: Byzantine behaviours run in the simulator only",
                 name(node)
             )),
+            WorldAction::NetOpen(_) | WorldAction::NetClose(_) => {
+                Err("network windows run in the simulator only".to_string())
+            }
         }
     }
 

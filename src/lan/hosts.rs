@@ -129,7 +129,13 @@ pub fn plan_command(
         let at = format!("{:>7.1} s", at_ms as f64 / 1000.0);
         let rules_changed = !matches!(
             action,
-            WorldAction::Crash(_) | WorldAction::Restart(_) | WorldAction::Byzantine(..)
+            WorldAction::Crash(_)
+                | WorldAction::Restart(_)
+                | WorldAction::Byzantine(..)
+                | WorldAction::Pause(..)
+                | WorldAction::Resume(_)
+                | WorldAction::NetOpen(_)
+                | WorldAction::NetClose(_)
         );
         match action {
             WorldAction::Crash(n) => {
@@ -166,6 +172,19 @@ pub fn plan_command(
                 "   {at}  {}: a Byzantine behaviour, which runs in the simulator only (skipped)",
                 names[n.0 as usize]
             ),
+            WorldAction::Pause(n, _) => println!(
+                "   {at}  on {}: kill -STOP {}'s process (pause)",
+                host(n),
+                names[n.0 as usize]
+            ),
+            WorldAction::Resume(n) => println!(
+                "   {at}  on {}: kill -CONT {}'s process (resume)",
+                host(n),
+                names[n.0 as usize]
+            ),
+            WorldAction::NetOpen(_) | WorldAction::NetClose(_) => {
+                println!("   {at}  a network window, which runs in the simulator only (skipped)")
+            }
         }
         if rules_changed {
             step += 1;

@@ -140,6 +140,34 @@ impl ScenarioFile {
                 "faults decided at run time (targets like `@leader`, every_ms, jitter_ms, when) run in the simulator only",
             ));
         }
+        let network_window = loaded
+            .scenario
+            .faults
+            .iter()
+            .position(|f| matches!(f, Fault::Network { .. }));
+        if let Some(i) = network_window {
+            return Err(loaded.source().error(
+                &format!("faults[{i}].kind"),
+                "network windows (per-kind loss, delay, reordering) run in the simulator only",
+            ));
+        }
+        if !loaded.scenario.network.rules.is_empty() {
+            return Err(loaded.source().error(
+                "network.rules",
+                "network rules (per-kind loss, delay, reordering) run in the simulator only; a LAN applies loss alone",
+            ));
+        }
+        let drifting = loaded
+            .scenario
+            .clocks
+            .iter()
+            .find(|(_, c)| c.drift_ppm != 0);
+        if let Some((name, _)) = drifting {
+            return Err(loaded.source().error(
+                &format!("clocks.{name}.drift_ppm"),
+                "clock drift is simulated only; a LAN applies skew alone (an offset in the node's clock)",
+            ));
+        }
         let network = &loaded.scenario.network;
         for (field, rate) in [
             ("corrupt", network.corrupt),
@@ -191,6 +219,7 @@ impl ScenarioFile {
                 .into_iter()
                 .enumerate()
                 .map(|(i, name)| ClusterNode {
+                    skew_ms: s.clocks.get(&name).map_or(0, |c| c.skew_ms),
                     name,
                     role: roles[i].name.into(),
                     addr: addrs[i],

@@ -111,6 +111,19 @@ impl Processes {
         Some(child.id())
     }
 
+    /// Stops (`pause`) or continues node `i`'s process: SIGSTOP / SIGCONT. The process
+    /// stays alive; what reaches its sockets waits in the kernel. Returns its pid, `None`
+    /// when it is down.
+    pub fn pause(&mut self, i: usize, pause: bool) -> Option<u32> {
+        let child = self.children[i].as_ref()?;
+        let signal = if pause { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: signalling a child we started and have not yet waited for.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, signal);
+        }
+        Some(child.id())
+    }
+
     /// A node that ended by itself, with its log's last lines: the run cannot go on.
     pub fn exited(&mut self) -> Option<String> {
         for (i, slot) in self.children.iter_mut().enumerate() {
@@ -136,8 +149,10 @@ impl Processes {
     /// for any still running after a grace period.
     pub fn stop_all(&mut self) {
         for child in self.children.iter().flatten() {
-            // SAFETY: signalling a child we started and have not yet waited for.
+            // SAFETY: signalling a child we started and have not yet waited for. A paused
+            // one is continued first, or it could not act on the SIGINT.
             unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGCONT);
                 libc::kill(child.id() as libc::pid_t, libc::SIGINT);
             }
         }

@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 use faultline_sim::{Check, Ev, NodeId, Record, Verdict};
 use serde::{Deserialize, Serialize};
 
+use super::catch_up::CatchUp;
 use super::event::Event;
+use super::failover::Failover;
 use super::liveness::Liveness;
 use super::lock_check::LockSafety;
 use super::mirror::Mirror;
 use super::queue_check::QueueDelivery;
+use super::traffic_budget::TrafficBudget;
 
 /// Time bounds the checks allow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +24,17 @@ pub struct ChecksConfig {
     /// With a majority and a busy client connected, time from the last fault (or the first
     /// operation after it) to an operation that completes.
     pub progress_within_ms: u64,
+    /// Time from a fault to every live replica connected to the leader at its commit index,
+    /// judged after every fault that lasts (the `catch-up` check; off when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catch_up_within_ms: Option<u64>,
+    /// Time from a leader's crash (or pause) to a new leader while it stays down and a
+    /// majority is connected, after every such crash (the `failover` check; off when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover_within_ms: Option<u64>,
+    /// At most this many messages in the run (the `traffic` check; off when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages_max: Option<u64>,
 }
 
 impl Default for ChecksConfig {
@@ -28,6 +42,9 @@ impl Default for ChecksConfig {
         ChecksConfig {
             leader_within_ms: 2000,
             progress_within_ms: 5000,
+            catch_up_within_ms: None,
+            failover_within_ms: None,
+            messages_max: None,
         }
     }
 }
@@ -39,7 +56,7 @@ pub fn checks(
     cfg: &ChecksConfig,
     lease_ms: u64,
 ) -> Vec<Box<dyn Check<Event> + Send>> {
-    vec![
+    let mut all: Vec<Box<dyn Check<Event> + Send>> = vec![
         Box::new(ElectionSafety::default()),
         Box::new(LeaderAppendOnly::default()),
         Box::new(LogMatching::default()),
@@ -49,7 +66,17 @@ pub fn checks(
         Box::new(QueueDelivery::new()),
         Box::new(Liveness::new(servers, clients, cfg)),
         Box::new(super::kv_check::KvLinearizable::default()),
-    ]
+    ];
+    if let Some(ms) = cfg.catch_up_within_ms {
+        all.push(Box::new(CatchUp::new(servers, ms)));
+    }
+    if let Some(ms) = cfg.failover_within_ms {
+        all.push(Box::new(Failover::new(servers, ms)));
+    }
+    if let Some(max) = cfg.messages_max {
+        all.push(Box::new(TrafficBudget::new(max)));
+    }
+    all
 }
 
 /// Milliseconds, for details.

@@ -2,15 +2,18 @@
 
 use faultline_sim::{Check, Ev, NodeId, Record, WORLD};
 
+use super::catch_up::CatchUp;
 use super::checks::{
     ChecksConfig, ElectionSafety, LeaderAppendOnly, LeaderCompleteness, LogMatching,
     StateMachineSafety,
 };
 use super::event::Event;
+use super::failover::Failover;
 use super::liveness::Liveness;
 use super::lock_check::LockSafety;
 use super::op::{LockMode, Op, Outcome, Refusal, Value};
 use super::queue_check::QueueDelivery;
+use super::traffic_budget::TrafficBudget;
 
 fn n(id: u16) -> NodeId {
     NodeId(id)
@@ -359,6 +362,7 @@ fn liveness_fails_without_a_leader_or_progress_after_the_last_fault() {
     let cfg = ChecksConfig {
         leader_within_ms: 1000,
         progress_within_ms: 2000,
+        ..ChecksConfig::default()
     };
     let crash = at(100, 0, Ev::Crash);
     let get = || Op::Get { key: "k".into() };
@@ -399,4 +403,100 @@ fn liveness_fails_without_a_leader_or_progress_after_the_last_fault() {
     split.push(at(100, 2, Ev::Crash));
     let (held, detail) = judge(&mut Liveness::new(&servers, &clients, &cfg), &split, 5000).unwrap();
     assert!(!held && detail.contains("not judged"), "{detail}");
+}
+
+/// The detail of a failed judgement, whether found as the trace went or at its end.
+fn failure(check: &mut dyn Check<Event>, trace: &[Record<Event>], end_ms: u64) -> String {
+    match judge(check, trace, end_ms) {
+        Err(detail) | Ok((false, detail)) => detail,
+        Ok((true, detail)) => panic!("held: {detail}"),
+    }
+}
+
+fn committed(ms: u64, node: u16, index: u64) -> Record<Event> {
+    proto(ms, node, Event::Committed { index })
+}
+
+#[test]
+fn catch_up_fails_when_a_connected_replica_stays_behind_the_leader() {
+    let servers = [n(0), n(1), n(2)];
+    // s1 leads and commits 5; a partition of s3 heals at 1000 ms; the bound is 2000 ms.
+    let link = vec![(n(2), n(0)), (n(0), n(2))];
+    let mut base = leads(10, 0, 1);
+    base.push(at(
+        500,
+        u16::MAX,
+        Ev::Partition {
+            links: link.clone(),
+        },
+    ));
+    base.push(committed(600, 0, 5));
+    base.push(committed(650, 1, 5));
+    base.push(at(1000, u16::MAX, Ev::Heal { links: link }));
+    let mut good = base.clone();
+    good.push(committed(1200, 2, 5));
+    let (held, detail) = judge(&mut CatchUp::new(&servers, 2000), &good, 5000).unwrap();
+    assert!(held, "{detail}");
+    // s3 never catches up: the leader does not bring it back.
+    let err = failure(&mut CatchUp::new(&servers, 2000), &base, 5000);
+    assert!(
+        err.contains("#2 at 0") && err.contains("commit index 5"),
+        "{err}"
+    );
+    // A crashed replica is not asked to catch up; a run too short judges nothing.
+    let mut down = base.clone();
+    down.push(at(1100, 2, Ev::Crash));
+    let (held, detail) = judge(&mut CatchUp::new(&servers, 2000), &down, 5000).unwrap();
+    assert!(held, "{detail}");
+    let (held, detail) = judge(&mut CatchUp::new(&servers, 2000), &base, 2500).unwrap();
+    assert!(!held && detail.contains("not judged"), "{detail}");
+}
+
+#[test]
+fn failover_is_judged_after_every_leader_crash_not_only_the_last() {
+    let servers = [n(0), n(1), n(2)];
+    // The leader of term 1 crashes at 100 ms and is replaced at 600 ms: in time.
+    let mut good = leads(10, 0, 1);
+    good.push(at(100, 0, Ev::Crash));
+    good.extend(leads(600, 1, 2));
+    good.push(at(5000, 0, Ev::Restart));
+    let (held, detail) = judge(&mut Failover::new(&servers, 1000), &good, 9000).unwrap();
+    assert!(held && detail.contains("1 crashed"), "{detail}");
+    // Nobody takes over for 4 s; the old leader's restart later does not excuse it.
+    let mut slow = leads(10, 0, 1);
+    slow.push(at(100, 0, Ev::Crash));
+    slow.extend(leads(4100, 1, 2));
+    slow.push(at(8000, 0, Ev::Restart));
+    let err = failure(&mut Failover::new(&servers, 1000), &slow, 9000);
+    assert!(err.contains("crashed at 100ms"), "{err}");
+    // The leader back within the bound: not judged. A paused leader counts as gone.
+    let mut back = leads(10, 0, 1);
+    back.push(at(100, 0, Ev::Crash));
+    back.push(at(400, 0, Ev::Restart));
+    let (held, _) = judge(&mut Failover::new(&servers, 1000), &back, 9000).unwrap();
+    assert!(!held, "vacuous is no pass");
+    let mut paused = leads(10, 0, 1);
+    paused.push(at(100, 0, Ev::Pause));
+    let err = failure(&mut Failover::new(&servers, 1000), &paused, 9000);
+    assert!(err.contains("no new leader"), "{err}");
+}
+
+#[test]
+fn the_traffic_budget_fails_the_run_past_its_messages() {
+    let send = |ms: u64| {
+        at(
+            ms,
+            0,
+            Ev::Send {
+                to: Some(n(1)),
+                id: ms,
+                label: "HB".into(),
+            },
+        )
+    };
+    let trace: Vec<Record<Event>> = (1..=10).map(send).collect();
+    let (held, detail) = judge(&mut TrafficBudget::new(10), &trace, 100).unwrap();
+    assert!(held && detail.contains("10 messages"), "{detail}");
+    let err = judge(&mut TrafficBudget::new(9), &trace, 100).unwrap_err();
+    assert!(err.contains("over the budget of 9"), "{err}");
 }

@@ -8,6 +8,7 @@
 //! and checks with [`checks`].
 
 mod bugs;
+mod catch_up;
 mod chart;
 mod checks;
 mod client;
@@ -16,6 +17,7 @@ mod config;
 mod details;
 mod election;
 mod event;
+mod failover;
 mod hash;
 mod kv;
 mod kv_check;
@@ -37,6 +39,7 @@ mod serve;
 mod session;
 mod snapshot;
 mod state_machine;
+mod traffic_budget;
 
 #[cfg(test)]
 mod checks_tests;

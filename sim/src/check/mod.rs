@@ -71,11 +71,12 @@ pub fn judge<E>(
 /// Checkers embed one and feed it every record.
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
-    /// Nodes currently crashed.
+    /// Nodes currently crashed or paused.
     pub down: BTreeSet<NodeId>,
     /// Directed links currently cut by partitions.
     pub cut: BTreeSet<(NodeId, NodeId)>,
-    /// Time of the last crash, restart, partition, heal or loss change.
+    /// Time of the last crash, restart, pause, resume, partition, heal, loss change or
+    /// network window.
     pub last_change_us: u64,
     /// Current random loss rate of a loss fault.
     pub loss_rate: f64,
@@ -85,12 +86,15 @@ impl Cluster {
     /// Updates the state from one record; returns true when the record changed it.
     pub fn observe<E>(&mut self, rec: &Record<E>) -> bool {
         match &rec.ev {
-            Ev::Crash => {
+            // A paused node is down for the others (it neither hears nor answers) until it
+            // resumes, as a crashed one until it restarts.
+            Ev::Crash | Ev::Pause => {
                 self.down.insert(rec.node);
             }
-            Ev::Restart => {
+            Ev::Restart | Ev::Resume => {
                 self.down.remove(&rec.node);
             }
+            Ev::Network { .. } => {}
             Ev::Partition { links } => self.cut.extend(links.iter().copied()),
             Ev::Heal { links } => {
                 for link in links {

@@ -82,17 +82,17 @@ mod tests {
         let mut nemesis = Nemesis::new(3, 0.0, 1);
         parsed.apply(&mut nemesis, &names);
         assert_eq!(
-            nemesis.arrival(NodeId(0), NodeId(1)),
+            nemesis.arrival(NodeId(0), NodeId(1), ""),
             Arrival::Drop(DropReason::Partition)
         );
         assert_eq!(
-            nemesis.arrival(NodeId(1), NodeId(0)),
+            nemesis.arrival(NodeId(1), NodeId(0), ""),
             Arrival::Deliver,
             "one way only"
         );
         DropRules::default().apply(&mut nemesis, &names);
         assert_eq!(
-            nemesis.arrival(NodeId(0), NodeId(1)),
+            nemesis.arrival(NodeId(0), NodeId(1), ""),
             Arrival::Deliver,
             "healed"
         );

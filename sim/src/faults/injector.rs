@@ -158,7 +158,10 @@ impl Injector {
                     groups: groups.iter().map(|g| targets(g)).collect(),
                     lasts_us: lasts_us(heal_ms),
                 },
-                Fault::Byzantine { .. } | Fault::Loss { .. } => unreachable!("no turns"),
+                Fault::Byzantine { .. }
+                | Fault::Loss { .. }
+                | Fault::Network { .. }
+                | Fault::Pause { .. } => unreachable!("no turns"),
             };
             let times = match (turns.every_ms, turns.times) {
                 (None, _) => 1,

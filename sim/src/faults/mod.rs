@@ -9,6 +9,7 @@ pub mod injector;
 pub(crate) mod link_draws;
 pub mod links;
 pub mod nemesis;
+pub mod net_rules;
 pub mod shrink;
 pub mod swarm;
 pub mod target;

@@ -3,6 +3,7 @@
 
 use crate::faults::link_draws::LinkDraws;
 use crate::faults::links::LinkTable;
+use crate::faults::net_rules::{Rule, Rules};
 use crate::node::NodeId;
 use crate::trace::DropReason;
 
@@ -44,6 +45,8 @@ pub struct Nemesis {
     draws: LinkDraws,
     /// Draws each stream segment's fate, per link.
     stream_draws: LinkDraws,
+    /// Loss of some messages only (by kind, sender, receiver), all run long or in windows.
+    rules: Rules,
 }
 
 impl Nemesis {
@@ -58,7 +61,24 @@ impl Nemesis {
             duplicate: 0.0,
             draws: LinkDraws::new(nodes, seed, FATE_DRAWS),
             stream_draws: LinkDraws::new(nodes, seed, STREAM_FATE_DRAWS),
+            rules: Rules::default(),
         }
+    }
+
+    /// Sets the network's own rules (scenario `[[network.rules]]`).
+    pub fn set_rules(&mut self, rules: Vec<Rule>) {
+        self.rules = Rules::new(rules);
+    }
+
+    /// A network window opens (`Some`) or closes with these rules; returns how many windows
+    /// are open now.
+    pub fn window(&mut self, rules: &[Rule], open: bool) -> usize {
+        if open {
+            self.rules.open(rules.to_vec());
+        } else {
+            self.rules.close(rules);
+        }
+        self.rules.windows_open()
     }
 
     /// One more partition cuts `links`; returns those that were open until now.
@@ -119,16 +139,19 @@ impl Nemesis {
         self.duplicate = duplicate;
     }
 
-    /// Decides the fate of a datagram arriving at `to` from `from`.
+    /// Decides the fate of a datagram of kind `label` arriving at `to` from `from`.
     /// A sender claiming an id we do not know is judged by the receiver's links alone.
     /// Every datagram takes its draw, cut or not, so that healing a partition or turning
     /// noise off leaves the later datagrams' fates as they were.
-    pub fn arrival(&mut self, from: NodeId, to: NodeId) -> Arrival {
+    pub fn arrival(&mut self, from: NodeId, to: NodeId, label: &str) -> Arrival {
         let draw = self.draws.next(from.0, to.0);
         if self.links.is_cut(from, to) {
             return Arrival::Drop(DropReason::Partition);
         }
-        let rate = self.loss_base.max(self.loss_fault);
+        let mut rate = self.loss_base.max(self.loss_fault);
+        if !self.rules.is_empty() {
+            rate = rate.max(self.rules.loss(from, to, label));
+        }
         if draw.chance(0, rate) {
             return Arrival::Drop(DropReason::Loss);
         }

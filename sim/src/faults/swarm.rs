@@ -7,6 +7,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::scenario::{Fault, Scenario};
 
@@ -41,6 +42,10 @@ pub struct RandomFaults {
     /// Each seed draws a base loss rate between 0 and this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_loss_max: Option<f64>,
+    /// Protocol settings drawn per seed: each key gets one of its listed values
+    /// (`pre_vote = [true, false]`) in the seed's `[config]`, so a search covers both.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, Vec<toml::Value>>,
 }
 
 /// A kind of random fault.
@@ -82,6 +87,16 @@ impl Scenario {
         let Some(rf) = out.random_faults.take() else {
             return out;
         };
+        if !rf.config.is_empty() {
+            // A stream of its own ("CNFG"): drawing settings leaves the faults as they were.
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(0x434E_4647);
+            for (key, values) in &rf.config {
+                if let Some(value) = values.choose(&mut rng) {
+                    out.config.insert(key.clone(), value.clone());
+                }
+            }
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(0x5741_524d); // "SWRM": independent of every other stream of the run
         if let Some(hi) = rf.latency_ms_max {
@@ -234,6 +249,27 @@ latency_ms_max = 50
     }
 
     #[test]
+    fn settings_are_drawn_per_seed_and_leave_the_faults_as_they_were() {
+        let plain = scenario();
+        let mut drawn = plain.clone();
+        let values = vec![toml::Value::Boolean(true), toml::Value::Boolean(false)];
+        drawn
+            .random_faults
+            .as_mut()
+            .unwrap()
+            .config
+            .insert("pre_vote".into(), values);
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let c = drawn.concretize(seed);
+            assert_eq!(c.faults, plain.concretize(seed).faults);
+            seen.insert(c.config["pre_vote"].as_bool().unwrap());
+            assert_eq!(c.config, drawn.concretize(seed).config);
+        }
+        assert_eq!(seen.len(), 2, "both values drawn");
+    }
+
+    #[test]
     fn drawn_faults_are_valid_healed_in_time_and_respect_down_max() {
         let s = scenario();
         let mut kinds_seen = std::collections::BTreeSet::new();
@@ -268,7 +304,9 @@ latency_ms_max = 50
                         kinds_seen.insert("loss");
                         assert!(*until_ms <= 40000);
                     }
-                    Fault::Byzantine { .. } => panic!("swarm draws no Byzantine node"),
+                    Fault::Byzantine { .. } | Fault::Network { .. } | Fault::Pause { .. } => {
+                        panic!("swarm draws no Byzantine node, network window nor pause")
+                    }
                 }
             }
             // Restarts sort before crashes at the same instant: a node back is a node up.

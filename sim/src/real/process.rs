@@ -20,6 +20,7 @@ use crate::protocol::Protocol;
 use crate::real::journal::{self, Journal, Recovery};
 use crate::runtime::auth::Keyring;
 use crate::runtime::driver::{self, Host};
+use crate::runtime::node_clock::NodeClock;
 use crate::runtime::transport::{AddressBook, Transport};
 use crate::trace::{Ev, Header, Record};
 
@@ -41,6 +42,8 @@ struct ProcessHost {
     stop: AtomicBool,
     /// How this node lies, when started as a Byzantine node.
     byzantine: Option<Byzantine>,
+    /// Its clock's offset (a real clock's drift is its own: none is added).
+    skew_ms: i64,
 }
 
 impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
@@ -59,11 +62,18 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
         let _ = file.write_all(line.as_bytes());
     }
 
-    fn arrival(&self, from: NodeId, to: NodeId) -> Arrival {
+    fn clock(&self, _node: NodeId) -> NodeClock {
+        NodeClock {
+            skew_ms: self.skew_ms,
+            drift_ppm: 0,
+        }
+    }
+
+    fn arrival(&self, from: NodeId, to: NodeId, label: &str) -> Arrival {
         self.nemesis
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .arrival(from, to)
+            .arrival(from, to, label)
     }
 
     fn byzantine(&self, _node: NodeId) -> Option<Byzantine> {
@@ -147,6 +157,9 @@ pub struct ProcessFiles {
     pub byzantine: Option<Byzantine>,
     /// A drop-rules file ([`DropRules`]) to follow as it changes, if any.
     pub drop_rules: Option<PathBuf>,
+    /// How far ahead (negative: behind) the node's clock reads, in milliseconds: what
+    /// `Cx::now` shows it, for clock-skew experiments; the trace keeps the true time.
+    pub skew_ms: i64,
 }
 
 /// How often a node looks at its drop-rules file: a fault takes effect within this.
@@ -225,6 +238,7 @@ fn start_host<E: ProtoEvent + Send>(
         sent: AtomicU64::new((unix_now.as_millis() as u64 & 0xFFFF_FFFF) << 12),
         stop: AtomicBool::new(false),
         byzantine: files.byzantine,
+        skew_ms: files.skew_ms,
     });
     if restarted {
         Host::<E>::record(&*host, me, Ev::Restart);
@@ -286,6 +300,7 @@ mod tests {
             keys: None,
             byzantine: None,
             drop_rules: None,
+            skew_ms: 0,
         }
     }
 

@@ -85,8 +85,9 @@ impl Transport {
     }
 
     /// Sends to one node; false when no address is known for it. Never waits on the
-    /// peer: what cannot be delivered is lost, as a datagram would be.
-    pub async fn send(&self, to: NodeId, bytes: &[u8]) -> bool {
+    /// peer: what cannot be delivered is lost, as a datagram would be. The kind (`_label`)
+    /// matters to the simulated network only (per-kind delays, refused on real nodes).
+    pub async fn send(&self, to: NodeId, bytes: &[u8], _label: &str) -> bool {
         match &self.0 {
             Kind::Udp(t) => t.send(to, bytes).await,
             Kind::Tcp(t) => t.send(to, bytes),
@@ -94,7 +95,7 @@ impl Transport {
     }
 
     /// Sends to every other member of the group.
-    pub async fn multicast(&self, bytes: &[u8]) {
+    pub async fn multicast(&self, bytes: &[u8], _label: &str) {
         match &self.0 {
             Kind::Udp(t) => t.multicast(bytes).await,
             Kind::Tcp(t) => t.multicast(bytes),

@@ -21,6 +21,7 @@ use crate::node::stream::{CloseReason, StreamAction, StreamEvent, StreamId};
 use crate::node::{Action, Cx, Durable, Effects, Message, Node, NodeId, Timer, TimerId};
 use crate::runtime::alarm::Alarm;
 use crate::runtime::auth::Keyring;
+use crate::runtime::node_clock::NodeClock;
 use crate::runtime::transport::Transport;
 use crate::runtime::wire::{self, Envelope};
 use crate::trace::{DropReason, Ev};
@@ -32,8 +33,9 @@ pub trait Host<E>: Send + Sync + 'static {
     fn now_us(&self) -> u64;
     /// Appends an event to the trace.
     fn record(&self, node: NodeId, ev: Ev<E>);
-    /// Decides whether and how a datagram from `from` reaches `to` (partitions, loss, noise).
-    fn arrival(&self, from: NodeId, to: NodeId) -> Arrival;
+    /// Decides whether and how a datagram of kind `label` from `from` reaches `to`
+    /// (partitions, loss, noise).
+    fn arrival(&self, from: NodeId, to: NodeId, label: &str) -> Arrival;
     /// How the node lies in what it sends, if it does now.
     fn byzantine(&self, node: NodeId) -> Option<Byzantine>;
     /// Persists a callback's durable writes together with the records of its notes, so that
@@ -46,6 +48,24 @@ pub trait Host<E>: Send + Sync + 'static {
     fn next_msg_id(&self, node: NodeId) -> u64;
     /// The run is over: the driver returns.
     fn stopped(&self) -> bool;
+    /// The node's own clock (skew, drift): what it reads and how long its timers last.
+    fn clock(&self, _node: NodeId) -> NodeClock {
+        NodeClock::default()
+    }
+    /// When the node, paused now, resumes (in [`Host::now_us`] time); `None` while it runs.
+    fn paused_until(&self, _node: NodeId) -> Option<u64> {
+        None
+    }
+}
+
+/// What woke a waiting driver.
+enum Wake {
+    /// A timer is due.
+    Alarm,
+    /// A datagram, of this length, is in the buffer.
+    Datagram(std::io::Result<usize>),
+    /// A stream event.
+    Stream(StreamId, NodeId, StreamEvent<Vec<u8>>),
 }
 
 /// Pending timers; equal deadlines fire in id order, so that the order is deterministic.
@@ -112,10 +132,12 @@ pub async fn run<N, H>(
     let mut liar_rng = rng.clone();
     liar_rng.set_stream(rng.get_stream() ^ (1 << 63));
     let nodes = transport.nodes();
+    let clock = host.clock(me);
     let mut d = Driver {
         node,
         me,
         nodes,
+        clock,
         host,
         transport: Arc::new(transport),
         keys,
@@ -132,7 +154,7 @@ pub async fn run<N, H>(
     let now = d.host.now_us();
     d.node.on_start(&mut Cx::new(
         me,
-        now,
+        d.clock.local_us(now),
         &mut d.rng,
         &mut d.durable,
         &mut d.effects,
@@ -158,9 +180,18 @@ pub async fn run<N, H>(
         // `biased`: an unbiased select! polls branches in an order drawn from a random source
         // outside the seed, which breaks determinism; timers first, so a flood of datagrams
         // cannot starve them.
-        tokio::select! {
+        let wake = tokio::select! {
             biased;
-            () = std::future::poll_fn(|cx| alarm.poll_ring(cx)) => {
+            () = std::future::poll_fn(|cx| alarm.poll_ring(cx)) => Wake::Alarm,
+            received = d.transport.recv(&mut buf) => Wake::Datagram(received),
+            (stream, peer, event) = d.transport.stream_recv() => Wake::Stream(stream, peer, event),
+        };
+        // A pause that began while the node waited: what woke it waits with it.
+        while let Some(until_us) = d.host.paused_until(me) {
+            tokio::time::sleep_until(at(until_us)).await;
+        }
+        match wake {
+            Wake::Alarm => {
                 let now = d.host.now_us();
                 while let Some(timer) = d.timers.pop_due(now) {
                     if d.on_timer(timer, now).await {
@@ -168,14 +199,14 @@ pub async fn run<N, H>(
                     }
                 }
             }
-            received = d.transport.recv(&mut buf) => {
+            Wake::Datagram(received) => {
                 if let Ok(len) = received {
                     if d.deliver(&buf[..len]).await {
                         return;
                     }
                 }
             }
-            (stream, peer, event) = d.transport.stream_recv() => {
+            Wake::Stream(stream, peer, event) => {
                 if d.on_stream(stream, peer, event).await {
                     return;
                 }
@@ -192,6 +223,8 @@ struct Driver<N: Node, H: Host<N::Event>> {
     me: NodeId,
     /// How many nodes the run has.
     nodes: u16,
+    /// Its own clock: what it reads, how long its timers last.
+    clock: NodeClock,
     /// The world it runs in.
     host: Arc<H>,
     /// Its sockets (shared with delayed sends).
@@ -227,7 +260,7 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
             timer,
             &mut Cx::new(
                 self.me,
-                now,
+                self.clock.local_us(now),
                 &mut self.rng,
                 &mut self.durable,
                 &mut self.effects,
@@ -250,7 +283,7 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         self.liar.remember(datagram);
         let label: std::borrow::Cow<'static, str> = env.msg.label().into();
         // At most two copies (a duplicate), without a vector for the usual one.
-        let (env, copy) = match self.host.arrival(env.from, me) {
+        let (env, copy) = match self.host.arrival(env.from, me, &label) {
             Arrival::Drop(reason) => {
                 self.host.record(
                     me,
@@ -289,7 +322,13 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
             self.node.on_message(
                 env.from,
                 env.msg,
-                &mut Cx::new(me, now, &mut self.rng, &mut self.durable, &mut self.effects),
+                &mut Cx::new(
+                    me,
+                    self.clock.local_us(now),
+                    &mut self.rng,
+                    &mut self.durable,
+                    &mut self.effects,
+                ),
             );
             if self.apply(now).await {
                 return true;
@@ -377,7 +416,13 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
             stream,
             peer,
             event,
-            &mut Cx::new(me, now, &mut self.rng, &mut self.durable, &mut self.effects),
+            &mut Cx::new(
+                me,
+                self.clock.local_us(now),
+                &mut self.rng,
+                &mut self.durable,
+                &mut self.effects,
+            ),
         );
         self.apply(now).await
     }
@@ -502,7 +547,8 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         for action in actions.drain(..) {
             match action {
                 Action::SetTimer(timer, after) => {
-                    self.timers.set(timer, now_us + after.as_micros() as u64)
+                    let after_us = self.clock.true_after_us(after.as_micros() as u64);
+                    self.timers.set(timer, now_us + after_us)
                 }
                 Action::CancelTimer(timer) => self.timers.cancel(timer),
                 Action::Send(to, msg) => self.send(Some(to), msg).await,
@@ -571,13 +617,14 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
                     },
                 );
                 let (transport, bytes) = (self.transport.clone(), self.out.clone());
+                let label = msg.label();
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
                     match to {
                         Some(to) => {
-                            transport.send(to, &bytes).await;
+                            transport.send(to, &bytes, label).await;
                         }
-                        None => transport.multicast(&bytes).await,
+                        None => transport.multicast(&bytes, label).await,
                     }
                 });
             }
@@ -600,9 +647,9 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         }
         self.liar.remember(&self.out);
         let sent = match to {
-            Some(to) => self.transport.send(to, &self.out).await,
+            Some(to) => self.transport.send(to, &self.out, msg.label()).await,
             None => {
-                self.transport.multicast(&self.out).await;
+                self.transport.multicast(&self.out, msg.label()).await;
                 true
             }
         };
@@ -652,13 +699,14 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         self.host.record(self.me, Ev::Send { to, id, label });
     }
 
-    /// Sends raw bytes again (a duplicate or a replay) and records the lie.
+    /// Sends raw bytes again (a duplicate or a replay) and records the lie. Their kind is
+    /// not known here: only network rules that name no kind take them.
     async fn emit(&mut self, to: Option<NodeId>, bytes: Vec<u8>, how: Behaviour) {
         match to {
             Some(to) => {
-                self.transport.send(to, &bytes).await;
+                self.transport.send(to, &bytes, "").await;
             }
-            None => self.transport.multicast(&bytes).await,
+            None => self.transport.multicast(&bytes, "").await,
         }
         let id = wire::peek_id(&bytes).unwrap_or(0);
         self.host.record(self.me, Ev::Lie { how, id });

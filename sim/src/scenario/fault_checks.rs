@@ -5,6 +5,7 @@
 //! no-ops are recorded in the trace instead, see `docs/faults.md`).
 
 use super::{check_rate, Fault, InputError, Scenario, Source};
+use crate::faults::net_rules::NetRule;
 use crate::faults::target::{Condition, Target};
 
 /// Where a restart and a crash stand against each other in the written schedule.
@@ -138,10 +139,133 @@ impl Scenario {
                         return Err(src.error(&at("until_ms"), "must be after from_ms"));
                     }
                 }
+                Fault::Network {
+                    rules,
+                    from_ms,
+                    until_ms,
+                } => {
+                    time("from_ms", *from_ms)?;
+                    time("until_ms", *until_ms)?;
+                    if until_ms <= from_ms {
+                        return Err(src.error(&at("until_ms"), "must be after from_ms"));
+                    }
+                    if rules.is_empty() {
+                        return Err(src.error(
+                            &at("rules"),
+                            "name at least one rule (loss, delay_ms, reorder) for the window",
+                        ));
+                    }
+                    self.validate_rules(src, &at("rules"), rules)?;
+                }
+                Fault::Pause {
+                    node,
+                    at_ms,
+                    resume_ms,
+                } => {
+                    if node.starts_with('@') {
+                        return Err(src.error(
+                            &at("node"),
+                            "a pause names its node (targets like `@leader` are for crashes, restarts and partitions)",
+                        ));
+                    }
+                    target("node", node)?;
+                    time("at_ms", *at_ms)?;
+                    time("resume_ms", *resume_ms)?;
+                    if resume_ms <= at_ms {
+                        return Err(src.error(&at("resume_ms"), "must be after at_ms"));
+                    }
+                }
             }
             self.validate_turns(src, i, fault)?;
         }
         self.validate_up_down(src)
+    }
+
+    /// Network rules at `path` (`network.rules`, `faults[2].rules`): known nodes, rates,
+    /// ranges, and each rule doing something.
+    pub(super) fn validate_rules(
+        &self,
+        src: &Source,
+        path: &str,
+        rules: &[NetRule],
+    ) -> Result<(), InputError> {
+        /// A rule's delay beyond this would outlast any run worth simulating.
+        const DELAY_MS_MAX: u64 = 60_000;
+        for (j, rule) in rules.iter().enumerate() {
+            let at = |field: &str| format!("{path}[{j}].{field}");
+            for (field, names) in [("from", &rule.from), ("to", &rule.to)] {
+                if let Some(bad) = names.iter().find(|n| self.node_id(n).is_none()) {
+                    return Err(src.error(
+                        &at(field),
+                        format!("no node `{bad}` (rules name nodes, not targets)"),
+                    ));
+                }
+            }
+            if let Some(bad) = rule.kinds.iter().find(|k| k.is_empty()) {
+                return Err(src.error(&at("kinds"), format!("empty kind `{bad}`")));
+            }
+            check_rate(src, &at("loss"), rule.loss)?;
+            check_rate(src, &at("reorder"), rule.reorder)?;
+            if let Some(delay) = &rule.delay_ms {
+                match delay[..] {
+                    [lo, hi] if lo <= hi && hi <= DELAY_MS_MAX => {}
+                    _ => {
+                        return Err(src.error(
+                            &at("delay_ms"),
+                            format!("must be [min, max] with min <= max <= {DELAY_MS_MAX}"),
+                        ))
+                    }
+                }
+            }
+            if (rule.reorder > 0.0) != (rule.reorder_ms > 0) {
+                return Err(src.error(
+                    &at(if rule.reorder > 0.0 { "reorder_ms" } else { "reorder" }),
+                    "long reordering needs both `reorder` (the share held) and `reorder_ms` (how long)",
+                ));
+            }
+            if rule.reorder_ms > DELAY_MS_MAX / 100 {
+                return Err(src.error(
+                    &at("reorder_ms"),
+                    format!(
+                        "at most {} (a hold reaches 100 times it)",
+                        DELAY_MS_MAX / 100
+                    ),
+                ));
+            }
+            let delays = rule.delay_ms.as_ref().is_some_and(|d| d.last() > Some(&0));
+            if rule.loss == 0.0 && !delays && rule.reorder == 0.0 {
+                return Err(src.error(
+                    &format!("{path}[{j}]"),
+                    "the rule does nothing: give it loss, delay_ms or reorder",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `[clocks]`: known nodes, skews and drifts within bounds.
+    pub(super) fn validate_clocks(&self, src: &Source) -> Result<(), InputError> {
+        use crate::runtime::node_clock::{DRIFT_PPM_RANGE, SKEW_MS_MAX};
+        for (name, clock) in &self.clocks {
+            let at = |field: &str| format!("clocks.{name}.{field}");
+            if self.node_id(name).is_none() {
+                return Err(src.error(&format!("clocks.{name}"), format!("no node `{name}`")));
+            }
+            if clock.skew_ms.abs() > SKEW_MS_MAX {
+                return Err(src.error(&at("skew_ms"), format!("must be within ±{SKEW_MS_MAX}")));
+            }
+            if !DRIFT_PPM_RANGE.contains(&clock.drift_ppm) {
+                return Err(src.error(
+                    &at("drift_ppm"),
+                    format!(
+                        "must be {}..={} (half to double speed)",
+                        DRIFT_PPM_RANGE.start(),
+                        DRIFT_PPM_RANGE.end()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// `every_ms`, `times`, `jitter_ms`, `when` and `wait_ms` of fault `i`.
@@ -281,6 +405,71 @@ mod tests {
         assert_eq!(err.field, field, "{err}");
         assert!(err.line.is_some(), "{err}");
         assert!(err.message.contains(says), "{err}");
+    }
+
+    #[test]
+    fn network_rules_windows_pauses_and_clocks_are_checked() {
+        let ok = "[[network.rules]]\nkinds = [\"*REPLY\"]\nloss = 0.1\n\
+                  [clocks]\ns2 = { skew_ms = -300, drift_ppm = 20000 }\n\
+                  [[faults]]\nkind = \"network\"\nfrom_ms = 100\nuntil_ms = 900\n\
+                  rules = [{ delay_ms = [0, 27] }, { reorder = 0.2, reorder_ms = 200 }]\n\
+                  [[faults]]\nkind = \"pause\"\nnode = \"s1\"\nat_ms = 100\nresume_ms = 200\n";
+        let s = parse(ok).unwrap();
+        assert_eq!(s.network.rules.len(), 1);
+        assert_eq!(s.clocks["s2"].drift_ppm, 20000);
+        // A seed file embeds the scenario: it must come back the same.
+        let again = toml::to_string(&s).unwrap();
+        let back = Scenario::parse("t.toml", &again, &ServersAndClients).unwrap();
+        assert_eq!(
+            (back.network, back.clocks, back.faults),
+            (s.network, s.clocks, s.faults)
+        );
+        refused(
+            "[[network.rules]]\nto = [\"s9\"]\nloss = 0.1\n",
+            "network.rules[0].to",
+            "no node `s9`",
+        );
+        refused(
+            "[[network.rules]]\nkinds = [\"HB\"]\n",
+            "network.rules[0]",
+            "does nothing",
+        );
+        refused(
+            "[[network.rules]]\nreorder = 0.5\n",
+            "network.rules[0].reorder_ms",
+            "needs both",
+        );
+        refused(
+            "[[network.rules]]\ndelay_ms = [5, 1]\n",
+            "network.rules[0].delay_ms",
+            "[min, max]",
+        );
+        refused(
+            "[[faults]]\nkind = \"network\"\nfrom_ms = 100\nuntil_ms = 900\nrules = [{ loss = 1.5 }]\n",
+            "faults[0].rules[0].loss",
+            "probability",
+        );
+        refused(
+            "[[faults]]\nkind = \"network\"\nfrom_ms = 100\nuntil_ms = 900\nrules = []\n",
+            "faults[0].rules",
+            "at least one rule",
+        );
+        refused(
+            "[[faults]]\nkind = \"pause\"\nnode = \"s1\"\nat_ms = 300\nresume_ms = 200\n",
+            "faults[0].resume_ms",
+            "after at_ms",
+        );
+        refused(
+            "[[faults]]\nkind = \"pause\"\nnode = \"@leader\"\nat_ms = 100\nresume_ms = 200\n",
+            "faults[0].node",
+            "names its node",
+        );
+        refused("[clocks]\ns7 = { skew_ms = 1 }\n", "clocks.s7", "no node");
+        refused(
+            "[clocks]\ns1 = { drift_ppm = -900000 }\n",
+            "clocks.s1.drift_ppm",
+            "half to double",
+        );
     }
 
     #[test]

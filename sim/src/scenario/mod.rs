@@ -7,8 +7,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::byzantine::Behaviour;
+use crate::faults::net_rules::NetRule;
 pub use crate::faults::target::{Condition, Target};
 use crate::node::NodeId;
+pub use crate::runtime::node_clock::NodeClock;
 
 mod expect;
 mod fault_checks;
@@ -71,6 +73,10 @@ pub struct Scenario {
     /// Faults drawn per seed (swarm testing); see [`Scenario::concretize`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub random_faults: Option<crate::faults::swarm::RandomFaults>,
+    /// Nodes whose clock is off (skew) or runs at another rate (drift), by name; every
+    /// other node reads the run's time.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clocks: BTreeMap<String, NodeClock>,
 }
 
 /// How many nodes of each role, by the role's count key (`servers = 5`, `workers = 3`).
@@ -109,6 +115,10 @@ pub struct Network {
         skip_serializing_if = "is_default_stream_timeout"
     )]
     pub stream_timeout_ms: u64,
+    /// Loss, delay and long reordering of some messages only (by kind, sender, receiver),
+    /// all run long (see [`NetRule`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<NetRule>,
 }
 
 /// A stream timeout far above every latency a scenario allows, yet short enough that a
@@ -156,6 +166,7 @@ impl Default for Network {
             corrupt: 0.0,
             duplicate: 0.0,
             stream_timeout_ms: STREAM_TIMEOUT_MS_DEFAULT,
+            rules: Vec::new(),
         }
     }
 }
@@ -266,6 +277,27 @@ pub enum Fault {
         from_ms: u64,
         /// End.
         until_ms: u64,
+    },
+    /// An unreliable network for a window: these network rules (loss, delay, long
+    /// reordering, by kind or direction; see [`NetRule`]) are in force, then the network is
+    /// as before.
+    Network {
+        /// The rules in force during the window.
+        rules: Vec<NetRule>,
+        /// Start.
+        from_ms: u64,
+        /// End.
+        until_ms: u64,
+    },
+    /// The node stops being scheduled but stays alive: what reaches it and its timers wait
+    /// until it resumes, and it sends nothing meanwhile (a GC pause, a SIGSTOP).
+    Pause {
+        /// The node's name.
+        node: String,
+        /// When it stops.
+        at_ms: u64,
+        /// When it runs again.
+        resume_ms: u64,
     },
 }
 
@@ -434,6 +466,12 @@ impl Scenario {
                 ));
             }
             check_rate(src, "random_faults.loss_max", rf.loss_max)?;
+            if let Some((key, _)) = rf.config.iter().find(|(_, values)| values.is_empty()) {
+                return Err(src.error(
+                    &format!("random_faults.config.{key}"),
+                    "list at least one value to draw from",
+                ));
+            }
             if let Some(rate) = rf.network_loss_max {
                 check_rate(src, "random_faults.network_loss_max", rate)?;
             }
@@ -447,6 +485,8 @@ impl Scenario {
                 ));
             }
         }
+        self.validate_rules(src, "network.rules", &self.network.rules)?;
+        self.validate_clocks(src)?;
         self.validate_faults(src)?;
         Ok(())
     }

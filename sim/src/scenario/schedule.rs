@@ -4,6 +4,7 @@
 
 use super::{Fault, Scenario};
 use crate::faults::byzantine::Byzantine;
+use crate::faults::net_rules::{NetRule, Rule};
 use crate::faults::target::is_dynamic;
 use crate::node::NodeId;
 
@@ -23,6 +24,14 @@ pub enum WorldAction {
     Loss(f64),
     /// Make a node lie, or honest again.
     Byzantine(NodeId, Option<Byzantine>),
+    /// A network window opens: these rules are in force until it closes.
+    NetOpen(Vec<Rule>),
+    /// The window that opened with these rules closes.
+    NetClose(Vec<Rule>),
+    /// Stop scheduling a node until the given time (ms), when it resumes.
+    Pause(NodeId, u64),
+    /// Schedule a paused node again.
+    Resume(NodeId),
 }
 
 /// When a fault acts, beyond its first time: its repetition and its condition.
@@ -128,7 +137,10 @@ impl Fault {
                 when: when.as_deref(),
                 wait_ms: *wait_ms,
             }),
-            Fault::Byzantine { .. } | Fault::Loss { .. } => None,
+            Fault::Byzantine { .. }
+            | Fault::Loss { .. }
+            | Fault::Network { .. }
+            | Fault::Pause { .. } => None,
         }
     }
 
@@ -137,7 +149,13 @@ impl Fault {
         match self {
             Fault::Crash { node, .. }
             | Fault::Restart { node, .. }
-            | Fault::Byzantine { node, .. } => vec![node.as_str()],
+            | Fault::Byzantine { node, .. }
+            | Fault::Pause { node, .. } => vec![node.as_str()],
+            Fault::Network { rules, .. } => rules
+                .iter()
+                .flat_map(|r| r.from.iter().chain(&r.to))
+                .map(String::as_str)
+                .collect(),
             Fault::Partition {
                 groups, from, to, ..
             } => groups
@@ -229,7 +247,39 @@ impl Scenario {
                 (*from_ms, WorldAction::Loss(*rate)),
                 (*until_ms, WorldAction::Loss(0.0)),
             ],
+            Fault::Network {
+                rules,
+                from_ms,
+                until_ms,
+            } => {
+                let rules = self.compile_rules(rules);
+                vec![
+                    (*from_ms, WorldAction::NetOpen(rules.clone())),
+                    (*until_ms, WorldAction::NetClose(rules)),
+                ]
+            }
+            Fault::Pause {
+                node,
+                at_ms,
+                resume_ms,
+            } => vec![
+                (*at_ms, WorldAction::Pause(id(node), *resume_ms)),
+                (*resume_ms, WorldAction::Resume(id(node))),
+            ],
         }
+    }
+
+    /// Network rules with their node names as ids.
+    pub fn compile_rules(&self, rules: &[NetRule]) -> Vec<Rule> {
+        rules
+            .iter()
+            .map(|r| Rule::compile(r, |name| self.node_id(name)))
+            .collect()
+    }
+
+    /// The network's own rules (`[[network.rules]]`), compiled.
+    pub fn network_rules(&self) -> Vec<Rule> {
+        self.compile_rules(&self.network.rules)
     }
 }
 

@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use crate::faults::link_draws::LinkDraws;
 use crate::faults::nemesis::Nemesis;
+use crate::faults::net_rules::{Rule, Rules};
 use crate::node::stream::StreamId;
 use crate::node::NodeId;
 use crate::simulator::stream_wire::{Lost, Ready, Wire};
@@ -45,6 +46,11 @@ const SPARE_BUFFERS_MAX: usize = 256;
 
 /// The purpose that keys the latency draws ("LATE").
 const LATENCY_DRAWS: u64 = 0x4C41_5445;
+
+/// The purpose that keys the draws of network rules' delays ("DLAY"): apart from the
+/// latencies, and taken only for datagrams a delaying rule may hold, so a run without
+/// such rules keeps every latency it had.
+const DELAY_DRAWS: u64 = 0x444C_4159;
 
 /// Simulated time, read straight from madsim's clock: `Instant::now()` goes through
 /// madsim's libc `clock_gettime` override, several times the cost, and the simulator asks
@@ -159,6 +165,10 @@ impl Inbox {
 struct State {
     /// Draws each datagram's latency, per link.
     latencies: LinkDraws,
+    /// Draws the extra delay of datagrams that network rules hold, per link.
+    delays: LinkDraws,
+    /// The network rules in force (their delays; the nemesis decides their loss).
+    rules: Rules,
     /// Datagrams sent so far.
     sent: u64,
     /// Buffers of delivered datagrams, for the next ones sent (one allocation fewer each).
@@ -197,6 +207,8 @@ impl Network {
             latency_us: (lo * 1000, hi.max(lo) * 1000),
             state: Mutex::new(State {
                 latencies: LinkDraws::new(nodes, seed, LATENCY_DRAWS),
+                delays: LinkDraws::new(nodes, seed, DELAY_DRAWS),
+                rules: Rules::default(),
                 sent: 0,
                 spare: Vec::new(),
                 inboxes: (0..nodes).map(|_| Inbox::default()).collect(),
@@ -205,6 +217,21 @@ impl Network {
                 wire_wakeups: Wakeups::default(),
             }),
             streams_used: AtomicBool::new(false),
+        }
+    }
+
+    /// Sets the network's own rules (scenario `[[network.rules]]`).
+    pub fn set_rules(&self, rules: Vec<Rule>) {
+        self.lock().rules = Rules::new(rules);
+    }
+
+    /// A network window opens or closes with these rules.
+    pub fn window(&self, rules: &[Rule], open: bool) {
+        let mut state = self.lock();
+        if open {
+            state.rules.open(rules.to_vec());
+        } else {
+            state.rules.close(rules);
         }
     }
 
@@ -301,11 +328,23 @@ impl Network {
         }
     }
 
-    /// Puts one datagram on its way from `from` to `to`; `reading` is madsim's clock now.
-    fn send(&self, state: &mut State, from: NodeId, to: NodeId, bytes: &[u8], reading: Duration) {
+    /// Puts one datagram of kind `label` on its way from `from` to `to`; `reading` is
+    /// madsim's clock now.
+    fn send(
+        &self,
+        state: &mut State,
+        (from, to): (NodeId, NodeId),
+        bytes: &[u8],
+        label: &str,
+        reading: Duration,
+    ) {
         let now_us = self.clock.us(reading);
         let (lo, hi) = self.latency_us;
-        let latency = state.latencies.next(from.0, to.0).between(0, lo, hi);
+        let mut latency = state.latencies.next(from.0, to.0).between(0, lo, hi);
+        if state.rules.delays() {
+            let draw = state.delays.next(from.0, to.0);
+            latency += state.rules.delay_us(from, to, label, draw);
+        }
         let seq = state.sent;
         state.sent += 1;
         let listening = state
@@ -362,24 +401,26 @@ impl Transport {
         self.nodes
     }
 
-    /// Sends to one node; false when there is no such node. A datagram to a crashed node
-    /// vanishes, as on a real network.
-    pub async fn send(&self, to: NodeId, bytes: &[u8]) -> bool {
+    /// Sends a datagram of kind `label` to one node; false when there is no such node. A
+    /// datagram to a crashed node vanishes, as on a real network.
+    pub async fn send(&self, to: NodeId, bytes: &[u8], label: &str) -> bool {
         if to.0 >= self.nodes {
             return false;
         }
         let reading = self.net.clock.reading();
+        let link = (self.me, to);
         self.net
-            .send(&mut self.net.lock(), self.me, to, bytes, reading);
+            .send(&mut self.net.lock(), link, bytes, label, reading);
         true
     }
 
     /// Sends to every other node.
-    pub async fn multicast(&self, bytes: &[u8]) {
+    pub async fn multicast(&self, bytes: &[u8], label: &str) {
         let reading = self.net.clock.reading();
         let mut state = self.net.lock();
         for to in (0..self.nodes).map(NodeId).filter(|n| *n != self.me) {
-            self.net.send(&mut state, self.me, to, bytes, reading);
+            self.net
+                .send(&mut state, (self.me, to), bytes, label, reading);
         }
     }
 

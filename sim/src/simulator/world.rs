@@ -2,7 +2,7 @@
 //! schedule applied on simulated time, checks judging every record as it is appended and a
 //! sink taking it after them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rand::SeedableRng;
@@ -18,6 +18,7 @@ use crate::node::{Durable, NodeId};
 use crate::protocol::Protocol;
 use crate::runtime::auth::Keyring;
 use crate::runtime::driver::{self, Host};
+use crate::runtime::node_clock::NodeClock;
 use crate::scenario::{Scenario, WorldAction};
 use crate::simulator::invariant::{self, InNode, INVARIANT};
 use crate::simulator::network::{Network, Transport};
@@ -79,6 +80,11 @@ struct SimHost<E: 'static, S> {
     /// The run is over; drivers return and records are ignored. Outside the lock: every
     /// driver asks before each datagram.
     stopped: AtomicBool,
+    /// When each paused node resumes, in microseconds (0: it runs). Outside the lock:
+    /// every driver asks before each event.
+    paused: Vec<AtomicU64>,
+    /// Each node's own clock.
+    clocks: Vec<NodeClock>,
 }
 
 impl<E: 'static, S> SimHost<E, S> {
@@ -143,8 +149,8 @@ impl<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static> Host<E> for 
         self.append(&mut self.lock(), t, node, ev);
     }
 
-    fn arrival(&self, from: NodeId, to: NodeId) -> Arrival {
-        self.lock().nemesis.arrival(from, to)
+    fn arrival(&self, from: NodeId, to: NodeId, label: &str) -> Arrival {
+        self.lock().nemesis.arrival(from, to, label)
     }
 
     fn byzantine(&self, node: NodeId) -> Option<Byzantine> {
@@ -184,6 +190,18 @@ impl<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static> Host<E> for 
     fn stopped(&self) -> bool {
         self.stopped.load(Ordering::Relaxed)
     }
+
+    fn clock(&self, node: NodeId) -> NodeClock {
+        self.clocks
+            .get(node.0 as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn paused_until(&self, node: NodeId) -> Option<u64> {
+        let until = self.paused.get(node.0 as usize)?.load(Ordering::Relaxed);
+        (until > self.now_us()).then_some(until)
+    }
 }
 
 /// Runs a scenario under `seed` in madsim and returns its digest and verdicts; the records
@@ -222,6 +240,7 @@ pub fn simulate_into<P: Protocol, S: RecordSink<P::Event> + 'static>(
         nemesis: {
             let mut nemesis = Nemesis::new(nodes, scenario.network.loss, seed);
             nemesis.set_noise(scenario.network.corrupt, scenario.network.duplicate);
+            nemesis.set_rules(scenario.network_rules());
             nemesis
         },
         durable: vec![Some(Durable::default()); nodes],
@@ -231,6 +250,11 @@ pub fn simulate_into<P: Protocol, S: RecordSink<P::Event> + 'static>(
         view: View::new(&scenario.node_roles()),
     };
     let latency_ms = scenario.network.latency_ms;
+    let rules = scenario.network_rules();
+    let clocks: Vec<NodeClock> = names
+        .iter()
+        .map(|name| scenario.clocks.get(name).copied().unwrap_or_default())
+        .collect();
     let stream_timeout_ms = scenario.network.stream_timeout_ms;
     let mut injector = Injector::new(scenario, seed);
     // Each node gets only its own ring: a liar can sign as itself, never as another.
@@ -244,6 +268,7 @@ pub fn simulate_into<P: Protocol, S: RecordSink<P::Event> + 'static>(
     let names_of_nodes = names.clone();
     let world = async move {
         let net = Arc::new(Network::new(nodes, latency_ms, stream_timeout_ms, seed));
+        net.set_rules(rules);
         let mut shared = shared;
         shared.sink = take_sink(&sink_in_world);
         let host = Arc::new(SimHost {
@@ -252,6 +277,8 @@ pub fn simulate_into<P: Protocol, S: RecordSink<P::Event> + 'static>(
             violated: Notify::new(),
             view_changed: Notify::new(),
             stopped: AtomicBool::new(false),
+            paused: (0..nodes).map(|_| AtomicU64::new(0)).collect(),
+            clocks,
         });
         let _ = slot.set(host.clone());
         let handle = madsim::runtime::Handle::current();
@@ -488,12 +515,25 @@ fn apply_fault<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static>(
     madsim_ids: &[madsim::task::NodeId],
     action: WorldAction,
 ) {
+    match &action {
+        WorldAction::NetOpen(rules) | WorldAction::NetClose(rules) => {
+            let open = matches!(action, WorldAction::NetOpen(_));
+            let windows = host.lock().nemesis.window(rules, open);
+            host.net.window(rules, open);
+            let windows = windows as u32;
+            host.record(WORLD, Ev::Network { windows });
+            return;
+        }
+        _ => {}
+    }
     match action {
         WorldAction::Crash(node) => {
             if !host.lock().nemesis.is_up(node) {
                 return;
             }
             handle.kill(madsim_ids[node.0 as usize]);
+            // A crash ends a pause: the node starts again unpaused.
+            host.paused[node.0 as usize].store(0, Ordering::Relaxed);
             let lost = host.net.crash(node);
             host.lock().nemesis.set_up(node, false);
             host.record(node, Ev::Crash);
@@ -541,6 +581,21 @@ fn apply_fault<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static>(
                 *slot = byzantine;
             }
             host.record(node, Ev::Byzantine { byzantine });
+        }
+        // Carried out above: they need the action whole.
+        WorldAction::NetOpen(_) | WorldAction::NetClose(_) => {}
+        WorldAction::Pause(node, resume_ms) => {
+            if !host.lock().nemesis.is_up(node) {
+                return;
+            }
+            host.paused[node.0 as usize].store(resume_ms * 1000, Ordering::Relaxed);
+            host.record(node, Ev::Pause);
+        }
+        WorldAction::Resume(node) => {
+            let was = host.paused[node.0 as usize].swap(0, Ordering::Relaxed);
+            if was != 0 {
+                host.record(node, Ev::Resume);
+            }
         }
     }
 }

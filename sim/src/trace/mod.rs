@@ -114,6 +114,14 @@ pub enum Ev<E> {
     },
     /// A run-time fault's turn did nothing: its condition did not hold, or no node matched.
     Skipped { fault: u32, reason: String },
+    /// A network window opened or closed: `windows` are open now (0: the network is as the
+    /// scenario's `[network]` says).
+    Network { windows: u32 },
+    /// The node is paused: alive, but nothing it receives and none of its timers is handled
+    /// until it resumes, and it sends nothing.
+    Pause,
+    /// The paused node runs again, first handling what waited.
+    Resume,
 }
 
 impl<E> Ev<E> {
