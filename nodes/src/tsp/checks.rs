@@ -97,16 +97,18 @@ pub fn checks(
     if cfg.solve_required {
         once = once.expect_complete();
     }
+    // Safety first: a violation stops the run, and the answer's absence is then its
+    // consequence, not its cause.
     vec![
+        Box::new(MutualExclusion::new(Event::lock).grant_within_ms(cfg.grant_within_ms)),
+        Box::new(Causality::new(Event::stamp)),
+        Box::new(once),
         Box::new(TourIsOptimal::new(
             instance.clone(),
             optimum.0,
             optimum.1,
             cfg.solve_required,
         )),
-        Box::new(once),
-        Box::new(MutualExclusion::new(Event::lock).grant_within_ms(cfg.grant_within_ms)),
-        Box::new(Causality::new(Event::stamp)),
     ]
 }
 

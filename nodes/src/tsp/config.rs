@@ -45,7 +45,7 @@ impl Default for TspConfig {
             election_timeout_ms: 300,
             window: 2,
             depth: 2,
-            node_us: 20,
+            node_us: 500,
             strategy: Strategy::LeastLoaded,
         }
     }

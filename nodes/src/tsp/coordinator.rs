@@ -63,6 +63,21 @@ struct Write {
     awaiting: BTreeSet<NodeId>,
 }
 
+/// A worker holding a subproblem.
+#[derive(Clone, Copy, Debug)]
+struct Holder {
+    /// The worker.
+    worker: NodeId,
+    /// When it was handed the subproblem (µs).
+    since_us: u64,
+    /// Its HELLOs in a row, after a grace period, that did not list the subproblem.
+    missed: u8,
+}
+
+/// HELLOs in a row that must miss a subproblem before it counts as lost: one may cross the
+/// RESULT that answered it.
+const MISSED_MAX: u8 = 2;
+
 /// One coordinator replica.
 pub struct Coordinator {
     /// Settings.
@@ -95,8 +110,8 @@ pub struct Coordinator {
     pending: BTreeSet<u32>,
     /// A shorter tour than the ledger's, heard and not yet written.
     candidate: Option<Tour>,
-    /// Subproblems handed out and not answered: task -> (worker, since µs) (active replica).
-    outstanding: BTreeMap<u32, Vec<(NodeId, u64)>>,
+    /// Subproblems handed out and not answered, by task (active replica).
+    outstanding: BTreeMap<u32, Vec<Holder>>,
     /// Subproblems handed out at least once by this replica.
     issued: BTreeSet<u32>,
     /// Where round robin continues.
@@ -359,7 +374,7 @@ impl Coordinator {
     fn load(&self, worker: NodeId) -> usize {
         self.outstanding
             .values()
-            .filter(|holders| holders.iter().any(|(w, _)| *w == worker))
+            .filter(|holders| holders.iter().any(|h| h.worker == worker))
             .count()
     }
 
@@ -430,7 +445,7 @@ impl Coordinator {
                 .outstanding
                 .iter()
                 .filter(|(t, holders)| holders.len() == 1 && !self.done(**t))
-                .min_by_key(|(t, holders)| (holders[0].1, **t))
+                .min_by_key(|(t, holders)| (holders[0].since_us, **t))
                 .map(|(t, _)| *t);
             match oldest {
                 Some(task) => self.assign(task, idle, cx),
@@ -455,7 +470,11 @@ impl Coordinator {
         self.outstanding
             .entry(task)
             .or_default()
-            .push((worker, cx.now_us()));
+            .push(Holder {
+                worker,
+                since_us: cx.now_us(),
+                missed: 0,
+            });
         cx.emit(Event::Task(TaskFact::Issued { id: task as u64 }));
         cx.emit(Event::Assigned {
             task,
@@ -482,16 +501,25 @@ impl Coordinator {
         let grace = self.cfg.heartbeat_ms.saturating_mul(3000);
         let held: BTreeSet<u32> = held.iter().copied().collect();
         for (task, holders) in self.outstanding.iter_mut() {
-            holders.retain(|(w, since)| {
-                *w != worker || held.contains(task) || now.saturating_sub(*since) <= grace
-            });
+            for h in holders.iter_mut().filter(|h| h.worker == worker) {
+                if held.contains(task) {
+                    h.missed = 0;
+                } else if now.saturating_sub(h.since_us) > grace {
+                    h.missed = h.missed.saturating_add(1);
+                }
+            }
+            holders.retain(|h| h.missed < MISSED_MAX);
         }
         self.outstanding.retain(|_, holders| !holders.is_empty());
         for task in held {
             if (task as usize) < self.tasks.len() && !self.done(task) {
                 let holders = self.outstanding.entry(task).or_default();
-                if !holders.iter().any(|(w, _)| *w == worker) {
-                    holders.push((worker, now));
+                if !holders.iter().any(|h| h.worker == worker) {
+                    holders.push(Holder {
+                        worker,
+                        since_us: now,
+                        missed: 0,
+                    });
                 }
             }
         }
@@ -504,7 +532,7 @@ impl Coordinator {
             return;
         }
         for holders in self.outstanding.values_mut() {
-            holders.retain(|(w, _)| *w != worker);
+            holders.retain(|h| h.worker != worker);
         }
         self.outstanding.retain(|_, holders| !holders.is_empty());
     }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use faultline_sim::scenario::{InputError, Source};
+use faultline_sim::protocol::facts::Facts;
 use faultline_sim::{BoxNode, Bug, Check, NodeId, Protocol, Role, Setup};
 
 use super::bugs::Bugs;
@@ -180,5 +181,9 @@ impl Protocol for Tsp {
 
     fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {
         checks(&self.instance, self.optimum, &self.checks)
+    }
+
+    fn facts(&self) -> Box<dyn Facts<Event>> {
+        Box::new(super::details::TspFacts::default())
     }
 }
