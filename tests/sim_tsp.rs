@@ -22,9 +22,13 @@ fn every_tsp_scenario_passes_over_seeds() {
 /// exact solver's length, and the replica that takes over keeps the counted results.
 #[test]
 fn a_failover_mid_solve_returns_the_exact_length_without_starting_over() {
-    let outcome = request("scenarios/tsp/coordinator-failover.toml".as_ref(), None, &[])
-        .execute(None)
-        .expect("runs");
+    let outcome = request(
+        "scenarios/tsp/coordinator-failover.toml".as_ref(),
+        None,
+        &[],
+    )
+    .execute(None)
+    .expect("runs");
     assert!(outcome.passed(), "{:?}", outcome.summary.checks);
     let optimal = outcome
         .summary

@@ -124,7 +124,12 @@ pub struct Coordinator {
 
 impl Coordinator {
     /// A replica among `coordinators`, handing work to `workers`.
-    pub fn new(cfg: TspConfig, bugs: Bugs, coordinators: Vec<NodeId>, workers: Vec<NodeId>) -> Self {
+    pub fn new(
+        cfg: TspConfig,
+        bugs: Bugs,
+        coordinators: Vec<NodeId>,
+        workers: Vec<NodeId>,
+    ) -> Self {
         let peers_max = coordinators.len();
         let workers_max = workers.len();
         Coordinator {
@@ -158,12 +163,19 @@ impl Coordinator {
 
     /// The other replicas.
     fn peers(&self) -> Vec<NodeId> {
-        self.coordinators.iter().copied().filter(|c| *c != self.me).collect()
+        self.coordinators
+            .iter()
+            .copied()
+            .filter(|c| *c != self.me)
+            .collect()
     }
 
     /// The other replicas believed alive.
     fn live_peers(&self) -> Vec<NodeId> {
-        self.peers().into_iter().filter(|p| self.peers_fd.watches(*p)).collect()
+        self.peers()
+            .into_iter()
+            .filter(|p| self.peers_fd.watches(*p))
+            .collect()
     }
 
     /// Sends `body` to `to`, stamped.
@@ -271,7 +283,11 @@ impl Coordinator {
         }
         let unwritten = self.active()
             && (!self.pending.is_empty()
-                || self.ledger.tentative.iter().any(|t| !self.ledger.counted.contains(t)));
+                || self
+                    .ledger
+                    .tentative
+                    .iter()
+                    .any(|t| !self.ledger.counted.contains(t)));
         unwritten || self.candidate.is_some()
     }
 
@@ -403,7 +419,9 @@ impl Coordinator {
             .filter(|t| !self.done(*t) && !self.outstanding.contains_key(t))
             .collect();
         for task in open {
-            let Some(worker) = self.pick(&live) else { break };
+            let Some(worker) = self.pick(&live) else {
+                break;
+            };
             self.assign(task, worker, cx);
         }
         if self.cfg.strategy == Strategy::Adaptive {
@@ -456,7 +474,9 @@ impl Coordinator {
 
     /// Hands subproblem `task` to `worker`.
     fn assign(&mut self, task: u32, worker: NodeId, cx: &mut CoCx<'_>) {
-        let Some(problem) = &self.ledger.problem else { return };
+        let Some(problem) = &self.ledger.problem else {
+            return;
+        };
         let instance = problem.instance.clone();
         let bound = self
             .ledger
@@ -467,14 +487,11 @@ impl Coordinator {
             .min()
             .unwrap_or(u64::MAX);
         let again = !self.issued.insert(task);
-        self.outstanding
-            .entry(task)
-            .or_default()
-            .push(Holder {
-                worker,
-                since_us: cx.now_us(),
-                missed: 0,
-            });
+        self.outstanding.entry(task).or_default().push(Holder {
+            worker,
+            since_us: cx.now_us(),
+            missed: 0,
+        });
         cx.emit(Event::Task(TaskFact::Issued { id: task as u64 }));
         cx.emit(Event::Assigned {
             task,
@@ -619,7 +636,12 @@ impl Node for Coordinator {
             .unwrap_or_default();
         self.ledger = Ledger::default();
         self.ledger.merge(&stored);
-        self.tasks = self.ledger.problem.as_ref().map(Problem::tasks).unwrap_or_default();
+        self.tasks = self
+            .ledger
+            .problem
+            .as_ref()
+            .map(Problem::tasks)
+            .unwrap_or_default();
         let variant = if self.bugs.ra_no_tiebreak {
             Variant::NoTieBreak
         } else {
@@ -726,8 +748,7 @@ impl Node for Coordinator {
             }
             Body::Result { task, best, .. } if from_worker => {
                 if let Some(tour) = best {
-                    let better_than_candidate =
-                        self.candidate.as_ref().is_none_or(|c| &tour < c);
+                    let better_than_candidate = self.candidate.as_ref().is_none_or(|c| &tour < c);
                     if self.ledger.improves(&tour) && better_than_candidate {
                         self.candidate = Some(tour);
                     }

@@ -9,7 +9,10 @@ pub const HELD_KARP_CITIES_MAX: usize = 16;
 /// The optimal tour of `inst` (at most [`HELD_KARP_CITIES_MAX`] cities).
 pub fn held_karp(inst: &Instance) -> Tour {
     let n = inst.n;
-    assert!(n <= HELD_KARP_CITIES_MAX, "{n} cities is too many for Held-Karp");
+    assert!(
+        n <= HELD_KARP_CITIES_MAX,
+        "{n} cities is too many for Held-Karp"
+    );
     // best[set][last]: the shortest path from city 0 through `set` (cities 1..n as bits
     // 0..n-1), ending at `last` (in set).
     let m = n - 1;

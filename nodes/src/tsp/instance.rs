@@ -142,14 +142,21 @@ mod tests {
 
     #[test]
     fn a_tour_is_judged_for_permutation_and_length() {
-        let inst = Instance::from_matrix("sq", 4, vec![0, 1, 2, 1, 1, 0, 1, 2, 2, 1, 0, 1, 1, 2, 1, 0])
-            .unwrap();
+        let inst = Instance::from_matrix(
+            "sq",
+            4,
+            vec![0, 1, 2, 1, 1, 0, 1, 2, 2, 1, 0, 1, 1, 2, 1, 0],
+        )
+        .unwrap();
         let good = Tour {
             len: 4,
             cities: vec![0, 1, 2, 3],
         };
         assert_eq!(inst.judge(&good), Ok(()));
-        let wrong_len = Tour { len: 3, ..good.clone() };
+        let wrong_len = Tour {
+            len: 3,
+            ..good.clone()
+        };
         assert!(inst.judge(&wrong_len).unwrap_err().contains("add up to 4"));
         let twice = Tour {
             len: 4,

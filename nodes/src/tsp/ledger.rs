@@ -30,7 +30,9 @@ impl Problem {
     /// The problem of `instance` split `depth` cities deep, or shallower if that would make
     /// more than [`TASKS_MAX`] subproblems.
     pub fn new(instance: Instance, depth: usize) -> Problem {
-        let mut depth = depth.min(instance.n.saturating_sub(2)).min(u8::MAX as usize);
+        let mut depth = depth
+            .min(instance.n.saturating_sub(2))
+            .min(u8::MAX as usize);
         while depth > 0 && prefixes(instance.n, depth).len() > TASKS_MAX {
             depth -= 1;
         }
@@ -162,7 +164,11 @@ mod tests {
         ba.merge(&a);
         assert_eq!(ab, ba);
         assert_eq!(ab.counted, [0, 1, 2].into());
-        assert_eq!(ab.tentative, [3].into(), "a counted task is no longer tentative");
+        assert_eq!(
+            ab.tentative,
+            [3].into(),
+            "a counted task is no longer tentative"
+        );
         assert_eq!(ab.best, Some(short));
         assert!(!ab.clone().merge(&ab), "merging again changes nothing");
     }

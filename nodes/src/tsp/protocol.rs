@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::protocol::facts::Facts;
+use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::{BoxNode, Bug, Check, NodeId, Protocol, Role, Setup};
 
 use super::bugs::Bugs;
@@ -140,7 +140,10 @@ impl Protocol for Tsp {
         } else {
             match checks.optimum {
                 Some(known) => (known, "named in the scenario"),
-                None => (search::solve(&instance).0.len, "sequential branch and bound"),
+                None => (
+                    search::solve(&instance).0.len,
+                    "sequential branch and bound",
+                ),
             }
         };
         let bugs = Bugs::from_names(&setup.bugs).map_err(|message| src.error("bugs", message))?;

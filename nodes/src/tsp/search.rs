@@ -31,7 +31,10 @@ impl Bounds {
         let mut min1 = vec![0; n];
         let mut min2 = vec![0; n];
         for c in 0..n {
-            let mut edges: Vec<u64> = (0..n).filter(|o| *o != c).map(|o| inst.d(c as u8, o as u8)).collect();
+            let mut edges: Vec<u64> = (0..n)
+                .filter(|o| *o != c)
+                .map(|o| inst.d(c as u8, o as u8))
+                .collect();
             edges.sort_unstable();
             min1[c] = edges[0];
             min2[c] = edges[0] + edges.get(1).copied().unwrap_or(edges[0]);
@@ -110,7 +113,9 @@ impl Search<'_> {
             return;
         }
         // Nearest first: good tours early make the bound bite sooner.
-        let mut next: Vec<u8> = (0..self.n as u8).filter(|c| visited & (1 << c) == 0).collect();
+        let mut next: Vec<u8> = (0..self.n as u8)
+            .filter(|c| visited & (1 << c) == 0)
+            .collect();
         next.sort_by_key(|c| (self.inst.d(last, *c), *c));
         for c in next {
             let step = len + self.inst.d(last, c);
@@ -192,7 +197,9 @@ mod tests {
             .unwrap();
         assert_eq!(best.len, held_karp(&inst).len);
         // A bound at the optimum finds nothing shorter anywhere.
-        assert!(tasks.iter().all(|p| search(&inst, &bounds, p, best.len).best.is_none()));
+        assert!(tasks
+            .iter()
+            .all(|p| search(&inst, &bounds, p, best.len).best.is_none()));
     }
 
     #[test]

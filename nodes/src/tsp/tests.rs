@@ -56,25 +56,29 @@ fn solved(w: &World<Tsp>, client: u16) -> Option<Tour> {
 
 #[test]
 fn three_replicas_and_two_workers_solve_a_nine_city_problem() {
-    let (tsp, n) = solver(
-        3,
-        2,
-        json!({}),
-        json!({"cities": 9, "seed": 4}),
-        &[],
-    );
+    let (tsp, n) = solver(3, 2, json!({}), json!({"cities": 9, "seed": 4}), &[]);
     let mut w = World::new(tsp, n, 1);
     w.run_until(6000);
     w.assert_checks_ok();
     let tour = solved(&w, n - 1).expect("the client has its tour");
     let inst = Instance::generated(9, 4);
     assert_eq!(tour.len, super::held_karp(&inst).len);
-    assert_eq!(w.role_of(2), Some("coordinator"), "the highest replica is active");
+    assert_eq!(
+        w.role_of(2),
+        Some("coordinator"),
+        "the highest replica is active"
+    );
 }
 
 #[test]
 fn a_worker_crash_and_a_failover_keep_the_finished_work_and_the_optimum() {
-    let (tsp, n) = solver(3, 3, json!({"node_us": 200}), json!({"cities": 10, "seed": 2}), &[]);
+    let (tsp, n) = solver(
+        3,
+        3,
+        json!({"node_us": 200}),
+        json!({"cities": 10, "seed": 2}),
+        &[],
+    );
     let mut w = World::new(tsp, n, 3);
     w.run_until(900);
     w.crash(3);
@@ -90,7 +94,10 @@ fn a_worker_crash_and_a_failover_keep_the_finished_work_and_the_optimum() {
             _ => None,
         })
         .expect("co2 took over");
-    assert!(takeover > 0, "the new active replica kept the counted results");
+    assert!(
+        takeover > 0,
+        "the new active replica kept the counted results"
+    );
 }
 
 #[test]
@@ -117,7 +124,12 @@ fn forgetting_a_dead_workers_subproblems_never_finishes() {
 fn hostile_messages_are_dropped_without_panic() {
     let cfg = TspConfig::default();
     let coordinators = vec![NodeId(0), NodeId(1)];
-    let mut co = Coordinator::new(cfg.clone(), Bugs::default(), coordinators.clone(), vec![NodeId(2)]);
+    let mut co = Coordinator::new(
+        cfg.clone(),
+        Bugs::default(),
+        coordinators.clone(),
+        vec![NodeId(2)],
+    );
     let mut worker = Worker::new(cfg, coordinators);
     let bad_instance = Instance {
         name: "bad".into(),
@@ -155,7 +167,9 @@ fn hostile_messages_are_dropped_without_panic() {
         Body::Solve {
             instance: bad_instance,
         },
-        Body::State { ledger: ledger.clone() },
+        Body::State {
+            ledger: ledger.clone(),
+        },
         Body::Update { round: 9, ledger },
         Body::Result {
             task: u32::MAX,

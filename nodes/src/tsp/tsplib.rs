@@ -154,9 +154,9 @@ pub fn parse(file: &str, text: &str) -> Result<Instance, InputError> {
             }
             "COMMENT" | "DISPLAY_DATA_TYPE" | "NODE_COORD_TYPE" => {}
             "DIMENSION" => {
-                let n: usize = value.parse().map_err(|_| {
-                    err(line_no, "DIMENSION", format!("{value:?} is not a number"))
-                })?;
+                let n: usize = value
+                    .parse()
+                    .map_err(|_| err(line_no, "DIMENSION", format!("{value:?} is not a number")))?;
                 if !(CITIES_MIN..=CITIES_MAX).contains(&n) {
                     return Err(err(
                         line_no,
@@ -191,7 +191,11 @@ pub fn parse(file: &str, text: &str) -> Result<Instance, InputError> {
                         ));
                     }
                     let id: usize = parts[0].parse().map_err(|_| {
-                        err(row_no, &format!("{field}.id"), format!("{:?} is not a city number", parts[0]))
+                        err(
+                            row_no,
+                            &format!("{field}.id"),
+                            format!("{:?} is not a city number", parts[0]),
+                        )
                     })?;
                     if !(1..=n).contains(&id) || points[id - 1].is_some() {
                         return Err(err(
@@ -304,13 +308,7 @@ pub fn parse(file: &str, text: &str) -> Result<Instance, InputError> {
                 }
                 matrix = Some(dist);
             }
-            _ => {
-                return Err(err(
-                    line_no,
-                    key,
-                    format!("unknown keyword {key:?}"),
-                ))
-            }
+            _ => return Err(err(line_no, key, format!("unknown keyword {key:?}"))),
         }
     }
     let end = lines.len().max(1);
@@ -318,7 +316,11 @@ pub fn parse(file: &str, text: &str) -> Result<Instance, InputError> {
         return Err(err(end, "DIMENSION", "the file names no DIMENSION".into()));
     };
     let Some((weight_type, type_line)) = spec.weight_type else {
-        return Err(err(end, "EDGE_WEIGHT_TYPE", "the file names no EDGE_WEIGHT_TYPE".into()));
+        return Err(err(
+            end,
+            "EDGE_WEIGHT_TYPE",
+            "the file names no EDGE_WEIGHT_TYPE".into(),
+        ));
     };
     let rule = match weight_type.as_str() {
         "EXPLICIT" => None,
@@ -335,11 +337,19 @@ pub fn parse(file: &str, text: &str) -> Result<Instance, InputError> {
     };
     let dist = match rule {
         None => matrix.ok_or_else(|| {
-            err(end, "EDGE_WEIGHT_SECTION", "EXPLICIT weights need an EDGE_WEIGHT_SECTION".into())
+            err(
+                end,
+                "EDGE_WEIGHT_SECTION",
+                "EXPLICIT weights need an EDGE_WEIGHT_SECTION".into(),
+            )
         })?,
         Some(rule) => {
             let points = coords.ok_or_else(|| {
-                err(end, "NODE_COORD_SECTION", format!("{weight_type} needs a NODE_COORD_SECTION"))
+                err(
+                    end,
+                    "NODE_COORD_SECTION",
+                    format!("{weight_type} needs a NODE_COORD_SECTION"),
+                )
             })?;
             let f = match rule {
                 CoordRule::Euc2d => euc_2d,
@@ -358,8 +368,13 @@ pub fn parse(file: &str, text: &str) -> Result<Instance, InputError> {
         }
     };
     let name = spec.name.unwrap_or_else(|| file.to_string());
-    Instance::from_matrix(&name, n, dist)
-        .ok_or_else(|| err(end, "EDGE_WEIGHT_SECTION", "the distances are not symmetric".into()))
+    Instance::from_matrix(&name, n, dist).ok_or_else(|| {
+        err(
+            end,
+            "EDGE_WEIGHT_SECTION",
+            "the distances are not symmetric".into(),
+        )
+    })
 }
 
 /// The `DIMENSION` a section needs, read before it.
@@ -441,16 +456,26 @@ mod tests {
     fn a_malformed_file_names_its_line_and_field() {
         let text = "NAME: t\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 x\n3 1 1\nEOF\n";
         let e = parse("bad.tsp", text).unwrap_err();
-        assert_eq!((e.line, e.field.as_str()), (Some(7), "NODE_COORD_SECTION[2].y"));
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(7), "NODE_COORD_SECTION[2].y")
+        );
         let e = parse("bad.tsp", "DIMENSION: many\n").unwrap_err();
         assert_eq!((e.line, e.field.as_str()), (Some(1), "DIMENSION"));
         let e = parse("bad.tsp", "DIMENSION: 3\nEDGE_WEIGHT_TYPE: MAN_2D\n").unwrap_err();
         assert_eq!((e.line, e.field.as_str()), (Some(2), "EDGE_WEIGHT_TYPE"));
         let text = "DIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\nEDGE_WEIGHT_SECTION\n0 5 7\n5 0 9\n7 8 0\n";
         let e = parse("bad.tsp", text).unwrap_err();
-        assert_eq!((e.line, e.field.as_str()), (Some(7), "EDGE_WEIGHT_SECTION[8]"));
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(7), "EDGE_WEIGHT_SECTION[8]")
+        );
         assert!(e.message.contains("symmetric"), "{}", e.message);
-        let e = parse("bad.tsp", "DIMENSION: 4\nEDGE_WEIGHT_TYPE: GEO\nNODE_COORD_SECTION\n1 0 0\n").unwrap_err();
+        let e = parse(
+            "bad.tsp",
+            "DIMENSION: 4\nEDGE_WEIGHT_TYPE: GEO\nNODE_COORD_SECTION\n1 0 0\n",
+        )
+        .unwrap_err();
         assert_eq!(e.field, "NODE_COORD_SECTION");
         assert!(e.to_string().starts_with("bad.tsp:"), "{e}");
     }
