@@ -543,6 +543,14 @@ impl Coordinator {
         self.dispatch(cx);
     }
 
+    /// Another replica's heartbeat: take in its ledger.
+    fn on_state(&mut self, ledger: &Ledger, cx: &mut CoCx<'_>) {
+        if self.ledger.merge(ledger) {
+            self.ledger_changed(cx);
+            self.answer_client(cx);
+        }
+    }
+
     /// A worker is declared dead: its subproblems go back to be handed out again.
     fn worker_dead(&mut self, worker: NodeId) {
         if self.bugs.forget_dead_worker_subproblem {
@@ -714,12 +722,7 @@ impl Node for Coordinator {
                 let step = self.ra.on_message(from, m, &mut self.clock);
                 self.ra_step(step, cx);
             }
-            Body::State { ledger } if from_peer => {
-                if self.ledger.merge(&ledger) {
-                    self.ledger_changed(cx);
-                    self.answer_client(cx);
-                }
-            }
+            Body::State { ledger } if from_peer => self.on_state(&ledger, cx),
             Body::Update { round, ledger } if from_peer => {
                 if self.ledger.merge(&ledger) {
                     self.ledger_changed(cx);
@@ -741,10 +744,8 @@ impl Node for Coordinator {
                 }
                 self.maybe_finish_write(cx);
             }
-            Body::Hello { tasks } if from_worker => {
-                if self.active() {
-                    self.on_hello(from, &tasks, cx);
-                }
+            Body::Hello { tasks } if from_worker && self.active() => {
+                self.on_hello(from, &tasks, cx);
             }
             Body::Result { task, best, .. } if from_worker => {
                 if let Some(tour) = best {

@@ -30,6 +30,8 @@ pub fn att(a: (f64, f64), b: (f64, f64)) -> u64 {
 /// `GEO`: the distance in km on TSPLIB's idealized sphere between two points given as
 /// `DDD.MM` degrees and minutes (latitude, longitude), with TSPLIB's own PI and radius.
 pub fn geo(a: (f64, f64), b: (f64, f64)) -> u64 {
+    // TSPLIB's own rounded PI, not the exact one: the published optima are computed with it.
+    #[allow(clippy::approx_constant)]
     const PI: f64 = 3.141592;
     const RRR: f64 = 6378.388;
     let radians = |x: f64| {

@@ -80,7 +80,7 @@ impl Worker {
     }
 
     /// Sends `body` to every coordinator, each send stamped.
-    fn to_coordinators(&mut self, body: &Body, cx: &mut WCx<'_>) {
+    fn send_coordinators(&mut self, body: &Body, cx: &mut WCx<'_>) {
         for to in self.coordinators.clone() {
             let ts = self.clock.tick();
             cx.emit(Event::Stamp(Stamp {
@@ -192,7 +192,7 @@ impl Node for Worker {
         match timer {
             WorkerTimer::Hello => {
                 let body = Body::Hello { tasks: self.held() };
-                self.to_coordinators(&body, cx);
+                self.send_coordinators(&body, cx);
                 cx.set_timer(
                     WorkerTimer::Hello,
                     Duration::from_millis(self.cfg.heartbeat_ms),
@@ -215,7 +215,7 @@ impl Node for Worker {
                     best: found.best,
                     nodes: found.nodes,
                 };
-                self.to_coordinators(&body, cx);
+                self.send_coordinators(&body, cx);
                 self.start_next(cx);
             }
         }
