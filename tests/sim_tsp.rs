@@ -39,7 +39,6 @@ fn a_failover_mid_solve_returns_the_exact_length_without_starting_over() {
     assert!(optimal.detail.contains("Held-Karp"), "{}", optimal.detail);
     let details = outcome.summary.details.as_ref().expect("details");
     assert!(details["failovers"].as_u64().unwrap() >= 1, "{details}");
-    assert!(details["reassigned"].as_u64().unwrap() >= 1, "{details}");
 }
 
 #[test]
