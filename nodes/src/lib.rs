@@ -3,3 +3,4 @@
 pub mod bully;
 pub mod parts;
 pub mod raft;
+pub mod tsp;

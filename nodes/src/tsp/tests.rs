@@ -1,0 +1,200 @@
+//! The solver in the unit-test world: whole runs of a few coordinators, workers and a
+//! client, with crashes, judged by the solver's checks.
+
+use faultline_sim::scenario::Source;
+use faultline_sim::testkit::World;
+use faultline_sim::{Node, NodeId, Protocol, Setup};
+use serde_json::json;
+
+use super::bugs::Bugs;
+use super::config::TspConfig;
+use super::event::Event;
+use super::instance::Instance;
+use super::msg::{Body, Msg};
+use super::protocol::Tsp;
+use super::worker::Worker;
+use super::{Coordinator, Ledger, Problem, Tour};
+
+/// A solver of `coordinators` replicas (ids first), `workers` and one client, with `config`
+/// and `workload` sections.
+fn solver(
+    coordinators: u16,
+    workers: u16,
+    config: serde_json::Value,
+    workload: serde_json::Value,
+    bugs: &[&str],
+) -> (Tsp, u16) {
+    let mut setup = Setup::default();
+    for (role, prefix, count) in [
+        ("coordinator", "co", coordinators),
+        ("worker", "w", workers),
+        ("client", "c", 1),
+    ] {
+        for i in 1..=count {
+            setup.names.push(format!("{prefix}{i}"));
+            setup.roles.push(role);
+        }
+    }
+    // The sections are TOML tables; JSON objects deserialize into them.
+    setup.config = serde_json::from_value(config).unwrap();
+    setup.workload = serde_json::from_value(workload).unwrap();
+    setup.bugs = bugs.iter().map(|b| b.to_string()).collect();
+    let src = Source {
+        file: "test.toml",
+        text: "",
+    };
+    let n = setup.names.len() as u16;
+    (Tsp::new(&setup, &src).unwrap(), n)
+}
+
+fn solved(w: &World<Tsp>, client: u16) -> Option<Tour> {
+    w.events(client).find_map(|e| match e {
+        Event::Solved { tour } => Some(tour.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn three_replicas_and_two_workers_solve_a_nine_city_problem() {
+    let (tsp, n) = solver(3, 2, json!({}), json!({"cities": 9, "seed": 4}), &[]);
+    let mut w = World::new(tsp, n, 1);
+    w.run_until(6000);
+    w.assert_checks_ok();
+    let tour = solved(&w, n - 1).expect("the client has its tour");
+    let inst = Instance::generated(9, 4);
+    assert_eq!(tour.len, super::held_karp(&inst).len);
+    assert_eq!(
+        w.role_of(2),
+        Some("coordinator"),
+        "the highest replica is active"
+    );
+}
+
+#[test]
+fn a_worker_crash_and_a_failover_keep_the_finished_work_and_the_optimum() {
+    let (tsp, n) = solver(
+        3,
+        3,
+        json!({"node_us": 200}),
+        json!({"cities": 10, "seed": 2}),
+        &[],
+    );
+    let mut w = World::new(tsp, n, 3);
+    w.run_until(900);
+    w.crash(3);
+    w.run_until(1100);
+    w.crash(2);
+    w.run_until(12000);
+    w.assert_checks_ok();
+    assert!(solved(&w, n - 1).is_some());
+    let takeover = w
+        .events(1)
+        .find_map(|e| match e {
+            Event::Active { counted, .. } => Some(*counted),
+            _ => None,
+        })
+        .expect("co2 took over");
+    assert!(
+        takeover > 0,
+        "the new active replica kept the counted results"
+    );
+}
+
+#[test]
+fn forgetting_a_dead_workers_subproblems_never_finishes() {
+    let (tsp, n) = solver(
+        2,
+        2,
+        json!({"node_us": 200}),
+        json!({"cities": 10, "seed": 2}),
+        &["forget-dead-worker-subproblem"],
+    );
+    let mut w = World::new(tsp, n, 3);
+    w.run_until(900);
+    w.crash(2);
+    w.run_until(12000);
+    let failed = w.failed_checks();
+    assert!(
+        failed.iter().any(|c| c.contains("tour-is-optimal")),
+        "{failed:?}"
+    );
+}
+
+#[test]
+fn hostile_messages_are_dropped_without_panic() {
+    let cfg = TspConfig::default();
+    let coordinators = vec![NodeId(0), NodeId(1)];
+    let mut co = Coordinator::new(
+        cfg.clone(),
+        Bugs::default(),
+        coordinators.clone(),
+        vec![NodeId(2)],
+    );
+    let mut worker = Worker::new(cfg, coordinators);
+    let bad_instance = Instance {
+        name: "bad".into(),
+        n: 40,
+        dist: vec![1; 3],
+    };
+    let good = Instance::generated(5, 1);
+    let mut ledger = Ledger {
+        problem: Some(Problem {
+            instance: bad_instance.clone(),
+            depth: 200,
+        }),
+        ..Ledger::default()
+    };
+    ledger.counted.insert(u32::MAX);
+    let bodies = vec![
+        Body::Assign {
+            task: 0,
+            prefix: vec![0, 9, 9],
+            bound: 0,
+            instance: good.clone(),
+        },
+        Body::Assign {
+            task: 7,
+            prefix: vec![0, 200],
+            bound: 0,
+            instance: good.clone(),
+        },
+        Body::Assign {
+            task: 1,
+            prefix: vec![0],
+            bound: 5,
+            instance: bad_instance.clone(),
+        },
+        Body::Solve {
+            instance: bad_instance,
+        },
+        Body::State {
+            ledger: ledger.clone(),
+        },
+        Body::Update { round: 9, ledger },
+        Body::Result {
+            task: u32::MAX,
+            best: Some(Tour {
+                len: 0,
+                cities: vec![0, 0, 0],
+            }),
+            nodes: 1,
+        },
+        Body::Hello {
+            tasks: vec![u32::MAX, 3],
+        },
+    ];
+    let mut bench = faultline_sim::testkit::Bench::<Msg, Event, super::CoordinatorTimer>::new(0);
+    bench.run(|cx| co.on_start(cx));
+    let mut wbench = faultline_sim::testkit::Bench::<Msg, Event, super::WorkerTimer>::new(2);
+    wbench.run(|cx| worker.on_start(cx));
+    for body in bodies {
+        for from in [1, 2, 3] {
+            let msg = Msg {
+                ts: u64::MAX,
+                body: body.clone(),
+            };
+            bench.run(|cx| co.on_message(NodeId(from), msg.clone(), cx));
+            wbench.run(|cx| worker.on_message(NodeId(from), msg, cx));
+        }
+    }
+}
