@@ -2,4 +2,5 @@
 
 pub mod bully;
 pub mod parts;
+pub mod primes;
 pub mod raft;

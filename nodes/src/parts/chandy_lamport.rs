@@ -281,6 +281,28 @@ impl<S: Clone, M: Clone> ChandyLamport<S, M> {
         step
     }
 
+    /// A channel with `peer` opened (both directions), for hosts whose channels come and go
+    /// (a coordinator's workers): its counts start at zero. Snapshots already recording do
+    /// not wait on it; it takes part from the next one.
+    pub fn open_channel(&mut self, peer: NodeId) {
+        if peer == self.me {
+            return;
+        }
+        self.sent.remove(&peer);
+        self.received.remove(&peer);
+        self.incoming.insert(peer);
+        self.outgoing.insert(peer);
+    }
+
+    /// The channel with `peer` is gone for good: as [`ChandyLamport::reset_channel`], and
+    /// later snapshots leave it out.
+    pub fn close_channel(&mut self, peer: NodeId) -> Step<S, M> {
+        let step = self.reset_channel(peer);
+        self.incoming.remove(&peer);
+        self.outgoing.remove(&peer);
+        step
+    }
+
     /// Records the local state for `id` (first marker from `from`, or `None` at the
     /// initiator) and sends markers on.
     fn record(
