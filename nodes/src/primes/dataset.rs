@@ -20,15 +20,35 @@ pub struct DatasetSpec {
     /// How many numbers to generate.
     #[serde(default = "default_count")]
     pub count: u64,
-    /// Smallest generated number.
-    #[serde(default = "default_min")]
+    /// Smallest generated number (a string for numbers past TOML's 2^63 - 1).
+    #[serde(default = "default_min", deserialize_with = "big_u64")]
     pub min: u64,
-    /// Largest generated number.
-    #[serde(default = "default_max")]
+    /// Largest generated number (a string for numbers past TOML's 2^63 - 1).
+    #[serde(default = "default_max", deserialize_with = "big_u64")]
     pub max: u64,
     /// The generator's seed.
     #[serde(default)]
     pub seed: u64,
+}
+
+/// A u64 written as a TOML integer or, past 2^63 - 1 (TOML integers are signed), as a
+/// string: `max = "18446744073709551615"`.
+fn big_u64<'de, D: serde::Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Big {
+        /// A TOML integer.
+        Int(u64),
+        /// A decimal string.
+        Text(String),
+    }
+    match Big::deserialize(de)? {
+        Big::Int(n) => Ok(n),
+        Big::Text(s) => s
+            .trim()
+            .parse()
+            .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a 64-bit unsigned integer: {e}"))),
+    }
 }
 
 fn default_count() -> u64 {
