@@ -336,13 +336,6 @@ impl Coordinator {
     fn on_tick(&mut self, cx: &mut CoordCx<'_>) {
         cx.set_timer(CoordTimer::Tick, Duration::from_millis(self.cfg.heartbeat_ms));
         let now = cx.now_us();
-        if !self.progress.loaded {
-            self.files.tick(cx);
-            if !self.files.busy() {
-                self.load_next(cx);
-            }
-            return;
-        }
         let timeout = self.cfg.worker_timeout_ms * 1000;
         let silent: Vec<(NodeId, StreamId)> = self
             .links
@@ -353,6 +346,18 @@ impl Coordinator {
         for (w, s) in silent {
             cx.close(s);
             self.lost(w, cx);
+        }
+        // Workers judge the coordinator's liveness by its heartbeats, as it judges theirs.
+        let workers: Vec<NodeId> = self.links.keys().copied().collect();
+        for w in workers {
+            self.send(w, Msg::Heartbeat, cx);
+        }
+        if !self.progress.loaded {
+            self.files.tick(cx);
+            if !self.files.busy() {
+                self.load_next(cx);
+            }
+            return;
         }
         if now.saturating_sub(self.flushed_us) >= self.cfg.flush_ms * 1000 {
             self.flush(cx);

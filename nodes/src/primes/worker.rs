@@ -41,6 +41,8 @@ pub struct Worker {
     stream: Option<StreamId>,
     /// When to connect again, µs (while there is no stream).
     reconnect_us: u64,
+    /// When the coordinator was last heard on the stream (or the stream opened), µs.
+    coord_heard_us: u64,
     /// The task held.
     task: Option<Task>,
     /// Its primes, once tested (reported when the `Done` timer fires).
@@ -65,6 +67,7 @@ impl Worker {
             cfg,
             stream: None,
             reconnect_us: 0,
+            coord_heard_us: 0,
             task: None,
             result: None,
             snap: ChandyLamport::new(me, [coordinator], [coordinator], variant, Limits::default()),
@@ -86,6 +89,7 @@ impl Worker {
     fn connect(&mut self, cx: &mut WorkerCx<'_>) {
         let s = cx.connect(self.coordinator);
         self.stream = Some(s);
+        self.coord_heard_us = cx.now_us();
         self.send(Msg::Register, cx);
     }
 
@@ -144,7 +148,16 @@ impl Worker {
         }
     }
 
+    /// The stream is over (broken, or closed here): the task goes, a new stream comes.
+    fn lost(&mut self, cx: &mut WorkerCx<'_>) {
+        self.stream = None;
+        let _ = self.snap.reset_channel(self.coordinator);
+        self.drop_task(cx);
+        self.reconnect_us = cx.now_us() + self.cfg.reconnect_ms * 1000;
+    }
+
     fn on_stream_message(&mut self, msg: Msg, cx: &mut WorkerCx<'_>) {
+        self.coord_heard_us = cx.now_us();
         if let Msg::Marker(marker) = msg {
             let state = self.state();
             let step = self.snap.on_marker(self.coordinator, marker, || state);
@@ -185,9 +198,19 @@ impl Node for Worker {
             WorkerTimer::Tick => {
                 cx.set_timer(WorkerTimer::Tick, Duration::from_millis(self.cfg.heartbeat_ms));
                 self.files.tick(cx);
-                if self.stream.is_some() {
-                    self.send(Msg::Heartbeat, cx);
-                } else if cx.now_us() >= self.reconnect_us {
+                let silent = cx.now_us().saturating_sub(self.coord_heard_us)
+                    >= self.cfg.worker_timeout_ms * 1000;
+                match self.stream {
+                    // A stream whose far end restarted behind a partition can stay open
+                    // here with nothing coming back: the coordinator's silence ends it.
+                    Some(s) if silent => {
+                        cx.close(s);
+                        self.lost(cx);
+                    }
+                    Some(_) => self.send(Msg::Heartbeat, cx),
+                    None => {}
+                }
+                if self.stream.is_none() && cx.now_us() >= self.reconnect_us {
                     self.connect(cx);
                 }
             }
@@ -203,12 +226,7 @@ impl Node for Worker {
         }
         match event {
             StreamEvent::Message(msg) => self.on_stream_message(msg, cx),
-            StreamEvent::Closed(_) => {
-                self.stream = None;
-                let _ = self.snap.reset_channel(self.coordinator);
-                self.drop_task(cx);
-                self.reconnect_us = cx.now_us() + self.cfg.reconnect_ms * 1000;
-            }
+            StreamEvent::Closed(_) => self.lost(cx),
             StreamEvent::Accepted | StreamEvent::Connected => {}
         }
     }
