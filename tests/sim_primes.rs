@@ -43,7 +43,8 @@ fn planted_bug_forget_dead_worker_task_is_caught() {
         0..20,
     )
     .expect("caught");
-    assert_eq!(check, "primes-output", "seed {seed}");
+    // The forgotten task is missing from the next snapshot's cut, and from the output.
+    assert!(["snapshot-cut", "primes-output"].contains(&check.as_str()), "seed {seed}: {check}");
 }
 
 #[test]

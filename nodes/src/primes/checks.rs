@@ -194,9 +194,12 @@ impl Check<Event> for SnapshotCut {
 
 /// The farm's checks.
 pub fn checks(expected: Arc<BTreeSet<u64>>, tasks: u64, coordinator: NodeId, workers: Vec<NodeId>, servers: Vec<NodeId>) -> Vec<Box<dyn Check<Event> + Send>> {
+    // Safety checks first: a run stops at its first violation, and the output check then
+    // also finds the (cut short) run incomplete; the list's order is the order failures
+    // are named in.
     vec![
-        Box::new(FarmOutput::new(expected, tasks, coordinator, workers, servers)),
-        Box::new(ExactlyOnce::new(task_fact)),
         Box::new(SnapshotCut::default()),
+        Box::new(ExactlyOnce::new(task_fact)),
+        Box::new(FarmOutput::new(expected, tasks, coordinator, workers, servers)),
     ]
 }
