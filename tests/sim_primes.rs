@@ -44,7 +44,10 @@ fn planted_bug_forget_dead_worker_task_is_caught() {
     )
     .expect("caught");
     // The forgotten task is missing from the next snapshot's cut, and from the output.
-    assert!(["snapshot-cut", "primes-output"].contains(&check.as_str()), "seed {seed}: {check}");
+    assert!(
+        ["snapshot-cut", "primes-output"].contains(&check.as_str()),
+        "seed {seed}: {check}"
+    );
 }
 
 #[test]

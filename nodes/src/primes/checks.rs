@@ -36,7 +36,13 @@ pub struct FarmOutput {
 
 impl FarmOutput {
     /// The check for a run whose datasets hold `expected` primes in `tasks` tasks.
-    pub fn new(expected: Arc<BTreeSet<u64>>, tasks: u64, coordinator: NodeId, workers: Vec<NodeId>, servers: Vec<NodeId>) -> FarmOutput {
+    pub fn new(
+        expected: Arc<BTreeSet<u64>>,
+        tasks: u64,
+        coordinator: NodeId,
+        workers: Vec<NodeId>,
+        servers: Vec<NodeId>,
+    ) -> FarmOutput {
         FarmOutput {
             expected,
             tasks,
@@ -58,7 +64,9 @@ impl Check<Event> for FarmOutput {
 
     fn observe(&mut self, rec: &Record<Event>) -> Result<(), String> {
         self.cluster.observe(rec);
-        let Ev::Proto { event } = &rec.ev else { return Ok(()) };
+        let Ev::Proto { event } = &rec.ev else {
+            return Ok(());
+        };
         match event {
             Event::Counted { task, primes } => {
                 self.counted += 1;
@@ -71,7 +79,9 @@ impl Check<Event> for FarmOutput {
                     }
                 }
             }
-            Event::Restored { done, primes } if rec.node == self.coordinator && self.counted > 0 => {
+            Event::Restored { done, primes }
+                if rec.node == self.coordinator && self.counted > 0 =>
+            {
                 self.restarts += 1;
                 if *primes < self.output.len() as u64 || *done < self.counted {
                     return Err(format!(
@@ -88,7 +98,8 @@ impl Check<Event> for FarmOutput {
 
     fn finish(&mut self, _end_us: u64) -> Verdict {
         let up = |ids: &[NodeId]| ids.iter().any(|n| self.cluster.is_up(*n));
-        let survivors = self.cluster.is_up(self.coordinator) && up(&self.workers) && up(&self.servers);
+        let survivors =
+            self.cluster.is_up(self.coordinator) && up(&self.workers) && up(&self.servers);
         if !survivors {
             return Verdict::held(
                 self.name(),
@@ -98,7 +109,12 @@ impl Check<Event> for FarmOutput {
             );
         }
         if self.counted < self.tasks || self.output.len() < self.expected.len() {
-            let missing: Vec<String> = self.expected.difference(&self.output).take(5).map(u64::to_string).collect();
+            let missing: Vec<String> = self
+                .expected
+                .difference(&self.output)
+                .take(5)
+                .map(u64::to_string)
+                .collect();
             return Verdict::violated(
                 self.name(),
                 format!(
@@ -152,7 +168,9 @@ fn misplaced(total: u64, lists: [&[u64]; 4]) -> Option<String> {
     if missing.is_empty() && twice.is_empty() {
         return None;
     }
-    Some(format!("tasks missing from the cut: {missing:?}; tasks in it twice: {twice:?}"))
+    Some(format!(
+        "tasks missing from the cut: {missing:?}; tasks in it twice: {twice:?}"
+    ))
 }
 
 impl Check<Event> for SnapshotCut {
@@ -161,7 +179,20 @@ impl Check<Event> for SnapshotCut {
     }
 
     fn observe(&mut self, rec: &Record<Event>) -> Result<(), String> {
-        let Ev::Proto { event: Event::Snapshot { seq, total, pending, working, in_flight, done, channel_error, channels } } = &rec.ev else {
+        let Ev::Proto {
+            event:
+                Event::Snapshot {
+                    seq,
+                    total,
+                    pending,
+                    working,
+                    in_flight,
+                    done,
+                    channel_error,
+                    channels,
+                },
+        } = &rec.ev
+        else {
             return Ok(());
         };
         self.judged += 1;
@@ -187,19 +218,34 @@ impl Check<Event> for SnapshotCut {
             self.name(),
             self.judged,
             "snapshots",
-            format!("{} snapshots were consistent cuts ({} channels balanced)", self.judged, self.channels),
+            format!(
+                "{} snapshots were consistent cuts ({} channels balanced)",
+                self.judged, self.channels
+            ),
         )
     }
 }
 
 /// The farm's checks.
-pub fn checks(expected: Arc<BTreeSet<u64>>, tasks: u64, coordinator: NodeId, workers: Vec<NodeId>, servers: Vec<NodeId>) -> Vec<Box<dyn Check<Event> + Send>> {
+pub fn checks(
+    expected: Arc<BTreeSet<u64>>,
+    tasks: u64,
+    coordinator: NodeId,
+    workers: Vec<NodeId>,
+    servers: Vec<NodeId>,
+) -> Vec<Box<dyn Check<Event> + Send>> {
     // Safety checks first: a run stops at its first violation, and the output check then
     // also finds the (cut short) run incomplete; the list's order is the order failures
     // are named in.
     vec![
         Box::new(SnapshotCut::default()),
         Box::new(ExactlyOnce::new(task_fact)),
-        Box::new(FarmOutput::new(expected, tasks, coordinator, workers, servers)),
+        Box::new(FarmOutput::new(
+            expected,
+            tasks,
+            coordinator,
+            workers,
+            servers,
+        )),
     ]
 }

@@ -89,7 +89,10 @@ impl PrimesConfig {
             return Some(("worker_timeout_ms", "must be longer than heartbeat_ms"));
         }
         if self.fs_leader_timeout_ms <= self.fs_heartbeat_ms {
-            return Some(("fs_leader_timeout_ms", "must be longer than fs_heartbeat_ms"));
+            return Some((
+                "fs_leader_timeout_ms",
+                "must be longer than fs_heartbeat_ms",
+            ));
         }
         None
     }

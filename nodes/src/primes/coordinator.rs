@@ -109,7 +109,11 @@ impl Coordinator {
         forget_dead_worker_task: bool,
         no_channel_state: bool,
     ) -> Coordinator {
-        let variant = if no_channel_state { Variant::NoChannelState } else { Variant::Correct };
+        let variant = if no_channel_state {
+            Variant::NoChannelState
+        } else {
+            Variant::Correct
+        };
         Coordinator {
             me,
             files: FileClient::new(servers, cfg.request_retry_ms, 0),
@@ -132,7 +136,10 @@ impl Coordinator {
     }
 
     fn save(&self, cx: &mut CoordCx<'_>) {
-        cx.durable_put(KEY_PROGRESS, serde_json::to_vec(&self.progress).expect("plain data serializes"));
+        cx.durable_put(
+            KEY_PROGRESS,
+            serde_json::to_vec(&self.progress).expect("plain data serializes"),
+        );
     }
 
     fn loaded(&mut self, cx: &mut CoordCx<'_>) {
@@ -143,7 +150,9 @@ impl Coordinator {
             .map(|t| t.id)
             .filter(|id| !self.progress.done.contains(id))
             .collect();
-        cx.emit(Event::Loaded { tasks: self.tasks.len() as u64 });
+        cx.emit(Event::Loaded {
+            tasks: self.tasks.len() as u64,
+        });
         self.assign_idle(cx);
         self.check_finished(cx);
     }
@@ -172,18 +181,30 @@ impl Coordinator {
 
     /// Gives `worker` the next task if it holds none.
     fn assign(&mut self, worker: NodeId, cx: &mut CoordCx<'_>) {
-        if !self.progress.loaded || self.assigned.contains_key(&worker) || !self.links.contains_key(&worker) {
+        if !self.progress.loaded
+            || self.assigned.contains_key(&worker)
+            || !self.links.contains_key(&worker)
+        {
             return;
         }
-        let Some(id) = self.pending.pop_front() else { return };
-        let Some(task) = self.tasks.get(id as usize).cloned() else { return };
+        let Some(id) = self.pending.pop_front() else {
+            return;
+        };
+        let Some(task) = self.tasks.get(id as usize).cloned() else {
+            return;
+        };
         self.assigned.insert(worker, id);
         cx.emit(Event::Assigned { task: id, worker });
         self.send(worker, Msg::Assign(task), cx);
     }
 
     fn assign_idle(&mut self, cx: &mut CoordCx<'_>) {
-        let idle: Vec<NodeId> = self.links.keys().copied().filter(|w| !self.assigned.contains_key(w)).collect();
+        let idle: Vec<NodeId> = self
+            .links
+            .keys()
+            .copied()
+            .filter(|w| !self.assigned.contains_key(w))
+            .collect();
         for w in idle {
             self.assign(w, cx);
         }
@@ -225,7 +246,10 @@ impl Coordinator {
         }
         self.assigned.remove(&worker);
         let bogus = self.tasks.get(task as usize).is_none();
-        if !bogus && !self.progress.done.contains(&task) && !self.buffer.iter().any(|(t, _)| *t == task) {
+        if !bogus
+            && !self.progress.done.contains(&task)
+            && !self.buffer.iter().any(|(t, _)| *t == task)
+        {
             self.buffer.push((task, primes));
         }
         if self.buffer.len() >= RESULTS_BUFFERED_MAX {
@@ -245,7 +269,10 @@ impl Coordinator {
             if !self.progress.done.insert(task) {
                 continue;
             }
-            let new: Vec<u64> = primes.into_iter().filter(|p| self.progress.output.insert(*p)).collect();
+            let new: Vec<u64> = primes
+                .into_iter()
+                .filter(|p| self.progress.output.insert(*p))
+                .collect();
             counted.push((task, new));
         }
         self.save(cx);
@@ -258,14 +285,19 @@ impl Coordinator {
     fn check_finished(&mut self, cx: &mut CoordCx<'_>) {
         if !self.finished && self.progress.loaded && self.progress.done.len() == self.tasks.len() {
             self.finished = true;
-            cx.emit(Event::Finished { primes: self.progress.output.len() as u64 });
+            cx.emit(Event::Finished {
+                primes: self.progress.output.len() as u64,
+            });
         }
     }
 
     fn state(&self) -> PartState {
         let mut done: Vec<u64> = self.progress.done.iter().copied().collect();
         done.extend(self.buffer.iter().map(|(t, _)| *t));
-        PartState::Coordinator { pending: self.pending.iter().copied().collect(), done }
+        PartState::Coordinator {
+            pending: self.pending.iter().copied().collect(),
+            done,
+        }
     }
 
     fn start_snapshot(&mut self, cx: &mut CoordCx<'_>) {
@@ -273,9 +305,13 @@ impl Coordinator {
         if self.assemblies.len() >= ASSEMBLIES_MAX {
             return;
         }
-        let id = SnapshotId { initiator: self.me, seq: cx.now_us() };
+        let id = SnapshotId {
+            initiator: self.me,
+            seq: cx.now_us(),
+        };
         let workers: BTreeSet<NodeId> = self.links.keys().copied().collect();
-        self.assemblies.insert(id, Assembly::new(id, self.me, workers, cx.now_us()));
+        self.assemblies
+            .insert(id, Assembly::new(id, self.me, workers, cx.now_us()));
         cx.emit(Event::SnapshotStarted { seq: id.seq });
         let step = self.snap.initiate(id, self.state());
         self.snapshot_step(step, cx);
@@ -293,14 +329,22 @@ impl Coordinator {
         }
         for why in step.abandoned {
             use crate::parts::chandy_lamport::Abandoned;
-            let (Abandoned::TooManySnapshots(id) | Abandoned::TooManyInFlight(id, _) | Abandoned::ChannelReset(id, _)) = why;
+            let (Abandoned::TooManySnapshots(id)
+            | Abandoned::TooManyInFlight(id, _)
+            | Abandoned::ChannelReset(id, _)) = why;
             self.abandon(id, cx);
         }
     }
 
-    fn add_part(&mut self, part: crate::parts::chandy_lamport::LocalSnapshot<PartState, Msg>, cx: &mut CoordCx<'_>) {
+    fn add_part(
+        &mut self,
+        part: crate::parts::chandy_lamport::LocalSnapshot<PartState, Msg>,
+        cx: &mut CoordCx<'_>,
+    ) {
         let id = part.id;
-        let Some(assembly) = self.assemblies.get_mut(&id) else { return };
+        let Some(assembly) = self.assemblies.get_mut(&id) else {
+            return;
+        };
         if !assembly.insert(part) {
             return;
         }
@@ -334,7 +378,10 @@ impl Coordinator {
     }
 
     fn on_tick(&mut self, cx: &mut CoordCx<'_>) {
-        cx.set_timer(CoordTimer::Tick, Duration::from_millis(self.cfg.heartbeat_ms));
+        cx.set_timer(
+            CoordTimer::Tick,
+            Duration::from_millis(self.cfg.heartbeat_ms),
+        );
         let now = cx.now_us();
         let timeout = self.cfg.worker_timeout_ms * 1000;
         let silent: Vec<(NodeId, StreamId)> = self
@@ -390,7 +437,11 @@ impl Node for Coordinator {
             .durable_get(KEY_PROGRESS)
             .and_then(|b| serde_json::from_slice(b).ok())
             .unwrap_or_default();
-        self.files = FileClient::new(self.files.servers().to_vec(), self.cfg.request_retry_ms, cx.now_us());
+        self.files = FileClient::new(
+            self.files.servers().to_vec(),
+            self.cfg.request_retry_ms,
+            cx.now_us(),
+        );
         self.snapshot_us = cx.now_us();
         self.flushed_us = cx.now_us();
         cx.role("coordinator");
@@ -403,12 +454,18 @@ impl Node for Coordinator {
         } else {
             self.load_next(cx);
         }
-        cx.set_timer(CoordTimer::Tick, Duration::from_millis(self.cfg.heartbeat_ms));
+        cx.set_timer(
+            CoordTimer::Tick,
+            Duration::from_millis(self.cfg.heartbeat_ms),
+        );
     }
 
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut CoordCx<'_>) {
         if let Outcome::Written(name) = self.files.on_message(from, &msg, cx) {
-            let expected = self.datasets.get(self.loading).is_some_and(|d| d.name == name);
+            let expected = self
+                .datasets
+                .get(self.loading)
+                .is_some_and(|d| d.name == name);
             if expected && !self.progress.loaded {
                 self.loading += 1;
                 self.load_next(cx);
@@ -422,7 +479,13 @@ impl Node for Coordinator {
         }
     }
 
-    fn on_stream(&mut self, stream: StreamId, peer: NodeId, event: StreamEvent<Msg>, cx: &mut CoordCx<'_>) {
+    fn on_stream(
+        &mut self,
+        stream: StreamId,
+        peer: NodeId,
+        event: StreamEvent<Msg>,
+        cx: &mut CoordCx<'_>,
+    ) {
         match event {
             StreamEvent::Accepted => {
                 if !self.is_worker(peer) {
@@ -434,7 +497,13 @@ impl Node for Coordinator {
                     cx.close(old);
                     self.lost(peer, cx);
                 }
-                self.links.insert(peer, Link { stream, heard_us: cx.now_us() });
+                self.links.insert(
+                    peer,
+                    Link {
+                        stream,
+                        heard_us: cx.now_us(),
+                    },
+                );
                 self.snap.open_channel(peer);
             }
             StreamEvent::Message(msg) => {

@@ -44,10 +44,9 @@ fn big_u64<'de, D: serde::Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
     }
     match Big::deserialize(de)? {
         Big::Int(n) => Ok(n),
-        Big::Text(s) => s
-            .trim()
-            .parse()
-            .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a 64-bit unsigned integer: {e}"))),
+        Big::Text(s) => s.trim().parse().map_err(|e| {
+            serde::de::Error::custom(format!("{s:?} is not a 64-bit unsigned integer: {e}"))
+        }),
     }
 }
 
@@ -106,9 +105,12 @@ pub fn parse(text: &str) -> Result<Vec<u64>, String> {
         if line.is_empty() {
             continue;
         }
-        let n = line
-            .parse::<u64>()
-            .map_err(|e| format!("line {}: {line:?} is not a 64-bit unsigned integer: {e}", i + 1))?;
+        let n = line.parse::<u64>().map_err(|e| {
+            format!(
+                "line {}: {line:?} is not a 64-bit unsigned integer: {e}",
+                i + 1
+            )
+        })?;
         numbers.push(n);
     }
     Ok(numbers)
@@ -158,20 +160,29 @@ pub fn load(specs: &[DatasetSpec], src: &Source) -> Result<Vec<Dataset>, InputEr
                 let text = std::fs::read_to_string(&path).map_err(|e| {
                     src.error(&at("file"), format!("cannot read {}: {e}", path.display()))
                 })?;
-                parse(&text).map_err(|e| src.error(&at("file"), format!("{}: {e}", path.display())))?
+                parse(&text)
+                    .map_err(|e| src.error(&at("file"), format!("{}: {e}", path.display())))?
             }
             None => {
                 if spec.min > spec.max {
                     return Err(src.error(&at("min"), "must not exceed max"));
                 }
-                generate(spec.count.min(DATASET_NUMBERS_MAX as u64 + 1), spec.min, spec.max, spec.seed)
+                generate(
+                    spec.count.min(DATASET_NUMBERS_MAX as u64 + 1),
+                    spec.min,
+                    spec.max,
+                    spec.seed,
+                )
             }
         };
         if numbers.is_empty() || numbers.len() > DATASET_NUMBERS_MAX {
             let field = if spec.file.is_some() { "file" } else { "count" };
             return Err(src.error(
                 &at(field),
-                format!("a dataset holds 1 to {DATASET_NUMBERS_MAX} numbers, not {}", numbers.len()),
+                format!(
+                    "a dataset holds 1 to {DATASET_NUMBERS_MAX} numbers, not {}",
+                    numbers.len()
+                ),
             ));
         }
         out.push(Dataset {
@@ -199,7 +210,10 @@ mod tests {
 
     #[test]
     fn a_file_parses_and_a_bad_line_is_named() {
-        assert_eq!(parse("1\n# c\n\n 18446744073709551557 \n2 # two\n").unwrap(), vec![1, 18446744073709551557, 2]);
+        assert_eq!(
+            parse("1\n# c\n\n 18446744073709551557 \n2 # two\n").unwrap(),
+            vec![1, 18446744073709551557, 2]
+        );
         let err = parse("1\nx\n").unwrap_err();
         assert!(err.starts_with("line 2"), "{err}");
         assert!(parse("18446744073709551616").is_err());

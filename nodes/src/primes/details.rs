@@ -51,7 +51,12 @@ impl Facts<Event> for Details {
                 if let Some(last) = self.primaries.last_mut() {
                     last.to_us = last.to_us.or(Some(rec.t));
                 }
-                self.primaries.push(Tenure { term: *epoch, leader: rec.node, from_us: rec.t, to_us: None });
+                self.primaries.push(Tenure {
+                    term: *epoch,
+                    leader: rec.node,
+                    from_us: rec.t,
+                    to_us: None,
+                });
             }
             Event::CacheBroken { .. } => self.breaks += 1,
             _ => {}
@@ -83,7 +88,10 @@ impl Facts<Event> for Details {
     fn chart(&self) -> Chart {
         Chart {
             tenures: self.primaries.clone(),
-            progress: Some(Progress { name: "tasks counted".to_string(), points: self.progress.clone() }),
+            progress: Some(Progress {
+                name: "tasks counted".to_string(),
+                points: self.progress.clone(),
+            }),
             ops: Vec::new(),
         }
     }

@@ -101,7 +101,9 @@ impl FileClient {
 
     /// The cached copy of `name`: its version and numbers.
     pub(crate) fn cached(&self, name: &str) -> Option<(u64, &[u64])> {
-        self.cache.get(name).map(|c| (c.version, c.numbers.as_slice()))
+        self.cache
+            .get(name)
+            .map(|c| (c.version, c.numbers.as_slice()))
     }
 
     /// Reads `name` (the host calls it on a cache miss).
@@ -137,8 +139,11 @@ impl FileClient {
 
     /// Where a request goes now.
     fn target(&self) -> Option<NodeId> {
-        self.primary
-            .or_else(|| self.servers.get(self.next % self.servers.len().max(1)).copied())
+        self.primary.or_else(|| {
+            self.servers
+                .get(self.next % self.servers.len().max(1))
+                .copied()
+        })
     }
 
     /// The next server, after one failed us.
@@ -204,7 +209,8 @@ impl FileClient {
                 version,
                 numbers,
             } if Some(*req) == req_now => {
-                let wanted = matches!(&self.pending, Some(Pending { ask: Ask::Read(n), .. }) if n == name);
+                let wanted =
+                    matches!(&self.pending, Some(Pending { ask: Ask::Read(n), .. }) if n == name);
                 if wanted {
                     self.pending = None;
                     self.store(name, *version, numbers.clone());
@@ -242,7 +248,11 @@ impl FileClient {
 
     /// Caches a file, dropping the oldest past the bound.
     fn store(&mut self, name: &str, version: u64, numbers: Vec<u64>) {
-        if self.cache.insert(name.to_string(), Cached { version, numbers }).is_none() {
+        if self
+            .cache
+            .insert(name.to_string(), Cached { version, numbers })
+            .is_none()
+        {
             self.order.push_back(name.to_string());
         }
         while self.order.len() > CACHE_FILES_MAX {

@@ -147,7 +147,8 @@ impl FileServer {
                 Out::Leader(leader) => cx.leader(leader),
                 Out::Send(to, m) => cx.send(to, Msg::Election(m)),
                 Out::Multicast(m) => {
-                    let to: Vec<NodeId> = self.others().chain(self.clients.iter().copied()).collect();
+                    let to: Vec<NodeId> =
+                        self.others().chain(self.clients.iter().copied()).collect();
                     for n in to {
                         cx.send(n, Msg::Election(m.clone()));
                     }
@@ -216,13 +217,31 @@ impl FileServer {
             );
         }
         for reader in self.callbacks.remove(name).unwrap_or_default() {
-            cx.send(reader, Msg::Break { name: name.to_string() });
+            cx.send(
+                reader,
+                Msg::Break {
+                    name: name.to_string(),
+                },
+            );
         }
     }
 
-    fn on_write(&mut self, from: NodeId, req: u64, name: String, numbers: Vec<u64>, cx: &mut FsCx<'_>) {
+    fn on_write(
+        &mut self,
+        from: NodeId,
+        req: u64,
+        name: String,
+        numbers: Vec<u64>,
+        cx: &mut FsCx<'_>,
+    ) {
         if !self.is_primary() {
-            cx.send(from, Msg::NotPrimary { req, primary: self.election.leader() });
+            cx.send(
+                from,
+                Msg::NotPrimary {
+                    req,
+                    primary: self.election.leader(),
+                },
+            );
             return;
         }
         let again = self
@@ -249,16 +268,33 @@ impl FileServer {
         let my_req = self.req_next;
         self.req_next += 1;
         for b in &waiting {
-            cx.send(*b, Msg::Replicate { req: my_req, name: name.clone(), version, numbers: numbers.clone() });
+            cx.send(
+                *b,
+                Msg::Replicate {
+                    req: my_req,
+                    name: name.clone(),
+                    version,
+                    numbers: numbers.clone(),
+                },
+            );
         }
         self.writes.insert(
             my_req,
-            Write { writer: from, writer_req: req, name, waiting, started_us: cx.now_us() },
+            Write {
+                writer: from,
+                writer_req: req,
+                name,
+                waiting,
+                started_us: cx.now_us(),
+            },
         );
     }
 
     fn on_tick(&mut self, cx: &mut FsCx<'_>) {
-        cx.set_timer(FsTimer::Tick, Duration::from_millis(self.cfg.fs_heartbeat_ms));
+        cx.set_timer(
+            FsTimer::Tick,
+            Duration::from_millis(self.cfg.fs_heartbeat_ms),
+        );
         let now = cx.now_us();
         if self.is_primary() {
             let others: Vec<NodeId> = self.others().collect();
@@ -268,7 +304,8 @@ impl FileServer {
             self.retry_writes(cx);
             return;
         }
-        let silent = now.saturating_sub(self.leader_heard_us) >= self.cfg.fs_leader_timeout_ms * 1000;
+        let silent =
+            now.saturating_sub(self.leader_heard_us) >= self.cfg.fs_leader_timeout_ms * 1000;
         let idle = self.election.role() == Role::Follower && !self.election.is_waiting();
         if idle && (self.election.leader().is_none() || silent) {
             self.want_election(cx);
@@ -290,7 +327,15 @@ impl FileServer {
                 continue;
             };
             for b in &w.waiting {
-                cx.send(*b, Msg::Replicate { req: *req, name: w.name.clone(), version: file.version, numbers: file.numbers.clone() });
+                cx.send(
+                    *b,
+                    Msg::Replicate {
+                        req: *req,
+                        name: w.name.clone(),
+                        version: file.version,
+                        numbers: file.numbers.clone(),
+                    },
+                );
             }
         }
         for req in given_up {
@@ -345,7 +390,10 @@ impl Node for FileServer {
         self.leader_heard_us = cx.now_us();
         self.pull(cx);
         self.want_election(cx);
-        cx.set_timer(FsTimer::Tick, Duration::from_millis(self.cfg.fs_heartbeat_ms));
+        cx.set_timer(
+            FsTimer::Tick,
+            Duration::from_millis(self.cfg.fs_heartbeat_ms),
+        );
     }
 
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut FsCx<'_>) {
@@ -366,7 +414,12 @@ impl Node for FileServer {
                 }
             }
             Msg::Write { req, name, numbers } => self.on_write(from, req, name, numbers, cx),
-            Msg::Replicate { req, name, version, numbers } if from_server => {
+            Msg::Replicate {
+                req,
+                name,
+                version,
+                numbers,
+            } if from_server => {
                 self.store(&name, version, numbers, cx);
                 if req != 0 {
                     cx.send(from, Msg::ReplicateAck { req });
@@ -388,13 +441,32 @@ impl Node for FileServer {
             }
             Msg::Pull if from_server => {
                 for (name, f) in &self.files {
-                    cx.send(from, Msg::Replicate { req: 0, name: name.clone(), version: f.version, numbers: f.numbers.clone() });
+                    cx.send(
+                        from,
+                        Msg::Replicate {
+                            req: 0,
+                            name: name.clone(),
+                            version: f.version,
+                            numbers: f.numbers.clone(),
+                        },
+                    );
                 }
             }
             Msg::Read { req, name } => match self.files.get(&name) {
                 Some(f) => {
-                    cx.send(from, Msg::Data { req, name: name.clone(), version: f.version, numbers: f.numbers.clone() });
-                    cx.emit(Event::Served { name: name.clone(), version: f.version });
+                    cx.send(
+                        from,
+                        Msg::Data {
+                            req,
+                            name: name.clone(),
+                            version: f.version,
+                            numbers: f.numbers.clone(),
+                        },
+                    );
+                    cx.emit(Event::Served {
+                        name: name.clone(),
+                        version: f.version,
+                    });
                     let readers = self.callbacks.entry(name).or_default();
                     if readers.len() < CALLBACKS_PER_FILE_MAX {
                         readers.insert(from);

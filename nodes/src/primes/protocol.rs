@@ -59,7 +59,12 @@ pub fn tasks_of(datasets: &[Dataset], per_task: u32) -> Vec<Task> {
         let mut lo = 0;
         while lo < len {
             let hi = lo.saturating_add(per_task).min(len);
-            tasks.push(Task { id: tasks.len() as u64, dataset: d.name.clone(), lo, hi });
+            tasks.push(Task {
+                id: tasks.len() as u64,
+                dataset: d.name.clone(),
+                lo,
+                hi,
+            });
             lo = hi;
         }
     }
@@ -171,7 +176,13 @@ impl Protocol for Primes {
                 self.bugs.forget_dead_worker_task,
                 bug_cut,
             )),
-            _ => Box::new(Worker::new(id, coordinator, servers, self.cfg.clone(), bug_cut)),
+            _ => Box::new(Worker::new(
+                id,
+                coordinator,
+                servers,
+                self.cfg.clone(),
+                bug_cut,
+            )),
         }
     }
 

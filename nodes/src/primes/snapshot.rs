@@ -22,10 +22,19 @@ pub(crate) struct Assembly {
 
 impl Assembly {
     /// Snapshot `id` of `coordinator` and `workers`.
-    pub(crate) fn new(id: SnapshotId, coordinator: NodeId, workers: BTreeSet<NodeId>, now_us: u64) -> Assembly {
+    pub(crate) fn new(
+        id: SnapshotId,
+        coordinator: NodeId,
+        workers: BTreeSet<NodeId>,
+        now_us: u64,
+    ) -> Assembly {
         let mut expected = workers;
         expected.insert(coordinator);
-        Assembly { global: GlobalSnapshot::new(id), expected, started_us: now_us }
+        Assembly {
+            global: GlobalSnapshot::new(id),
+            expected,
+            started_us: now_us,
+        }
     }
 
     /// When it started, µs.
@@ -49,10 +58,14 @@ impl Assembly {
 
     /// Where every task was, as the event the check reads, and the snapshot as JSON.
     pub(crate) fn judge(&self, total: u64) -> (Event, Option<String>) {
-        let (mut pending, mut working, mut in_flight, mut done) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut pending, mut working, mut in_flight, mut done) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for part in self.global.parts.values() {
             match &part.state {
-                PartState::Coordinator { pending: p, done: d } => {
+                PartState::Coordinator {
+                    pending: p,
+                    done: d,
+                } => {
                     pending.extend(p);
                     done.extend(d);
                 }

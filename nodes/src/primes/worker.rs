@@ -60,7 +60,11 @@ impl Worker {
         cfg: PrimesConfig,
         no_channel_state: bool,
     ) -> Worker {
-        let variant = if no_channel_state { Variant::NoChannelState } else { Variant::Correct };
+        let variant = if no_channel_state {
+            Variant::NoChannelState
+        } else {
+            Variant::Correct
+        };
         Worker {
             coordinator,
             files: FileClient::new(servers, cfg.request_retry_ms, 0),
@@ -75,7 +79,9 @@ impl Worker {
     }
 
     fn state(&self) -> PartState {
-        PartState::Worker { task: self.task.as_ref().map(|t| t.id) }
+        PartState::Worker {
+            task: self.task.as_ref().map(|t| t.id),
+        }
     }
 
     /// Sends an application message to the coordinator, counted for the snapshots.
@@ -110,7 +116,11 @@ impl Worker {
         cx.emit(Event::Started { task: task.id });
         let name = task.dataset.clone();
         self.task = Some(task);
-        match self.files.cached(&name).map(|(_, numbers)| numbers.to_vec()) {
+        match self
+            .files
+            .cached(&name)
+            .map(|(_, numbers)| numbers.to_vec())
+        {
             Some(numbers) => self.test(&numbers, cx),
             None => self.files.read(&name, cx),
         }
@@ -132,9 +142,18 @@ impl Worker {
         let (Some(task), Some(primes)) = (self.task.take(), self.result.take()) else {
             return;
         };
-        cx.emit(Event::Tested { task: task.id, numbers: u64::from(task.hi.saturating_sub(task.lo)) });
+        cx.emit(Event::Tested {
+            task: task.id,
+            numbers: u64::from(task.hi.saturating_sub(task.lo)),
+        });
         cx.role("idle");
-        self.send(Msg::Result { task: task.id, primes }, cx);
+        self.send(
+            Msg::Result {
+                task: task.id,
+                primes,
+            },
+            cx,
+        );
     }
 
     /// Sends what a snapshot step asks: markers first, then this node's part.
@@ -181,7 +200,10 @@ impl Node for Worker {
         self.files = FileClient::new(self.files_servers(), self.cfg.request_retry_ms, cx.now_us());
         cx.role("idle");
         self.connect(cx);
-        cx.set_timer(WorkerTimer::Tick, Duration::from_millis(self.cfg.heartbeat_ms));
+        cx.set_timer(
+            WorkerTimer::Tick,
+            Duration::from_millis(self.cfg.heartbeat_ms),
+        );
     }
 
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut WorkerCx<'_>) {
@@ -196,7 +218,10 @@ impl Node for Worker {
         match timer {
             WorkerTimer::Done => self.finish(cx),
             WorkerTimer::Tick => {
-                cx.set_timer(WorkerTimer::Tick, Duration::from_millis(self.cfg.heartbeat_ms));
+                cx.set_timer(
+                    WorkerTimer::Tick,
+                    Duration::from_millis(self.cfg.heartbeat_ms),
+                );
                 self.files.tick(cx);
                 let silent = cx.now_us().saturating_sub(self.coord_heard_us)
                     >= self.cfg.worker_timeout_ms * 1000;
@@ -217,7 +242,13 @@ impl Node for Worker {
         }
     }
 
-    fn on_stream(&mut self, stream: StreamId, _peer: NodeId, event: StreamEvent<Msg>, cx: &mut WorkerCx<'_>) {
+    fn on_stream(
+        &mut self,
+        stream: StreamId,
+        _peer: NodeId,
+        event: StreamEvent<Msg>,
+        cx: &mut WorkerCx<'_>,
+    ) {
         if self.stream != Some(stream) {
             if event == StreamEvent::Accepted {
                 cx.close(stream); // nobody opens streams to a worker
