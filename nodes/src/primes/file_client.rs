@@ -197,12 +197,7 @@ impl FileClient {
         let req_now = self.pending.as_ref().map(|p| p.req);
         match msg {
             Msg::Election(ElectionMsg::Coordinator { .. }) => self.primary = Some(from),
-            Msg::Break { name } => {
-                if self.cache.remove(name).is_some() {
-                    self.order.retain(|n| n != name);
-                    cx.emit(Event::CacheBroken { name: name.clone() });
-                }
-            }
+            Msg::Break { name } => self.on_break(name, cx),
             Msg::Data {
                 req,
                 name,
@@ -244,6 +239,16 @@ impl FileClient {
             _ => {}
         }
         Outcome::Nothing
+    }
+
+    /// The callback: the cached copy of `name` is stale.
+    fn on_break<T: Timer>(&mut self, name: &str, cx: &mut Cx<'_, Msg, Event, T>) {
+        if self.cache.remove(name).is_some() {
+            self.order.retain(|n| n != name);
+            cx.emit(Event::CacheBroken {
+                name: name.to_string(),
+            });
+        }
     }
 
     /// Caches a file, dropping the oldest past the bound.
