@@ -715,4 +715,24 @@ mod tests {
         });
         assert!(other.insert(g.parts[&A].clone()).is_err());
     }
+
+    #[test]
+    fn channels_that_come_and_go_join_the_next_snapshot_and_leave_cleanly() {
+        let mut cl: ChandyLamport<u64, u64> =
+            ChandyLamport::new(A, [], [], Variant::Correct, Limits::default());
+        let id = |seq| SnapshotId { initiator: A, seq };
+        // No channel: the snapshot is complete at once.
+        assert_eq!(cl.initiate(id(1), 0).completed.len(), 1);
+        cl.open_channel(B);
+        let step = cl.initiate(id(2), 0);
+        assert_eq!(step.send, vec![(B, Marker { id: id(2) })]);
+        assert!(step.completed.is_empty(), "waits for B's marker");
+        // B goes away before its marker: the snapshot is given up, and the next one
+        // does not wait for B.
+        let gone = cl.close_channel(B);
+        assert_eq!(gone.abandoned, vec![Abandoned::ChannelReset(id(2), B)]);
+        let step = cl.initiate(id(3), 0);
+        assert!(step.send.is_empty());
+        assert_eq!(step.completed.len(), 1);
+    }
 }
