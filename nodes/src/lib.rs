@@ -2,5 +2,6 @@
 
 pub mod bully;
 pub mod parts;
+pub mod primes;
 pub mod raft;
 pub mod tsp;

@@ -281,6 +281,28 @@ impl<S: Clone, M: Clone> ChandyLamport<S, M> {
         step
     }
 
+    /// A channel with `peer` opened (both directions), for hosts whose channels come and go
+    /// (a coordinator's workers): its counts start at zero. Snapshots already recording do
+    /// not wait on it; it takes part from the next one.
+    pub fn open_channel(&mut self, peer: NodeId) {
+        if peer == self.me {
+            return;
+        }
+        self.sent.remove(&peer);
+        self.received.remove(&peer);
+        self.incoming.insert(peer);
+        self.outgoing.insert(peer);
+    }
+
+    /// The channel with `peer` is gone for good: as [`ChandyLamport::reset_channel`], and
+    /// later snapshots leave it out.
+    pub fn close_channel(&mut self, peer: NodeId) -> Step<S, M> {
+        let step = self.reset_channel(peer);
+        self.incoming.remove(&peer);
+        self.outgoing.remove(&peer);
+        step
+    }
+
     /// Records the local state for `id` (first marker from `from`, or `None` at the
     /// initiator) and sends markers on.
     fn record(
@@ -692,5 +714,25 @@ mod tests {
             seq: 1,
         });
         assert!(other.insert(g.parts[&A].clone()).is_err());
+    }
+
+    #[test]
+    fn channels_that_come_and_go_join_the_next_snapshot_and_leave_cleanly() {
+        let mut cl: ChandyLamport<u64, u64> =
+            ChandyLamport::new(A, [], [], Variant::Correct, Limits::default());
+        let id = |seq| SnapshotId { initiator: A, seq };
+        // No channel: the snapshot is complete at once.
+        assert_eq!(cl.initiate(id(1), 0).completed.len(), 1);
+        cl.open_channel(B);
+        let step = cl.initiate(id(2), 0);
+        assert_eq!(step.send, vec![(B, Marker { id: id(2) })]);
+        assert!(step.completed.is_empty(), "waits for B's marker");
+        // B goes away before its marker: the snapshot is given up, and the next one
+        // does not wait for B.
+        let gone = cl.close_channel(B);
+        assert_eq!(gone.abandoned, vec![Abandoned::ChannelReset(id(2), B)]);
+        let step = cl.initiate(id(3), 0);
+        assert!(step.send.is_empty());
+        assert_eq!(step.completed.len(), 1);
     }
 }

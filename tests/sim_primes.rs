@@ -1,0 +1,62 @@
+//! Simulated runs of every primes-farm scenario, snapshots of their summaries, and the
+//! planted bugs caught (sim flavor: `cargo sim-test`). The long sweep: FAULTLINE_SEEDS=500.
+#![cfg(madsim)]
+
+mod common;
+
+use common::{first_failure, request, scenarios, seed_count, sweep};
+
+#[test]
+fn every_primes_scenario_passes_over_seeds() {
+    let failures = sweep("primes", seed_count(2));
+    assert!(
+        failures.is_empty(),
+        "{} failing runs:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn summaries_of_primes_scenarios_at_their_own_seed() {
+    for path in scenarios("primes") {
+        let outcome = request(&path, None, &[]).execute(None).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        insta::assert_json_snapshot!(format!("primes-{name}"), outcome.summary);
+    }
+}
+
+#[test]
+fn the_dataset_file_near_2_pow_64_is_read_and_classified() {
+    let path = std::path::Path::new("scenarios/primes/steady.toml");
+    let outcome = request(path, None, &[]).execute(None).unwrap();
+    assert!(outcome.passed());
+    let details = outcome.summary.details.expect("primes details");
+    assert!(details["primes_found"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn planted_bug_forget_dead_worker_task_is_caught() {
+    let (seed, check) = first_failure(
+        "scenarios/primes/worker-crash.toml",
+        "forget-dead-worker-task",
+        0..20,
+    )
+    .expect("caught");
+    // The forgotten task is missing from the next snapshot's cut, and from the output.
+    assert!(
+        ["snapshot-cut", "primes-output"].contains(&check.as_str()),
+        "seed {seed}: {check}"
+    );
+}
+
+#[test]
+fn planted_bug_snapshot_without_channel_state_is_caught() {
+    let (seed, check) = first_failure(
+        "scenarios/primes/snapshot-load.toml",
+        "snapshot-without-channel-state",
+        0..20,
+    )
+    .expect("caught");
+    assert_eq!(check, "snapshot-cut", "seed {seed}");
+}
