@@ -120,7 +120,9 @@ impl Check<Event> for ExactlyOneAnswer {
             Event::Answered { seq, .. } => {
                 let key = Key { client, seq: *seq };
                 let Some(a) = self.asked.get_mut(&key) else {
-                    return Err(format!("{client} took an answer to request {seq}, which it never issued"));
+                    return Err(format!(
+                        "{client} took an answer to request {seq}, which it never issued"
+                    ));
                 };
                 if a.answered || a.gave_up {
                     return Err(format!("{client} took a second answer to request {seq}"));
@@ -161,14 +163,19 @@ impl Check<Event> for ExactlyOneAnswer {
         // A request whose client still waited at the end is not judged; one past its
         // deadline with neither an answer nor a report is lost.
         let lost: Vec<String> = (self.asked.iter())
-            .filter(|(_, a)| !a.answered && !a.gave_up && !a.excused && a.deadline_us + 1_000_000 < end_us)
+            .filter(|(_, a)| {
+                !a.answered && !a.gave_up && !a.excused && a.deadline_us + 1_000_000 < end_us
+            })
             .map(|(k, _)| format!("{}#{}", k.client, k.seq))
             .take(5)
             .collect();
         if !lost.is_empty() {
             return Verdict::violated(
                 self.name(),
-                format!("requests neither answered nor reported late: {}", lost.join(", ")),
+                format!(
+                    "requests neither answered nor reported late: {}",
+                    lost.join(", ")
+                ),
             );
         }
         Verdict::held(
@@ -292,7 +299,8 @@ impl Check<Event> for NoUnreportedLateAnswer {
                 seq, deadline_ms, ..
             } => {
                 let key = Key { client, seq: *seq };
-                self.deadlines.insert(key, rec.t + u64::from(*deadline_ms) * 1000);
+                self.deadlines
+                    .insert(key, rec.t + u64::from(*deadline_ms) * 1000);
             }
             Event::Answered { seq, .. } => {
                 let key = Key { client, seq: *seq };
@@ -390,13 +398,19 @@ impl Check<Event> for BusyOnlyWhenFull {
                     ));
                 }
                 if *len != self.len {
-                    return Err(format!("the leader says its queue holds {len}, but {} were queued", self.len));
+                    return Err(format!(
+                        "the leader says its queue holds {len}, but {} were queued",
+                        self.len
+                    ));
                 }
             }
             Event::Dequeued { len, .. } => {
                 self.len = self.len.saturating_sub(1);
                 if *len != self.len {
-                    return Err(format!("the leader says its queue holds {len}, but {} are left", self.len));
+                    return Err(format!(
+                        "the leader says its queue holds {len}, but {} are left",
+                        self.len
+                    ));
                 }
             }
             Event::Busy { key, .. } => {

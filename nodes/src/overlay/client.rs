@@ -143,9 +143,9 @@ impl Client {
             self.given_up.insert(seq);
         }
         for (seq, w) in self.waiting.iter_mut() {
-            if now.saturating_sub(w.resent_us) >= self.work.retry_ms * 1000 && now < w.deadline_us {
+            if now.saturating_sub(w.resent_us) >= self.work.retry_ms * 1000 {
                 w.resent_us = now;
-                let left_ms = (w.deadline_us - now) / 1000;
+                let left_ms = w.deadline_us.saturating_sub(now) / 1000;
                 cx.send(
                     self.leader,
                     Msg::Request {
@@ -159,7 +159,8 @@ impl Client {
         let outstanding_max = self.work.outstanding_max.min(OUTSTANDING_MAX) as usize;
         while self.sent < self.work.requests
             && self.waiting.len() < outstanding_max
-            && (self.sent == 0 || now.saturating_sub(self.last_new_us) >= self.work.interval_ms * 1000)
+            && (self.sent == 0
+                || now.saturating_sub(self.last_new_us) >= self.work.interval_ms * 1000)
         {
             self.send_new(cx);
             if self.work.interval_ms > 0 {
@@ -171,7 +172,13 @@ impl Client {
         }
     }
 
-    fn on_reply(&mut self, seq: u64, outcome: Outcome, path: Vec<faultline_sim::NodeId>, cx: &mut CCx<'_>) {
+    fn on_reply(
+        &mut self,
+        seq: u64,
+        outcome: Outcome,
+        path: Vec<faultline_sim::NodeId>,
+        cx: &mut CCx<'_>,
+    ) {
         let now = cx.now_us();
         if let Some(w) = self.waiting.remove(&seq) {
             if now > w.deadline_us + self.work.grace_ms * 1000 {
@@ -212,7 +219,10 @@ impl Node for Client {
         self.next_seq = (cx.durable_get(NEXT_SEQ))
             .and_then(|b| <[u8; 8]>::try_from(b).ok())
             .map_or(1, u64::from_le_bytes);
-        cx.set_timer(ClientTimer::Tick, Duration::from_millis(self.work.start_ms.max(1)));
+        cx.set_timer(
+            ClientTimer::Tick,
+            Duration::from_millis(self.work.start_ms.max(1)),
+        );
     }
 
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut CCx<'_>) {
@@ -220,7 +230,10 @@ impl Node for Client {
             Msg::Reply { seq, outcome, path } if from == self.leader => {
                 self.on_reply(seq, outcome, path, cx)
             }
-            Msg::MetricsReply { metrics, .. } => cx.emit(Event::MetricsSeen { node: from, metrics }),
+            Msg::MetricsReply { metrics, .. } => cx.emit(Event::MetricsSeen {
+                node: from,
+                metrics,
+            }),
             _ => {}
         }
     }

@@ -35,7 +35,8 @@ pub struct OverlayConfig {
     pub peer_timeout_ms: u64,
     /// How long a forwarder waits for an answer before resending a request.
     pub retry_ms: u64,
-    /// What the leader keeps of a client's deadline for its answer's way back.
+    /// What the leader keeps of a client's deadline for its answer's way back: time for the
+    /// client's resends to fetch an answer that was lost.
     pub reply_margin_ms: u64,
     /// The topology: each process's role, team, host and neighbours.
     pub process: Vec<ProcessEntry>,
@@ -55,7 +56,7 @@ impl Default for OverlayConfig {
             heartbeat_ms: 100,
             peer_timeout_ms: 400,
             retry_ms: 80,
-            reply_margin_ms: 30,
+            reply_margin_ms: 400,
             process: Vec::new(),
             bugs: Bugs::default(),
         }
@@ -94,7 +95,7 @@ impl Default for Workload {
             deadline_ms: 2000,
             retry_ms: 100,
             start_ms: 500,
-            grace_ms: 50,
+            grace_ms: 100,
             metrics_every: 10,
         }
     }

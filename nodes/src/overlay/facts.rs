@@ -102,7 +102,12 @@ impl Facts<Event> for OverlayFacts {
                 if ok {
                     self.done_us.push(*latency_us);
                 }
-                self.op(rec.node, *seq, rec.t, if ok { OpOutcome::Ok } else { OpOutcome::Fail });
+                self.op(
+                    rec.node,
+                    *seq,
+                    rec.t,
+                    if ok { OpOutcome::Ok } else { OpOutcome::Fail },
+                );
             }
             Event::GaveUp { seq } => {
                 self.late += 1;

@@ -74,9 +74,17 @@ mod tests {
         for i in 0..(LATENCY_SAMPLES_MAX as u64 + 10) {
             m.record(Outcome::Busy, i);
         }
-        m.record(Outcome::Done { worker: faultline_sim::NodeId(3) }, 5);
+        m.record(
+            Outcome::Done {
+                worker: faultline_sim::NodeId(3),
+            },
+            5,
+        );
         let v = m.view(2, 1);
-        assert_eq!((v.processed, v.refused, v.queue_len, v.inflight), (1, LATENCY_SAMPLES_MAX as u64 + 10, 2, 1));
+        assert_eq!(
+            (v.processed, v.refused, v.queue_len, v.inflight),
+            (1, LATENCY_SAMPLES_MAX as u64 + 10, 2, 1)
+        );
         assert_eq!(m.latencies_us.len(), LATENCY_SAMPLES_MAX);
     }
 }

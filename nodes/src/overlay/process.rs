@@ -147,7 +147,9 @@ impl Process {
                     None => least_loaded(leaders),
                 }
             }
-            Place::TeamLeader => least_loaded(of(Place::Worker)).or_else(|| least_loaded(of(Place::TeamLeader))),
+            Place::TeamLeader => {
+                least_loaded(of(Place::Worker)).or_else(|| least_loaded(of(Place::TeamLeader)))
+            }
             Place::Worker | Place::Client => None,
         }
     }
@@ -171,7 +173,13 @@ impl Process {
 
     /// Sends an answer to whoever handed the request over: the client (from the leader),
     /// or the process before `me` on `path`.
-    fn send_answer(hand: Hand, me_index: usize, outcome: Outcome, path: &[NodeId], cx: &mut PCx<'_>) {
+    fn send_answer(
+        hand: Hand,
+        me_index: usize,
+        outcome: Outcome,
+        path: &[NodeId],
+        cx: &mut PCx<'_>,
+    ) {
         let (key, from) = hand;
         let path = path.to_vec();
         let msg = match me_index {
@@ -197,7 +205,8 @@ impl Process {
         };
         let me_index = p.path.len() - 1;
         Self::send_answer(hand, me_index, outcome, &path, cx);
-        self.meter.record(outcome, cx.now_us().saturating_sub(p.taken_us));
+        self.meter
+            .record(outcome, cx.now_us().saturating_sub(p.taken_us));
         self.remember(hand, outcome, path);
         if self.place == Place::Leader {
             self.drain(cx);
@@ -205,7 +214,14 @@ impl Process {
     }
 
     /// Refuses a request it does not take, at once.
-    fn refuse(&mut self, hand: Hand, me_index: usize, outcome: Outcome, path: Vec<NodeId>, cx: &mut PCx<'_>) {
+    fn refuse(
+        &mut self,
+        hand: Hand,
+        me_index: usize,
+        outcome: Outcome,
+        path: Vec<NodeId>,
+        cx: &mut PCx<'_>,
+    ) {
         Self::send_answer(hand, me_index, outcome, &path, cx);
         self.meter.record(outcome, 0);
         self.remember(hand, outcome, path);
@@ -213,9 +229,19 @@ impl Process {
 
     /// Takes request `hand` along `path` (this process last): processes it (a worker) or
     /// hands it on.
-    fn take(&mut self, hand: Hand, team: u16, path: Vec<NodeId>, deadline_us: u64, cx: &mut PCx<'_>) {
+    fn take(
+        &mut self,
+        hand: Hand,
+        team: u16,
+        path: Vec<NodeId>,
+        deadline_us: u64,
+        cx: &mut PCx<'_>,
+    ) {
         let now = cx.now_us();
-        assert!(self.pending.len() < self.cfg.inflight_max as usize, "taken past inflight_max");
+        assert!(
+            self.pending.len() < self.cfg.inflight_max as usize,
+            "taken past inflight_max"
+        );
         cx.emit(Event::Hop {
             key: hand.0,
             path: path.clone(),
@@ -256,7 +282,9 @@ impl Process {
     fn send_forward(&self, key: Key, p: &Pending, next: NodeId, cx: &mut PCx<'_>) {
         // What is left of the deadline, less a tick, so that the next hop answers before
         // this one gives up on it.
-        let left_us = p.deadline_us.saturating_sub(cx.now_us() + self.cfg.tick_ms * 1000);
+        let left_us = p
+            .deadline_us
+            .saturating_sub(cx.now_us() + self.cfg.tick_ms * 1000);
         cx.send(
             next,
             Msg::Forward {
@@ -291,7 +319,14 @@ impl Process {
     }
 
     /// A client's request at the leader.
-    fn on_request(&mut self, client: NodeId, seq: u64, team: u16, deadline_ms: u32, cx: &mut PCx<'_>) {
+    fn on_request(
+        &mut self,
+        client: NodeId,
+        seq: u64,
+        team: u16,
+        deadline_ms: u32,
+        cx: &mut PCx<'_>,
+    ) {
         let key = Key { client, seq };
         let hand = (key, client);
         let me = cx.me();
@@ -299,7 +334,10 @@ impl Process {
             let (outcome, path) = (*outcome, path.clone());
             return Self::send_answer(hand, 0, outcome, &path, cx);
         }
-        if self.pending.contains_key(&hand) || self.queued.contains(&key) || self.dropped.contains(&key) {
+        if self.pending.contains_key(&hand)
+            || self.queued.contains(&key)
+            || self.dropped.contains(&key)
+        {
             return;
         }
         if team as usize >= self.topo.teams.len() {
@@ -339,7 +377,15 @@ impl Process {
     }
 
     /// A request handed over by `from`.
-    fn on_forward(&mut self, from: NodeId, key: Key, team: u16, remaining_ms: u32, path: Vec<NodeId>, cx: &mut PCx<'_>) {
+    fn on_forward(
+        &mut self,
+        from: NodeId,
+        key: Key,
+        team: u16,
+        remaining_ms: u32,
+        path: Vec<NodeId>,
+        cx: &mut PCx<'_>,
+    ) {
         let me = cx.me();
         // A path that does not end with its sender, or is longer than any message may
         // carry, is hostile: dropped without an answer.
@@ -357,7 +403,9 @@ impl Process {
         if self.pending.contains_key(&hand) {
             return;
         }
-        if !self.cfg.bugs.no_hop_check && (path.contains(&me) || full.len() > self.cfg.hop_max as usize) {
+        if !self.cfg.bugs.no_hop_check
+            && (path.contains(&me) || full.len() > self.cfg.hop_max as usize)
+        {
             cx.emit(Event::HopRefused { key, path });
             return self.refuse(hand, me_index, Outcome::HopRefused, full, cx);
         }
@@ -372,7 +420,14 @@ impl Process {
     }
 
     /// An answer coming back from `from`.
-    fn on_answer(&mut self, key: Key, outcome: Outcome, path: Vec<NodeId>, hop: u32, cx: &mut PCx<'_>) {
+    fn on_answer(
+        &mut self,
+        key: Key,
+        outcome: Outcome,
+        path: Vec<NodeId>,
+        hop: u32,
+        cx: &mut PCx<'_>,
+    ) {
         let hop = hop as usize;
         if path.len() > PATH_LEN_MAX || path.get(hop) != Some(&cx.me()) {
             return;
@@ -381,7 +436,11 @@ impl Process {
         let hand = (key, from);
         // Only the way it took counts: a stale answer for a request since handed on
         // another way is still an answer, so it is taken.
-        if self.pending.get(&hand).is_some_and(|p| p.path.len() == hop + 1) {
+        if self
+            .pending
+            .get(&hand)
+            .is_some_and(|p| p.path.len() == hop + 1)
+        {
             self.finish(hand, outcome, path, cx);
         }
     }
@@ -459,11 +518,17 @@ impl Node for Process {
     }
 
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut PCx<'_>) {
-        if self.heard_us.contains_key(&from) {
+        // Only what answers this process's own messages proves the way there works: a
+        // neighbour heard across a one-way cut must not be handed requests it never gets.
+        if matches!(msg, Msg::Pong | Msg::Answer { .. }) && self.heard_us.contains_key(&from) {
             self.heard_us.insert(from, cx.now_us());
         }
         match msg {
-            Msg::Request { seq, team, deadline_ms } => {
+            Msg::Request {
+                seq,
+                team,
+                deadline_ms,
+            } => {
                 if self.place == Place::Leader && self.topo.place(from) == Place::Client {
                     self.on_request(from, seq, team, deadline_ms, cx);
                 }

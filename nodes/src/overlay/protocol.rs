@@ -104,7 +104,10 @@ impl Protocol for Overlay {
         if cfg.hop_max as usize > super::config::PATH_LEN_MAX {
             return Err(src.error(
                 "config.hop_max",
-                format!("at most {} (the longest path a message carries)", super::config::PATH_LEN_MAX),
+                format!(
+                    "at most {} (the longest path a message carries)",
+                    super::config::PATH_LEN_MAX
+                ),
             ));
         }
         if cfg.peer_timeout_ms <= cfg.heartbeat_ms {

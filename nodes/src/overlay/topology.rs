@@ -104,12 +104,18 @@ impl Topology {
             };
             let place = places[id];
             if place == Place::Client {
-                return Err(src.error(&at("name"), format!("`{}` is a client, not a process of the overlay", e.name)));
+                return Err(src.error(
+                    &at("name"),
+                    format!("`{}` is a client, not a process of the overlay", e.name),
+                ));
             }
             if let Some(first) = entry_of[id] {
                 return Err(src.error(
                     &at("name"),
-                    format!("`{}` is described twice (first as process[{first}])", e.name),
+                    format!(
+                        "`{}` is described twice (first as process[{first}])",
+                        e.name
+                    ),
                 ));
             }
             entry_of[id] = Some(i);
@@ -182,7 +188,10 @@ impl Topology {
                     None if places[id] == Place::Worker => {
                         return Err(src.error(
                             &at("team"),
-                            format!("worker `{}` is in team `{team}`, which has no team leader", e.name),
+                            format!(
+                                "worker `{}` is in team `{team}`, which has no team leader",
+                                e.name
+                            ),
                         ))
                     }
                     None => {}
@@ -228,7 +237,9 @@ impl Topology {
             match places[id] {
                 Place::TeamLeader => {
                     for nb in &neighbours[id] {
-                        if places[nb.0 as usize] == Place::Worker && team_of[nb.0 as usize] != team_of[id] {
+                        if places[nb.0 as usize] == Place::Worker
+                            && team_of[nb.0 as usize] != team_of[id]
+                        {
                             return Err(src.error(
                                 &at("neighbours"),
                                 format!(
@@ -275,12 +286,17 @@ impl Topology {
 
     /// The place of `id` (a client for an id it does not know).
     pub fn place(&self, id: NodeId) -> Place {
-        self.places.get(id.0 as usize).copied().unwrap_or(Place::Client)
+        self.places
+            .get(id.0 as usize)
+            .copied()
+            .unwrap_or(Place::Client)
     }
 
     /// The neighbours of `id`.
     pub fn neighbours(&self, id: NodeId) -> &[NodeId] {
-        self.neighbours.get(id.0 as usize).map_or(&[], |v| v.as_slice())
+        self.neighbours
+            .get(id.0 as usize)
+            .map_or(&[], |v| v.as_slice())
     }
 
     /// The team leader of team `team`.
