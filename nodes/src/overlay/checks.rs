@@ -69,14 +69,15 @@ impl ExactlyOneAnswer {
             excused_late: 0,
         }
     }
+}
 
-    /// Whether a request of `client` may go unanswered right now.
-    fn excuse(&self, client: NodeId) -> bool {
-        !self.cluster.is_up(self.leader)
-            || !self.cluster.is_up(client)
-            || !self.cluster.linked(client, self.leader)
-            || self.cluster.loss_rate >= LOSS_EXCUSES
-    }
+/// Whether a request of `client` may go unanswered right now: the leader down, the client
+/// down or cut from it, heavy loss.
+fn excused(cluster: &Cluster, leader: NodeId, client: NodeId) -> bool {
+    !cluster.is_up(leader)
+        || !cluster.is_up(client)
+        || !cluster.linked(client, leader)
+        || cluster.loss_rate >= LOSS_EXCUSES
 }
 
 impl Check<Event> for ExactlyOneAnswer {
@@ -88,11 +89,7 @@ impl Check<Event> for ExactlyOneAnswer {
         if self.cluster.observe(rec) {
             for (key, a) in self.asked.iter_mut() {
                 if !a.answered && !a.gave_up {
-                    let c = key.client;
-                    a.excused |= !self.cluster.is_up(self.leader)
-                        || !self.cluster.is_up(c)
-                        || !self.cluster.linked(c, self.leader)
-                        || self.cluster.loss_rate >= LOSS_EXCUSES;
+                    a.excused |= excused(&self.cluster, self.leader, key.client);
                 }
             }
             return Ok(());
@@ -106,7 +103,7 @@ impl Check<Event> for ExactlyOneAnswer {
                 seq, deadline_ms, ..
             } => {
                 let key = Key { client, seq: *seq };
-                let excused = self.excuse(client);
+                let excused = excused(&self.cluster, self.leader, client);
                 let asked = Asked {
                     deadline_us: rec.t + u64::from(*deadline_ms) * 1000,
                     answered: false,

@@ -130,7 +130,7 @@ impl Facts<Event> for OverlayFacts {
         let done = self.answered.get("done").copied().unwrap_or(0);
         let busy = self.answered.get("busy").copied().unwrap_or(0);
         let headline = format!(
-            "{} requests: {answered} answered ({done} done, {busy} busy, {} other refusals), {} reported late, none lost; queue peak {}; p50 {:.1} ms, p99 {:.1} ms",
+            "{} requests: {answered} answered ({done} done, {busy} busy, {} other refusals), {} reported late; queue peak {}; p50 {:.1} ms, p99 {:.1} ms",
             self.issued,
             answered - done - busy,
             self.late,

@@ -63,8 +63,6 @@ struct Queued {
     team: u16,
     /// When it must be answered by, in µs.
     deadline_us: u64,
-    /// When it arrived, in µs.
-    arrived_us: u64,
 }
 
 /// One process of the overlay.
@@ -313,7 +311,6 @@ impl Process {
                 self.refuse(hand, 0, Outcome::Deadline, vec![me], cx);
                 continue;
             }
-            let _ = q.arrived_us;
             self.take(hand, q.team, vec![me], q.deadline_us, cx);
         }
     }
@@ -366,7 +363,6 @@ impl Process {
             key,
             team,
             deadline_us: now + (u64::from(deadline_ms) - margin_ms) * 1000,
-            arrived_us: now,
         });
         self.queued.insert(key);
         cx.emit(Event::Queued {
