@@ -120,7 +120,7 @@ impl Client {
             },
         );
         let every = u64::from(self.work.metrics_every);
-        if every > 0 && seq % every == 0 && !self.processes.is_empty() {
+        if every > 0 && seq.is_multiple_of(every) && !self.processes.is_empty() {
             let to = self.processes[(self.metrics_asked % self.processes.len() as u64) as usize];
             self.metrics_asked += 1;
             cx.send(to, Msg::GetMetrics { seq });
