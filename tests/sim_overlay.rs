@@ -48,3 +48,12 @@ fn planted_bug_no_hop_check_is_caught() {
         .expect("caught");
     assert_eq!(check, "hops-bounded", "seed {seed}");
 }
+
+#[test]
+fn summaries_of_overlay_scenarios_at_their_own_seed() {
+    for path in common::scenarios("overlay") {
+        let outcome = request(&path, None, &[]).execute(None).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        insta::assert_json_snapshot!(format!("overlay-{name}"), outcome.summary);
+    }
+}
