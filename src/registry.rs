@@ -159,6 +159,7 @@ impl Registry {
             .with::<faultline_nodes::raft::Raft>()
             .with::<faultline_nodes::primes::Primes>()
             .with::<faultline_nodes::tsp::Tsp>()
+            .with::<faultline_nodes::overlay::Overlay>()
     }
 
     /// This registry with `P` added (replacing a protocol of the same name).
