@@ -27,6 +27,7 @@ fn a_tiny_bench_prints_every_line_of_its_table() {
         " 256 nodes:",
         "explore memory: peak RSS",
         "report's share of a run:",
+        "report's share of a raft 60 s run:",
         "explore throughput, raft",
         "faultline per delivered datagram vs raw madsim:",
         "target at least 2.00x",

@@ -17,6 +17,8 @@ mod paint;
 mod palette;
 mod sample;
 mod scene;
+mod svg_writer;
+#[cfg(test)]
 mod tidy;
 
 #[cfg(test)]
@@ -35,17 +37,20 @@ use scene::{Scene, Section, BAR_H, BAR_TOP, MARK_FONT, MARK_ROW_H, PLOT_X0, PLOT
 /// Renders `t` as a standalone SVG document.
 pub fn render_timeline(t: &Timeline) -> String {
     let scene = Scene::new(t);
-    let mut svg = String::new();
+    let mut svg = String::with_capacity(SVG_BYTES_GUESS);
     {
-        let backend = SVGBackend::with_string(&mut svg, (WIDTH as u32, scene.height.ceil() as u32));
-        let root = backend.into_drawing_area();
+        let size = (WIDTH as u32, scene.height.ceil() as u32);
+        let root = svg_writer::SvgWriter::with_string(&mut svg, size).into_drawing_area();
         // Writing into a String cannot fail, and should anything else go
         // wrong a partial picture is more useful than a panic in a report.
         let _ = draw(&root, t, &scene);
         let _ = root.present();
     }
-    tidy::tidy(&svg)
+    svg
 }
+
+/// About the size of a long run's picture: room for it from the start.
+const SVG_BYTES_GUESS: usize = 192 * 1024;
 
 /// Two labels of `t`'s picture that would overlap, if any: none should. Tests (and anyone
 /// doubting a picture) call it; drawing does not.

@@ -30,6 +30,10 @@ pub const SPANS_MAX: usize = 1024;
 pub const TRAFFIC_BUCKETS: usize = 600;
 /// Most distinct message labels counted; more (from a hostile trace) count as one.
 pub const LABELS_MAX: usize = 64;
+/// Borrowed labels remembered by address.
+const RECENT_LABELS: usize = 8;
+/// Bits of the filter that tells, before searching, that a send is not remembered.
+const SENT_FILTER_BITS: u32 = 1 << 16;
 /// Pixels of the plot: a span shorter than the run over this is thinner than a pixel.
 const PLOT_PIXELS: f64 = 1200.0;
 
@@ -89,6 +93,49 @@ impl TrafficCount {
     }
 }
 
+/// A set of message ids that may answer "maybe" for an id it does not hold, never "no" for
+/// one it does: one bit per hash of an id.
+#[derive(Debug)]
+struct SentFilter {
+    /// [`SENT_FILTER_BITS`] bits.
+    bits: Vec<u64>,
+}
+
+impl SentFilter {
+    fn new() -> Self {
+        SentFilter {
+            bits: vec![0; SENT_FILTER_BITS as usize / 64],
+        }
+    }
+
+    /// The word and bit of `id`.
+    fn slot(id: u64) -> (usize, u64) {
+        // Fibonacci hashing: ids differ in their low bits and in the sender's high bits.
+        let h =
+            (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SENT_FILTER_BITS.ilog2())) as usize;
+        (h / 64, 1 << (h % 64))
+    }
+
+    fn insert(&mut self, id: u64) {
+        let (word, bit) = Self::slot(id);
+        self.bits[word] |= bit;
+    }
+
+    /// False only if `id` was never inserted since the last rebuild.
+    fn may_hold(&self, id: u64) -> bool {
+        let (word, bit) = Self::slot(id);
+        self.bits[word] & bit != 0
+    }
+
+    /// Holds exactly `ids` again, forgetting the ids let go.
+    fn rebuild<'a>(&mut self, ids: impl Iterator<Item = &'a u64>) {
+        self.bits.fill(0);
+        for &id in ids {
+            self.insert(id);
+        }
+    }
+}
+
 /// Builds a [`Timeline`] from records fed one at a time.
 pub struct TimelineBuilder {
     /// Node names, one lane each.
@@ -107,6 +154,9 @@ pub struct TimelineBuilder {
     loss_since: Option<(f64, f64)>,
     /// Sends whose deliveries would be drawn, by message id; at most [`SENDS_MAX`].
     sends: BTreeMap<u64, Sent>,
+    /// A bit per hash of the ids in `sends` (and of some forgotten since): most deliveries
+    /// are of sends the sample never took, and a clear bit says so without searching.
+    sent_filter: SentFilter,
     /// Crashed nodes and cut links, for the partition's groups.
     cluster: Cluster,
     /// Sends seen per class: the next send's ordinal.
@@ -129,6 +179,10 @@ pub struct TimelineBuilder {
     traffic: TrafficCount,
     /// Messages per label, at most [`LABELS_MAX`] labels, in order of first sight.
     labels: Vec<LabelStat>,
+    /// Labels the protocol lends (`Cow::Borrowed`) seen lately, by address and length, with
+    /// their index in `labels`: a lookup without comparing bytes. (A send's label and its
+    /// deliveries' are the same text at two addresses.)
+    recent_labels: [(usize, usize, usize); RECENT_LABELS],
     /// Messages sent by a node with a lane.
     messages_total: u64,
     /// Marks seen.
@@ -165,6 +219,7 @@ impl TimelineBuilder {
             partition_since: None,
             loss_since: None,
             sends: BTreeMap::new(),
+            sent_filter: SentFilter::new(),
             cluster: Cluster::default(),
             ordinals: [0; 2],
             arrows: [Thinned::new(ARROWS_MAX), Thinned::new(ARROWS_MAX)],
@@ -179,6 +234,7 @@ impl TimelineBuilder {
                 sent: vec![vec![0; TRAFFIC_BUCKETS]; lanes],
             },
             labels: Vec::new(),
+            recent_labels: [(0, 0, 0); RECENT_LABELS],
             messages_total: 0,
             marks_total: 0,
             now_ms: 0.0,
@@ -225,6 +281,7 @@ impl TimelineBuilder {
                         class,
                     };
                     self.sends.insert(*id, sent);
+                    self.sent_filter.insert(*id);
                     if self.sends.len() > SENDS_MAX {
                         self.sends.pop_first();
                     }
@@ -232,6 +289,9 @@ impl TimelineBuilder {
             }
             Ev::Deliver { id, label, .. } | Ev::Drop { id, label, .. } if lane < lanes => {
                 self.label_stat(label).sent += 1;
+                if !self.sent_filter.may_hold(*id) {
+                    return;
+                }
                 let Some(&sent) = self.sends.get(id) else {
                     return;
                 };
@@ -260,6 +320,7 @@ impl TimelineBuilder {
                     // Sends the sample no longer admits will never be drawn.
                     let arrows = &self.arrows;
                     self.sends.retain(|_, s| arrows[s.class].admits(s.ordinal));
+                    self.sent_filter.rebuild(self.sends.keys());
                 }
             }
             Ev::Role { role } if lane < lanes => {
@@ -349,6 +410,17 @@ impl TimelineBuilder {
         // The trace borrows the protocol's labels: the same pointer is the same label,
         // without comparing bytes.
         let same = |a: &str, b: &str| a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b);
+        // Only a borrowed label's address names it for good: an owned one's may be reused.
+        let key = match label {
+            Cow::Borrowed(s) if !s.is_empty() => Some((s.as_ptr() as usize, s.len())),
+            _ => None,
+        };
+        if let Some((ptr, len)) = key {
+            if let Some(&(_, _, i)) = (self.recent_labels.iter()).find(|r| (r.0, r.1) == (ptr, len))
+            {
+                return &mut self.labels[i];
+            }
+        }
         let i = match self.labels.iter().position(|s| same(&s.label, label)) {
             Some(i) => i,
             None => {
@@ -376,6 +448,10 @@ impl TimelineBuilder {
                 }
             }
         };
+        if let Some((ptr, len)) = key {
+            self.recent_labels.rotate_right(1);
+            self.recent_labels[0] = (ptr, len, i);
+        }
         &mut self.labels[i]
     }
 
@@ -724,6 +800,26 @@ mod tests {
             "the sample is stated"
         );
         assert_eq!(faultline_reports::overlapping_labels(&t), None);
+    }
+
+    #[test]
+    fn the_sent_filter_never_denies_an_id_it_holds() {
+        let mut f = SentFilter::new();
+        let ids: Vec<u64> = (0..3_000u64).map(|i| ((i % 5) << 48) | (i * 7)).collect();
+        for &id in &ids {
+            f.insert(id);
+        }
+        assert!(ids.iter().all(|&id| f.may_hold(id)));
+        // It does deny most others, or it would save nothing.
+        let denied = (1..=10_000u64)
+            .map(|i| (9 << 48) | i)
+            .filter(|&id| !f.may_hold(id))
+            .count();
+        assert!(denied > 9_000, "{denied} of 10000 denied");
+        // A rebuild forgets what it is not given.
+        f.rebuild(ids[..10].iter());
+        assert!(ids[..10].iter().all(|&id| f.may_hold(id)));
+        assert!(ids[10..].iter().filter(|&&id| f.may_hold(id)).count() < 100);
     }
 
     #[test]

@@ -9,10 +9,11 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::palette;
+use super::svg_writer::SvgWriter;
 use crate::model::MarkKind;
 
 /// The root drawing area; its coordinates are pixels.
-pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub type Area<'a> = DrawingArea<SvgWriter<'a>, Shift>;
 /// What drawing into an SVG string can fail with.
 pub type DrawResult = Result<(), DrawingAreaErrorKind<std::io::Error>>;
 

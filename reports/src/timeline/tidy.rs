@@ -10,6 +10,10 @@
 //!
 //! Works line by line on plotters' output, which has one element per line; a line it does
 //! not recognise passes through unchanged.
+//!
+//! The timeline is now drawn by [`super::svg_writer`], which writes the tidied form at once;
+//! this stays as its reference: plotters' SVG backend and this pass together are what the
+//! writer must write.
 
 use std::fmt::Write as _;
 
