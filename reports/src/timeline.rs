@@ -11,6 +11,7 @@
 //! nothing reads the clock, so the same timeline gives the same bytes.
 
 mod chart;
+mod client_layer;
 mod layout;
 mod legend;
 mod paint;
@@ -18,6 +19,7 @@ mod palette;
 mod sample;
 mod scene;
 mod tidy;
+mod violation;
 
 #[cfg(test)]
 mod tests;
@@ -44,7 +46,12 @@ pub fn render_timeline(t: &Timeline) -> String {
         let _ = draw(&root, t, &scene);
         let _ = root.present();
     }
-    tidy::tidy(&svg)
+    let mut svg = tidy::tidy(&svg);
+    // Layers written as SVG text over the plotters picture.
+    if let Some(close) = svg.rfind("</svg>") {
+        svg.insert_str(close, &client_layer::draw(t, &scene));
+    }
+    violation::add(svg, t, &scene, scene.height.ceil())
 }
 
 /// Two labels of `t`'s picture that would overlap, if any: none should. Tests (and anyone

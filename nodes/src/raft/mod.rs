@@ -19,6 +19,7 @@ mod event;
 mod hash;
 mod kv;
 mod kv_check;
+mod kv_history;
 mod lies;
 mod liveness;
 mod lock_check;
