@@ -106,6 +106,7 @@ fn compare(registry: &Registry, opts: &CompareOptions) -> Result<i32, String> {
     let mut lan_elections = Vec::new();
     let mut lan_recoveries = Vec::new();
     let mut lan_failed = 0;
+    let bar = crate::progress_bar::bar(Some(opts.lan_runs as u64), "LAN runs");
     for k in 0..opts.lan_runs {
         let dir = out.join(format!("lan-{}", k + 1));
         let run = run_lan(&loaded, &dir, false).map_err(|e| e.to_string())?;
@@ -114,20 +115,24 @@ fn compare(registry: &Registry, opts: &CompareOptions) -> Result<i32, String> {
         let summary = &run.outcome.summary;
         let elections = election_times_ms(summary);
         let recoveries = recovery_times_ms(summary);
-        println!(
-            "  LAN run {}/{}: {} in {:.1} s, {} elections, {} recoveries  -> {}",
-            k + 1,
-            opts.lan_runs,
-            summary.verdict.to_uppercase(),
-            run.wall_s,
-            elections.len(),
-            recoveries.len(),
-            dir.display()
-        );
+        bar.suspend(|| {
+            println!(
+                "  LAN run {}/{}: {} in {:.1} s, {} elections, {} recoveries  -> {}",
+                k + 1,
+                opts.lan_runs,
+                summary.verdict.to_uppercase(),
+                run.wall_s,
+                elections.len(),
+                recoveries.len(),
+                dir.display()
+            )
+        });
+        bar.inc(1);
         lan_failed += usize::from(!run.outcome.passed());
         lan_elections.extend(elections);
         lan_recoveries.extend(recoveries);
     }
+    bar.finish_and_clear();
 
     let comparison = Comparison {
         scenario: s.name.clone(),

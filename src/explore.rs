@@ -3,7 +3,7 @@
 //! the end (the seeds, the failures or the time ran out, or Ctrl-C) is a table and a
 //! distribution plot, built from aggregates that do not grow with the number of seeds.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -450,8 +450,8 @@ pub fn explore_command(req: &RunRequest, opts: &ExploreOptions) -> i32 {
     finish(&exploration, &opts.report_dir)
 }
 
-/// Prints progress on stderr until the workers are done; stops them at the time limit.
-/// `total` is `None` for an open-ended search.
+/// Shows progress on stderr until the workers are done (a bar on a terminal, else a line every
+/// 10 s); stops them at the time limit. `total` is `None` for an open-ended search.
 pub(crate) fn progress(
     done: &AtomicUsize,
     failures: &AtomicUsize,
@@ -461,12 +461,16 @@ pub(crate) fn progress(
     started: Instant,
     time_limit: Option<Duration>,
 ) {
-    let tty = std::io::stderr().is_terminal();
-    let every = if tty {
-        Duration::from_millis(250)
-    } else {
-        Duration::from_secs(10)
+    let bar = crate::progress_bar::bar(total.map(|t| t.min(u64::MAX as u128) as u64), "seeds");
+    // Notes go above the bar, or straight to stderr when none is drawn.
+    let note = |text: &str| {
+        if bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            bar.println(text);
+        }
     };
+    let every = Duration::from_secs(10);
     let mut last = Instant::now();
     let mut told_interrupt = false;
     loop {
@@ -478,34 +482,27 @@ pub(crate) fn progress(
             && time_limit.is_some_and(|limit| started.elapsed() >= limit)
         {
             stop.store(true, Ordering::Relaxed);
-            eprintln!("\nexplore: time limit reached, finishing the seeds under way");
+            note("explore: time limit reached, finishing the seeds under way");
         }
         if !told_interrupt && INTERRUPTED.load(Ordering::Relaxed) {
             told_interrupt = true;
-            eprintln!(
-                "\nexplore: interrupted, finishing the seeds under way (again to quit at once)"
-            );
+            note("explore: interrupted, finishing the seeds under way (again to quit at once)");
         }
         std::thread::sleep(Duration::from_millis(50));
-        if last.elapsed() >= every {
+        let failed = failures.load(Ordering::Relaxed);
+        bar.set_position(n as u64);
+        bar.set_message(format!("failures {failed}"));
+        if bar.is_hidden() && last.elapsed() >= every {
             last = Instant::now();
             let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
             let of = total.map_or(String::new(), |t| format!("/{t}"));
-            let line = format!(
-                "  {n}{of} seeds  {rate:.0} seeds/s  failures {}  {:.0} s",
-                failures.load(Ordering::Relaxed),
+            eprintln!(
+                "  {n}{of} seeds  {rate:.0} seeds/s  failures {failed}  {:.0} s",
                 started.elapsed().as_secs_f64()
             );
-            if tty {
-                eprint!("\r{line}   ");
-            } else {
-                eprintln!("{line}");
-            }
         }
     }
-    if tty {
-        eprintln!();
-    }
+    bar.finish_and_clear();
 }
 
 /// Prints the table, writes explore.json and the distribution plot; returns the exit code.

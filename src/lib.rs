@@ -37,6 +37,7 @@ pub mod lan;
 #[cfg(not(madsim))]
 pub mod node;
 pub mod outcome;
+pub(crate) mod progress_bar;
 pub mod recorder;
 pub mod registry;
 pub mod report;

@@ -20,6 +20,19 @@ pub struct Outcome {
     pub trace_jsonl: Option<TraceJsonl>,
     /// `timeline.svg`, when files were asked for.
     pub timeline_svg: Option<String>,
+    /// `latency.svg` and `throughput.svg`, when files were asked for and clients ran.
+    pub client_plots: Option<ClientPlots>,
+    /// `history.jsonl` (for `faultline check-history`), when files were asked for and the
+    /// protocol keeps a client history.
+    pub history_jsonl: Option<String>,
+}
+
+/// The plots of a run's client operations over time.
+pub struct ClientPlots {
+    /// `latency.svg`: every operation's latency at the time it returned.
+    pub latency_svg: String,
+    /// `throughput.svg`: operations returned per second.
+    pub throughput_svg: String,
 }
 
 impl Outcome {
@@ -64,7 +77,8 @@ pub struct RunInfo<'a> {
     pub bugs: &'a [String],
 }
 
-/// Writes `summary.json` and `timeline.svg` (when drawn) into `dir`, and puts `trace.jsonl`
+/// Writes `summary.json`, `timeline.svg`, `latency.svg` and `throughput.svg` and
+/// `history.jsonl` (each when there is one) into `dir`, and puts `trace.jsonl`
 /// there (when kept): a trace written elsewhere as the run went is moved in.
 pub fn write_report(dir: &Path, o: &Outcome) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
@@ -84,6 +98,13 @@ pub fn write_report(dir: &Path, o: &Outcome) -> std::io::Result<()> {
     std::fs::write(dir.join("summary.json"), summary + "\n")?;
     if let Some(svg) = &o.timeline_svg {
         std::fs::write(dir.join("timeline.svg"), svg)?;
+    }
+    if let Some(plots) = &o.client_plots {
+        std::fs::write(dir.join("latency.svg"), &plots.latency_svg)?;
+        std::fs::write(dir.join("throughput.svg"), &plots.throughput_svg)?;
+    }
+    if let Some(history) = &o.history_jsonl {
+        std::fs::write(dir.join("history.jsonl"), history)?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Everything a run's report needs, gathered as its records happen: the summary's facts, the
 //! protocol's details and chart, and (when files are wanted) `trace.jsonl`, written as the
-//! run goes, and the timeline. No record is kept, so a report costs the same memory whatever
+//! run goes, the timeline, the clients' latency and throughput and their history. No record is kept, so a report costs the same memory whatever
 //! the run's length; with no files wanted, nothing is written and nothing of the timeline
 //! is gathered.
 
@@ -9,13 +9,13 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use faultline_sim::check::name_nodes;
-use faultline_sim::protocol::facts::Facts;
+use faultline_sim::protocol::facts::{Facts, History};
 use faultline_sim::scenario::Scenario;
 use faultline_sim::trace::{JsonlWriter, RecordSink};
 use faultline_sim::{Header, Message, Protocol, Record, Trace, Verdict};
 
-use crate::outcome::{Outcome, RunInfo, TraceJsonl};
-use crate::report::{self, TimelineBuilder};
+use crate::outcome::{ClientPlots, Outcome, RunInfo, TraceJsonl};
+use crate::report::{self, ClientOps, TimelineBuilder};
 use crate::seedfile::VERSION;
 use crate::summary::{Analyser, Summary};
 
@@ -60,13 +60,17 @@ impl Write for Dest {
 }
 
 /// The files of a run that wants them.
-struct Files {
+struct Files<E: 'static> {
     /// `trace.jsonl`, written as records arrive.
     writer: JsonlWriter<Dest>,
     /// The file it goes to (`None`: memory).
     path: Option<PathBuf>,
     /// The timeline, built as records arrive (in bounded memory).
     timeline: TimelineBuilder,
+    /// Client operations, for the timeline and the latency and throughput plots.
+    client_ops: ClientOps<E>,
+    /// The client history for `history.jsonl`, when the protocol keeps one.
+    history: Option<Box<dyn History<E>>>,
 }
 
 /// The [`RecordSink`] a run's report is made from.
@@ -78,7 +82,7 @@ pub struct Recorder<E: 'static> {
     /// The protocol's details and chart.
     facts: Box<dyn Facts<E>>,
     /// The trace file and timeline, when wanted.
-    files: Option<Files>,
+    files: Option<Files<E>>,
 }
 
 impl<E: faultline_sim::ProtoEvent + Send> Recorder<E> {
@@ -117,6 +121,8 @@ impl<E: faultline_sim::ProtoEvent + Send> Recorder<E> {
                     <P::Msg as Message>::KINDS,
                     P::STATES,
                 ),
+                client_ops: ClientOps::new(names.len(), P::client_op),
+                history: proto.history(),
             }),
             None => None,
         };
@@ -194,6 +200,8 @@ impl<E: faultline_sim::ProtoEvent + Send> Recorder<E> {
                 summary,
                 trace_jsonl: None,
                 timeline_svg: None,
+                client_plots: None,
+                history_jsonl: None,
             });
         };
         let dest = files.writer.finish()?;
@@ -207,11 +215,27 @@ impl<E: faultline_sim::ProtoEvent + Send> Recorder<E> {
         };
         let mut timeline = files.timeline.finish(&summary);
         report::add_chart(&mut timeline, &facts.chart());
+        timeline.violation = report::violation(&summary);
+        let client_plots = files.client_ops.any().then(|| {
+            let title = format!(
+                "{} / {} — seed {}",
+                summary.protocol, summary.scenario, summary.seed
+            );
+            let series = files
+                .client_ops
+                .finish(title, summary.end_ms, &mut timeline);
+            ClientPlots {
+                latency_svg: faultline_reports::render_latency(&series).unwrap_or_default(),
+                throughput_svg: faultline_reports::render_throughput(&series).unwrap_or_default(),
+            }
+        });
         let svg = faultline_reports::render_timeline(&timeline);
         Ok(Outcome {
             summary,
             trace_jsonl: Some(trace_jsonl),
             timeline_svg: Some(svg),
+            client_plots,
+            history_jsonl: files.history.map(|h| h.jsonl()),
         })
     }
 }
@@ -223,6 +247,10 @@ impl<E: faultline_sim::ProtoEvent + Send> RecordSink<E> for Recorder<E> {
         if let Some(files) = &mut self.files {
             files.writer.write(rec);
             files.timeline.observe(rec);
+            files.client_ops.observe(rec);
+            if let Some(history) = &mut files.history {
+                history.observe(rec);
+            }
         }
     }
 }

@@ -1,9 +1,13 @@
 //! Turns a trace and its summary into the timeline model the renderer draws.
 
 mod builder;
+mod client_ops;
 mod thinned;
+mod violation;
 
 pub use builder::{timeline, TimelineBuilder};
+pub use client_ops::ClientOps;
+pub use violation::violation;
 
 use faultline_reports::{OpMark, OpOutcome, Progress, TermSpan, Timeline};
 use faultline_sim::protocol::chart::{self, Chart};

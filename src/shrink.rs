@@ -133,6 +133,11 @@ fn shrink_as(req: &RunRequest, twice: bool, progress: bool) -> Result<Shrunk, Sh
         }
     }
     let mut runs = 0;
+    let bar = if progress {
+        crate::progress_bar::bar(None, "fault schedules tried")
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let faults = ddmin(&best.faults, FAULT_RUNS_MAX, |subset| {
         runs += 1;
         let mut candidate = Scenario {
@@ -142,16 +147,16 @@ fn shrink_as(req: &RunRequest, twice: bool, progress: bool) -> Result<Shrunk, Sh
         // A restart whose crash was removed is a no-op a seed file may not hold.
         candidate.drop_no_op_faults();
         let fails = still_fails(&candidate);
-        if progress {
-            eprint!(
-                "\r  faults: tried {runs} schedules, {} faults left   ",
-                subset.len()
-            );
-        }
+        bar.set_position(runs);
+        bar.set_message(format!("{} faults left", subset.len()));
         fails
     });
+    bar.finish_and_clear();
     if progress {
-        eprintln!();
+        eprintln!(
+            "  faults: tried {runs} schedules, {} faults left",
+            faults.len()
+        );
     }
     best.faults = faults;
     best.drop_no_op_faults();

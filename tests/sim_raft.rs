@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{first_failure, request, scenarios, seed_count, sweep};
+use common::{first_failure, request, scenarios, seed_count, sweep, Scratch};
 
 #[test]
 fn every_raft_scenario_passes_over_seeds() {
@@ -68,4 +68,68 @@ fn a_replica_cut_off_one_way_does_not_depose_the_leader() {
             .collect();
         assert!(deposed.is_empty(), "seed {seed}: new leaders {deposed:?}");
     }
+}
+
+/// `faultline check-history` on `path`: its exit code and what it printed.
+fn check_history(path: &std::path::Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("check-history")
+        .arg(path)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
+/// A Raft run's report holds its clients' history (`history.jsonl`), which `check-history`
+/// reads and judges as the run's own `kv-linearizable` check did, operation for operation; a
+/// read in it changed to a value never written is found. The report also draws its clients'
+/// latency and throughput.
+#[test]
+fn a_raft_report_holds_a_history_that_check_history_judges() {
+    let scratch = Scratch::new("raft-history");
+    let req = request("scenarios/raft/leader-crash.toml".as_ref(), None, &[]);
+    let outcome = req.execute(Some(&scratch.0)).unwrap();
+    faultline::outcome::write_report(&scratch.0, &outcome).unwrap();
+    for f in [
+        "history.jsonl",
+        "latency.svg",
+        "throughput.svg",
+        "timeline.svg",
+    ] {
+        assert!(scratch.0.join(f).exists(), "{f} written");
+    }
+    let kv = (outcome.summary.checks.iter())
+        .find(|c| c.name == "kv-linearizable")
+        .unwrap();
+    assert!(kv.ok && kv.judged > 0, "{kv:?}");
+    let path = scratch.0.join("history.jsonl");
+    let (code, out) = check_history(&path);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(": {} ops (jsonl", kv.judged)) && out.contains("linearizable"),
+        "the run's check and check-history judge the same ops: {out}"
+    );
+
+    // A read that returned a value nobody wrote: not linearizable.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let read = text
+        .lines()
+        .position(|l| l.contains("\"op\":\"get\"") && l.contains("{\"value\":\""))
+        .expect("a read of a written value");
+    let forged: Vec<String> = (text.lines().enumerate())
+        .map(|(i, l)| match i == read {
+            true => {
+                let at = l.find("{\"value\":").unwrap();
+                format!("{}{{\"value\":\"never-written\"}}}}", &l[..at])
+            }
+            false => l.to_string(),
+        })
+        .collect();
+    let bad = scratch.0.join("forged.jsonl");
+    std::fs::write(&bad, forged.join("\n") + "\n").unwrap();
+    let (code, out) = check_history(&bad);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("not linearizable"), "{out}");
 }

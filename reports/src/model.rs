@@ -56,6 +56,52 @@ pub struct Timeline {
     /// How many point events the run had; `marks` may be a sample of them.
     #[serde(default)]
     pub marks_total: u64,
+    /// The first violation of a failing run: marked across the lanes, and zoomed into in an
+    /// inset under the picture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub violation: Option<Violation>,
+    /// Client operations from invocation to return (a sample), drawn as strokes on their
+    /// clients' lanes: a chat sent and acknowledged, a request and its reply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub op_spans: Vec<OpSpan>,
+    /// Where client operations' effects were seen (a chat delivered; a sample), drawn as dots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<Seen>,
+}
+
+/// The violation that failed a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Violation {
+    /// When it happened (or was found), in ms.
+    pub at_ms: f64,
+    /// The node it names first, if any.
+    pub lane: Option<usize>,
+    /// The check that found it.
+    pub check: String,
+    /// What the check said.
+    pub detail: String,
+}
+
+/// One client operation from invocation to return.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpSpan {
+    /// The client's lane.
+    pub lane: usize,
+    /// When it was invoked, in ms.
+    pub invoked_ms: f64,
+    /// When it returned, in ms.
+    pub returned_ms: f64,
+    /// How it ended.
+    pub outcome: OpOutcome,
+}
+
+/// A client operation's effect seen by a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
+    /// The lane that saw it.
+    pub lane: usize,
+    /// When, in ms.
+    pub at_ms: f64,
 }
 
 /// Messages counted per sender lane and per time bucket.

@@ -11,6 +11,7 @@
 //! nothing reads the clock, so the same timeline gives the same bytes.
 
 mod chart;
+mod client_layer;
 mod layout;
 mod legend;
 mod paint;
@@ -20,6 +21,7 @@ mod scene;
 mod svg_writer;
 #[cfg(test)]
 mod tidy;
+mod violation;
 
 #[cfg(test)]
 mod tests;
@@ -46,7 +48,11 @@ pub fn render_timeline(t: &Timeline) -> String {
         let _ = draw(&root, t, &scene);
         let _ = root.present();
     }
-    svg
+    // Layers written as SVG text over the plotters picture.
+    if let Some(close) = svg.rfind("</svg>") {
+        svg.insert_str(close, &client_layer::draw(t, &scene));
+    }
+    violation::add(svg, t, &scene, scene.height.ceil())
 }
 
 /// About the size of a long run's picture: room for it from the start.

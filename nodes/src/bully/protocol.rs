@@ -1,5 +1,7 @@
 //! The bully group as a runtime [`Protocol`]: which node runs at each id, and its checks.
 
+use faultline_sim::protocol::chart::OpOutcome;
+use faultline_sim::protocol::client_op::ClientStep;
 use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::{
     BoxNode, Bug, Check, Fact, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS,
@@ -107,5 +109,32 @@ impl Protocol for Bully {
 
     fn fact(event: &Event) -> Option<Fact> {
         event.fact()
+    }
+
+    /// A chat is an operation: sent, acknowledged once committed (or refused by the leader),
+    /// and delivered to every client.
+    fn client_op(event: &Event) -> Option<ClientStep> {
+        Some(match *event {
+            Event::ChatSent { client_seq } => ClientStep::Invoke { op: client_seq },
+            Event::ChatAcked { client_seq, .. } => ClientStep::Return {
+                client: None,
+                op: client_seq,
+                outcome: OpOutcome::Ok,
+            },
+            Event::ChatRefused {
+                origin, client_seq, ..
+            } => ClientStep::Return {
+                client: Some(origin),
+                op: client_seq,
+                outcome: OpOutcome::Fail,
+            },
+            Event::Delivered {
+                origin, client_seq, ..
+            } => ClientStep::Seen {
+                client: origin,
+                op: client_seq,
+            },
+            _ => return None,
+        })
     }
 }

@@ -2,63 +2,17 @@
 //! they were told (or that they were told nothing), judged by `faultline_sim::check::linearizability`
 //! at the end of the run, key by key.
 
-use std::collections::BTreeMap;
-
-use faultline_sim::check::linearizability::{
-    check, Input, Model, Op as HOp, Output, Verdict as LVerdict,
-};
-use faultline_sim::{Check, Ev, NodeId, Record, Verdict};
+use faultline_sim::check::linearizability::{check, Model, Verdict as LVerdict};
+use faultline_sim::{Check, Record, Verdict};
 
 use super::event::Event;
-use super::op::{Op, Outcome, Refusal, Value};
-
-/// Kv operations kept per run; past it the history is judged as far as it goes.
-const OPS_MAX: usize = 200_000;
+use super::kv_history::KvHistory;
 
 /// The `kv-linearizable` check.
 #[derive(Default)]
 pub(crate) struct KvLinearizable {
-    /// Invoked, not yet returned: (client, seq) -> (invoke time, what was asked).
-    pending: BTreeMap<(NodeId, u64), (u64, Input)>,
-    /// The history so far.
-    ops: Vec<HOp>,
-    /// Operations refused by the service: they took no effect, so they are left out.
-    refused: u64,
-}
-
-fn input(op: &Op) -> Option<Input> {
-    Some(match op {
-        Op::Get { key } => Input::Get { key: key.clone() },
-        Op::Put { key, value } => Input::Put {
-            key: key.clone(),
-            value: value.clone(),
-        },
-        Op::Cas { key, expected, new } => Input::Cas {
-            key: key.clone(),
-            expected: expected.clone(),
-            new: Some(new.clone()),
-        },
-        Op::Delete { key } => Input::Delete { key: key.clone() },
-        _ => return None,
-    })
-}
-
-impl KvLinearizable {
-    /// Closes an operation with `output`, or as unknown when `return_us` is `None`.
-    fn close(&mut self, client: NodeId, seq: u64, return_us: Option<u64>, output: Output) {
-        let Some((invoke_us, input)) = self.pending.remove(&(client, seq)) else {
-            return;
-        };
-        if self.ops.len() < OPS_MAX {
-            self.ops.push(HOp {
-                client: client.0 as u64,
-                invoke_us,
-                return_us,
-                input,
-                output,
-            });
-        }
-    }
+    /// The kv history, gathered as the run goes.
+    history: KvHistory,
 }
 
 impl Check<Event> for KvLinearizable {
@@ -67,82 +21,27 @@ impl Check<Event> for KvLinearizable {
     }
 
     fn observe(&mut self, rec: &Record<Event>) -> Result<(), String> {
-        match &rec.ev {
-            Ev::Proto {
-                event: Event::Invoke { seq, op },
-            } => {
-                if let Some(input) = input(op) {
-                    self.pending.insert((rec.node, *seq), (rec.t, input));
-                }
-            }
-            Ev::Proto {
-                event: Event::Return { seq, result },
-            } => {
-                let key = (rec.node, *seq);
-                let Some((_, asked)) = self.pending.get(&key) else {
-                    return Ok(());
-                };
-                let output = match (asked, &**result) {
-                    (
-                        Input::Get { .. },
-                        Outcome::Ok {
-                            value: Value::Read { value },
-                        },
-                    ) => Output::Value(value.clone()),
-                    (_, Outcome::Ok { .. }) => Output::Ok,
-                    (
-                        Input::Cas { .. },
-                        Outcome::Fail {
-                            reason: Refusal::Mismatch,
-                        },
-                    ) => Output::CasFailed,
-                    (_, Outcome::Fail { .. }) => {
-                        self.pending.remove(&key);
-                        self.refused += 1;
-                        return Ok(());
-                    }
-                    (_, Outcome::Unknown) => Output::Unknown,
-                };
-                let return_us = (output != Output::Unknown).then_some(rec.t);
-                self.close(rec.node, *seq, return_us, output);
-            }
-            // A crashed client never hears back: what it had in flight may or may not apply.
-            Ev::Crash => {
-                let lost: Vec<u64> = self
-                    .pending
-                    .range((rec.node, 0)..=(rec.node, u64::MAX))
-                    .map(|(k, _)| k.1)
-                    .collect();
-                for seq in lost {
-                    self.close(rec.node, seq, None, Output::Unknown);
-                }
-            }
-            _ => {}
-        }
+        self.history.observe(rec);
         Ok(())
     }
 
     fn finish(&mut self, _end_us: u64) -> Verdict {
-        let open: Vec<(NodeId, u64)> = self.pending.keys().copied().collect();
-        for (client, seq) in open {
-            self.close(client, seq, None, Output::Unknown);
-        }
-        let keys = self
-            .ops
+        self.history.close_all();
+        let (history, refused) = (self.history.ops(), self.history.refused());
+        let keys = history
             .iter()
             .map(|o| o.input.key())
             .collect::<std::collections::BTreeSet<_>>()
             .len();
-        let unknown = self.ops.iter().filter(|o| o.return_us.is_none()).count();
-        let ops = self.ops.len() as u64;
-        match check(&self.ops, Model::Kv) {
+        let unknown = history.iter().filter(|o| o.return_us.is_none()).count();
+        let ops = history.len() as u64;
+        match check(history, Model::Kv) {
             LVerdict::Linearizable => Verdict::held(
                 self.name(),
                 ops,
                 "kv ops",
                 format!(
-                    "{ops} kv operations on {keys} keys are linearizable ({unknown} with unknown outcome, {} refused and left out)",
-                    self.refused
+                    "{ops} kv operations on {keys} keys are linearizable ({unknown} with unknown outcome, {refused} refused and left out)",
                 ),
             ),
             v @ LVerdict::NotLinearizable { .. } => {
@@ -161,7 +60,10 @@ impl Check<Event> for KvLinearizable {
 
 #[cfg(test)]
 mod tests {
+    use faultline_sim::{Ev, NodeId};
+
     use super::*;
+    use crate::raft::op::{Op, Outcome, Refusal, Value};
 
     fn rec(t: u64, node: u16, event: Event) -> Record<Event> {
         Record {

@@ -21,6 +21,7 @@ mod failover;
 mod hash;
 mod kv;
 mod kv_check;
+mod kv_history;
 mod lies;
 mod liveness;
 mod lock_check;

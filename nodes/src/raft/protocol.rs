@@ -1,6 +1,8 @@
 //! Raft as a runtime [`Protocol`]: which node runs at each id, and its checks.
 
-use faultline_sim::protocol::facts::Facts;
+use faultline_sim::protocol::chart::OpOutcome;
+use faultline_sim::protocol::client_op::ClientStep;
+use faultline_sim::protocol::facts::{Facts, History};
 use faultline_sim::runtime::transport::TransportKind;
 use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::{
@@ -14,7 +16,9 @@ use super::config::{
     RaftConfig, Workload, ENTRIES_PER_APPEND_MAX, LOG_ENTRIES_MAX, QUEUES_MAX, QUEUE_LENGTH_MAX,
 };
 use super::event::Event;
+use super::kv_history::KvHistory;
 use super::msg::Msg;
+use super::op::Outcome;
 use super::replica::Replica;
 
 /// The Raft group of a run: replicas at the setup's server ids, clients at the rest.
@@ -170,6 +174,26 @@ impl Protocol for Raft {
 
     fn facts(&self) -> Box<dyn Facts<Event>> {
         Box::new(RaftFacts::default())
+    }
+
+    fn client_op(event: &Event) -> Option<ClientStep> {
+        Some(match event {
+            Event::Invoke { seq, .. } => ClientStep::Invoke { op: *seq },
+            Event::Return { seq, result } => ClientStep::Return {
+                client: None,
+                op: *seq,
+                outcome: match &**result {
+                    Outcome::Ok { .. } => OpOutcome::Ok,
+                    Outcome::Fail { .. } => OpOutcome::Fail,
+                    Outcome::Unknown => OpOutcome::Unknown,
+                },
+            },
+            _ => return None,
+        })
+    }
+
+    fn history(&self) -> Option<Box<dyn History<Event>>> {
+        Some(Box::new(KvHistory::default()))
     }
 }
 

@@ -393,6 +393,22 @@ fn degenerate_inputs_do_not_panic() {
         }),
         marks_total: u64::MAX,
         label_counts: vec![("X".into(), u64::MAX), (String::new(), 0), ("Y".into(), 3)],
+        violation: Some(crate::model::Violation {
+            at_ms: nan,
+            lane: Some(99),
+            check: "<&>".into(),
+            detail: "\"".repeat(500),
+        }),
+        op_spans: vec![crate::model::OpSpan {
+            lane: 1,
+            invoked_ms: nan,
+            returned_ms: -1e300,
+            outcome: OpOutcome::Ok,
+        }],
+        seen: vec![crate::model::Seen {
+            lane: 42,
+            at_ms: 1.0,
+        }],
     };
     assert_well_formed(&render_timeline(&garbage));
 

@@ -19,6 +19,15 @@ pub trait Facts<E>: Send {
     fn chart(&self) -> Chart;
 }
 
+/// Gathers a run's client history from its records, in order, for `history.jsonl`.
+pub trait History<E>: Send {
+    /// One record of the run.
+    fn observe(&mut self, rec: &Record<E>);
+    /// The history so far, one operation per line, as `faultline check-history` reads it
+    /// (see [`crate::check::linearizability::write_history`]).
+    fn jsonl(&self) -> String;
+}
+
 /// The facts of a protocol that gives none.
 pub struct NoFacts;
 

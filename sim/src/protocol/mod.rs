@@ -3,6 +3,7 @@
 //! plugs in with one registry line and no string match elsewhere.
 
 pub mod chart;
+pub mod client_op;
 pub mod facts;
 pub mod planted;
 
@@ -123,6 +124,18 @@ pub trait Protocol: Send + Sync + Sized + 'static {
     /// chart), gathered record by record as the run goes. Nothing by default.
     fn facts(&self) -> Box<dyn Facts<Self::Event>> {
         Box::new(NoFacts)
+    }
+    /// What an event says about a client operation (invoked, returned, seen), so that a run's
+    /// report draws its clients' latency and throughput. None by default: no client plots.
+    fn client_op(_event: &Self::Event) -> Option<client_op::ClientStep> {
+        None
+    }
+    /// A recorder of the run's client history in the JSON lines `faultline check-history`
+    /// reads (`history.jsonl` in the report), for a protocol whose clients' operations can be
+    /// checked for linearizability. Asked for only when a run writes its report. None by
+    /// default.
+    fn history(&self) -> Option<Box<dyn facts::History<Self::Event>>> {
+        None
     }
 }
 
