@@ -157,6 +157,7 @@ impl Registry {
         Registry::default()
             .with::<faultline_nodes::bully::Bully>()
             .with::<faultline_nodes::raft::Raft>()
+            .with::<faultline_nodes::cache::Cache>()
     }
 
     /// This registry with `P` added (replacing a protocol of the same name).
