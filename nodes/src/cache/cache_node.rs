@@ -170,7 +170,11 @@ impl CacheNode {
     }
 
     fn set_line(&mut self, key: u32, st: St, why: Why, cx: &mut CacheCx<'_>) {
-        cx.emit(Event::Line { key, state: st, why });
+        cx.emit(Event::Line {
+            key,
+            state: st,
+            why,
+        });
     }
 
     fn answer(&mut self, client: NodeId, op: u64, answer: Answer, cx: &mut CacheCx<'_>) {
@@ -405,7 +409,13 @@ impl CacheNode {
             }
             self.drop_line(key, Why::Evict, cx);
             if let Some(p) = self.pending.remove(&key) {
-                cx.send(p.client, Msg::Busy { op: p.op, member: true });
+                cx.send(
+                    p.client,
+                    Msg::Busy {
+                        op: p.op,
+                        member: true,
+                    },
+                );
             }
         }
     }
@@ -459,7 +469,13 @@ impl CacheNode {
                     }
                     if !self.store.push(Job::Get(key), cx) {
                         self.pending.remove(&key);
-                        cx.send(p.client, Msg::Busy { op: p.op, member: true });
+                        cx.send(
+                            p.client,
+                            Msg::Busy {
+                                op: p.op,
+                                member: true,
+                            },
+                        );
                     }
                 }
             },
@@ -534,7 +550,8 @@ impl CacheNode {
                         line.dirty = false;
                     }
                 }
-                if let Some(p) = p.filter(|p| p.phase == Phase::Write && p.kind == Kind::Put(value)) {
+                if let Some(p) = p.filter(|p| p.phase == Phase::Write && p.kind == Kind::Put(value))
+                {
                     self.pending.remove(&key);
                     self.answer(p.client, p.op, Answer::Written, cx);
                 }

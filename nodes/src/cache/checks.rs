@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use faultline_sim::check::linearizability::{check, Input, Model, Op as HOp, Output, Verdict as LVerdict};
+use faultline_sim::check::linearizability::{
+    check, Input, Model, Op as HOp, Output, Verdict as LVerdict,
+};
 use faultline_sim::{Check, Ev, NodeId, Record, Verdict};
 
 use super::event::Event;
@@ -91,7 +93,10 @@ impl Check<Event> for SingleWriter {
             "single-writer",
             self.changes,
             "state changes",
-            format!("{} entry state changes kept one writer or many readers", self.changes),
+            format!(
+                "{} entry state changes kept one writer or many readers",
+                self.changes
+            ),
         )
     }
 }
@@ -195,7 +200,10 @@ impl Check<Event> for Linearizable {
                 "linearizable",
                 ops.len() as u64,
                 "ops",
-                format!("{} gets and puts are linearizable ({unknown} with unknown outcome)", ops.len()),
+                format!(
+                    "{} gets and puts are linearizable ({unknown} with unknown outcome)",
+                    ops.len()
+                ),
             ),
             other => Verdict::violated("linearizable", other.to_string()),
         }
@@ -250,7 +258,10 @@ impl Check<Event> for AckedStored {
             "acked-is-stored",
             self.acked,
             "acknowledged puts",
-            format!("{} acknowledged puts were all in the store first", self.acked),
+            format!(
+                "{} acknowledged puts were all in the store first",
+                self.acked
+            ),
         )
     }
 }

@@ -123,7 +123,10 @@ impl Client {
             return;
         }
         let Some(cache) = self.pick_cache(None, cx) else {
-            cx.set_timer(ClientTimer::Next, Duration::from_millis(self.work.rate_ms.max(1)));
+            cx.set_timer(
+                ClientTimer::Next,
+                Duration::from_millis(self.work.rate_ms.max(1)),
+            );
             return;
         };
         self.ops += 1;
@@ -149,8 +152,14 @@ impl Client {
             value,
         });
         self.send(cx);
-        cx.set_timer(ClientTimer::Retry, Duration::from_millis(self.work.retry_ms.max(1)));
-        cx.set_timer(ClientTimer::Deadline, Duration::from_millis(self.work.timeout_ms));
+        cx.set_timer(
+            ClientTimer::Retry,
+            Duration::from_millis(self.work.retry_ms.max(1)),
+        );
+        cx.set_timer(
+            ClientTimer::Deadline,
+            Duration::from_millis(self.work.timeout_ms),
+        );
     }
 
     fn finish(&mut self, answer: Option<super::msg::Answer>, cx: &mut ClientCx<'_>) {
@@ -160,7 +169,10 @@ impl Client {
         cx.cancel_timer(ClientTimer::Retry);
         cx.cancel_timer(ClientTimer::Deadline);
         cx.emit(Event::Return { op: p.op, answer });
-        cx.set_timer(ClientTimer::Next, Duration::from_millis(self.work.rate_ms.max(1)));
+        cx.set_timer(
+            ClientTimer::Next,
+            Duration::from_millis(self.work.rate_ms.max(1)),
+        );
     }
 }
 
@@ -213,7 +225,10 @@ impl Node for Client {
             ClientTimer::Retry => {
                 if self.pending.is_some() {
                     self.send(cx);
-                    cx.set_timer(ClientTimer::Retry, Duration::from_millis(self.work.retry_ms.max(1)));
+                    cx.set_timer(
+                        ClientTimer::Retry,
+                        Duration::from_millis(self.work.retry_ms.max(1)),
+                    );
                 }
             }
             ClientTimer::Deadline => self.finish(None, cx),

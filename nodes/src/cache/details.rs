@@ -95,7 +95,11 @@ impl Facts<Event> for Details {
         };
         let mut hottest: Vec<(u32, u64)> = self.changes.iter().map(|(k, n)| (*k, *n)).collect();
         hottest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let hottest: Vec<String> = hottest.iter().take(3).map(|(k, _)| format!("k{k}")).collect();
+        let hottest: Vec<String> = hottest
+            .iter()
+            .take(3)
+            .map(|(k, _)| format!("k{k}"))
+            .collect();
         Some(json!({
             "coherence": self.coherence,
             "hits": self.hits,

@@ -222,8 +222,7 @@ impl CacheNode {
                             e.holders.keys().copied().filter(|n| *n != from).collect();
                         if skip_inv {
                             // The planted bug: one sharer is forgotten, not invalidated.
-                            if let Some(i) = others.iter().position(|n| e.holders[n].0 == St::S)
-                            {
+                            if let Some(i) = others.iter().position(|n| e.holders[n].0 == St::S) {
                                 let n = others.remove(i);
                                 e.holders.remove(&n);
                             }
@@ -291,13 +290,22 @@ impl CacheNode {
     }
 
     /// A cache acknowledged an invalidation of `key` at `stamp`.
-    pub(crate) fn on_inv_ack(&mut self, from: NodeId, key: u32, stamp: Stamp, cx: &mut CacheCx<'_>) {
+    pub(crate) fn on_inv_ack(
+        &mut self,
+        from: NodeId,
+        key: u32,
+        stamp: Stamp,
+        cx: &mut CacheCx<'_>,
+    ) {
         if stamp != self.stamp_of(key) || self.home(key) != Some(cx.me()) {
             return;
         }
-        let asking = self.dir.entries.get(&key).and_then(|e| e.txn.as_ref()).is_some_and(|t| {
-            matches!(t.phase, Phase::Recall | Phase::Inv)
-        });
+        let asking = self
+            .dir
+            .entries
+            .get(&key)
+            .and_then(|e| e.txn.as_ref())
+            .is_some_and(|t| matches!(t.phase, Phase::Recall | Phase::Inv));
         if asking {
             self.answered(key, from, None);
             self.step(key, cx);

@@ -124,7 +124,14 @@ mod tests {
     #[test]
     fn epochs_follow_the_schedule() {
         let c = [NodeId(3), NodeId(4), NodeId(5), NodeId(6)];
-        let m = Membership::new(&c, &[(NodeId(6), 1000)], &[(NodeId(4), 2000)], 32, 64, false);
+        let m = Membership::new(
+            &c,
+            &[(NodeId(6), 1000)],
+            &[(NodeId(4), 2000)],
+            32,
+            64,
+            false,
+        );
         assert_eq!(m.epoch_at(0), 0);
         assert_eq!(m.epoch(0).members, vec![NodeId(3), NodeId(4), NodeId(5)]);
         assert_eq!(m.epoch_at(1000), 1);

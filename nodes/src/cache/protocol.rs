@@ -150,7 +150,10 @@ impl Protocol for Cache {
             bugs.ring_moves_every_key,
         );
         if membership.epoch(0).members.is_empty() {
-            return Err(src.error("config.join", "at least one cache node must start on the ring"));
+            return Err(src.error(
+                "config.join",
+                "at least one cache node must start on the ring",
+            ));
         }
         let raft = RaftConfig {
             servers: setup.ids("server"),

@@ -99,7 +99,11 @@ impl StorePipe {
     /// ignored): only the planted bug `evict-modified-without-writeback` does this.
     pub(crate) fn forget(&mut self, key: u32) {
         self.queue.retain(|j| j.key() != key);
-        if self.in_flight.as_ref().is_some_and(|(_, j, _)| j.key() == key) {
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(|(_, j, _)| j.key() == key)
+        {
             self.in_flight = None;
         }
     }
