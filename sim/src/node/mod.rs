@@ -391,23 +391,25 @@ impl<'a, M, E, T: Timer> Cx<'a, M, E, T> {
             &mut inner,
         ));
         let fx = &mut *self.effects;
-        fx.actions.extend(inner.actions.into_iter().map(|a| match a {
-            Action::Send(to, m) => Action::Send(to, msg(m)),
-            Action::Multicast(m) => Action::Multicast(msg(m)),
-            Action::SetTimer(t, d) => Action::SetTimer(t, d),
-            Action::CancelTimer(t) => Action::CancelTimer(t),
-        }));
+        fx.actions
+            .extend(inner.actions.into_iter().map(|a| match a {
+                Action::Send(to, m) => Action::Send(to, msg(m)),
+                Action::Multicast(m) => Action::Multicast(msg(m)),
+                Action::SetTimer(t, d) => Action::SetTimer(t, d),
+                Action::CancelTimer(t) => Action::CancelTimer(t),
+            }));
         fx.notes.extend(inner.notes.into_iter().map(|n| match n {
             Note::Role(r) => Note::Role(r),
             Note::ElectionStarted => Note::ElectionStarted,
             Note::Leader(l) => Note::Leader(l),
             Note::Proto(e) => Note::Proto(event(e)),
         }));
-        fx.streams.extend(inner.streams.into_iter().map(|s| match s {
-            StreamAction::Connect(id, to) => StreamAction::Connect(id, to),
-            StreamAction::Send(id, m) => StreamAction::Send(id, msg(m)),
-            StreamAction::Close(id) => StreamAction::Close(id),
-        }));
+        fx.streams
+            .extend(inner.streams.into_iter().map(|s| match s {
+                StreamAction::Connect(id, to) => StreamAction::Connect(id, to),
+                StreamAction::Send(id, m) => StreamAction::Send(id, msg(m)),
+                StreamAction::Close(id) => StreamAction::Close(id),
+            }));
         fx.durable_written |= inner.durable_written;
         fx.stop |= inner.stop;
         fx.streams_opened = inner.streams_opened;
