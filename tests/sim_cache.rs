@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{first_failure, seed_count, sweep};
+use common::{first_failure, request, scenarios, seed_count, sweep};
 
 #[test]
 fn every_cache_scenario_passes_over_seeds() {
@@ -15,6 +15,15 @@ fn every_cache_scenario_passes_over_seeds() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn summaries_of_cache_scenarios_at_their_own_seed() {
+    for path in scenarios("cache") {
+        let outcome = request(&path, None, &[]).execute(None).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        insta::assert_json_snapshot!(format!("cache-{name}"), outcome.summary);
+    }
 }
 
 #[test]
