@@ -157,9 +157,10 @@ impl Registry {
         Registry::default()
             .with::<faultline_nodes::bully::Bully>()
             .with::<faultline_nodes::raft::Raft>()
+            .with::<faultline_nodes::cache::Cache>()
+            .with::<faultline_nodes::overlay::Overlay>()
             .with::<faultline_nodes::primes::Primes>()
             .with::<faultline_nodes::tsp::Tsp>()
-            .with::<faultline_nodes::overlay::Overlay>()
     }
 
     /// This registry with `P` added (replacing a protocol of the same name).

@@ -368,6 +368,54 @@ impl<'a, M, E, T: Timer> Cx<'a, M, E, T> {
         Cx::new(self.me, self.now_us, self.rng, self.durable, self.effects)
     }
 
+    /// Runs `f` with a context for a node of another protocol (its own message, event and
+    /// timer types), sharing this node's clock, random source and durable store, then carries
+    /// out what it asked for through `msg` and `event`: how a protocol embeds another's node
+    /// as is (the cache protocol runs Raft's replica). Timer numbers pass unchanged, so the
+    /// embedding node keeps its own timers apart from the embedded one's.
+    pub fn embed<M2, E2, T2: Timer, R>(
+        &mut self,
+        msg: impl Fn(M2) -> M,
+        event: impl Fn(E2) -> E,
+        f: impl FnOnce(&mut Cx<'_, M2, E2, T2>) -> R,
+    ) -> R {
+        let mut inner: Effects<M2, E2> = Effects {
+            streams_opened: self.effects.streams_opened,
+            ..Effects::default()
+        };
+        let out = f(&mut Cx::new(
+            self.me,
+            self.now_us,
+            self.rng,
+            self.durable,
+            &mut inner,
+        ));
+        let fx = &mut *self.effects;
+        fx.actions
+            .extend(inner.actions.into_iter().map(|a| match a {
+                Action::Send(to, m) => Action::Send(to, msg(m)),
+                Action::Multicast(m) => Action::Multicast(msg(m)),
+                Action::SetTimer(t, d) => Action::SetTimer(t, d),
+                Action::CancelTimer(t) => Action::CancelTimer(t),
+            }));
+        fx.notes.extend(inner.notes.into_iter().map(|n| match n {
+            Note::Role(r) => Note::Role(r),
+            Note::ElectionStarted => Note::ElectionStarted,
+            Note::Leader(l) => Note::Leader(l),
+            Note::Proto(e) => Note::Proto(event(e)),
+        }));
+        fx.streams
+            .extend(inner.streams.into_iter().map(|s| match s {
+                StreamAction::Connect(id, to) => StreamAction::Connect(id, to),
+                StreamAction::Send(id, m) => StreamAction::Send(id, msg(m)),
+                StreamAction::Close(id) => StreamAction::Close(id),
+            }));
+        fx.durable_written |= inner.durable_written;
+        fx.stop |= inner.stop;
+        fx.streams_opened = inner.streams_opened;
+        out
+    }
+
     /// This node's id.
     pub fn me(&self) -> NodeId {
         self.me
