@@ -4,17 +4,11 @@
 
 mod common;
 
-use common::{first_failure, request, seed_count, sweep};
+use common::{assert_sweep_passes, first_failure, request, seed_count};
 
 #[test]
 fn every_overlay_scenario_passes_over_seeds() {
-    let failures = sweep("overlay", seed_count(3));
-    assert!(
-        failures.is_empty(),
-        "{} failing runs:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_sweep_passes("overlay", seed_count(3));
 }
 
 /// Past the leader's queue, requests are answered busy at once: the summary counts them,

@@ -4,17 +4,11 @@
 
 mod common;
 
-use common::{first_failure, request, scenarios, seed_count, sweep};
+use common::{assert_sweep_passes, first_failure, request, scenarios, seed_count};
 
 #[test]
 fn every_primes_scenario_passes_over_seeds() {
-    let failures = sweep("primes", seed_count(2));
-    assert!(
-        failures.is_empty(),
-        "{} failing runs:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_sweep_passes("primes", seed_count(2));
 }
 
 #[test]

@@ -4,17 +4,11 @@
 
 mod common;
 
-use common::{first_failure, request, scenarios, seed_count, sweep, Scratch};
+use common::{assert_sweep_passes, first_failure, request, scenarios, seed_count, Scratch};
 
 #[test]
 fn every_raft_scenario_passes_over_seeds() {
-    let failures = sweep("raft", seed_count(3));
-    assert!(
-        failures.is_empty(),
-        "{} failing runs:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_sweep_passes("raft", seed_count(3));
 }
 
 #[test]

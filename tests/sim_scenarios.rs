@@ -6,18 +6,13 @@ use std::process::Command;
 mod common;
 
 use common::{
-    first_failure, large_scenarios, protocols, request, scenarios, seed_count, sweep, Scratch,
+    assert_sweep_passes, first_failure, large_scenarios, protocols, request, scenarios, seed_count,
+    Scratch,
 };
 
 #[test]
 fn every_shipped_scenario_passes_over_many_seeds() {
-    let failures = sweep("bully", seed_count(12));
-    assert!(
-        failures.is_empty(),
-        "{} failing runs:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_sweep_passes("bully", seed_count(12));
 }
 
 #[test]

@@ -5,17 +5,11 @@
 
 mod common;
 
-use common::{first_failure, request, seed_count, sweep};
+use common::{assert_sweep_passes, first_failure, request, seed_count};
 
 #[test]
 fn every_tsp_scenario_passes_over_seeds() {
-    let failures = sweep("tsp", seed_count(3));
-    assert!(
-        failures.is_empty(),
-        "{} failing runs:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_sweep_passes("tsp", seed_count(3));
 }
 
 /// A 10-city solve with a worker crash and a coordinator failover returns the sequential

@@ -65,8 +65,9 @@ pub fn seed_count(default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Every failing (scenario, seed) of a sweep, with the checks that broke.
-pub fn sweep(protocol: &str, seeds: u64) -> Vec<String> {
+/// Runs every (non-large) scenario of `protocol` at seeds `0..seeds` and fails naming each
+/// failing (scenario, seed) with the checks that broke.
+pub fn assert_sweep_passes(protocol: &str, seeds: u64) {
     let mut failures = Vec::new();
     for path in scenarios(protocol) {
         for seed in 0..seeds {
@@ -77,7 +78,12 @@ pub fn sweep(protocol: &str, seeds: u64) -> Vec<String> {
             }
         }
     }
-    failures
+    assert!(
+        failures.is_empty(),
+        "{} failing runs:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The first seed among `seeds` that fails with `bug` switched on, and the check it broke.
