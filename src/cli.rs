@@ -165,6 +165,35 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         op: Vec<String>,
     },
+    /// Start every node of a cluster file on this machine as child processes (logs in
+    /// `<dir>/logs/`), until Ctrl-C stops them together.
+    Start {
+        /// The cluster file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Where the nodes keep traces, durable state and logs (default:
+        /// `faultline-data/<cluster file name>/`).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Start the client nodes too (they run the cluster file's workload).
+        #[arg(long)]
+        clients: bool,
+        /// Start only these nodes (repeatable).
+        #[arg(long = "only", value_name = "NAME")]
+        only: Vec<String>,
+        /// Start a node again when it ends by itself.
+        #[arg(long)]
+        restart: bool,
+    },
+    /// Measure a protocol's real processes on loopback: throughput and latency side by side
+    /// with a baseline in one run (real flavor).
+    BenchReal {
+        /// The protocol.
+        protocol: String,
+        /// A shorter run (for a quick look, not for figures).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Run a scenario with real processes on a private test LAN of network namespaces on
     /// this machine, applying its faults for real (real flavor, needs root); with --hosts,
     /// print the plan for running it on machines of your own.
@@ -279,7 +308,15 @@ const SIM_COMMANDS: &[&str] = &[
     "merge",
 ];
 /// Commands only the real flavor runs.
-const REAL_COMMANDS: &[&str] = &["client", "lan", "collect", "compare", "node"];
+const REAL_COMMANDS: &[&str] = &[
+    "client",
+    "lan",
+    "collect",
+    "compare",
+    "node",
+    "start",
+    "bench-real",
+];
 
 /// Parses the command line with the other flavor's commands hidden from `--help`, and a
 /// closing line saying where they are. (They still parse, so that using one gets a message
@@ -290,7 +327,7 @@ fn parse_for_this_flavor() -> Cli {
         (
             REAL_COMMANDS,
             "This is the simulator flavor. Real nodes and LANs (client, lan, collect, compare, \
-             node) are in the real flavor: `cargo run --release -- <command>`.",
+             node, start, bench-real) are in the real flavor: `cargo run --release -- <command>`.",
         )
     } else {
         (
@@ -343,6 +380,8 @@ impl Command {
             | Command::Collect { .. }
             | Command::Compare { .. }
             | Command::Client { .. }
+            | Command::Start { .. }
+            | Command::BenchReal { .. }
             | Command::Node { .. } => Flavor::Real,
             Command::CheckHistory { .. } => Flavor::Both,
         }
@@ -363,6 +402,8 @@ impl Command {
             Command::Compare { .. } => "compare",
             Command::Client { .. } => "client",
             Command::Node { .. } => "node",
+            Command::Start { .. } => "start",
+            Command::BenchReal { .. } => "bench-real",
             Command::CheckHistory { .. } => "check-history",
         }
     }
@@ -591,6 +632,31 @@ fn dispatch(registry: &Registry, command: Command) -> u8 {
         } => {
             match crate::client::client_command(registry, &config, id.as_deref(), deadline_ms, &op)
             {
+                Ok(code) => code,
+                Err(e) => return bad_input(e),
+            }
+        }
+        Command::Start {
+            config,
+            dir,
+            clients,
+            only,
+            restart,
+        } => {
+            let req = crate::start::StartRequest {
+                config,
+                dir,
+                clients,
+                only,
+                restart,
+            };
+            match crate::start::start_command(registry, &req) {
+                Ok(code) => code,
+                Err(e) => return bad_input(e),
+            }
+        }
+        Command::BenchReal { protocol, quick } => {
+            match crate::bench_real::bench_real_command(&protocol, quick) {
                 Ok(code) => code,
                 Err(e) => return bad_input(e),
             }

@@ -15,6 +15,8 @@
 
 #[cfg(madsim)]
 pub mod bench;
+#[cfg(not(madsim))]
+pub mod bench_real;
 #[cfg(madsim)]
 pub mod byzantine;
 pub mod check_history;
@@ -46,6 +48,8 @@ pub mod run;
 pub mod seedfile;
 #[cfg(madsim)]
 pub mod shrink;
+#[cfg(not(madsim))]
+pub mod start;
 pub mod summary;
 #[cfg(madsim)]
 pub mod testing;

@@ -1,23 +1,13 @@
-//! `faultline client`: one operation against a real Raft cluster, e.g.
-//! `faultline client --config cluster.toml kv put K V`. It prints the outcome and exits
-//! 0 when the operation succeeded, 1 when the service refused it or gave no answer in time.
-
-use std::path::Path;
-use std::sync::Arc;
+//! `faultline client` for a Raft cluster: `kv`, `lock` and `queue` operations, e.g.
+//! `faultline client --config cluster.toml kv put K V`.
 
 use faultline_nodes::raft::{
     Event, LockMode, Msg, OneShot, Op, Outcome, Raft, NAME_BYTES_MAX, VALUE_BYTES_MAX,
 };
-use faultline_sim::real::process::{run_process, ProcessFiles};
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::trace::read_jsonl;
-use faultline_sim::{
-    BoxNode, Check, Ev, Header, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS,
-};
+use faultline_sim::{BoxNode, Check, Ev, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS};
 
 use crate::cluster::Cluster;
-use crate::registry::Registry;
-use crate::seedfile::VERSION;
 
 /// The operation named by the command line's words.
 pub fn parse_op(words: &[String]) -> Result<Op, String> {
@@ -83,23 +73,14 @@ impl Protocol for OneShotProtocol {
     }
 }
 
-/// Runs one operation as client `id` (default: the cluster's first client); returns the exit
-/// code.
-pub fn client_command(
-    registry: &Registry,
-    config: &Path,
+/// Runs one Raft operation as client `id` (default: the cluster's first client); returns the
+/// exit code.
+pub(super) fn client_command(
+    cluster: &Cluster,
     id: Option<&str>,
     deadline_ms: u64,
     words: &[String],
 ) -> Result<i32, crate::error::Error> {
-    let cluster = Cluster::load(config, registry)?;
-    if cluster.file.protocol != Raft::NAME {
-        return Err(format!(
-            "{}: `faultline client` talks to a raft cluster, this one runs `{}`",
-            cluster.path, cluster.file.protocol
-        )
-        .into());
-    }
     let op = parse_op(words)?;
     if !op.within_bounds() {
         // Refused here, at once: a request past the bounds is refused by every server, and
@@ -110,69 +91,17 @@ pub fn client_command(
         )
         .into());
     }
-    let name = match id {
-        Some(name) => name.to_string(),
-        None => cluster
-            .file
-            .nodes
-            .iter()
-            .find(|n| n.role == "client")
-            .map(|n| n.name.clone())
-            .ok_or_else(|| {
-                format!(
-                    "{}: no node with role \"client\" to send from; add one or pass --id",
-                    cluster.path
-                )
-            })?,
-    };
-    let me = cluster.id(&name)?;
-    let role = &cluster.file.nodes[me.0 as usize].role;
-    if role != "client" {
-        return Err(format!(
-            "{}: `{name}` is a {role}, and a client sends from a node with role \"client\" (its address is the one replies come to)",
-            cluster.path
-        )
-        .into());
-    }
+    let me = super::client_node(cluster, id)?;
     let servers = cluster.setup().ids("server");
     if cluster.address_book().kind == faultline_sim::runtime::transport::TransportKind::Tcp {
-        refuse_when_nothing_listens(&cluster, &servers)?;
+        refuse_when_nothing_listens(cluster, &servers)?;
     }
-    let dir = std::env::temp_dir().join(format!("faultline-client-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let files = ProcessFiles {
-        trace: dir.join("client.trace.jsonl"),
-        durable: dir.join("client.durable"),
-        keys: None,
-        byzantine: None,
-        drop_rules: None,
-        skew_ms: 0,
-    };
-    let header = Header {
-        faultline: VERSION.to_string(),
-        protocol: Raft::NAME.into(),
-        scenario: format!("client:{}", cluster.path),
-        seed: 0,
-        nodes: cluster.names(),
-    };
     let proto = OneShotProtocol {
         servers,
         op,
         deadline_ms,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run_process(
-        Arc::new(proto),
-        me,
-        cluster.address_book(),
-        header,
-        files,
-    ))?;
-    let text = std::fs::read_to_string(dir.join("client.trace.jsonl"))?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let (_, records) = read_jsonl::<Event>(&text)?;
+    let records = super::run_one_shot(cluster, proto, me)?;
     let result = records.iter().find_map(|r| match &r.ev {
         Ev::Proto {
             event: Event::Return { result, .. },
