@@ -137,6 +137,12 @@ pub trait Protocol: Send + Sync + Sized + 'static {
     fn history(&self) -> Option<Box<dyn facts::History<Self::Event>>> {
         None
     }
+    /// The host node `id` runs on, when the protocol's configuration places nodes on hosts
+    /// (a topology file's `host`). `faultline lan` gives each host one namespace shared by
+    /// its nodes; a node without a host gets one of its own. None by default.
+    fn host(&self, _id: NodeId) -> Option<String> {
+        None
+    }
 }
 
 /// How a timeline draws a state role.
