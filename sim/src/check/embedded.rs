@@ -73,7 +73,9 @@ mod tests {
 
     #[test]
     fn only_the_embedded_protocols_events_and_the_runtimes_reach_the_inner_check() {
-        let pick = |e: &Result<u8, String>| e.as_ref().ok();
+        fn pick(e: &Result<u8, String>) -> Option<&u8> {
+            e.as_ref().ok()
+        }
         let mut check = Embedded::new(Box::new(Sevens(0)), pick);
         let rec = |ev| Record {
             t: 1,

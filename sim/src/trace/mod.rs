@@ -186,7 +186,7 @@ impl<E> Ev<E> {
             Ev::ElectionStarted => Ev::ElectionStarted,
             Ev::Leader { leader } => Ev::Leader { leader: *leader },
             Ev::Byzantine { byzantine } => Ev::Byzantine {
-                byzantine: byzantine.clone(),
+                byzantine: *byzantine,
             },
             Ev::Lie { how, id } => Ev::Lie { how: *how, id: *id },
             Ev::StreamOpen {
@@ -205,7 +205,7 @@ impl<E> Ev<E> {
             } => Ev::StreamClose {
                 stream: *stream,
                 peer: *peer,
-                reason: reason.clone(),
+                reason: *reason,
             },
             Ev::Resolved { fault, groups } => Ev::Resolved {
                 fault: *fault,
