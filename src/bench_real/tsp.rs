@@ -47,8 +47,12 @@ impl Solver {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
+        // A worker sends no heartbeat while it searches (one thread), so the peer timeout
+        // must outlast its longest search, or it is declared dead and its work done twice;
+        // three cities deep keeps each search short.
         let mut text = String::from(
-            "protocol = \"tsp\"\ninterface = \"127.0.0.1\"\n\n[config]\nnode_us = 0\n",
+            "protocol = \"tsp\"\ninterface = \"127.0.0.1\"\n\n\
+             [config]\nnode_us = 0\ndepth = 3\npeer_timeout_ms = 10000\n",
         );
         let mut names = Vec::new();
         names.extend((1..=COORDINATORS).map(|i| (format!("co{i}"), "coordinator")));
