@@ -1,5 +1,7 @@
 //! The client: submits its problem to every coordinator replica until the active one
 //! answers with the tour, so it follows whichever replica is active after a failover.
+//! `faultline client tsp solve FILE.tsp` runs it as a one-shot: it stops at the answer or
+//! at its deadline.
 
 use std::time::Duration;
 
@@ -17,6 +19,8 @@ faultline_sim::timers! {
     pub enum ClientTimer {
         /// Ask (again).
         Ask = 1,
+        /// Give up (one-shot only).
+        Deadline = 2,
     }
 }
 
@@ -37,6 +41,8 @@ pub struct Client {
     clock: LamportClock,
     /// Whether it has its answer.
     solved: bool,
+    /// One-shot: how long it tries before it stops; it stops at the answer too.
+    deadline: Option<Duration>,
 }
 
 impl Client {
@@ -54,7 +60,14 @@ impl Client {
             retry,
             clock: LamportClock::new(),
             solved: false,
+            deadline: None,
         }
+    }
+
+    /// This client as a one-shot: it stops at the answer, or after `deadline` without one.
+    pub fn one_shot(mut self, deadline: Duration) -> Client {
+        self.deadline = Some(deadline);
+        self
     }
 }
 
@@ -66,6 +79,9 @@ impl Node for Client {
     fn on_start(&mut self, cx: &mut ClCx<'_>) {
         cx.role("client");
         cx.set_timer(ClientTimer::Ask, self.start);
+        if let Some(deadline) = self.deadline {
+            cx.set_timer(ClientTimer::Deadline, deadline);
+        }
     }
 
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut ClCx<'_>) {
@@ -81,12 +97,18 @@ impl Node for Client {
             if !self.solved && self.coordinators.contains(&from) {
                 self.solved = true;
                 cx.emit(Event::Solved { tour });
+                if self.deadline.is_some() {
+                    cx.stop();
+                }
             }
         }
     }
 
     fn on_timer(&mut self, timer: ClientTimer, cx: &mut ClCx<'_>) {
-        let ClientTimer::Ask = timer;
+        if timer == ClientTimer::Deadline {
+            cx.stop();
+            return;
+        }
         if self.solved {
             return;
         }

@@ -377,10 +377,17 @@ impl Coordinator {
 
     /// Tells the client the tour once every result is counted.
     fn answer_client(&mut self, cx: &mut CoCx<'_>) {
+        if let Some(client) = self.ledger.client {
+            self.answer(client, cx);
+        }
+    }
+
+    /// Tells `client` the tour, if every result is counted.
+    fn answer(&mut self, client: NodeId, cx: &mut CoCx<'_>) {
         if !self.active() || !self.ledger.complete() {
             return;
         }
-        let (Some(client), Some(tour)) = (self.ledger.client, self.ledger.best.clone()) else {
+        let Some(tour) = self.ledger.best.clone() else {
             return;
         };
         self.send(client, Body::Solved { tour }, cx);
@@ -779,8 +786,16 @@ impl Node for Coordinator {
                     self.ledger_changed(cx);
                     self.broadcast_state(cx);
                     self.dispatch(cx);
-                } else {
-                    self.answer_client(cx);
+                } else if self
+                    .ledger
+                    .problem
+                    .as_ref()
+                    .is_some_and(|p| p.instance == instance)
+                {
+                    // The same problem again, maybe from another client (`faultline client
+                    // tsp solve` run twice): answered once it is solved. Another problem is
+                    // not: a solver solves one problem per start.
+                    self.answer(from, cx);
                 }
             }
             // From a node of the wrong role: ignored, never trusted.

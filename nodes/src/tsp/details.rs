@@ -1,6 +1,8 @@
 //! What a solver run shows in its summary: nodes expanded, subproblems reassigned, time to
 //! solve, the speed-up over one worker, failovers and critical sections.
 
+use std::collections::BTreeSet;
+
 use faultline_sim::check::LockFact;
 use faultline_sim::protocol::facts::Facts;
 use faultline_sim::{Chart, Ev, Record};
@@ -17,7 +19,10 @@ pub struct TspFacts {
     busy_us: u64,
     /// Subproblems searched (duplicates included).
     searched: u64,
-    /// Subproblems handed out again.
+    /// Subproblems handed out, by any replica.
+    assigned: BTreeSet<u32>,
+    /// Subproblems handed out again: one handed out before, by this replica or another (a
+    /// replica that takes over knows only what it handed out itself).
     reassigned: u64,
     /// When the first subproblem was handed out (µs).
     first_assign_us: Option<u64>,
@@ -41,9 +46,9 @@ impl Facts<Event> for TspFacts {
                 self.busy_us += busy_us;
                 self.searched += 1;
             }
-            Event::Assigned { again, .. } => {
+            Event::Assigned { task, .. } => {
                 self.first_assign_us.get_or_insert(rec.t);
-                self.reassigned += u64::from(*again);
+                self.reassigned += u64::from(!self.assigned.insert(*task));
             }
             Event::Solved { tour } => {
                 self.solved.get_or_insert((rec.t, tour.len));
