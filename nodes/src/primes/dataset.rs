@@ -134,10 +134,18 @@ fn resolve(scenario_file: &str, file: &str) -> PathBuf {
     .unwrap_or(beside)
 }
 
-/// Builds the datasets a scenario names; errors point at the field.
-pub fn load(specs: &[DatasetSpec], src: &Source) -> Result<Vec<Dataset>, InputError> {
-    if specs.is_empty() {
-        return Err(src.error("workload.datasets", "name at least one dataset"));
+/// Builds the datasets a scenario or cluster file names (`specs`, then every file of
+/// `folder`); errors point at the field.
+pub fn load(
+    specs: &[DatasetSpec],
+    folder: Option<&str>,
+    src: &Source,
+) -> Result<Vec<Dataset>, InputError> {
+    if specs.is_empty() && folder.is_none() {
+        return Err(src.error(
+            "workload.datasets",
+            "name at least one dataset (or a folder of them: workload.folder)",
+        ));
     }
     if specs.len() > DATASETS_MAX {
         return Err(src.error(
@@ -145,6 +153,96 @@ pub fn load(specs: &[DatasetSpec], src: &Source) -> Result<Vec<Dataset>, InputEr
             format!("at most {DATASETS_MAX} datasets"),
         ));
     }
+    let mut out = load_specs(specs, src)?;
+    if let Some(folder) = folder {
+        load_folder(folder, src, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The file names of a folder's datasets: its `.txt` files, by name.
+fn dataset_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".txt") && entry.file_type()?.is_file() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Adds a dataset for every `.txt` file of `folder` (relative to the scenario or cluster
+/// file), in name order, named by its file name. A file of more than
+/// [`DATASET_NUMBERS_MAX`] numbers is cut into parts of that many, named `name:0`,
+/// `name:1`..., since a file travels in one datagram. Errors name the file and its line.
+fn load_folder(folder: &str, src: &Source, out: &mut Vec<Dataset>) -> Result<(), InputError> {
+    const FIELD: &str = "workload.folder";
+    let dir = Path::new(src.file)
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(folder);
+    let names = dataset_files(&dir)
+        .map_err(|e| src.error(FIELD, format!("cannot read {}: {e}", dir.display())))?;
+    if names.is_empty() {
+        return Err(src.error(
+            FIELD,
+            format!("{} holds no dataset (.txt file)", dir.display()),
+        ));
+    }
+    for name in names {
+        let path = dir.join(&name);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| src.error(FIELD, format!("cannot read {}: {e}", path.display())))?;
+        let numbers =
+            parse(&text).map_err(|e| src.error(FIELD, format!("{}: {e}", path.display())))?;
+        if numbers.is_empty() {
+            return Err(src.error(FIELD, format!("{}: holds no number", path.display())));
+        }
+        let parts = numbers.len().div_ceil(DATASET_NUMBERS_MAX);
+        for (k, chunk) in numbers.chunks(DATASET_NUMBERS_MAX).enumerate() {
+            let part = if parts == 1 {
+                name.clone()
+            } else {
+                format!("{name}:{k}")
+            };
+            if part.len() > NAME_BYTES_MAX {
+                return Err(src.error(
+                    FIELD,
+                    format!(
+                        "{}: a name of at most {NAME_BYTES_MAX} bytes",
+                        path.display()
+                    ),
+                ));
+            }
+            if out.iter().any(|d| d.name == part) {
+                return Err(src.error(
+                    FIELD,
+                    format!(
+                        "{}: a dataset of this name is named already",
+                        path.display()
+                    ),
+                ));
+            }
+            out.push(Dataset {
+                name: part,
+                numbers: chunk.to_vec(),
+            });
+        }
+        if out.len() > DATASETS_MAX {
+            return Err(src.error(
+                FIELD,
+                format!("at most {DATASETS_MAX} datasets (of {DATASET_NUMBERS_MAX} numbers each) in all"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The datasets `specs` name.
+fn load_specs(specs: &[DatasetSpec], src: &Source) -> Result<Vec<Dataset>, InputError> {
     let mut out: Vec<Dataset> = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let at = |field: &str| format!("workload.datasets[{i}].{field}");
