@@ -306,6 +306,71 @@ mod tests {
         assert_eq!(generate(3, 0, u64::MAX, 1).len(), 3);
     }
 
+    /// A cluster file naming `folder = "data"` in a fresh folder holding `files`.
+    fn folder_with(test: &str, files: &[(&str, String)]) -> (PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!(
+            "faultline-primes-folder-{test}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join("data").join(name), text).unwrap();
+        }
+        let cluster = dir.join("cluster.toml");
+        let text = "protocol = \"primes\"\n\n[workload]\nfolder = \"data\"\n".to_string();
+        std::fs::write(&cluster, &text).unwrap();
+        (cluster, text)
+    }
+
+    #[test]
+    fn a_folder_gives_its_txt_files_in_name_order_and_cuts_big_ones_into_parts() {
+        let big: String = (1..=DATASET_NUMBERS_MAX as u64 + 5)
+            .map(|n| format!("{n}\n"))
+            .collect();
+        let (cluster, text) = folder_with(
+            "ok",
+            &[
+                ("b.txt", "18446744073709551557\n# near 2^64\n".into()),
+                ("a.txt", big),
+                ("notes.md", "not a dataset".into()),
+            ],
+        );
+        let file = cluster.display().to_string();
+        let src = Source {
+            file: &file,
+            text: &text,
+        };
+        let sets = load(&[], Some("data"), &src).unwrap();
+        let names: Vec<&str> = sets.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["a.txt:0", "a.txt:1", "b.txt"]);
+        assert_eq!(sets[0].numbers.len(), DATASET_NUMBERS_MAX);
+        assert_eq!(sets[1].numbers, (4001..=4005).collect::<Vec<u64>>());
+        assert_eq!(sets[2].numbers, [18446744073709551557]);
+        let _ = std::fs::remove_dir_all(cluster.parent().unwrap());
+    }
+
+    #[test]
+    fn a_bad_folder_or_line_is_named_with_the_field() {
+        let (cluster, text) = folder_with("bad", &[("x.txt", "7\n18446744073709551616\n".into())]);
+        let file = cluster.display().to_string();
+        let src = Source {
+            file: &file,
+            text: &text,
+        };
+        let err = load(&[], Some("data"), &src).unwrap_err().to_string();
+        assert!(err.contains("workload.folder"), "{err}");
+        assert!(err.contains("x.txt: line 2"), "{err}");
+        let err = load(&[], Some("nowhere"), &src).unwrap_err().to_string();
+        assert!(err.contains("cannot read"), "{err}");
+        std::fs::remove_file(cluster.parent().unwrap().join("data/x.txt")).unwrap();
+        let err = load(&[], Some("data"), &src).unwrap_err().to_string();
+        assert!(err.contains("holds no dataset"), "{err}");
+        let err = load(&[], None, &src).unwrap_err().to_string();
+        assert!(err.contains("workload.datasets"), "{err}");
+        let _ = std::fs::remove_dir_all(cluster.parent().unwrap());
+    }
+
     #[test]
     fn a_file_parses_and_a_bad_line_is_named() {
         assert_eq!(
