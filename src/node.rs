@@ -99,6 +99,9 @@ pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), crate::erro
         book.kind,
         files.trace.display()
     );
+    if let Some((path, _)) = &files.view {
+        eprintln!("faultline node: {id} keeps {}", path.display());
+    }
     runtime.block_on(run_process(Arc::new(proto), me, book, header, files))?;
     Ok(())
 }

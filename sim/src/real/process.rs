@@ -46,6 +46,9 @@ struct ProcessHost {
     skew_ms: i64,
     /// The file kept as a view of the durable state, and where.
     view: Option<(PathBuf, ViewFile)>,
+    /// A hash of the view's bytes as last written: a commit that leaves them as they are
+    /// (a durable write the view does not show) does not rewrite the file.
+    view_written: Mutex<Option<u64>>,
     /// What to print to the log for an event.
     log: Option<LogLine>,
 }
@@ -163,8 +166,19 @@ impl ProcessHost {
         let Some(bytes) = (view.render)(durable) else {
             return;
         };
-        if let Err(e) = write_atomically(path, &bytes) {
-            eprintln!("faultline: cannot write {}: {e}", path.display());
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut h);
+            h.finish()
+        };
+        let mut written = self.view_written.lock().unwrap_or_else(|p| p.into_inner());
+        if *written == Some(hash) {
+            return;
+        }
+        match write_atomically(path, &bytes) {
+            Ok(()) => *written = Some(hash),
+            Err(e) => eprintln!("faultline: cannot write {}: {e}", path.display()),
         }
     }
 
@@ -298,6 +312,7 @@ fn start_host<E: ProtoEvent + Send>(
         byzantine: files.byzantine,
         skew_ms: files.skew_ms,
         view: files.view.clone(),
+        view_written: Mutex::new(None),
         log: files.log.clone(),
     });
     // A kill between the durable file and the view left the view behind: catch it up.
