@@ -34,6 +34,8 @@ pub trait Entry: Send + Sync {
     fn states(&self) -> &'static [(&'static str, Tone)];
     /// Builds the protocol from `setup`, which validates its sections against `src`.
     fn validate(&self, setup: &Setup, src: &Source) -> Result<(), InputError>;
+    /// The host of each node of `setup` ([`Protocol::host`]), in id order.
+    fn hosts(&self, setup: &Setup, src: &Source) -> Result<Vec<Option<String>>, InputError>;
     /// Runs `req` in the simulator; `files` is a report folder to write the trace into as
     /// the run goes (and asks for the timeline).
     #[cfg(madsim)]
@@ -88,6 +90,12 @@ impl<P: Protocol> Entry for Typed<P> {
     }
     fn validate(&self, setup: &Setup, src: &Source) -> Result<(), InputError> {
         P::new(setup, src).map(drop)
+    }
+    fn hosts(&self, setup: &Setup, src: &Source) -> Result<Vec<Option<String>>, InputError> {
+        let proto = P::new(setup, src)?;
+        Ok((0..setup.names.len())
+            .map(|i| proto.host(faultline_sim::NodeId(i as u16)))
+            .collect())
     }
     #[cfg(madsim)]
     fn simulate(

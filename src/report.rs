@@ -9,10 +9,20 @@ pub use builder::{timeline, TimelineBuilder};
 pub use client_ops::ClientOps;
 pub use violation::violation;
 
-use faultline_reports::{OpMark, OpOutcome, Progress, TermSpan, Timeline};
+use faultline_reports::{
+    Mark, MarkKind, OpMark, OpOutcome, Progress, TermSpan, Tick, Timeline, WorkBar,
+};
 use faultline_sim::protocol::chart::{self, Chart};
 
-/// Adds what the protocol knows about its run (terms, progress, client operations).
+/// Bars of held work a timeline draws at most: beyond, an even sample.
+const WORK_BARS_MAX: usize = 4000;
+/// Ticks a timeline takes at most (it draws one per pixel): beyond, an even sample.
+const TICKS_MAX: usize = 20_000;
+/// Labelled protocol marks (snapshots, reassignments) a timeline draws at most.
+const PINS_MAX: usize = 40;
+
+/// Adds what the protocol knows about its run (terms, progress, client operations, work
+/// held, point events).
 pub fn add_chart(t: &mut Timeline, chart: &Chart) {
     let ms = |us: u64| us as f64 / 1000.0;
     t.terms = chart
@@ -42,6 +52,41 @@ pub fn add_chart(t: &mut Timeline, chart: &Chart) {
             },
         })
         .collect();
+    let end_ms = t.end_ms;
+    t.work = evenly(&chart.bars, WORK_BARS_MAX)
+        .map(|b| WorkBar {
+            lane: b.node.0 as usize,
+            row: b.row,
+            from_ms: ms(b.from_us),
+            to_ms: b.to_us.map_or(end_ms, ms),
+            text: b.text.clone(),
+            hue: b.hue,
+        })
+        .collect();
+    t.ticks = evenly(&chart.ticks, TICKS_MAX)
+        .map(|k| Tick {
+            lane: k.node.0 as usize,
+            at_ms: ms(k.at_us),
+            hue: k.hue,
+        })
+        .collect();
+    if !chart.pins.is_empty() {
+        t.marks
+            .extend(chart.pins.iter().take(PINS_MAX).map(|p| Mark {
+                lane: p.node.0 as usize,
+                at_ms: ms(p.at_us),
+                kind: MarkKind::Note,
+                text: p.text.clone(),
+            }));
+        t.marks_total += chart.pins.len() as u64;
+        t.marks.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
+    }
+}
+
+/// At most `max` of `items`, evenly spread over them, in order.
+fn evenly<T>(items: &[T], max: usize) -> impl Iterator<Item = &T> {
+    let step = items.len().div_ceil(max.max(1)).max(1);
+    items.iter().step_by(step)
 }
 
 /// "412 ms", "1.3 s".

@@ -10,7 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cluster::Cluster;
 use crate::registry::Registry;
@@ -209,28 +209,9 @@ fn spawn(config: &Path, dir: &Path, name: &str) -> Result<Child, crate::error::E
 
 /// SIGINT to every node (each finishes its trace line and exits), SIGKILL after a grace.
 fn stop_all(nodes: &mut [Running]) {
-    for child in nodes.iter().filter_map(|n| n.child.as_ref()) {
-        // SAFETY: signalling a child we started and have not yet waited for.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGCONT);
-            libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-        }
-    }
-    let deadline = Instant::now() + STOP_GRACE;
-    for node in nodes.iter_mut() {
-        let Some(child) = node.child.as_mut() else {
-            continue;
-        };
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        node.child = None;
-    }
+    let mut live: Vec<&mut Child> = nodes.iter_mut().filter_map(|n| n.child.as_mut()).collect();
+    crate::lan::processes::stop_children(&mut live, STOP_GRACE);
+    nodes.iter_mut().for_each(|n| n.child = None);
 }
 
 /// The last `n` lines of a log.

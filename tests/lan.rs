@@ -206,6 +206,61 @@ fn a_scenario_runs_on_a_private_lan_and_leaves_nothing_behind() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The seed's overlay: six processes on two hosts. On a LAN each host is one namespace with
+/// its three processes on ports of their own, and the partition of the two hosts moves the
+/// hosts' ports onto two bridges.
+#[test]
+fn the_overlays_two_hosts_are_two_namespaces_of_three_processes() {
+    if !is_root() {
+        println!("skipped: `faultline lan` needs root (network namespaces); run the suite as root");
+        return;
+    }
+    let dir = scratch("hosts");
+    // The shipped scenario, shortened: 5 s, the hosts cut apart from 1.5 s to 3 s.
+    let mut toml = include_str!("../scenarios/overlay/partition.toml").to_string();
+    for (from, to) in [
+        ("duration_ms = 14000", "duration_ms = 5000"),
+        ("requests = 200", "requests = 40"),
+        ("interval_ms = 30", "interval_ms = 60"),
+        ("at_ms = 3000", "at_ms = 1500"),
+        ("heal_ms = 8000", "heal_ms = 3000"),
+    ] {
+        assert!(toml.contains(from), "partition.toml no longer has `{from}`");
+        toml = toml.replace(from, to);
+    }
+    let scenario = dir.join("overlay.toml");
+    std::fs::write(&scenario, toml).unwrap();
+    let report = dir.join("report");
+    let out = faultline(&[
+        "lan",
+        scenario.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("on 4 namespaces"),
+        "two hosts and two clients: {log}"
+    );
+    for placed in [
+        "l1=10.77.0.1:7401",
+        "t1=10.77.0.1:7402",
+        "w2=10.77.0.1:7403",
+        "t2=10.77.0.2:7401",
+        "w1=10.77.0.2:7402",
+        "w3=10.77.0.2:7403",
+    ] {
+        assert!(log.contains(placed), "{placed}: {log}");
+    }
+    assert!(
+        log.contains("ports moved onto 2 bridges, one per group (kernel)"),
+        "{log}"
+    );
+    assert!(log.contains("8 processes in 4 namespaces"), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn bad_hosts_files_and_scenarios_are_refused_with_file_line_and_field() {
     let dir = scratch("bad");

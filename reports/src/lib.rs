@@ -12,7 +12,7 @@ pub use distribution::{render_distributions, Panel, Series};
 pub use grid::{render_grid, Cell, Grid, GridRow};
 pub use history_view::{render_history_page, render_history_svg};
 pub use model::{
-    Arrow, Interval, LaneSpan, Mark, MarkKind, OpMark, OpOutcome, OpSpan, Progress, RoleSpan, Seen,
-    Span, TermSpan, Timeline, Tone, Traffic, Violation,
+    Arrow, Hue, Interval, LaneSpan, Mark, MarkKind, OpMark, OpOutcome, OpSpan, Progress, RoleSpan,
+    Seen, Span, TermSpan, Tick, Timeline, Tone, Traffic, Violation, WorkBar,
 };
 pub use timeline::{overlapping_labels, render_timeline, LabelBox};

@@ -5,6 +5,7 @@
 //! lane indices out of range): it clamps or skips rather than panicking, so a
 //! half-broken trace still produces a picture.
 
+pub use faultline_sim::protocol::chart::Hue;
 pub use faultline_sim::Tone;
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +68,41 @@ pub struct Timeline {
     /// Where client operations' effects were seen (a chat delivered; a sample), drawn as dots.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seen: Vec<Seen>,
+    /// What nodes held over time (tasks, critical sections, cache lines), drawn as thin bars
+    /// in rows of their lanes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub work: Vec<WorkBar>,
+    /// Frequent point events (invalidations, refusals), drawn as ticks on their lanes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ticks: Vec<Tick>,
+}
+
+/// Something a node held over a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkBar {
+    /// The node's lane.
+    pub lane: usize,
+    /// The row within the lane, from 0.
+    pub row: u8,
+    /// From, in ms.
+    pub from_ms: f64,
+    /// To, in ms.
+    pub to_ms: f64,
+    /// A short name written in it when it fits.
+    pub text: String,
+    /// Its colour.
+    pub hue: Hue,
+}
+
+/// A frequent point event on a lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tick {
+    /// The node's lane.
+    pub lane: usize,
+    /// When, in ms.
+    pub at_ms: f64,
+    /// Its colour.
+    pub hue: Hue,
 }
 
 /// The violation that failed a run.

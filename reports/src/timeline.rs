@@ -22,6 +22,7 @@ mod svg_writer;
 #[cfg(test)]
 mod tidy;
 mod violation;
+mod work_layer;
 
 #[cfg(test)]
 mod tests;
@@ -50,7 +51,8 @@ pub fn render_timeline(t: &Timeline) -> String {
     }
     // Layers written as SVG text over the plotters picture.
     if let Some(close) = svg.rfind("</svg>") {
-        svg.insert_str(close, &client_layer::draw(t, &scene));
+        let layers = work_layer::draw(t, &scene) + &client_layer::draw(t, &scene);
+        svg.insert_str(close, &layers);
     }
     violation::add(svg, t, &scene, scene.height.ceil())
 }

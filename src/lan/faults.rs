@@ -149,7 +149,7 @@ impl Faults {
             }
             WorldAction::Loss(rate) => {
                 self.loss = rate.max(self.loss_base);
-                self.write_rules(self.uses_rules_for_cuts())?;
+                self.write_rules(self.uses_rules_for_cuts(lan))?;
                 self.record(WORLD, Ev::Loss { rate });
                 Ok(format!(
                     "loss {:.0}%: drop rules in the nodes' transport (no netem on this machine)",
@@ -216,13 +216,17 @@ impl Faults {
     }
 
     /// Whether the cut in force is enforced by drop rules rather than by bridges.
-    fn uses_rules_for_cuts(&self) -> bool {
-        !self.cut.is_empty() && self.as_groups().is_none()
+    fn uses_rules_for_cuts(&self, lan: &Lan) -> bool {
+        !self.cut.is_empty()
+            && self
+                .as_groups()
+                .filter(|g| lan.keeps_hosts_whole(g))
+                .is_none()
     }
 
     /// Puts the current cut in force with the kernel when it can, else with drop rules.
     fn enforce_cut(&mut self, lan: &mut Lan) -> Result<String, String> {
-        match self.as_groups() {
+        match self.as_groups().filter(|g| lan.keeps_hosts_whole(g)) {
             Some(group) => {
                 for (i, k) in group.iter().enumerate() {
                     lan.set_bridge(i, *k)?;
@@ -241,7 +245,7 @@ impl Faults {
                 }
                 self.write_rules(true)?;
                 Ok(format!(
-                    "{} directed links cut by drop rules in the nodes' transport (not groups: the kernel's bridges cannot cut one way)",
+                    "{} directed links cut by drop rules in the nodes' transport (not whole groups of hosts: the kernel's bridges cannot cut one way or inside a host)",
                     self.cut.len()
                 ))
             }

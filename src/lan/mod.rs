@@ -89,6 +89,9 @@ pub struct ScenarioFile {
     pub file: String,
     /// Its text.
     pub text: String,
+    /// The namespace each node runs in: the nodes of one host (the protocol's
+    /// [`faultline_sim::Protocol::host`]) share one; every other node has its own.
+    pub namespace_of: Vec<usize>,
 }
 
 impl ScenarioFile {
@@ -105,7 +108,7 @@ impl ScenarioFile {
         }
         let scenario = Scenario::load(path, registry)?;
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let loaded = ScenarioFile {
+        let mut loaded = ScenarioFile {
             protocol: registry.find(
                 &scenario.protocol,
                 &Source {
@@ -117,11 +120,13 @@ impl ScenarioFile {
             scenario: scenario.concretize(scenario.seed),
             file,
             text,
+            namespace_of: Vec::new(),
         };
         // Building the protocol validates the scenario's protocol sections.
-        loaded
+        let hosts = loaded
             .protocol
-            .validate(&setup_of(&loaded.scenario, &[]), &loaded.source())?;
+            .hosts(&setup_of(&loaded.scenario, &[]), &loaded.source())?;
+        loaded.namespace_of = namespaces_of(&hosts);
         // What only the simulator can do is refused here, before any namespace exists.
         let byzantine = loaded
             .scenario
@@ -229,6 +234,31 @@ impl ScenarioFile {
     }
 }
 
+/// Which namespace each node runs in, numbered in node order: nodes on one named host share
+/// one, every other node has its own.
+fn namespaces_of(hosts: &[Option<String>]) -> Vec<usize> {
+    let mut named: Vec<(&str, usize)> = Vec::new();
+    let mut next = 0;
+    let mut fresh = || {
+        next += 1;
+        next - 1
+    };
+    hosts
+        .iter()
+        .map(|host| match host {
+            Some(h) => match named.iter().find(|(n, _)| n == h) {
+                Some(&(_, k)) => k,
+                None => {
+                    let k = fresh();
+                    named.push((h, k));
+                    k
+                }
+            },
+            None => fresh(),
+        })
+        .collect()
+}
+
 /// A finished LAN run.
 pub struct LanRun {
     /// Its summary and report files.
@@ -267,8 +297,9 @@ pub fn lan_command(
                 return 2;
             }
             let nodes = run.outcome.summary.nodes.len();
+            let namespaces = loaded.namespace_of.iter().max().map_or(0, |m| m + 1);
             let clock = format!(
-                "{:.1} wall s, {nodes} processes in {nodes} namespaces",
+                "{:.1} wall s, {nodes} processes in {namespaces} namespaces",
                 run.wall_s
             );
             print_verdict("faultline lan", &run.outcome, &out, &clock, &run.notes);
@@ -305,9 +336,9 @@ pub fn run_lan(loaded: &ScenarioFile, out: &Path, verbose: bool) -> Result<LanRu
         .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
     let dir = dir.canonicalize().map_err(|e| failed(e.to_string()))?;
 
-    let mut lan = Lan::build(names.len()).map_err(failed)?;
+    let mut lan = Lan::build(&loaded.namespace_of).map_err(failed)?;
     let addrs: Vec<SocketAddr> = (0..names.len())
-        .map(|i| SocketAddr::new(IpAddr::V4(lan.address(i)), PORT))
+        .map(|i| SocketAddr::new(IpAddr::V4(lan.address(i)), PORT + lan.slot(i) as u16))
         .collect();
     let group: SocketAddr = GROUP.parse().expect("a valid address");
     let cluster = loaded.cluster_file(&addrs, group, std::net::Ipv4Addr::UNSPECIFIED);
@@ -343,9 +374,9 @@ pub fn run_lan(loaded: &ScenarioFile, out: &Path, verbose: bool) -> Result<LanRu
             "faultline lan: {} / {} on {} namespaces ({}), {:.1} s of wall time; nodes write to {}",
             s.protocol,
             s.name,
-            names.len(),
+            lan.namespaces(),
             (0..names.len())
-                .map(|i| format!("{}={}", names[i], lan.address(i)))
+                .map(|i| format!("{}={}", names[i], addrs[i]))
                 .collect::<Vec<_>>()
                 .join(" "),
             s.duration_ms as f64 / 1000.0,
@@ -448,5 +479,25 @@ fn wait_until(
             progress.next += PROGRESS_EVERY;
         }
         std::thread::sleep(TICK.min(deadline - now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::namespaces_of;
+
+    #[test]
+    fn the_nodes_of_one_host_share_a_namespace_and_the_others_have_their_own() {
+        let h = |s: &str| Some(s.to_string());
+        let hosts = [
+            h("windows"),
+            h("windows"),
+            h("macos"),
+            None,
+            h("macos"),
+            None,
+        ];
+        assert_eq!(namespaces_of(&hosts), vec![0, 0, 1, 2, 1, 3]);
+        assert_eq!(namespaces_of(&[None, None]), vec![0, 1]);
     }
 }

@@ -1,5 +1,6 @@
-//! The private test LAN: one network namespace per node, each with one veth link to a switch
-//! namespace that holds the bridges. Nothing is made in the caller's own namespace, so
+//! The private test LAN: one network namespace per host (a node of its own unless the
+//! protocol places several nodes on one host), each with one veth link to a switch namespace
+//! that holds the bridges. Nothing is made in the caller's own namespace, so
 //! deleting this run's namespaces removes every link and bridge with them.
 //!
 //! Names carry the supervisor's pid (`fl<pid>sw`, `fl<pid>n0`, ...), so runs never collide,
@@ -16,13 +17,15 @@ const SUBNET: [u8; 3] = [10, 77, 0];
 pub struct Lan {
     /// Name prefix of this run: `fl<pid>`.
     prefix: String,
-    /// Number of node namespaces.
-    nodes: usize,
+    /// The namespace (host) of each node.
+    namespace_of: Vec<usize>,
+    /// Number of host namespaces.
+    hosts: usize,
     /// Namespaces made so far (removed on drop).
     made: Vec<String>,
     /// Bridges made in the switch namespace: `br0` joins everyone, one more per group cut off.
     bridges: usize,
-    /// The bridge each node's port is on.
+    /// The bridge each host's port is on.
     port_bridge: Vec<usize>,
 }
 
@@ -44,22 +47,25 @@ fn ip(args: &[&str]) -> Result<(), String> {
 }
 
 impl Lan {
-    /// Builds a LAN of `nodes` namespaces on one bridge, every link up, every node with
-    /// its address and a multicast route. On error, whatever was made is removed.
-    pub fn build(nodes: usize) -> Result<Lan, String> {
+    /// Builds a LAN with one namespace per host on one bridge (`namespace_of` gives each
+    /// node's host, numbered from 0), every link up, every host with its address and a
+    /// multicast route. On error, whatever was made is removed.
+    pub fn build(namespace_of: &[usize]) -> Result<Lan, String> {
         remove_stale();
+        let hosts = namespace_of.iter().max().map_or(0, |m| m + 1);
         let mut lan = Lan {
             prefix: format!("fl{}", std::process::id()),
-            nodes,
+            namespace_of: namespace_of.to_vec(),
+            hosts,
             made: Vec::new(),
             bridges: 0,
-            port_bridge: vec![0; nodes],
+            port_bridge: vec![0; hosts],
         };
         let sw = lan.switch();
         lan.add_namespace(&sw)?;
         lan.ensure_bridge(0)?;
-        for i in 0..nodes {
-            let ns = lan.namespace(i);
+        for i in 0..hosts {
+            let ns = lan.host_namespace(i);
             lan.add_namespace(&ns)?;
             let port = format!("p{i}");
             ip(&[
@@ -67,7 +73,7 @@ impl Lan {
                 "netns", &ns,
             ])?;
             ip(&["-n", &sw, "link", "set", &port, "master", "br0", "up"])?;
-            let addr = format!("{}/24", lan.address(i));
+            let addr = format!("{}/24", host_address(i));
             ip(&["-n", &ns, "addr", "add", &addr, "dev", "eth0"])?;
             ip(&["-n", &ns, "link", "set", "lo", "up"])?;
             ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
@@ -82,14 +88,40 @@ impl Lan {
         format!("{}sw", self.prefix)
     }
 
-    /// Node `i`'s namespace name.
-    pub fn namespace(&self, i: usize) -> String {
-        format!("{}n{i}", self.prefix)
+    /// Host `k`'s namespace name.
+    fn host_namespace(&self, k: usize) -> String {
+        format!("{}n{k}", self.prefix)
     }
 
-    /// Node `i`'s address.
+    /// Node `i`'s namespace name.
+    pub fn namespace(&self, i: usize) -> String {
+        self.host_namespace(self.namespace_of[i])
+    }
+
+    /// Node `i`'s address (its host's).
     pub fn address(&self, i: usize) -> Ipv4Addr {
-        Ipv4Addr::new(SUBNET[0], SUBNET[1], SUBNET[2], i as u8 + 1)
+        host_address(self.namespace_of[i])
+    }
+
+    /// Node `i`'s place among the nodes of its host (0 for the first), so that each gets a
+    /// port of its own.
+    pub fn slot(&self, i: usize) -> usize {
+        let host = self.namespace_of[i];
+        self.namespace_of[..i]
+            .iter()
+            .filter(|&&h| h == host)
+            .count()
+    }
+
+    /// The number of host namespaces.
+    pub fn namespaces(&self) -> usize {
+        self.hosts
+    }
+
+    /// Whether nodes may be put on bridges by `group` (a bridge per node): only when every
+    /// host's nodes are in one group, since a host has one port.
+    pub fn keeps_hosts_whole(&self, group: &[usize]) -> bool {
+        keeps_hosts_whole(&self.namespace_of, group)
     }
 
     /// The most nodes a LAN holds (one /24).
@@ -124,22 +156,18 @@ impl Lan {
         Ok(())
     }
 
-    /// Puts node `i`'s port on bridge `k`: nodes on different bridges cannot reach each
-    /// other at all, unicast or multicast, until their ports share a bridge again.
+    /// Puts node `i`'s host's port on bridge `k`: nodes on different bridges cannot reach
+    /// each other at all, unicast or multicast, until their ports share a bridge again.
     pub fn set_bridge(&mut self, i: usize, k: usize) -> Result<(), String> {
-        if self.port_bridge[i] == k {
+        let host = self.namespace_of[i];
+        if self.port_bridge[host] == k {
             return Ok(());
         }
         self.ensure_bridge(k)?;
-        let (sw, port, br) = (self.switch(), format!("p{i}"), format!("br{k}"));
+        let (sw, port, br) = (self.switch(), format!("p{host}"), format!("br{k}"));
         ip(&["-n", &sw, "link", "set", &port, "master", &br])?;
-        self.port_bridge[i] = k;
+        self.port_bridge[host] = k;
         Ok(())
-    }
-
-    /// The number of nodes.
-    pub fn nodes(&self) -> usize {
-        self.nodes
     }
 
     /// Removes every namespace this run made (links and bridges go with them).
@@ -150,6 +178,17 @@ impl Lan {
             }
         }
     }
+}
+
+/// Whether every host's nodes are in one group.
+fn keeps_hosts_whole(namespace_of: &[usize], group: &[usize]) -> bool {
+    (0..group.len())
+        .all(|i| (0..i).all(|j| namespace_of[i] != namespace_of[j] || group[i] == group[j]))
+}
+
+/// Host `k`'s address.
+fn host_address(k: usize) -> Ipv4Addr {
+    Ipv4Addr::new(SUBNET[0], SUBNET[1], SUBNET[2], k as u8 + 1)
 }
 
 impl Drop for Lan {
@@ -194,7 +233,16 @@ fn stale_owner(name: &str) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::stale_owner;
+    use super::{keeps_hosts_whole, stale_owner};
+
+    #[test]
+    fn bridges_cut_between_hosts_never_inside_one() {
+        // Nodes 0 and 1 on host 0, node 2 on host 1.
+        let hosts = [0, 0, 1];
+        assert!(keeps_hosts_whole(&hosts, &[0, 0, 1]));
+        assert!(keeps_hosts_whole(&hosts, &[0, 0, 0]));
+        assert!(!keeps_hosts_whole(&hosts, &[0, 1, 1]), "splits host 0");
+    }
 
     #[test]
     fn recognises_only_our_namespace_names() {

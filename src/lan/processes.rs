@@ -148,27 +148,33 @@ impl Processes {
     /// Stops every node: SIGINT (a node finishes its trace line and exits), then SIGKILL
     /// for any still running after a grace period.
     pub fn stop_all(&mut self) {
-        for child in self.children.iter().flatten() {
-            // SAFETY: signalling a child we started and have not yet waited for. A paused
-            // one is continued first, or it could not act on the SIGINT.
-            unsafe {
-                libc::kill(child.id() as libc::pid_t, libc::SIGCONT);
-                libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-            }
+        let mut live: Vec<&mut Child> = self.children.iter_mut().flatten().collect();
+        stop_children(&mut live, STOP_GRACE);
+        self.children.iter_mut().for_each(|slot| *slot = None);
+    }
+}
+
+/// Stops child processes together: SIGCONT (a paused one could not act otherwise) and SIGINT
+/// to each, so that each finishes its trace line and exits, then SIGKILL for any still
+/// running after `grace`; waits for them all.
+pub fn stop_children(children: &mut [&mut Child], grace: Duration) {
+    for child in children.iter() {
+        // SAFETY: signalling a child we started and have not yet waited for.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGCONT);
+            libc::kill(child.id() as libc::pid_t, libc::SIGINT);
         }
-        let deadline = Instant::now() + STOP_GRACE;
-        for slot in self.children.iter_mut() {
-            let Some(child) = slot else { continue };
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+    }
+    let deadline = Instant::now() + grace;
+    for child in children.iter_mut() {
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
             }
-            let _ = child.kill();
-            let _ = child.wait();
-            *slot = None;
+            std::thread::sleep(Duration::from_millis(20));
         }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

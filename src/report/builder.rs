@@ -152,6 +152,8 @@ pub struct TimelineBuilder {
     partition_since: Option<(f64, String)>,
     /// The loss fault in force: since when, and its rate.
     loss_since: Option<(f64, f64)>,
+    /// Network windows open (per-kind loss, delay, reordering): since when, and how many.
+    network_since: Option<(f64, u32)>,
     /// Sends whose deliveries would be drawn, by message id; at most [`SENDS_MAX`].
     sends: BTreeMap<u64, Sent>,
     /// A bit per hash of the ids in `sends` (and of some forgotten since): most deliveries
@@ -218,6 +220,7 @@ impl TimelineBuilder {
             down_since: vec![None; lanes],
             partition_since: None,
             loss_since: None,
+            network_since: None,
             sends: BTreeMap::new(),
             sent_filter: SentFilter::new(),
             cluster: Cluster::default(),
@@ -396,6 +399,20 @@ impl TimelineBuilder {
                     self.loss_since = Some((at, *rate));
                 }
             }
+            Ev::Network { windows } => {
+                if let Some((from_ms, open)) = self.network_since.take() {
+                    self.loss.push(Span {
+                        from_ms,
+                        to_ms: at,
+                        label: network_label(open),
+                    });
+                }
+                if *windows > 0 {
+                    self.network_since = Some((at, *windows));
+                }
+            }
+            Ev::Pause if lane < lanes => self.mark(seq, lane, at, MarkKind::Note, "paused"),
+            Ev::Resume if lane < lanes => self.mark(seq, lane, at, MarkKind::Note, "resumed"),
             _ => {}
         }
     }
@@ -533,6 +550,13 @@ impl TimelineBuilder {
                 label: loss_label(r),
             });
         }
+        if let Some((from_ms, open)) = self.network_since.take() {
+            self.loss.push(Span {
+                from_ms,
+                to_ms: end_ms,
+                label: network_label(open),
+            });
+        }
         let names = &self.names;
         let elections = summary
             .elections
@@ -604,6 +628,15 @@ impl TimelineBuilder {
             }),
             ..Timeline::default()
         }
+    }
+}
+
+/// "network window", "2 network windows".
+fn network_label(open: u32) -> String {
+    if open == 1 {
+        "network window".to_string()
+    } else {
+        format!("{open} network windows")
     }
 }
 
@@ -756,6 +789,33 @@ mod tests {
                 check(b);
             }
         }
+    }
+
+    #[test]
+    fn pauses_are_marked_and_network_windows_are_bands() {
+        let mut b = TimelineBuilder::new(summary(3, 0.0).nodes, KINDS, STATES);
+        b.observe(&rec(1_000_000, 1, Ev::Pause));
+        b.observe(&rec(2_000_000, 1, Ev::Resume));
+        b.observe(&rec(3_000_000, WORLD.0, Ev::Network { windows: 1 }));
+        b.observe(&rec(4_000_000, WORLD.0, Ev::Network { windows: 2 }));
+        b.observe(&rec(5_000_000, WORLD.0, Ev::Network { windows: 0 }));
+        b.observe(&rec(6_000_000, WORLD.0, Ev::Network { windows: 1 }));
+        let t = b.finish(&summary(3, 8_000.0));
+        let marks: Vec<(usize, f64, &str)> = (t.marks.iter())
+            .map(|m| (m.lane, m.at_ms, m.text.as_str()))
+            .collect();
+        assert_eq!(marks, vec![(1, 1_000.0, "paused"), (1, 2_000.0, "resumed")]);
+        let bands: Vec<(f64, f64, &str)> = (t.loss.iter())
+            .map(|s| (s.from_ms, s.to_ms, s.label.as_str()))
+            .collect();
+        assert_eq!(
+            bands,
+            vec![
+                (3_000.0, 4_000.0, "network window"),
+                (4_000.0, 5_000.0, "2 network windows"),
+                (6_000.0, 8_000.0, "network window"),
+            ]
+        );
     }
 
     #[test]

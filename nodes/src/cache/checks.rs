@@ -1,18 +1,21 @@
 //! The cache's checks: single writer or multiple readers at every instant, a linearizable
 //! history of every key (with the generic checker), no acknowledged put missing from the
-//! store, and a ring change that moves no more than its share of keys.
+//! store, a ring change that moves no more than its share of keys, and Raft's safety
+//! properties on the store's replicas.
 
 use std::collections::BTreeMap;
 
 use faultline_sim::check::linearizability::{
     check, Input, Model, Op as HOp, Output, Verdict as LVerdict,
 };
+use faultline_sim::check::Embedded;
 use faultline_sim::{Check, Ev, NodeId, Record, Verdict};
 
 use super::event::Event;
 use super::msg::{Answer, St};
 
-/// Every check of a run; `ring` only when the membership changes.
+/// Every check of a run (`ring` only when the membership changes), Raft's safety checks on
+/// the store's replicas among them.
 pub(crate) fn checks(ring: bool, moved_slack: u32) -> Vec<Box<dyn Check<Event> + Send>> {
     let mut out: Vec<Box<dyn Check<Event> + Send>> = vec![
         Box::new(SingleWriter::default()),
@@ -22,6 +25,17 @@ pub(crate) fn checks(ring: bool, moved_slack: u32) -> Vec<Box<dyn Check<Event> +
     if ring {
         out.push(Box::new(RingMoves::new(moved_slack)));
     }
+    // The store is a Raft group: its replicas are judged by Raft's own safety checks.
+    fn raft_event(e: &Event) -> Option<&crate::raft::Event> {
+        match e {
+            Event::Raft(e) => Some(e),
+            _ => None,
+        }
+    }
+    out.extend(
+        (crate::raft::safety_checks().into_iter())
+            .map(|c| Box::new(Embedded::new(c, raft_event)) as Box<dyn Check<Event> + Send>),
+    );
     out
 }
 

@@ -33,6 +33,8 @@ pub(crate) struct Details {
     changes: BTreeMap<u32, u64>,
     /// The coherence protocol's name.
     coherence: &'static str,
+    /// What the timeline draws.
+    chart: super::chart::CacheChart,
 }
 
 impl Details {
@@ -46,6 +48,7 @@ impl Details {
 
 impl Facts<Event> for Details {
     fn observe(&mut self, rec: &Record<Event>) {
+        self.chart.observe(rec);
         let Ev::Proto { event } = &rec.ev else {
             if matches!(rec.ev, Ev::Crash) {
                 self.state.retain(|(n, _), _| *n != rec.node);
@@ -116,6 +119,6 @@ impl Facts<Event> for Details {
     }
 
     fn chart(&self) -> Chart {
-        Chart::default()
+        self.chart.chart()
     }
 }

@@ -6,6 +6,7 @@
 
 mod bugs;
 mod cache_node;
+mod chart;
 mod checks;
 mod client;
 mod config;

@@ -1,22 +1,26 @@
 //! What a run of the overlay tells its summary and timeline: requests answered by outcome,
-//! refusals, latency quantiles, the leader's queue over time and its peak.
+//! refusals, latency quantiles, the leader's queue over time and its peak; on the timeline
+//! each request hop by hop (a bar on every process that holds it until its answer) and each
+//! refusal as a tick.
 
 use std::collections::BTreeMap;
 
-use faultline_sim::protocol::chart::{ClientOp, OpOutcome, Progress};
+use faultline_sim::protocol::chart::{BarBook, ClientOp, Hue, OpOutcome, Progress, Tick};
 use faultline_sim::protocol::facts::Facts;
 use faultline_sim::{Chart, Ev, NodeId, Record};
 use serde_json::json;
 
 use super::event::Event;
 use super::metrics::quantile;
-use super::msg::Outcome;
+use super::msg::{Key, Outcome};
 
 /// Points of the queue line kept for the timeline; past it the line stops (the summary
 /// still has the peak).
 const QUEUE_POINTS_MAX: usize = 20_000;
 /// Client operations kept for the timeline.
 const OPS_MAX: usize = 20_000;
+/// Hops kept as bars for the timeline (the report draws a sample of them).
+const HELD_MAX: usize = 20_000;
 
 /// The overlay's facts about one run.
 #[derive(Default)]
@@ -47,6 +51,12 @@ pub struct OverlayFacts {
     metrics_seen: u64,
     /// Client operations for the timeline.
     ops: Vec<ClientOp>,
+    /// Each request on every process holding it, from its hop there to its answer.
+    held: BarBook<(Key, NodeId)>,
+    /// The processes holding each request still open.
+    holders: BTreeMap<Key, Vec<NodeId>>,
+    /// Refusals (busy, hop refused), on the refusing process's lane.
+    refusals: Vec<Tick>,
 }
 
 impl OverlayFacts {
@@ -58,6 +68,16 @@ impl OverlayFacts {
         }
     }
 
+    fn refused(&mut self, rec: &Record<Event>) {
+        if self.refusals.len() < OPS_MAX {
+            self.refusals.push(Tick {
+                node: rec.node,
+                at_us: rec.t,
+                hue: Hue::Refused,
+            });
+        }
+    }
+
     fn queue_at(&mut self, t: u64, len: u32) {
         self.queue_peak = self.queue_peak.max(len);
         if self.queue.len() < QUEUE_POINTS_MAX {
@@ -66,6 +86,10 @@ impl OverlayFacts {
     }
 
     fn op(&mut self, node: NodeId, seq: u64, t: u64, outcome: OpOutcome) {
+        let key = Key { client: node, seq };
+        for holder in self.holders.remove(&key).unwrap_or_default() {
+            self.held.close(&(key, holder), t);
+        }
         let invoked_us = self.issued_at.remove(&(node, seq));
         if self.ops.len() < OPS_MAX {
             self.ops.push(ClientOp {
@@ -115,10 +139,23 @@ impl Facts<Event> for OverlayFacts {
             }
             Event::LateAnswer { .. } => self.late_answers += 1,
             Event::Queued { len, .. } | Event::Dequeued { len, .. } => self.queue_at(rec.t, *len),
-            Event::Hop { .. } => self.hops += 1,
-            Event::HopRefused { .. } => self.hop_refusals += 1,
+            Event::Hop { key, .. } => {
+                self.hops += 1;
+                if self.held.len() < HELD_MAX {
+                    let row = (key.seq % 3) as u8;
+                    let text = format!("{}", key.seq);
+                    self.held
+                        .open((*key, rec.node), rec.node, row, rec.t, text, Hue::Work);
+                    self.holders.entry(*key).or_default().push(rec.node);
+                }
+            }
+            Event::HopRefused { .. } => {
+                self.hop_refusals += 1;
+                self.refused(rec);
+            }
             Event::MetricsSeen { .. } => self.metrics_seen += 1,
-            Event::Busy { .. } | Event::Conflict { .. } => {}
+            Event::Busy { .. } => self.refused(rec),
+            Event::Conflict { .. } => {}
         }
     }
 
@@ -166,6 +203,9 @@ impl Facts<Event> for OverlayFacts {
                 points: self.queue.clone(),
             }),
             ops: self.ops.clone(),
+            bars: self.held.bars(),
+            ticks: self.refusals.clone(),
+            pins: Vec::new(),
         }
     }
 }

@@ -155,6 +155,9 @@ impl Protocol for Overlay {
         )
     }
 
+    fn host(&self, id: NodeId) -> Option<String> {
+        self.topo.hosts.get(id.0 as usize).cloned().flatten()
+    }
     fn facts(&self) -> Box<dyn Facts<Event>> {
         Box::new(OverlayFacts::new(self.topo.leader))
     }

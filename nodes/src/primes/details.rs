@@ -1,7 +1,8 @@
 //! What a farm run comes to, for the summary and the timeline: tasks reassigned, primes
-//! found, time to finish, snapshots taken, file-server failovers.
+//! found, time to finish, snapshots taken, file-server failovers; on the timeline each task
+//! as a bar on the worker holding it, requeues and snapshots marked.
 
-use faultline_sim::protocol::chart::{Chart, Progress, Tenure};
+use faultline_sim::protocol::chart::{BarBook, Chart, Hue, Pin, Progress, Tenure, Tick};
 use faultline_sim::protocol::facts::Facts;
 use faultline_sim::{Ev, Record};
 use serde_json::json;
@@ -31,22 +32,54 @@ pub(crate) struct Details {
     breaks: u64,
     /// (µs, tasks counted) at each count.
     progress: Vec<(u64, u64)>,
+    /// Each task on the worker holding it, from assignment to its count or requeue.
+    tasks_held: BarBook<u64>,
+    /// Requeues (on the dead worker's lane) and callbacks (on the client's).
+    ticks: Vec<Tick>,
+    /// Snapshots and requeues, labelled on the coordinator's lane.
+    pins: Vec<Pin>,
 }
 
 impl Facts<Event> for Details {
     fn observe(&mut self, rec: &Record<Event>) {
         let Ev::Proto { event } = &rec.ev else { return };
+        let pin = |text: String| Pin {
+            node: rec.node,
+            at_us: rec.t,
+            text,
+        };
         match event {
             Event::Loaded { tasks } => self.tasks = *tasks,
-            Event::Counted { primes, .. } => {
+            Event::Assigned { task, worker } => {
+                let text = format!("t{task}");
+                self.tasks_held
+                    .open(*task, *worker, 0, rec.t, text, Hue::Work);
+            }
+            Event::Counted { task, primes } => {
                 self.counted += 1;
                 self.primes += primes.len() as u64;
                 self.progress.push((rec.t, self.counted));
+                self.tasks_held.close(task, rec.t);
             }
-            Event::Requeued { .. } => self.reassigned += 1,
+            Event::Requeued { task, worker } => {
+                self.reassigned += 1;
+                self.tasks_held.close(task, rec.t);
+                self.ticks.push(Tick {
+                    node: *worker,
+                    at_us: rec.t,
+                    hue: Hue::Reassigned,
+                });
+                self.pins.push(pin(format!("t{task} requeued")));
+            }
             Event::Finished { .. } => self.finished_us = self.finished_us.or(Some(rec.t)),
-            Event::Snapshot { .. } => self.snapshots += 1,
-            Event::SnapshotAbandoned { .. } => self.abandoned += 1,
+            Event::Snapshot { .. } => {
+                self.snapshots += 1;
+                self.pins.push(pin(format!("snapshot {}", self.snapshots)));
+            }
+            Event::SnapshotAbandoned { .. } => {
+                self.abandoned += 1;
+                self.pins.push(pin("snapshot abandoned".to_string()));
+            }
             Event::Primary { epoch } => {
                 if let Some(last) = self.primaries.last_mut() {
                     last.to_us = last.to_us.or(Some(rec.t));
@@ -58,7 +91,14 @@ impl Facts<Event> for Details {
                     to_us: None,
                 });
             }
-            Event::CacheBroken { .. } => self.breaks += 1,
+            Event::CacheBroken { .. } => {
+                self.breaks += 1;
+                self.ticks.push(Tick {
+                    node: rec.node,
+                    at_us: rec.t,
+                    hue: Hue::Invalidated,
+                });
+            }
             _ => {}
         }
     }
@@ -93,6 +133,9 @@ impl Facts<Event> for Details {
                 points: self.progress.clone(),
             }),
             ops: Vec::new(),
+            bars: self.tasks_held.bars(),
+            ticks: self.ticks.clone(),
+            pins: self.pins.clone(),
         }
     }
 }

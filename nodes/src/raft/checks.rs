@@ -49,6 +49,18 @@ impl Default for ChecksConfig {
     }
 }
 
+/// The five safety properties of Figure 3 of the Raft paper, for a protocol that embeds
+/// Raft replicas and judges them beside its own checks.
+pub fn safety_checks() -> Vec<Box<dyn Check<Event> + Send>> {
+    vec![
+        Box::new(ElectionSafety::default()),
+        Box::new(LeaderAppendOnly::default()),
+        Box::new(LogMatching::default()),
+        Box::new(LeaderCompleteness::default()),
+        Box::new(StateMachineSafety::default()),
+    ]
+}
+
 /// Every check, for a run with these servers and clients and this lock lease.
 pub fn checks(
     servers: &[NodeId],

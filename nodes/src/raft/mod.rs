@@ -52,7 +52,7 @@ mod harness_tests;
 mod tests;
 
 pub use bugs::Bugs;
-pub use checks::{checks, ChecksConfig};
+pub use checks::{checks, safety_checks, ChecksConfig};
 pub use client::{Client, ClientTimer};
 pub use config::{
     Mix, RaftConfig, Workload, ENTRIES_PER_APPEND_MAX, LOG_ENTRIES_MAX, NAME_BYTES_MAX,

@@ -27,10 +27,13 @@ pub struct TspFacts {
     activations: u64,
     /// Critical sections entered.
     critical_sections: u64,
+    /// What the timeline draws.
+    chart: super::chart::TspChart,
 }
 
 impl Facts<Event> for TspFacts {
     fn observe(&mut self, rec: &Record<Event>) {
+        self.chart.observe(rec);
         let Ev::Proto { event } = &rec.ev else { return };
         match event {
             Event::Searched { nodes, busy_us, .. } => {
@@ -87,7 +90,7 @@ impl Facts<Event> for TspFacts {
     }
 
     fn chart(&self) -> Chart {
-        Chart::default()
+        self.chart.chart()
     }
 }
 

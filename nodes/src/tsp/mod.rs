@@ -10,6 +10,7 @@
 //! `docs/tsp.md`.
 
 mod bugs;
+mod chart;
 mod checks;
 mod client;
 mod config;

@@ -405,6 +405,7 @@ pub fn legend_group(t: &Timeline) -> Option<Group> {
             entries.push((Swatch::Tick(op_colour(outcome)), text.to_string()));
         }
     }
+    entries.extend(super::work_layer::legend_entries(t));
     (!entries.is_empty()).then_some(Group {
         title: "protocol",
         entries,

@@ -409,6 +409,19 @@ fn degenerate_inputs_do_not_panic() {
             lane: 42,
             at_ms: 1.0,
         }],
+        work: vec![crate::model::WorkBar {
+            lane: 0,
+            row: 200,
+            from_ms: f64::INFINITY,
+            to_ms: -5.0,
+            text: "<&>".into(),
+            hue: crate::model::Hue::Work,
+        }],
+        ticks: vec![crate::model::Tick {
+            lane: usize::MAX,
+            at_ms: f64::NAN,
+            hue: crate::model::Hue::Refused,
+        }],
     };
     assert_well_formed(&render_timeline(&garbage));
 

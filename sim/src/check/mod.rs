@@ -1,6 +1,7 @@
 //! The checkers framework: invariants judged as the trace grows, liveness at the end.
 
 pub mod causality;
+pub mod embedded;
 pub mod exactly_once;
 pub mod expect;
 mod fact;
@@ -14,6 +15,7 @@ use crate::node::NodeId;
 use crate::trace::{Ev, Record};
 
 pub use causality::{Causality, Stamp, StampKind};
+pub use embedded::Embedded;
 pub use exactly_once::{ExactlyOnce, TaskFact};
 pub use expect::Expectation;
 pub use fact::Fact;

@@ -148,6 +148,12 @@ pub trait Protocol: Send + Sync + Sized + 'static {
     fn view_file(&self, _id: NodeId) -> Option<ViewFile> {
         None
     }
+    /// The host node `id` runs on, when the protocol's configuration places nodes on hosts
+    /// (a topology file's `host`). `faultline lan` gives each host one namespace shared by
+    /// its nodes; a node without a host gets one of its own. None by default.
+    fn host(&self, _id: NodeId) -> Option<String> {
+        None
+    }
 }
 
 /// A file a real node keeps in its folder, rendered from its durable state: rewritten

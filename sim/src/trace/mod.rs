@@ -139,6 +139,89 @@ impl<E> Ev<E> {
     }
 }
 
+impl<E> Ev<E> {
+    /// This record for a trace of another event type: the runtime's events as they are, a
+    /// protocol event through `pick` (None: it has no counterpart there). Lets a protocol
+    /// that embeds another judge the embedded one with that one's checks.
+    pub fn embedded<F>(&self, pick: impl FnOnce(&E) -> Option<F>) -> Option<Ev<F>> {
+        Some(match self {
+            Ev::Proto { event } => Ev::Proto {
+                event: pick(event)?,
+            },
+            Ev::Send { to, id, label } => Ev::Send {
+                to: *to,
+                id: *id,
+                label: label.clone(),
+            },
+            Ev::Deliver { from, id, label } => Ev::Deliver {
+                from: *from,
+                id: *id,
+                label: label.clone(),
+            },
+            Ev::Drop {
+                from,
+                to,
+                id,
+                label,
+                reason,
+            } => Ev::Drop {
+                from: *from,
+                to: *to,
+                id: *id,
+                label: label.clone(),
+                reason: *reason,
+            },
+            Ev::Corrupt { bytes } => Ev::Corrupt { bytes: *bytes },
+            Ev::Timer { timer } => Ev::Timer { timer: *timer },
+            Ev::Crash => Ev::Crash,
+            Ev::Restart => Ev::Restart,
+            Ev::Partition { links } => Ev::Partition {
+                links: links.clone(),
+            },
+            Ev::Heal { links } => Ev::Heal {
+                links: links.clone(),
+            },
+            Ev::Loss { rate } => Ev::Loss { rate: *rate },
+            Ev::Role { role } => Ev::Role { role: role.clone() },
+            Ev::ElectionStarted => Ev::ElectionStarted,
+            Ev::Leader { leader } => Ev::Leader { leader: *leader },
+            Ev::Byzantine { byzantine } => Ev::Byzantine {
+                byzantine: *byzantine,
+            },
+            Ev::Lie { how, id } => Ev::Lie { how: *how, id: *id },
+            Ev::StreamOpen {
+                stream,
+                peer,
+                outgoing,
+            } => Ev::StreamOpen {
+                stream: *stream,
+                peer: *peer,
+                outgoing: *outgoing,
+            },
+            Ev::StreamClose {
+                stream,
+                peer,
+                reason,
+            } => Ev::StreamClose {
+                stream: *stream,
+                peer: *peer,
+                reason: *reason,
+            },
+            Ev::Resolved { fault, groups } => Ev::Resolved {
+                fault: *fault,
+                groups: groups.clone(),
+            },
+            Ev::Skipped { fault, reason } => Ev::Skipped {
+                fault: *fault,
+                reason: reason.clone(),
+            },
+            Ev::Network { windows } => Ev::Network { windows: *windows },
+            Ev::Pause => Ev::Pause,
+            Ev::Resume => Ev::Resume,
+        })
+    }
+}
+
 impl<E> From<Note<E>> for Ev<E> {
     /// The record of what a node reported.
     fn from(note: Note<E>) -> Self {
