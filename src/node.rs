@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use faultline_sim::real::process::{run_process, ProcessFiles};
+use faultline_sim::real::process::{log_line_of, run_process, ProcessFiles};
 use faultline_sim::runtime::transport::AddressBook;
 use faultline_sim::{Header, NodeId, Protocol};
 
@@ -76,6 +76,8 @@ pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), crate::erro
         byzantine: None,
         drop_rules: req.drop_rules.clone(),
         skew_ms: cluster.file.nodes[me.0 as usize].skew_ms,
+        view: proto.view_file(me).map(|v| (req.dir.join(v.name), v)),
+        log: Some(log_line_of::<P>()),
     };
     let header = Header {
         faultline: VERSION.to_string(),
@@ -97,6 +99,9 @@ pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), crate::erro
         book.kind,
         files.trace.display()
     );
+    if let Some((path, _)) = &files.view {
+        eprintln!("faultline node: {id} keeps {}", path.display());
+    }
     runtime.block_on(run_process(Arc::new(proto), me, book, header, files))?;
     Ok(())
 }

@@ -52,6 +52,11 @@ struct Running {
 /// user with every server still up or done, 1 when a node failed on its own).
 pub fn start_command(registry: &Registry, req: &StartRequest) -> Result<i32, crate::error::Error> {
     let cluster = Cluster::load(&req.config, registry)?;
+    // The protocol's sections (settings, workload, a primes farm's dataset folder) are
+    // checked once here: a mistake is one error naming its line, not every node failing.
+    registry
+        .find(&cluster.file.protocol, &cluster.source(), "protocol")?
+        .validate(&cluster.setup(), &cluster.source())?;
     for name in &req.only {
         cluster.id(name)?;
     }

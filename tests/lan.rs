@@ -365,3 +365,96 @@ fn bad_hosts_files_and_scenarios_are_refused_with_file_line_and_field() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The primes farm on the private LAN, 4 s: a worker is killed mid-task and the primary file
+/// server right after; the farm still writes every prime of its datasets once.
+const PRIMES_SCENARIO: &str = r#"
+name = "lan-primes"
+protocol = "primes"
+duration_ms = 4000
+
+[nodes]
+file_servers = 3
+coordinators = 1
+workers = 3
+
+[config]
+# 0.2 s a task: the farm is still at work when the faults come.
+test_us_per_number = 4000
+
+[workload]
+task_numbers = 50
+[[workload.datasets]]
+name = "small"
+count = 400
+max = 1000000
+seed = 3
+[[workload.datasets]]
+name = "near-2-64"
+count = 200
+min = "18446744073709000000"
+max = "18446744073709551615"
+seed = 4
+
+[[faults]]
+kind = "crash"
+node = "w1"
+at_ms = 600
+
+[[faults]]
+kind = "crash"
+node = "f3"
+at_ms = 700
+"#;
+
+#[test]
+fn the_primes_farm_runs_on_a_private_lan_through_a_worker_and_a_primary_crash() {
+    use faultline_nodes::primes::primality::is_prime;
+    use faultline_nodes::primes::{generate, parse_output, OUTPUT_FILE};
+
+    if !is_root() {
+        println!("skipped: `faultline lan` needs root (network namespaces); run the suite as root");
+        return;
+    }
+    let dir = scratch("primes");
+    let scenario = dir.join("primes.toml");
+    std::fs::write(&scenario, PRIMES_SCENARIO).unwrap();
+    let report = dir.join("report");
+    let out = faultline(&[
+        "lan",
+        scenario.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("crash w1: SIGKILL"), "{log}");
+    assert!(log.contains("crash f3: SIGKILL"), "{log}");
+    assert!(log.contains("\nPASS  digest "), "{log}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("summary.json")).unwrap())
+            .unwrap();
+    let details = &summary["details"];
+    assert!(
+        details["tasks_reassigned"].as_u64() >= Some(1),
+        "w1's task was put back: {details}"
+    );
+    assert!(
+        details["file_server_primaries"].as_u64() >= Some(2),
+        "a backup took over from f3: {details}"
+    );
+
+    // The coordinator's primes.txt, beside its trace, is the sequential answer.
+    let mut expected: Vec<u64> = generate(400, 1, 1_000_000, 3)
+        .into_iter()
+        .chain(generate(200, 18446744073709000000, u64::MAX, 4))
+        .filter(|n| is_prime(*n))
+        .collect();
+    expected.sort_unstable();
+    expected.dedup();
+    assert!(expected.iter().any(|p| *p > 18446744073709000000));
+    let written =
+        std::fs::read_to_string(report.join("nodes").join(OUTPUT_FILE)).expect("primes.txt");
+    assert_eq!(parse_output(&written).unwrap(), expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}

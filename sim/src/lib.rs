@@ -37,7 +37,9 @@ pub use node::{
     ProtoEvent, Timer, TimerId,
 };
 pub use protocol::chart::Chart;
-pub use protocol::{Bug, Protocol, Role, Setup, Tone, SERVERS_AND_CLIENTS, STANDARD_STATES};
+pub use protocol::{
+    Bug, Protocol, Role, Setup, Tone, ViewFile, SERVERS_AND_CLIENTS, STANDARD_STATES,
+};
 pub use rand_chacha::ChaCha8Rng;
 pub use scenario::{InputError, Scenario, Source};
 pub use trace::{DropReason, Ev, Header, Record, Trace, WORLD};

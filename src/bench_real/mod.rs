@@ -4,12 +4,21 @@
 //! [`bench_real_command`]; each starts its own processes, bounds its load, stops by itself
 //! and prints a table.
 
+mod primes;
 mod tsp;
+
+/// The protocols with a real bench.
+const BENCHED: &[&str] = &["primes", "tsp"];
 
 /// Runs the real bench of `protocol`; returns the exit code.
 pub fn bench_real_command(protocol: &str, quick: bool) -> Result<i32, crate::error::Error> {
     match protocol {
+        "primes" => primes::bench(quick),
         "tsp" => tsp::bench(quick),
-        _ => Err(format!("no real bench for protocol `{protocol}` (there is one for: tsp)").into()),
+        _ => Err(format!(
+            "no real bench for protocol `{protocol}` (there is one for: {})",
+            BENCHED.join(", ")
+        )
+        .into()),
     }
 }

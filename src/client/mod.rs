@@ -88,6 +88,8 @@ pub fn run_one_shot<P: Protocol>(
         byzantine: None,
         drop_rules: None,
         skew_ms: 0,
+        view: None,
+        log: None,
     };
     let header = Header {
         faultline: VERSION.to_string(),

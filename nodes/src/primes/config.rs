@@ -6,8 +6,8 @@ use serde::Deserialize;
 /// number, under the 60 KiB datagram bound).
 pub const DATASET_NUMBERS_MAX: usize = 4000;
 
-/// Datasets one run may name.
-pub const DATASETS_MAX: usize = 64;
+/// Datasets one run may name (parts of a large file included): 10^6 numbers in all.
+pub const DATASETS_MAX: usize = 256;
 
 /// Bytes in a dataset's name.
 pub const NAME_BYTES_MAX: usize = 64;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use faultline_sim::node::stream::{StreamEvent, StreamId};
-use faultline_sim::{Cx, Node, NodeId};
+use faultline_sim::{Cx, Durable, Node, NodeId};
 use serde::{Deserialize, Serialize};
 
 use super::config::{PrimesConfig, RESULTS_BUFFERED_MAX};
@@ -49,6 +49,15 @@ struct Progress {
     done: BTreeSet<u64>,
     /// The output: every prime found.
     output: BTreeSet<u64>,
+}
+
+/// The output a coordinator's durable store holds: every prime counted, in order; `None` if
+/// it holds no progress (a first start) or a damaged one.
+pub fn durable_output(durable: &Durable) -> Option<BTreeSet<u64>> {
+    let bytes = durable.entries.get(KEY_PROGRESS)?;
+    serde_json::from_slice::<Progress>(bytes)
+        .ok()
+        .map(|p| p.output)
 }
 
 /// A registered worker.

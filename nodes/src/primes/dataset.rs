@@ -134,10 +134,18 @@ fn resolve(scenario_file: &str, file: &str) -> PathBuf {
     .unwrap_or(beside)
 }
 
-/// Builds the datasets a scenario names; errors point at the field.
-pub fn load(specs: &[DatasetSpec], src: &Source) -> Result<Vec<Dataset>, InputError> {
-    if specs.is_empty() {
-        return Err(src.error("workload.datasets", "name at least one dataset"));
+/// Builds the datasets a scenario or cluster file names (`specs`, then every file of
+/// `folder`); errors point at the field.
+pub fn load(
+    specs: &[DatasetSpec],
+    folder: Option<&str>,
+    src: &Source,
+) -> Result<Vec<Dataset>, InputError> {
+    if specs.is_empty() && folder.is_none() {
+        return Err(src.error(
+            "workload.datasets",
+            "name at least one dataset (or a folder of them: workload.folder)",
+        ));
     }
     if specs.len() > DATASETS_MAX {
         return Err(src.error(
@@ -145,6 +153,96 @@ pub fn load(specs: &[DatasetSpec], src: &Source) -> Result<Vec<Dataset>, InputEr
             format!("at most {DATASETS_MAX} datasets"),
         ));
     }
+    let mut out = load_specs(specs, src)?;
+    if let Some(folder) = folder {
+        load_folder(folder, src, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The file names of a folder's datasets: its `.txt` files, by name.
+fn dataset_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".txt") && entry.file_type()?.is_file() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Adds a dataset for every `.txt` file of `folder` (relative to the scenario or cluster
+/// file), in name order, named by its file name. A file of more than
+/// [`DATASET_NUMBERS_MAX`] numbers is cut into parts of that many, named `name:0`,
+/// `name:1`..., since a file travels in one datagram. Errors name the file and its line.
+fn load_folder(folder: &str, src: &Source, out: &mut Vec<Dataset>) -> Result<(), InputError> {
+    const FIELD: &str = "workload.folder";
+    let dir = Path::new(src.file)
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(folder);
+    let names = dataset_files(&dir)
+        .map_err(|e| src.error(FIELD, format!("cannot read {}: {e}", dir.display())))?;
+    if names.is_empty() {
+        return Err(src.error(
+            FIELD,
+            format!("{} holds no dataset (.txt file)", dir.display()),
+        ));
+    }
+    for name in names {
+        let path = dir.join(&name);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| src.error(FIELD, format!("cannot read {}: {e}", path.display())))?;
+        let numbers =
+            parse(&text).map_err(|e| src.error(FIELD, format!("{}: {e}", path.display())))?;
+        if numbers.is_empty() {
+            return Err(src.error(FIELD, format!("{}: holds no number", path.display())));
+        }
+        let parts = numbers.len().div_ceil(DATASET_NUMBERS_MAX);
+        for (k, chunk) in numbers.chunks(DATASET_NUMBERS_MAX).enumerate() {
+            let part = if parts == 1 {
+                name.clone()
+            } else {
+                format!("{name}:{k}")
+            };
+            if part.len() > NAME_BYTES_MAX {
+                return Err(src.error(
+                    FIELD,
+                    format!(
+                        "{}: a name of at most {NAME_BYTES_MAX} bytes",
+                        path.display()
+                    ),
+                ));
+            }
+            if out.iter().any(|d| d.name == part) {
+                return Err(src.error(
+                    FIELD,
+                    format!(
+                        "{}: a dataset of this name is named already",
+                        path.display()
+                    ),
+                ));
+            }
+            out.push(Dataset {
+                name: part,
+                numbers: chunk.to_vec(),
+            });
+        }
+        if out.len() > DATASETS_MAX {
+            return Err(src.error(
+                FIELD,
+                format!("at most {DATASETS_MAX} datasets (of {DATASET_NUMBERS_MAX} numbers each) in all"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The datasets `specs` name.
+fn load_specs(specs: &[DatasetSpec], src: &Source) -> Result<Vec<Dataset>, InputError> {
     let mut out: Vec<Dataset> = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let at = |field: &str| format!("workload.datasets[{i}].{field}");
@@ -206,6 +304,71 @@ mod tests {
         let top = generate(50, u64::MAX - 100, u64::MAX, 1);
         assert!(top.iter().all(|n| *n >= u64::MAX - 100));
         assert_eq!(generate(3, 0, u64::MAX, 1).len(), 3);
+    }
+
+    /// A cluster file naming `folder = "data"` in a fresh folder holding `files`.
+    fn folder_with(test: &str, files: &[(&str, String)]) -> (PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!(
+            "faultline-primes-folder-{test}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join("data").join(name), text).unwrap();
+        }
+        let cluster = dir.join("cluster.toml");
+        let text = "protocol = \"primes\"\n\n[workload]\nfolder = \"data\"\n".to_string();
+        std::fs::write(&cluster, &text).unwrap();
+        (cluster, text)
+    }
+
+    #[test]
+    fn a_folder_gives_its_txt_files_in_name_order_and_cuts_big_ones_into_parts() {
+        let big: String = (1..=DATASET_NUMBERS_MAX as u64 + 5)
+            .map(|n| format!("{n}\n"))
+            .collect();
+        let (cluster, text) = folder_with(
+            "ok",
+            &[
+                ("b.txt", "18446744073709551557\n# near 2^64\n".into()),
+                ("a.txt", big),
+                ("notes.md", "not a dataset".into()),
+            ],
+        );
+        let file = cluster.display().to_string();
+        let src = Source {
+            file: &file,
+            text: &text,
+        };
+        let sets = load(&[], Some("data"), &src).unwrap();
+        let names: Vec<&str> = sets.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["a.txt:0", "a.txt:1", "b.txt"]);
+        assert_eq!(sets[0].numbers.len(), DATASET_NUMBERS_MAX);
+        assert_eq!(sets[1].numbers, (4001..=4005).collect::<Vec<u64>>());
+        assert_eq!(sets[2].numbers, [18446744073709551557]);
+        let _ = std::fs::remove_dir_all(cluster.parent().unwrap());
+    }
+
+    #[test]
+    fn a_bad_folder_or_line_is_named_with_the_field() {
+        let (cluster, text) = folder_with("bad", &[("x.txt", "7\n18446744073709551616\n".into())]);
+        let file = cluster.display().to_string();
+        let src = Source {
+            file: &file,
+            text: &text,
+        };
+        let err = load(&[], Some("data"), &src).unwrap_err().to_string();
+        assert!(err.contains("workload.folder"), "{err}");
+        assert!(err.contains("x.txt: line 2"), "{err}");
+        let err = load(&[], Some("nowhere"), &src).unwrap_err().to_string();
+        assert!(err.contains("cannot read"), "{err}");
+        std::fs::remove_file(cluster.parent().unwrap().join("data/x.txt")).unwrap();
+        let err = load(&[], Some("data"), &src).unwrap_err().to_string();
+        assert!(err.contains("holds no dataset"), "{err}");
+        let err = load(&[], None, &src).unwrap_err().to_string();
+        assert!(err.contains("workload.datasets"), "{err}");
+        let _ = std::fs::remove_dir_all(cluster.parent().unwrap());
     }
 
     #[test]

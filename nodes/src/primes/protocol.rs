@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use faultline_sim::protocol::facts::Facts;
 use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::{BoxNode, Check, NodeId, Protocol, Role, Setup, Tone};
+use faultline_sim::{BoxNode, Check, NodeId, Protocol, Role, Setup, Tone, ViewFile};
 use serde::Deserialize;
 
 use super::bugs::Bugs;
@@ -17,6 +17,7 @@ use super::details::Details;
 use super::event::Event;
 use super::file_server::FileServer;
 use super::msg::{Msg, Task};
+use super::output;
 use super::primality::is_prime;
 use super::worker::Worker;
 
@@ -25,7 +26,12 @@ use super::worker::Worker;
 #[serde(deny_unknown_fields)]
 pub struct Workload {
     /// The datasets, loaded in order.
+    #[serde(default)]
     pub datasets: Vec<DatasetSpec>,
+    /// A folder (relative to the scenario or cluster file) whose `.txt` files are datasets
+    /// too, loaded after `datasets`, in name order.
+    #[serde(default)]
+    pub folder: Option<String>,
     /// Numbers per task.
     #[serde(default = "default_task_numbers")]
     pub task_numbers: u32,
@@ -138,7 +144,7 @@ impl Protocol for Primes {
             return Err(src.error("workload.task_numbers", "must be at least 1"));
         }
         let bugs = Bugs::from_names(&setup.bugs).map_err(|e| src.error("bugs", e))?;
-        let datasets = dataset::load(&workload.datasets, src)?;
+        let datasets = dataset::load(&workload.datasets, workload.folder.as_deref(), src)?;
         let tasks = tasks_of(&datasets, workload.task_numbers);
         let expected: BTreeSet<u64> = datasets
             .iter()
@@ -198,5 +204,30 @@ impl Protocol for Primes {
 
     fn facts(&self) -> Box<dyn Facts<Event>> {
         Box::new(Details::default())
+    }
+
+    fn view_file(&self, id: NodeId) -> Option<ViewFile> {
+        (self.setup.role_of(id) == "coordinator").then_some(output::VIEW)
+    }
+
+    fn log_line(event: &Event) -> Option<String> {
+        match event {
+            Event::Loaded { tasks } => Some(format!("datasets loaded: {tasks} tasks")),
+            Event::Restored { done, primes } if *done > 0 => Some(format!(
+                "restarted with {done} tasks done and {primes} primes in the output"
+            )),
+            Event::Requeued { task, worker } => Some(format!(
+                "worker {worker} is gone: task {task} back at the front of the queue"
+            )),
+            Event::Counted { task, primes } => {
+                Some(format!("task {task} counted: {} new primes", primes.len()))
+            }
+            Event::Finished { primes } => Some(format!(
+                "farm finished: every task counted, {primes} primes in {}",
+                output::OUTPUT_FILE
+            )),
+            Event::Primary { epoch } => Some(format!("primary file server (epoch {epoch})")),
+            _ => None,
+        }
     }
 }

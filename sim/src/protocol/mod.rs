@@ -8,7 +8,7 @@ pub mod facts;
 pub mod planted;
 
 use crate::check::{Check, Fact};
-use crate::node::{BoxNode, Message, NodeId, ProtoEvent};
+use crate::node::{BoxNode, Durable, Message, NodeId, ProtoEvent};
 use crate::protocol::facts::{Facts, NoFacts};
 use crate::runtime::transport::TransportKind;
 use crate::scenario::{InputError, Source};
@@ -137,12 +137,35 @@ pub trait Protocol: Send + Sync + Sized + 'static {
     fn history(&self) -> Option<Box<dyn facts::History<Self::Event>>> {
         None
     }
+    /// What a real node prints to its log (standard error) when it reports `event`, for
+    /// the few events people watching a real run want to see (a farm that finished). None by
+    /// default: the trace has everything.
+    fn log_line(_event: &Self::Event) -> Option<String> {
+        None
+    }
+    /// A file a real node of this protocol keeps in its folder as a view of its durable
+    /// state, for people and tools (the primes farm's `primes.txt`). None by default.
+    fn view_file(&self, _id: NodeId) -> Option<ViewFile> {
+        None
+    }
     /// The host node `id` runs on, when the protocol's configuration places nodes on hosts
     /// (a topology file's `host`). `faultline lan` gives each host one namespace shared by
     /// its nodes; a node without a host gets one of its own. None by default.
     fn host(&self, _id: NodeId) -> Option<String> {
         None
     }
+}
+
+/// A file a real node keeps in its folder, rendered from its durable state: rewritten
+/// atomically after every callback that wrote durable state (once that state is on disk),
+/// and at start, so it never says less than the durable state acknowledged, even after a
+/// SIGKILL.
+#[derive(Clone, Copy, Debug)]
+pub struct ViewFile {
+    /// Its name in the node's folder ("primes.txt").
+    pub name: &'static str,
+    /// Its bytes from the durable state; None leaves the file as it is (nothing to say yet).
+    pub render: fn(&Durable) -> Option<Vec<u8>>,
 }
 
 /// How a timeline draws a state role.

@@ -16,7 +16,7 @@ use crate::faults::byzantine::Byzantine;
 use crate::faults::drop_rules::DropRules;
 use crate::faults::nemesis::{Arrival, Nemesis};
 use crate::node::{Durable, NodeId, ProtoEvent};
-use crate::protocol::Protocol;
+use crate::protocol::{Protocol, ViewFile};
 use crate::real::journal::{self, Journal, Recovery};
 use crate::runtime::auth::Keyring;
 use crate::runtime::driver::{self, Host};
@@ -44,6 +44,22 @@ struct ProcessHost {
     byzantine: Option<Byzantine>,
     /// Its clock's offset (a real clock's drift is its own: none is added).
     skew_ms: i64,
+    /// The file kept as a view of the durable state, and where.
+    view: Option<(PathBuf, ViewFile)>,
+    /// A hash of the view's bytes as last written: a commit that leaves them as they are
+    /// (a durable write the view does not show) does not rewrite the file.
+    view_written: Mutex<Option<u64>>,
+    /// What to print to the log for an event.
+    log: Option<LogLine>,
+}
+
+/// What a real node prints to its log for a protocol event (its type erased):
+/// [`Protocol::log_line`].
+pub type LogLine = Arc<dyn Fn(&dyn std::any::Any) -> Option<String> + Send + Sync>;
+
+/// The [`LogLine`] of protocol `P`.
+pub fn log_line_of<P: Protocol>() -> LogLine {
+    Arc::new(|event: &dyn std::any::Any| event.downcast_ref::<P::Event>().and_then(P::log_line))
 }
 
 impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
@@ -54,6 +70,7 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
     }
 
     fn record(&self, node: NodeId, ev: Ev<E>) {
+        self.log(&ev);
         let Some(line) = self.line(node, ev) else {
             return;
         };
@@ -86,7 +103,10 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
     fn commit(&self, node: NodeId, durable: &Durable, records: Vec<Ev<E>>) {
         let lines = records
             .into_iter()
-            .filter_map(|ev| self.line(node, ev))
+            .filter_map(|ev| {
+                self.log(&ev);
+                self.line(node, ev)
+            })
             .collect();
         // Held throughout, so that no other line lands between the journal's offset and it.
         let mut file = self.trace.lock().unwrap_or_else(|p| p.into_inner());
@@ -95,6 +115,8 @@ impl<E: ProtoEvent + Send> Host<E> for ProcessHost {
         let journal = Journal { trace_len, lines };
         self.write_durable(durable, &journal);
         let _ = file.write_all(&journal.bytes());
+        drop(file);
+        self.write_view(durable);
     }
 
     fn next_msg_id(&self, node: NodeId) -> u64 {
@@ -123,6 +145,43 @@ impl ProcessHost {
         String::from_utf8(line).ok()
     }
 
+    /// Prints `ev` to the log if the protocol wants it there, with the UTC time of day.
+    fn log<E: ProtoEvent>(&self, ev: &Ev<E>) {
+        let (Some(log), Ev::Proto { event }) = (&self.log, ev) else {
+            return;
+        };
+        if let Some(text) = log(event) {
+            let ms = (self.unix_start_us + self.start.elapsed().as_micros() as u64) / 1000;
+            let (h, m, s) = (ms / 3_600_000 % 24, ms / 60_000 % 60, ms / 1000 % 60);
+            eprintln!("{h:02}:{m:02}:{s:02}.{:03} {text}", ms % 1000);
+        }
+    }
+
+    /// Brings the view file up to `durable`, atomically (tmp, fsync, rename): a reader sees
+    /// the old file or the new, never half. A failure is reported, and the node goes on.
+    fn write_view(&self, durable: &Durable) {
+        let Some((path, view)) = &self.view else {
+            return;
+        };
+        let Some(bytes) = (view.render)(durable) else {
+            return;
+        };
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut h);
+            h.finish()
+        };
+        let mut written = self.view_written.lock().unwrap_or_else(|p| p.into_inner());
+        if *written == Some(hash) {
+            return;
+        }
+        match write_atomically(path, &bytes) {
+            Ok(()) => *written = Some(hash),
+            Err(e) => eprintln!("faultline: cannot write {}: {e}", path.display()),
+        }
+    }
+
     /// Writes the durable file; a failure is reported, and the node goes on.
     fn write_durable(&self, durable: &Durable, journal: &Journal) {
         if let Err(e) = journal::write(&self.durable_path, durable, journal) {
@@ -132,6 +191,15 @@ impl ProcessHost {
             );
         }
     }
+}
+
+/// Writes `bytes` to `path` through a fsynced temporary file renamed into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_data()?;
+    std::fs::rename(tmp, path)
 }
 
 /// Reads the durable file; a damaged one is reported and read as empty.
@@ -160,6 +228,10 @@ pub struct ProcessFiles {
     /// How far ahead (negative: behind) the node's clock reads, in milliseconds: what
     /// `Cx::now` shows it, for clock-skew experiments; the trace keeps the true time.
     pub skew_ms: i64,
+    /// A file to keep as a view of the durable state ([`Protocol::view_file`]), and where.
+    pub view: Option<(PathBuf, ViewFile)>,
+    /// What to print to the log for an event ([`log_line_of`]).
+    pub log: Option<LogLine>,
 }
 
 /// How often a node looks at its drop-rules file: a fault takes effect within this.
@@ -239,7 +311,12 @@ fn start_host<E: ProtoEvent + Send>(
         stop: AtomicBool::new(false),
         byzantine: files.byzantine,
         skew_ms: files.skew_ms,
+        view: files.view.clone(),
+        view_written: Mutex::new(None),
+        log: files.log.clone(),
     });
+    // A kill between the durable file and the view left the view behind: catch it up.
+    host.write_view(&durable);
     if restarted {
         Host::<E>::record(&*host, me, Ev::Restart);
     } else {
@@ -301,6 +378,8 @@ mod tests {
             byzantine: None,
             drop_rules: None,
             skew_ms: 0,
+            view: None,
+            log: None,
         }
     }
 
