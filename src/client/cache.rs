@@ -34,11 +34,13 @@ fn parse(words: &[String]) -> Result<(CacheOp, Option<String>), String> {
             CacheOp::Put(key(k)?, value)
         }
         ["cache", "invalidate", k] => CacheOp::Invalidate(key(k)?),
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "cannot read `{}`; operations are: cache get K | cache put K V | cache invalidate K, \
                  each with an optional --via CACHE (keys k0.., values numbers)",
             w.join(" ")
-        )),
+        ))
+        }
     };
     Ok((op, via))
 }

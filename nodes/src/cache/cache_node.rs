@@ -541,7 +541,11 @@ impl CacheNode {
         let seen = self.seen.entry(key).or_default();
         *seen = (*seen).max(stamp);
         let owned = self.cfg.coherence.has_owned();
-        let line = self.lines.get_mut(key)?;
+        // Not held (evicted, or lost in a crash the home has not heard of): say so, or the
+        // home would ask again for ever and the reader never be served.
+        let Some(line) = self.lines.get_mut(key) else {
+            return Some(None);
+        };
         if line.stamp > stamp {
             return Some(None);
         }
