@@ -4,15 +4,17 @@
 //! [`bench_real_command`]; each starts its own processes, bounds its load, stops by itself
 //! and prints a table.
 
+mod cache;
 mod primes;
 mod tsp;
 
 /// The protocols with a real bench.
-const BENCHED: &[&str] = &["primes", "tsp"];
+const BENCHED: &[&str] = &["cache", "primes", "tsp"];
 
 /// Runs the real bench of `protocol`; returns the exit code.
 pub fn bench_real_command(protocol: &str, quick: bool) -> Result<i32, crate::error::Error> {
     match protocol {
+        "cache" => cache::bench(quick),
         "primes" => primes::bench(quick),
         "tsp" => tsp::bench(quick),
         _ => Err(format!(

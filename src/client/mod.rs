@@ -1,11 +1,13 @@
 //! `faultline client --config cluster.toml WORDS...`: one operation against a real cluster.
 //! The cluster file's protocol picks the file that reads the words and talks to it: one file
-//! per protocol here (`raft.rs`: `kv`, `lock`, `queue`; `tsp.rs`: `tsp solve FILE.tsp`). Each prints the outcome and returns
+//! per protocol here (`raft.rs`: `kv`, `lock`, `queue`; `tsp.rs`: `tsp solve FILE.tsp`;
+//! `cache.rs`: `cache get|put|invalidate`). Each prints the outcome and returns
 //! 0 when the operation succeeded, 1 when it was refused or not answered in time.
 //!
 //! [`run_one_shot`] is what they share: it runs a protocol whose only node is the one-shot
 //! client, as a real process on the client's address, and hands back that node's trace.
 
+mod cache;
 mod raft;
 mod tsp;
 
@@ -35,8 +37,9 @@ pub fn client_command(
     match cluster.file.protocol.as_str() {
         "raft" => raft::client_command(&cluster, id, deadline_ms, words),
         "tsp" => tsp::client_command(&cluster, id, deadline_ms, words),
+        "cache" => cache::client_command(&cluster, id, deadline_ms, words),
         other => Err(format!(
-            "{}: `faultline client` has no operations for protocol `{other}` (it has them for: raft, tsp)",
+            "{}: `faultline client` has no operations for protocol `{other}` (it has them for: raft, tsp, cache)",
             cluster.path
         )
         .into()),

@@ -301,6 +301,30 @@ impl CacheNode {
         }
     }
 
+    /// A client asks this cache to drop its copy of `key`. A copy with work in progress (a
+    /// fill, a write not yet committed) is not dropped: the client hears `Busy` and retries.
+    /// A clean copy holds nothing the store lacks, so dropping it loses nothing.
+    fn on_invalidate(&mut self, from: NodeId, op: u64, key: u32, cx: &mut CacheCx<'_>) {
+        if let Some((last, answer)) = self.answers.get(&from) {
+            if *last == op {
+                let answer = answer.clone();
+                cx.send(from, Msg::Answer { op, answer });
+                return;
+            }
+        }
+        if !self.fenced {
+            cx.send(from, Msg::Busy { op, member: true });
+            return;
+        }
+        if self.pending.contains_key(&key) || self.lines.get(key).is_some_and(|l| l.dirty) {
+            cx.send(from, Msg::Busy { op, member: true });
+            return;
+        }
+        let held = self.lines.get(key).is_some();
+        self.drop_line(key, Why::Dropped, cx);
+        self.answer(from, op, Answer::Invalidated { held }, cx);
+    }
+
     /// A client's get or put.
     fn on_client(&mut self, from: NodeId, op: u64, key: u32, kind: Kind, cx: &mut CacheCx<'_>) {
         if let Some((last, answer)) = self.answers.get(&from) {
@@ -517,7 +541,11 @@ impl CacheNode {
         let seen = self.seen.entry(key).or_default();
         *seen = (*seen).max(stamp);
         let owned = self.cfg.coherence.has_owned();
-        let line = self.lines.get_mut(key)?;
+        // Not held (evicted, or lost in a crash the home has not heard of): say so, or the
+        // home would ask again for ever and the reader never be served.
+        let Some(line) = self.lines.get_mut(key) else {
+            return Some(None);
+        };
         if line.stamp > stamp {
             return Some(None);
         }
@@ -617,6 +645,7 @@ impl CacheNode {
             }
             Msg::Get { op, key } => self.on_client(from, op, key, Kind::Get, cx),
             Msg::Put { op, key, value } => self.on_client(from, op, key, Kind::Put(value), cx),
+            Msg::Invalidate { op, key } => self.on_invalidate(from, op, key, cx),
             Msg::Want {
                 key,
                 txn,

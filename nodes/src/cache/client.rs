@@ -1,7 +1,9 @@
 //! A client driven by the workload: one get or put at a time, through a cache node of the
 //! ring picked at random, resent to that same node while it answers `Busy` (so an operation
 //! is never carried out by two caches), moved to another node only when its node left the
-//! ring, and given up after `timeout_ms` with an unknown outcome.
+//! ring, and given up after `timeout_ms` with an unknown outcome. With `[workload] direct`
+//! it skips the caches and is a plain Raft client of the store instead (the bench's
+//! baseline).
 
 use std::time::Duration;
 
@@ -11,7 +13,8 @@ use rand::Rng;
 use super::config::Workload;
 use super::event::Event;
 use super::membership::Membership;
-use super::msg::Msg;
+use super::msg::{Answer, Msg};
+use super::store::{Done, Job, StorePipe};
 
 /// A client's timers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -44,8 +47,12 @@ impl Timer for ClientTimer {
 
 /// What a client's callbacks answer through.
 type ClientCx<'a> = Cx<'a, Msg, Event, ClientTimer>;
-/// Durable key of the operations issued, so a restart never reuses a number.
-const KEY_OPS: &str = "cache-client/ops";
+/// Durable key of the highest operation number reserved, so a restart never reuses one.
+const KEY_OPS_RESERVED: &str = "cache-client/ops-reserved";
+/// Operation numbers reserved with one durable write. A write per operation is an fsync per
+/// operation on a real node, which costs more than a cache hit itself; a restart skips the
+/// rest of the block instead.
+const OPS_BLOCK: u64 = 1024;
 
 /// The operation waiting for its answer.
 #[derive(Copy, Clone, Debug)]
@@ -66,20 +73,29 @@ pub struct Client {
     work: Workload,
     /// The ring over time, to pick a member.
     membership: Membership,
-    /// Operations issued (durable).
+    /// Operations issued, and the last one's number.
     ops: u64,
+    /// Numbers up to this one are reserved in the durable store.
+    reserved: u64,
     /// The operation in flight.
     pending: Option<Pending>,
+    /// The Raft replicas (used with `direct` only).
+    servers: Vec<NodeId>,
+    /// The pipe to the store (used with `direct` only).
+    pipe: StorePipe,
 }
 
 impl Client {
     /// A client with its workload; built up at `on_start`.
-    pub(crate) fn new(work: Workload, membership: Membership) -> Client {
+    pub(crate) fn new(work: Workload, membership: Membership, servers: Vec<NodeId>) -> Client {
         Client {
             work,
             membership,
             ops: 0,
+            reserved: 0,
             pending: None,
+            servers,
+            pipe: StorePipe::default(),
         }
     }
 
@@ -100,10 +116,19 @@ impl Client {
         Some(members[i])
     }
 
-    fn send(&self, cx: &mut ClientCx<'_>) {
+    fn send(&mut self, cx: &mut ClientCx<'_>) {
         let Some(p) = self.pending else {
             return;
         };
+        if self.work.direct {
+            let job = match p.value {
+                Some(value) => Job::Put(p.key, value),
+                None => Job::Get(p.key),
+            };
+            // One operation at a time, so the pipe's queue is never full.
+            self.pipe.push(job, cx);
+            return;
+        }
         let msg = match p.value {
             Some(value) => Msg::Put {
                 op: p.op,
@@ -122,7 +147,12 @@ impl Client {
         if self.pending.is_some() || self.ops >= u64::from(self.work.ops) {
             return;
         }
-        let Some(cache) = self.pick_cache(None, cx) else {
+        let picked = if self.work.direct {
+            Some(cx.me())
+        } else {
+            self.pick_cache(None, cx)
+        };
+        let Some(cache) = picked else {
             cx.set_timer(
                 ClientTimer::Next,
                 Duration::from_millis(self.work.rate_ms.max(1)),
@@ -130,7 +160,10 @@ impl Client {
             return;
         };
         self.ops += 1;
-        cx.durable_put(KEY_OPS, self.ops.to_le_bytes().to_vec());
+        if self.ops > self.reserved {
+            self.reserved = self.ops + OPS_BLOCK - 1;
+            cx.durable_put(KEY_OPS_RESERVED, self.reserved.to_le_bytes().to_vec());
+        }
         let keys = self.work.keys.max(1);
         // Half the operations go to the hottest quarter of the keys.
         let key = if cx.rng().gen_bool(0.5) {
@@ -169,10 +202,25 @@ impl Client {
         cx.cancel_timer(ClientTimer::Retry);
         cx.cancel_timer(ClientTimer::Deadline);
         cx.emit(Event::Return { op: p.op, answer });
-        cx.set_timer(
-            ClientTimer::Next,
-            Duration::from_millis(self.work.rate_ms.max(1)),
-        );
+        if self.work.rate_ms == 0 {
+            self.on_next(cx);
+        } else {
+            cx.set_timer(ClientTimer::Next, Duration::from_millis(self.work.rate_ms));
+        }
+    }
+
+    /// A replica's message, with `direct`.
+    fn on_store(&mut self, from: NodeId, msg: crate::raft::Msg, cx: &mut ClientCx<'_>) {
+        if let Some((_, done)) = self.pipe.on_raft(from, msg, cx) {
+            let answer = match done {
+                Done::Read(value) => Some(Answer::Read(value)),
+                Done::Written => Some(Answer::Written),
+                // Refused by the store: nothing happened, and the client says so by giving
+                // no answer (a refusal is never a lie about the value).
+                Done::Refused => None,
+            };
+            self.finish(answer, cx);
+        }
     }
 }
 
@@ -182,9 +230,16 @@ impl Node for Client {
     type Timer = ClientTimer;
 
     fn on_start(&mut self, cx: &mut ClientCx<'_>) {
-        *self = Client::new(self.work.clone(), self.membership.clone());
+        *self = Client::new(
+            self.work.clone(),
+            self.membership.clone(),
+            self.servers.clone(),
+        );
+        if self.work.direct {
+            self.pipe = StorePipe::new(self.servers.clone(), cx);
+        }
         self.ops = cx
-            .durable_get(KEY_OPS)
+            .durable_get(KEY_OPS_RESERVED)
             .and_then(|b| <[u8; 8]>::try_from(b).ok())
             .map_or(0, u64::from_le_bytes);
         cx.role("client");
@@ -192,6 +247,12 @@ impl Node for Client {
     }
 
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut ClientCx<'_>) {
+        if let Msg::Raft(msg) = msg {
+            if self.work.direct && self.pending.is_some() {
+                self.on_store(from, msg, cx);
+            }
+            return;
+        }
         let Some(p) = self.pending.filter(|p| p.cache == from) else {
             return;
         };
@@ -223,7 +284,13 @@ impl Node for Client {
         match timer {
             ClientTimer::Next => self.on_next(cx),
             ClientTimer::Retry => {
-                if self.pending.is_some() {
+                if self.work.direct {
+                    self.pipe.resend(cx);
+                    cx.set_timer(
+                        ClientTimer::Retry,
+                        Duration::from_millis(self.work.retry_ms.max(1)),
+                    );
+                } else if self.pending.is_some() {
                     self.send(cx);
                     cx.set_timer(
                         ClientTimer::Retry,

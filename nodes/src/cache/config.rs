@@ -88,7 +88,7 @@ impl Default for CacheConfig {
 pub struct Workload {
     /// Operations each client issues, one at a time.
     pub ops: u32,
-    /// Pause between a return and the next invoke.
+    /// Pause between a return and the next invoke (0: the next one at once).
     pub rate_ms: u64,
     /// Delay from the client's start to its first operation.
     pub start_ms: u64,
@@ -100,6 +100,9 @@ pub struct Workload {
     pub retry_ms: u64,
     /// An operation unanswered this long is given up and recorded as unknown.
     pub timeout_ms: u64,
+    /// Clients skip the caches and send every get and put straight to the Raft store (the
+    /// baseline of `faultline bench-real cache`).
+    pub direct: bool,
 }
 
 impl Default for Workload {
@@ -112,6 +115,7 @@ impl Default for Workload {
             read_percent: 80,
             retry_ms: 20,
             timeout_ms: 2000,
+            direct: false,
         }
     }
 }

@@ -83,4 +83,6 @@ pub enum Why {
     Write,
     /// Dropped when the node left the ring.
     Leave,
+    /// Dropped at a client's request (`faultline client cache invalidate`).
+    Dropped,
 }

@@ -60,6 +60,11 @@ pub enum Answer {
     Read(Option<u64>),
     /// A put is in the store.
     Written,
+    /// The cache dropped its copy at the client's request (`held`: it had one).
+    Invalidated {
+        /// Whether the cache held the key.
+        held: bool,
+    },
 }
 
 /// Every datagram of the protocol.
@@ -159,6 +164,14 @@ pub enum Msg {
         /// The stamp of the grant it held.
         stamp: Stamp,
     },
+    /// A client asks a cache to drop its copy of a key (`faultline client cache
+    /// invalidate`); the store keeps the value.
+    Invalidate {
+        /// The client's number for the operation.
+        op: u64,
+        /// The key.
+        key: u32,
+    },
 }
 
 impl Message for Msg {
@@ -186,6 +199,7 @@ impl Message for Msg {
         ("FETCH", MsgKind::Replication),
         ("FETCH_ACK", MsgKind::Replication),
         ("EVICTED", MsgKind::Replication),
+        ("INVALIDATE", MsgKind::Client),
     ];
 
     fn label(&self) -> &'static str {
@@ -202,6 +216,7 @@ impl Message for Msg {
             Msg::Fetch { .. } => "FETCH",
             Msg::FetchAck { .. } => "FETCH_ACK",
             Msg::Evicted { .. } => "EVICTED",
+            Msg::Invalidate { .. } => "INVALIDATE",
         }
     }
 }
@@ -218,7 +233,8 @@ impl Msg {
             | Msg::InvAck { key, .. }
             | Msg::Fetch { key, .. }
             | Msg::FetchAck { key, .. }
-            | Msg::Evicted { key, .. } => Some(*key),
+            | Msg::Evicted { key, .. }
+            | Msg::Invalidate { key, .. } => Some(*key),
             Msg::Raft(_) | Msg::Answer { .. } | Msg::Busy { .. } => None,
         }
     }

@@ -180,7 +180,11 @@ impl Protocol for Cache {
                 self.workload.keys,
                 self.bugs,
             )),
-            _ => Box::new(Client::new(self.workload.clone(), self.membership.clone())),
+            _ => Box::new(Client::new(
+                self.workload.clone(),
+                self.membership.clone(),
+                self.raft.servers.clone(),
+            )),
         }
     }
 
