@@ -97,6 +97,27 @@ pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), crate::erro
         book.kind,
         files.trace.display()
     );
-    runtime.block_on(run_process(Arc::new(proto), me, book, header, files))?;
+    if let Some(process) = crate::overlay_grpc::gateway_of(&proto, req) {
+        return Err(format!(
+            "{}: `{id}` is the gRPC gateway of process `{process}` and runs inside it; start `{process}`",
+            cluster.path
+        )
+        .into());
+    }
+    let sidecar = crate::overlay_grpc::sidecar(&proto, req);
+    if let Some((addr, _)) = &sidecar {
+        eprintln!("faultline node: {id} serves gRPC on {addr}");
+    }
+    let node = run_process(Arc::new(proto), me, book, header, files);
+    runtime.block_on(async {
+        match sidecar {
+            // The gRPC server lives as long as the node; either failing ends the process.
+            Some((_, serve)) => tokio::select! {
+                r = node => r,
+                r = serve => r,
+            },
+            None => node.await,
+        }
+    })?;
     Ok(())
 }

@@ -4,8 +4,14 @@
 //! [`bench_real_command`]; each starts its own processes, bounds its load, stops by itself
 //! and prints a table.
 
+mod overlay;
+
 /// Runs the real bench of `protocol`; returns the exit code.
 pub fn bench_real_command(protocol: &str, quick: bool) -> Result<i32, crate::error::Error> {
-    let _ = quick;
-    Err(format!("no real bench for protocol `{protocol}` (there is one for: none yet)").into())
+    match protocol {
+        "overlay" => overlay::bench(quick),
+        _ => Err(
+            format!("no real bench for protocol `{protocol}` (there is one for: overlay)").into(),
+        ),
+    }
 }
