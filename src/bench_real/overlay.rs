@@ -2,8 +2,9 @@
 //! their gRPC API by tonic clients. First 64 clients send requests back to back for a while
 //! (requests per second, p50/p99 latency); then the leader gets twice its capacity at once
 //! (its queue plus what it hands on, twice over): how many are answered "busy", and that
-//! none is lost. The baseline beside the rate is the overlay's bound: what the leader may
-//! hand on at once over a worker's time per request.
+//! none is lost. The baseline beside the rate is its bound: the requests that can be in
+//! process at once (the clients, or what the leader hands on) over a worker's time per
+//! request.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -154,9 +155,11 @@ async fn measure(leader: String, quick: bool) -> Result<(), String> {
         .map(|(_, d)| *d)
         .collect();
     done.sort();
-    let bound = INFLIGHT_MAX as f64 * 1000.0 / PROCESS_MS as f64;
+    // At most this many requests are processed at once: the clients, or what the leader
+    // hands on, whichever is fewer; each takes a worker process_ms.
+    let bound = CLIENTS.min(INFLIGHT_MAX) as f64 * 1000.0 / PROCESS_MS as f64;
     println!(
-        "steady, {CLIENTS} clients for {took:.1} s: {} requests ({}), {:.0} done/s (bound: inflight_max / process_ms = {bound:.0}/s); done p50 {:.1} ms, p99 {:.1} ms (process_ms {PROCESS_MS})",
+        "steady, {CLIENTS} clients for {took:.1} s: {} requests ({}), {:.0} done/s (bound: min(clients, inflight_max) / process_ms = {bound:.0}/s); done p50 {:.1} ms, p99 {:.1} ms (process_ms {PROCESS_MS})",
         samples.len(),
         counts(&samples),
         done.len() as f64 / took,
