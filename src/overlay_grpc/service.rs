@@ -65,12 +65,13 @@ pub fn grpc_timeout_ms(meta: &MetadataMap) -> Option<u64> {
     Some((n.saturating_mul(per_ms.0)).div_ceil(per_ms.1))
 }
 
-/// The deadline a request is given: its field if set, within the gRPC timeout if any.
-pub fn deadline_ms(field: u32, grpc_timeout: Option<u64>) -> Result<u32, Status> {
+/// The deadline a request is given: its field if set, within the gRPC timeout if any; a
+/// field past [`DEADLINE_MAX_MS`] is refused in words.
+pub fn deadline_ms(field: u32, grpc_timeout: Option<u64>) -> Result<u32, String> {
     if field > DEADLINE_MAX_MS {
-        return Err(Status::invalid_argument(format!(
+        return Err(format!(
             "deadline_ms: {field} is past the longest deadline taken, {DEADLINE_MAX_MS}"
-        )));
+        ));
     }
     let grpc = grpc_timeout.map(|t| t.min(u64::from(DEADLINE_MAX_MS)) as u32);
     Ok(match (field, grpc) {
@@ -95,7 +96,7 @@ impl pb::overlay_server::Overlay for Service {
                 req.payload.len()
             )));
         }
-        let deadline = deadline_ms(req.deadline_ms, timeout)?;
+        let deadline = deadline_ms(req.deadline_ms, timeout).map_err(Status::invalid_argument)?;
         let team_name = (!req.team.is_empty()).then_some(req.team.as_str());
         let team = (self.gw.team(team_name))
             .map_err(|m| Status::invalid_argument(format!("team: {m}")))?;
