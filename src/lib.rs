@@ -39,6 +39,8 @@ pub mod lan;
 #[cfg(not(madsim))]
 pub mod node;
 pub mod outcome;
+#[cfg(not(madsim))]
+pub mod overlay_grpc;
 pub(crate) mod progress_bar;
 pub mod recorder;
 pub mod registry;

@@ -68,6 +68,13 @@ impl NodeRequest {
 /// Runs the node of `req` as protocol `proto` until Ctrl-C.
 pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), crate::error::Error> {
     let (cluster, me, id) = (&req.cluster, req.me, &req.id);
+    if let Some(process) = crate::overlay_grpc::gateway_of(&proto, req) {
+        return Err(format!(
+            "{}: `{id}` is the gRPC gateway of process `{process}` and runs inside it; start `{process}`",
+            cluster.path
+        )
+        .into());
+    }
     crate::data_dir::claim(&req.dir, &cluster.file.protocol, Path::new(&cluster.path))?;
     let files = ProcessFiles {
         trace: req.dir.join(format!("{id}.trace.jsonl")),
@@ -102,6 +109,20 @@ pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), crate::erro
     if let Some((path, _)) = &files.view {
         eprintln!("faultline node: {id} keeps {}", path.display());
     }
-    runtime.block_on(run_process(Arc::new(proto), me, book, header, files))?;
+    let sidecar = crate::overlay_grpc::sidecar(&proto, req);
+    if let Some((addr, _)) = &sidecar {
+        eprintln!("faultline node: {id} serves gRPC on {addr}");
+    }
+    let node = run_process(Arc::new(proto), me, book, header, files);
+    runtime.block_on(async {
+        match sidecar {
+            // The gRPC server lives as long as the node; either failing ends the process.
+            Some((_, serve)) => tokio::select! {
+                r = node => r,
+                r = serve => r,
+            },
+            None => node.await,
+        }
+    })?;
     Ok(())
 }

@@ -75,13 +75,14 @@ pub fn start_command(registry: &Registry, req: &StartRequest) -> Result<i32, cra
             libc::signal(sig, on_signal as *const () as libc::sighandler_t);
         }
     }
+    let inside = crate::overlay_grpc::gateways(&cluster.file.config);
     let mut nodes: Vec<Running> = cluster
         .file
         .nodes
         .iter()
         .filter(|n| {
             if req.only.is_empty() {
-                req.clients || n.role != "client"
+                (req.clients || n.role != "client") && !inside.contains(&n.name)
             } else {
                 req.only.contains(&n.name)
             }

@@ -5,16 +5,18 @@
 //! and prints a table.
 
 mod cache;
+mod overlay;
 mod primes;
 mod tsp;
 
 /// The protocols with a real bench.
-const BENCHED: &[&str] = &["cache", "primes", "tsp"];
+const BENCHED: &[&str] = &["cache", "overlay", "primes", "tsp"];
 
 /// Runs the real bench of `protocol`; returns the exit code.
 pub fn bench_real_command(protocol: &str, quick: bool) -> Result<i32, crate::error::Error> {
     match protocol {
         "cache" => cache::bench(quick),
+        "overlay" => overlay::bench(quick),
         "primes" => primes::bench(quick),
         "tsp" => tsp::bench(quick),
         _ => Err(format!(

@@ -12,6 +12,7 @@ mod client;
 mod config;
 mod event;
 mod facts;
+mod grpc;
 mod metrics;
 mod msg;
 mod process;
@@ -28,6 +29,7 @@ pub use checks::{checks, BusyOnlyWhenFull, ExactlyOneAnswer, HopsBounded, NoUnre
 pub use client::{Client, ClientTimer};
 pub use config::{OverlayConfig, Workload, PATH_LEN_MAX};
 pub use event::Event;
+pub use grpc::GrpcEndpoint;
 pub use metrics::quantile;
 pub use msg::{Key, Metrics, Msg, Outcome};
 pub use process::{Process, ProcessTimer};

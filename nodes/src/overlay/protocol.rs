@@ -12,6 +12,7 @@ use super::client::Client;
 use super::config::{ChecksConfig, OverlayConfig, Workload};
 use super::event::Event;
 use super::facts::OverlayFacts;
+use super::grpc::GrpcEndpoint;
 use super::msg::Msg;
 use super::process::Process;
 use super::topology::{Place, Topology};
@@ -24,6 +25,8 @@ pub struct Overlay {
     topo: Arc<Topology>,
     /// What the simulated clients send.
     workload: Workload,
+    /// Where processes serve the gRPC API (real flavor).
+    grpc: Vec<GrpcEndpoint>,
 }
 
 impl Overlay {
@@ -35,6 +38,11 @@ impl Overlay {
     /// The settings.
     pub fn config(&self) -> &OverlayConfig {
         &self.cfg
+    }
+
+    /// Where processes serve the gRPC API, from the `grpc` and `gateway` fields.
+    pub fn grpc(&self) -> &[GrpcEndpoint] {
+        &self.grpc
     }
 }
 
@@ -117,6 +125,7 @@ impl Protocol for Overlay {
             ));
         }
         let topo = Topology::build(setup, &cfg.process, src)?;
+        let grpc = super::grpc::endpoints(setup, &cfg.process, src)?;
         let workload: Workload = src.section("workload", &setup.workload)?;
         if workload.retry_ms == 0 {
             return Err(src.error("workload.retry_ms", "must be at least 1"));
@@ -126,6 +135,7 @@ impl Protocol for Overlay {
             cfg: Arc::new(cfg),
             topo: Arc::new(topo),
             workload,
+            grpc,
         })
     }
 

@@ -181,6 +181,75 @@ team = "blue""#,
     assert_eq!(err.field, "config.process[1].role");
 }
 
+/// The seed topology with l1 serving gRPC at `grpc` through gateway `gateway`.
+fn with_grpc(grpc: &str, gateway: &str) -> String {
+    SEED.replace(
+        "role = \"leader\"\n",
+        &format!("role = \"leader\"\ngrpc = \"{grpc}\"\ngateway = \"{gateway}\"\n"),
+    )
+}
+
+#[test]
+fn grpc_endpoints_are_read_and_wrong_ones_refused_with_line_and_field() {
+    let o = overlay(&with_grpc("127.0.0.1:50151", "c1"), &[]).unwrap();
+    assert_eq!(
+        o.grpc(),
+        &[GrpcEndpoint {
+            process: n(0),
+            addr: "127.0.0.1:50151".parse().unwrap(),
+            gateway: n(6),
+        }]
+    );
+    assert!(overlay(SEED, &[]).unwrap().grpc().is_empty());
+    let cases = [
+        (
+            with_grpc("localhost", "c1"),
+            "config.process[0].grpc",
+            "not an address",
+        ),
+        (
+            with_grpc("127.0.0.1:50151", "t1"),
+            "config.process[0].gateway",
+            "role \"client\"",
+        ),
+        (
+            with_grpc("127.0.0.1:50151", "c9"),
+            "config.process[0].gateway",
+            "no node is named `c9`",
+        ),
+        (
+            SEED.replace(
+                "role = \"leader\"\n",
+                "role = \"leader\"\ngrpc = \"127.0.0.1:1\"\n",
+            ),
+            "config.process[0].gateway",
+            "needs a gateway",
+        ),
+        (
+            SEED.replace(
+                "role = \"leader\"\n",
+                "role = \"leader\"\ngateway = \"c1\"\n",
+            ),
+            "config.process[0].grpc",
+            "serves nothing",
+        ),
+        (
+            with_grpc("127.0.0.1:50151", "c1").replace(
+                "name = \"t1\"\n",
+                "name = \"t1\"\ngrpc = \"127.0.0.1:50152\"\ngateway = \"c1\"\n",
+            ),
+            "config.process[1].gateway",
+            "already process[0]'s gateway",
+        ),
+    ];
+    for (text, field, message) in cases {
+        let err = overlay(&text, &[]).err().expect("refused");
+        assert_eq!(err.field, field, "{err}");
+        assert!(err.message.contains(message), "{err}");
+        assert!(err.line.is_some(), "{err}");
+    }
+}
+
 #[test]
 fn the_leader_queues_to_its_bound_then_answers_busy_at_once() {
     let (mut l, mut b) = process(0, &[]);

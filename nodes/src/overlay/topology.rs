@@ -31,6 +31,14 @@ pub struct ProcessEntry {
     /// The processes it may hand requests to, and pings.
     #[serde(default)]
     pub neighbours: Vec<String>,
+    /// Where it serves the gRPC API in the real flavor ("127.0.0.1:50151"); see
+    /// [`super::grpc`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<String>,
+    /// The client node its gRPC server sends requests into the overlay as (its address is
+    /// where the answers come back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
 }
 
 /// What a process does in the overlay.

@@ -6,4 +6,4 @@ pub(crate) mod datagram;
 pub(crate) mod journal;
 pub mod process;
 pub(crate) mod tcp;
-pub(crate) mod transport;
+pub mod transport;
