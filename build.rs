@@ -2,6 +2,13 @@
 //! in Rust (protox), so no `protoc` is needed on the machine. The simulator's flavor does not
 //! serve gRPC and skips it.
 
+#[cfg(madsim)]
+fn main() {
+    println!("cargo:rerun-if-changed=proto/overlay.proto");
+    println!("cargo:rustc-check-cfg=cfg(madsim)");
+}
+
+#[cfg(not(madsim))]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto/overlay.proto");
     println!("cargo:rustc-check-cfg=cfg(madsim)");
