@@ -4,29 +4,27 @@
 //! through another cache and through the restarted node.
 #![cfg(not(madsim))]
 
-use std::process::{Child, Command, Output, Stdio};
+mod real;
+
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use faultline_nodes::cache::{Event, St};
-use faultline_sim::trace::read_jsonl;
-use faultline_sim::Ev;
+
+use real::{wait_until, Nodes};
 
 const NAMES: [&str; 7] = ["s1", "s2", "s3", "c1", "c2", "c3", "u1"];
 
 struct Cluster {
+    /// The first node's port; node `i` listens on `base + i`.
     base: u16,
-    dir: std::path::PathBuf,
-    config: std::path::PathBuf,
-    children: Vec<Option<Child>>,
+    nodes: Nodes,
 }
 
 impl Cluster {
     fn new() -> Cluster {
-        let pid = std::process::id();
-        let dir = std::env::temp_dir().join(format!("faultline-real-cache-{pid}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
         // Eight ports per pid, so the clusters of neighbouring pids never collide.
-        let base = 30_000 + (pid % 3_000) as u16 * 8;
+        let base = 30_000 + (std::process::id() % 3_000) as u16 * 8;
         let mut text = "protocol = \"cache\"\ninterface = \"127.0.0.1\"\n\n\
                         [config]\ncapacity = 8\n\n[workload]\nkeys = 16\n"
             .to_string();
@@ -41,49 +39,22 @@ impl Cluster {
                 "\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{port}\"\n"
             );
         }
-        let config = dir.join("cluster.toml");
-        std::fs::write(&config, text).unwrap();
         Cluster {
             base,
-            dir,
-            config,
-            children: (0..NAMES.len()).map(|_| None).collect(),
+            nodes: Nodes::new("real-cache", &text, &NAMES, ""),
         }
     }
 
+    /// Starts node `i` and waits until it listens: the client refuses at once a cache that
+    /// does not.
     fn start(&mut self, i: usize) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join(format!("{}.stderr", NAMES[i])))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .args(["node", "--config"])
-            .arg(&self.config)
-            .args(["--id", NAMES[i], "--dir"])
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("faultline node starts");
-        self.children[i] = Some(child);
-        // Wait until it listens: the client refuses at once a cache that does not.
+        self.nodes.start(i);
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.base + i as u16));
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(
-                std::time::Instant::now() < until,
-                "{} never listened",
-                NAMES[i]
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-
-    fn kill(&mut self, i: usize) {
-        let mut child = self.children[i].take().expect("running");
-        child.kill().unwrap();
-        child.wait().unwrap();
+        wait_until(
+            &format!("{} to listen", NAMES[i]),
+            Duration::from_secs(10),
+            || std::net::TcpStream::connect(addr).is_ok(),
+        );
     }
 
     /// `faultline client cache WORDS...`: its exit code and what it printed.
@@ -94,7 +65,7 @@ impl Cluster {
             stderr,
         } = Command::new(env!("CARGO_BIN_EXE_faultline"))
             .args(["client", "--config"])
-            .arg(&self.config)
+            .arg(&self.nodes.config)
             .args(["--deadline-ms", "8000", "cache"])
             .args(words)
             .output()
@@ -109,27 +80,10 @@ impl Cluster {
 
     /// The last state cache node `i` traced for `key`.
     fn line(&self, i: usize, key: u32) -> Option<St> {
-        let path = self.dir.join(format!("{}.trace.jsonl", NAMES[i]));
-        let text = std::fs::read_to_string(path).unwrap();
-        let (_, records) = read_jsonl::<Event>(&text).unwrap();
-        records.iter().rev().find_map(|r| match &r.ev {
-            Ev::Proto {
-                event: Event::Line { key: k, state, .. },
-            } if *k == key => Some(*state),
+        (self.nodes.events(i).into_iter().rev()).find_map(|(_, e)| match e {
+            Event::Line { key: k, state, .. } if k == key => Some(state),
             _ => None,
         })
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for child in self.children.iter_mut().flatten() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
 
@@ -156,7 +110,7 @@ fn an_acknowledged_put_survives_the_kill_of_the_cache_holding_it_modified() {
     // Under MESI a read through another cache took k3 from c1, which dropped to Shared.
     assert_eq!(c.line(3, 3), Some(St::S), "c1 shares k3 after c2 read it");
 
-    c.kill(3);
+    c.nodes.kill(3);
     c.start(3);
     assert_eq!(
         c.client(&["get", "k5", "--via", "c2"]),

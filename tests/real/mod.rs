@@ -1,0 +1,137 @@
+//! What the real-process tests share: `faultline node` processes of one cluster file started,
+//! killed with SIGKILL and read back from their traces, and waiting for something with a
+//! bound. Each test writes its own cluster file (ports from its pid, so concurrent runs do
+//! not meet) into a scratch folder that goes away with it, unless the test failed.
+#![allow(dead_code, reason = "each test uses the part it needs")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use faultline_sim::trace::read_jsonl;
+use faultline_sim::ProtoEvent;
+use faultline_sim::{Ev, Record};
+
+/// The node processes of one cluster file.
+pub struct Nodes {
+    /// The scratch folder: the cluster file, the nodes' stderr logs.
+    pub dir: PathBuf,
+    /// The cluster file.
+    pub config: PathBuf,
+    /// Where the nodes keep traces and durable state (`--dir`).
+    pub data: PathBuf,
+    /// The nodes' names, in the order tests index them.
+    names: Vec<String>,
+    /// Each node's running process.
+    children: Vec<Option<Child>>,
+}
+
+impl Nodes {
+    /// A fresh scratch folder `faultline-<test>-<pid>` with `cluster` written into it as
+    /// `cluster.toml`; the nodes `names` keep their data in `data` under it ("" for the
+    /// folder itself).
+    pub fn new(test: &str, cluster: &str, names: &[&str], data: &str) -> Nodes {
+        let dir = std::env::temp_dir().join(format!("faultline-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("cluster.toml");
+        std::fs::write(&config, cluster).unwrap();
+        Nodes {
+            data: dir.join(data),
+            dir,
+            config,
+            names: names.iter().map(|n| n.to_string()).collect(),
+            children: names.iter().map(|_| None).collect(),
+        }
+    }
+
+    /// Node `i`'s name.
+    pub fn name(&self, i: usize) -> &str {
+        &self.names[i]
+    }
+
+    /// Starts node `i` (its stderr appended to `<dir>/<name>.stderr`, across restarts).
+    pub fn start(&mut self, i: usize) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{}.stderr", self.names[i])))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["node", "--config"])
+            .arg(&self.config)
+            .args(["--id", &self.names[i], "--dir"])
+            .arg(&self.data)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("faultline node starts");
+        self.children[i] = Some(child);
+    }
+
+    /// Whether node `i` runs.
+    pub fn is_up(&self, i: usize) -> bool {
+        self.children[i].is_some()
+    }
+
+    /// SIGKILLs node `i` and waits for it; returns when (µs since the epoch).
+    pub fn kill(&mut self, i: usize) -> u64 {
+        let mut child = self.children[i].take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        now_us()
+    }
+
+    /// The complete records of node `i`'s trace so far (a line being written is left out).
+    pub fn trace<E: ProtoEvent>(&self, i: usize) -> Vec<Record<E>> {
+        let path = self.data.join(format!("{}.trace.jsonl", self.names[i]));
+        read_complete(&path)
+    }
+
+    /// The protocol events of node `i`'s trace so far, with when.
+    pub fn events<E: ProtoEvent>(&self, i: usize) -> Vec<(u64, E)> {
+        (self.trace(i).into_iter())
+            .filter_map(|r| match r.ev {
+                Ev::Proto { event } => Some((r.t, event)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // A failed test leaves its folder (logs, traces) to look at.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The complete records of a trace file being written (none if it is not there yet).
+pub fn read_complete<E: ProtoEvent>(path: &Path) -> Vec<Record<E>> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    read_jsonl(complete).map(|(_, r)| r).unwrap_or_default()
+}
+
+/// Microseconds since the epoch, the clock real nodes stamp their traces with.
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+/// Waits until `ok` holds, polling every 50 ms; fails the test naming `what` after `within`.
+pub fn wait_until(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
