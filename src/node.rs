@@ -126,3 +126,31 @@ pub fn serve<P: Protocol>(proto: P, req: &NodeRequest) -> Result<(), crate::erro
     })?;
     Ok(())
 }
+
+/// `faultline node --config CONFIG --id ID --dir DIR` as a child of this process that dies
+/// with it (PDEATHSIG: a parent killed by SIGKILL leaves no node behind), its stdin closed;
+/// the caller directs its output and spawns it.
+pub fn child_command(
+    config: &Path,
+    id: &str,
+    dir: &Path,
+) -> std::io::Result<std::process::Command> {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command
+        .args(["node", "--config"])
+        .arg(config)
+        .args(["--id", id, "--dir"])
+        .arg(dir)
+        .stdin(std::process::Stdio::null());
+    // SAFETY: between fork and exec the child only makes one system call.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Ok(command)
+}

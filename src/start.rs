@@ -8,7 +8,7 @@
 use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -182,22 +182,15 @@ fn spawn(config: &Path, dir: &Path, name: &str) -> Result<Child, crate::error::E
         .open(&log_path)
         .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
     let err = log.try_clone()?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find faultline: {e}"))?;
-    let mut command = Command::new(exe);
-    command
-        .args(["node", "--config"])
-        .arg(config)
-        .args(["--id", name, "--dir"])
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err);
-    // SAFETY: between fork and exec the child only makes system calls: it asks to die with
-    // this command (so nothing outlives a SIGKILLed start) and leaves the terminal's process
-    // group (so Ctrl-C reaches only this command, which stops the nodes itself).
+    let mut command = crate::node::child_command(config, name, dir)
+        .map_err(|e| format!("cannot find faultline: {e}"))?;
+    command.stdout(log).stderr(err);
+    // SAFETY: between fork and exec the child only makes one system call: it leaves the
+    // terminal's process group, so that Ctrl-C reaches only this command, which stops the
+    // nodes itself. (It dies with this command, see `child_command`.)
     unsafe {
         command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 || libc::setpgid(0, 0) != 0 {
+            if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

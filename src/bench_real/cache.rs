@@ -6,7 +6,7 @@
 //! answered inside a fixed window that starts once the store has a leader.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use faultline_nodes::cache::{Answer, Cache, Event};
@@ -137,7 +137,6 @@ fn run_side(
     std::fs::create_dir_all(dir)?;
     let config = dir.join("cluster.toml");
     std::fs::write(&config, cluster_text(base, direct))?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find faultline: {e}"))?;
     let names: Vec<String> = (1..=3)
         .map(|i| format!("s{i}"))
         .chain((1..=3).map(|i| format!("c{i}")))
@@ -147,11 +146,7 @@ fn run_side(
     let mut started = Ok(());
     for name in &names {
         let log = std::fs::File::create(dir.join(format!("{name}.log")))?;
-        match Command::new(&exe)
-            .args(["node", "--config"])
-            .arg(&config)
-            .args(["--id", name, "--dir"])
-            .arg(dir)
+        match crate::node::child_command(&config, name, dir)?
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -7,7 +7,7 @@
 //! request.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::overlay_grpc::pb::overlay_client::OverlayClient;
@@ -208,16 +208,11 @@ pub fn bench(quick: bool) -> Result<i32, crate::error::Error> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let (config, leader) = cluster_file(&dir)?;
-    let exe = std::env::current_exe()?;
     let mut nodes = Nodes(Vec::new());
     for (name, ..) in PROCESSES {
         let log = std::fs::File::create(dir.join(format!("{name}.stderr")))?;
         nodes.0.push(
-            Command::new(&exe)
-                .args(["node", "--config"])
-                .arg(&config)
-                .args(["--id", name, "--dir"])
-                .arg(&dir)
+            crate::node::child_command(&config, name, &dir)?
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()?,

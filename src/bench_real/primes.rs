@@ -6,7 +6,7 @@
 //! checked against the sequential answer, so a fast wrong farm does not count.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use faultline_nodes::primes::primality::is_prime;
@@ -113,18 +113,14 @@ pub fn bench(quick: bool) -> Result<i32, crate::error::Error> {
 /// finished, the seconds loading took, and the primes it wrote.
 fn run_farm(root: &Path, dir: &Path, workers: usize) -> Result<(f64, f64, Vec<u64>), String> {
     let config = write_cluster(root, workers).map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut names = vec!["f1".to_string(), "f2".to_string(), "c1".to_string()];
     names.extend((1..=workers).map(|i| format!("w{i}")));
     let mut farm = Farm {
         children: Vec::new(),
     };
     for name in &names {
-        let child = Command::new(&exe)
-            .args(["node", "--config"])
-            .arg(&config)
-            .args(["--id", name, "--dir"])
-            .arg(dir)
+        let child = crate::node::child_command(&config, name, dir)
+            .map_err(|e| format!("cannot find faultline: {e}"))?
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -66,7 +66,6 @@ impl Solver {
         }
         let config = dir.join("cluster.toml");
         std::fs::write(&config, text)?;
-        let exe = std::env::current_exe()?;
         let mut solver = Solver {
             dir,
             config,
@@ -77,11 +76,7 @@ impl Solver {
                 continue;
             }
             let log = std::fs::File::create(solver.dir.join(format!("{name}.log")))?;
-            let child = Command::new(&exe)
-                .args(["node", "--config"])
-                .arg(&solver.config)
-                .args(["--id", name, "--dir"])
-                .arg(&solver.dir)
+            let child = crate::node::child_command(&solver.config, name, &solver.dir)?
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()?;
