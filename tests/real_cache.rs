@@ -24,7 +24,7 @@ struct Cluster {
 impl Cluster {
     fn new() -> Cluster {
         // Eight ports per pid, so the clusters of neighbouring pids never collide.
-        let base = 30_000 + (std::process::id() % 3_000) as u16 * 8;
+        let base = 10_000 + (std::process::id() % 2_500) as u16 * 8;
         let mut text = "protocol = \"cache\"\ninterface = \"127.0.0.1\"\n\n\
                         [config]\ncapacity = 8\n\n[workload]\nkeys = 16\n"
             .to_string();

@@ -37,7 +37,7 @@ impl Drop for Nodes {
 /// The cluster file: the seed's six processes with small bounds (so a burst of 150 passes
 /// them), each serving gRPC, with pid-derived ports. Returns it and the gRPC addresses.
 fn cluster_file(dir: &Path) -> (PathBuf, Vec<(String, String)>) {
-    let base = 30_000 + (std::process::id() % 500) as u16 * 20;
+    let base = 10_000 + (std::process::id() % 1_000) as u16 * 20;
     let mut text = String::from(
         "protocol = \"overlay\"\ninterface = \"127.0.0.1\"\n\n[config]\nqueue_max = 20\n\
          inflight_max = 10\nprocess_ms = 100\n",

@@ -35,7 +35,7 @@ const NEAR_2_64: &str = "# near 2^64\n18446744073709551557\n18446744073709551533
 /// a fixed generator, and the file of numbers near 2^64.
 fn farm() -> Nodes {
     let pid = std::process::id();
-    let base = 30_000 + (pid % 2_000) as u16 * 10;
+    let base = 10_000 + (pid % 2_000) as u16 * 10;
     let mut text = format!(
         "protocol = \"primes\"\nmulticast = \"239.255.{}.{}:{base}\"\ninterface = \"127.0.0.1\"\n\n\
          [config]\nheartbeat_ms = 50\nworker_timeout_ms = 600\nfs_heartbeat_ms = 50\n\

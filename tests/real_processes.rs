@@ -25,7 +25,7 @@ impl Cluster {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         // Ports and group from the pid, so concurrent test runs do not hear each other.
-        let base = 20_000 + (pid % 20_000) as u16;
+        let base = 10_000 + (pid % 20_000) as u16;
         let group = format!("239.255.{}.{}", 100 + pid % 100, 1 + pid % 200);
         let config = dir.join("cluster.toml");
         let mut text = format!(

@@ -28,7 +28,7 @@ impl Cluster {
         let dir = std::env::temp_dir().join(format!("faultline-real-raft-{pid}-{test}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let base = 40_000 + (pid % 2_000) as u16 * 10 + test * 5;
+        let base = 10_000 + (pid % 1_000) as u16 * 20 + test * 5;
         let mut text = format!(
             "protocol = \"raft\"\nmulticast = \"239.255.{}.{}:{base}\"\ninterface = \"127.0.0.1\"\n\n\
              [config]\nelection_timeout_ms_min = 300\nelection_timeout_ms_max = 600\nheartbeat_ms = 50\n\n\

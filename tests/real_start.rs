@@ -13,7 +13,7 @@ const SERVERS: [&str; 3] = ["s1", "s2", "s3"];
 /// A Raft cluster file of three servers and a client on pid-derived loopback ports.
 fn cluster(dir: &Path) -> PathBuf {
     let pid = std::process::id();
-    let base = 44_000 + (pid % 2_000) as u16 * 5;
+    let base = 10_000 + (pid % 4_000) as u16 * 5;
     let mut text = String::from(
         "protocol = \"raft\"\n\n[config]\nelection_timeout_ms_min = 300\n\
          election_timeout_ms_max = 600\nheartbeat_ms = 50\n",

@@ -27,7 +27,7 @@ const TASKS: u64 = 156;
 
 /// Three coordinators, two workers and a client on pid-derived loopback ports.
 fn cluster_file() -> String {
-    let base = 30_000 + (std::process::id() % 2_000) as u16 * 10;
+    let base = 10_000 + (std::process::id() % 2_000) as u16 * 10;
     // node_us stretches each search by simulated time per node expanded, so that the
     // solve lasts a few seconds (long enough to kill nodes in the middle of it) without
     // burning the CPU of a shared machine.

@@ -1,7 +1,10 @@
 //! What the real-process tests share: `faultline node` processes of one cluster file started,
 //! killed with SIGKILL and read back from their traces, and waiting for something with a
-//! bound. Each test writes its own cluster file (ports from its pid, so concurrent runs do
-//! not meet) into a scratch folder that goes away with it, unless the test failed.
+//! bound. Each test writes its own cluster file into a scratch folder that goes away with
+//! it, unless the test failed. Ports come from the pid (so concurrent runs do not meet) and
+//! stay in 10000..32768, below Linux's ephemeral range: a port the kernel gave some outgoing
+//! connection can never be one a node must listen on (a real Raft test once timed out waiting
+//! for a leader in CI; such a clash is the likely cause).
 #![allow(dead_code, reason = "each test uses the part it needs")]
 
 use std::path::{Path, PathBuf};
