@@ -54,3 +54,21 @@ fn planted_bug_snapshot_without_channel_state_is_caught() {
     .expect("caught");
     assert_eq!(check, "snapshot-cut", "seed {seed}");
 }
+
+#[test]
+fn a_restarted_coordinator_resumes_from_its_latest_snapshot() {
+    // The coordinator crashes before its first durable write: what it had counted lives
+    // only in its snapshots, and comes back from there, each seed a different cut.
+    let path = std::path::Path::new("scenarios/primes/snapshot-resume.toml");
+    for seed in 0..5 {
+        let outcome = request(path, Some(seed), &[]).execute(None).unwrap();
+        assert!(outcome.passed(), "seed {seed}");
+        let details = outcome.summary.details.expect("primes details");
+        let resumed = details["results_resumed_from_snapshot"].as_u64().unwrap();
+        let tasks = details["tasks"].as_u64().unwrap();
+        assert!(
+            resumed > 0 && resumed < tasks,
+            "seed {seed}: {resumed} of {tasks}"
+        );
+    }
+}

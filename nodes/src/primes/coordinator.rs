@@ -19,7 +19,9 @@ use super::event::Event;
 use super::file_client::{FileClient, Outcome};
 use super::msg::{Msg, PartState, Task};
 use super::snapshot::Assembly;
-use crate::parts::chandy_lamport::{ChandyLamport, Limits, SnapshotId, Step, Variant};
+use crate::parts::chandy_lamport::{
+    ChandyLamport, GlobalSnapshot, Limits, SnapshotId, Step, Variant,
+};
 
 faultline_sim::timers! {
     /// The coordinator's timers.
@@ -306,6 +308,27 @@ impl Coordinator {
         PartState::Coordinator {
             pending: self.pending.iter().copied().collect(),
             done,
+            buffered: self.buffer.clone(),
+            assigned: self.assigned.iter().map(|(w, t)| (*w, *t)).collect(),
+        }
+    }
+
+    /// At a restart: takes back from the latest complete snapshot the results the durable
+    /// progress lacks, and counts them.
+    fn resume_from_snapshot(&mut self, cx: &mut CoordCx<'_>) {
+        let Some(bytes) = cx.durable_get(KEY_SNAPSHOT) else {
+            return;
+        };
+        match resumable(bytes, &self.progress.done, self.tasks.len() as u64) {
+            Ok((seq, results)) => {
+                let tasks = results.len() as u64;
+                cx.emit(Event::Resumed { seq, tasks });
+                if tasks > 0 {
+                    self.buffer.extend(results);
+                    self.flush(cx);
+                }
+            }
+            Err(why) => cx.emit(Event::SnapshotRejected { why }),
         }
     }
 
@@ -458,6 +481,7 @@ impl Node for Coordinator {
             done: self.progress.done.len() as u64,
             primes: self.progress.output.len() as u64,
         });
+        self.resume_from_snapshot(cx);
         if self.progress.loaded {
             self.loaded(cx);
         } else {
@@ -528,6 +552,58 @@ impl Node for Coordinator {
             StreamEvent::Connected => {}
         }
     }
+}
+
+/// A task and the primes its worker found.
+pub(super) type TaskResult = (u64, Vec<u64>);
+
+/// The results in a saved snapshot that `done` lacks, with the snapshot's number: those the
+/// coordinator had buffered when it recorded, and those recorded in flight to it from a
+/// worker that held that task then. An error names why the snapshot cannot be used
+/// (unreadable, inconsistent channels, no coordinator part, a task out of range).
+pub(super) fn resumable(
+    bytes: &[u8],
+    done: &BTreeSet<u64>,
+    total: u64,
+) -> Result<(u64, Vec<TaskResult>), String> {
+    let global: GlobalSnapshot<PartState, Msg> =
+        serde_json::from_slice(bytes).map_err(|e| format!("unreadable snapshot: {e}"))?;
+    global.check_channels()?;
+    let me = global.id.initiator;
+    let part = global
+        .parts
+        .get(&me)
+        .ok_or_else(|| format!("snapshot {} has no part of its coordinator", global.id))?;
+    let PartState::Coordinator {
+        buffered, assigned, ..
+    } = &part.state
+    else {
+        return Err(format!(
+            "snapshot {}: its coordinator's part is a worker's",
+            global.id
+        ));
+    };
+    let mut results: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for (task, primes) in buffered {
+        results.entry(*task).or_insert_with(|| primes.clone());
+    }
+    for (from, msgs) in &part.in_flight {
+        for msg in msgs {
+            if let Msg::Result { task, primes } = msg {
+                if assigned.contains(&(*from, *task)) {
+                    results.entry(*task).or_insert_with(|| primes.clone());
+                }
+            }
+        }
+    }
+    if let Some(task) = results.keys().find(|t| **t >= total) {
+        return Err(format!(
+            "snapshot {}: task {task} does not exist ({total} tasks)",
+            global.id
+        ));
+    }
+    results.retain(|t, _| !done.contains(t));
+    Ok((global.id.seq, results.into_iter().collect()))
 }
 
 impl Coordinator {

@@ -26,6 +26,8 @@ pub(crate) struct Details {
     snapshots: u64,
     /// Snapshots given up.
     abandoned: u64,
+    /// Results a restarted coordinator took back from its latest snapshot.
+    resumed: u64,
     /// Times a file server became primary.
     primaries: Vec<Tenure>,
     /// Cached copies broken by callbacks.
@@ -76,6 +78,13 @@ impl Facts<Event> for Details {
                 self.snapshots += 1;
                 self.pins.push(pin(format!("snapshot {}", self.snapshots)));
             }
+            Event::Resumed { tasks, .. } => {
+                self.resumed += tasks;
+                if *tasks > 0 {
+                    self.pins
+                        .push(pin(format!("resumed: {tasks} results from the snapshot")));
+                }
+            }
             Event::SnapshotAbandoned { .. } => {
                 self.abandoned += 1;
                 self.pins.push(pin("snapshot abandoned".to_string()));
@@ -110,8 +119,10 @@ impl Facts<Event> for Details {
         };
         Some(json!({
             "headline": format!(
-                "{} primes from {}/{} tasks, {finish}; {} reassigned, {} snapshots, {} primaries",
-                self.primes, self.counted, self.tasks, self.reassigned, self.snapshots, self.primaries.len()
+                "{} primes from {}/{} tasks, {finish}; {} reassigned, {} snapshots{}, {} primaries",
+                self.primes, self.counted, self.tasks, self.reassigned, self.snapshots,
+                if self.resumed > 0 { format!(" ({} results resumed from one)", self.resumed) } else { String::new() },
+                self.primaries.len()
             ),
             "tasks": self.tasks,
             "tasks_counted": self.counted,
@@ -120,6 +131,7 @@ impl Facts<Event> for Details {
             "finish_ms": self.finished_us.map(|t| t / 1000),
             "snapshots_taken": self.snapshots,
             "snapshots_abandoned": self.abandoned,
+            "results_resumed_from_snapshot": self.resumed,
             "file_server_primaries": self.primaries.len(),
             "cache_callbacks": self.breaks,
         }))

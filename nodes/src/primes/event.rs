@@ -54,6 +54,19 @@ pub enum Event {
         /// Primes in the output.
         primes: u64,
     },
+    /// The restarted coordinator read its latest complete snapshot and took from it the
+    /// results its durable progress lacked (buffered, or in flight on a channel).
+    Resumed {
+        /// The snapshot (its start, µs).
+        seq: u64,
+        /// Tasks whose result it took back, each then counted.
+        tasks: u64,
+    },
+    /// The latest snapshot could not be used at a restart (damaged or inconsistent).
+    SnapshotRejected {
+        /// Why.
+        why: String,
+    },
     /// Every task is done; the output is complete.
     Finished {
         /// Primes in the output.

@@ -30,6 +30,14 @@ pub enum PartState {
         pending: Vec<u64>,
         /// Tasks with a result (flushed or buffered).
         done: Vec<u64>,
+        /// The results among them not yet in its durable output: each task with its
+        /// primes. What a restart takes back from the snapshot.
+        #[serde(default)]
+        buffered: Vec<(u64, Vec<u64>)>,
+        /// The task each worker held, so that a result recorded in flight can be told from
+        /// a stale or forged one at a restart.
+        #[serde(default)]
+        assigned: Vec<(NodeId, u64)>,
     },
     /// A worker's task.
     Worker {

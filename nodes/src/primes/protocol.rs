@@ -216,6 +216,10 @@ impl Protocol for Primes {
             Event::Restored { done, primes } if *done > 0 => Some(format!(
                 "restarted with {done} tasks done and {primes} primes in the output"
             )),
+            Event::Resumed { seq, tasks } => Some(format!(
+                "resumed from snapshot {seq}: {tasks} results it held that the output lacked"
+            )),
+            Event::SnapshotRejected { why } => Some(format!("latest snapshot not used: {why}")),
             Event::Requeued { task, worker } => Some(format!(
                 "worker {worker} is gone: task {task} back at the front of the queue"
             )),

@@ -65,6 +65,7 @@ impl Assembly {
                 PartState::Coordinator {
                     pending: p,
                     done: d,
+                    ..
                 } => {
                     pending.extend(p);
                     done.extend(d);

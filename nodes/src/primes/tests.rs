@@ -171,3 +171,105 @@ fn tasks_cover_every_number_once() {
     );
     assert!(tasks.iter().enumerate().all(|(i, t)| t.id == i as u64));
 }
+
+mod resume {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use faultline_sim::NodeId;
+
+    use super::super::coordinator::resumable;
+    use super::super::msg::{Msg, PartState};
+    use crate::parts::chandy_lamport::{GlobalSnapshot, LocalSnapshot, SnapshotId};
+
+    const COORD: NodeId = NodeId(1);
+    const WORKER: NodeId = NodeId(2);
+
+    /// A consistent snapshot: the coordinator buffered task 0's result and had task 1's
+    /// result in flight from the worker it assigned task 1 to.
+    fn snapshot() -> GlobalSnapshot<PartState, Msg> {
+        let id = SnapshotId {
+            initiator: COORD,
+            seq: 3,
+        };
+        let mut global = GlobalSnapshot::new(id);
+        let result = Msg::Result {
+            task: 1,
+            primes: vec![11, 13],
+        };
+        global
+            .insert(LocalSnapshot {
+                id,
+                node: COORD,
+                state: PartState::Coordinator {
+                    pending: vec![2],
+                    done: vec![0],
+                    buffered: vec![(0, vec![2, 3])],
+                    assigned: vec![(WORKER, 1)],
+                },
+                sent: BTreeMap::from([(WORKER, 2)]),
+                received: BTreeMap::from([(WORKER, 4)]),
+                in_flight: BTreeMap::from([(WORKER, vec![result])]),
+            })
+            .unwrap();
+        global
+            .insert(LocalSnapshot {
+                id,
+                node: WORKER,
+                state: PartState::Worker { task: None },
+                sent: BTreeMap::from([(COORD, 5)]),
+                received: BTreeMap::from([(COORD, 2)]),
+                in_flight: BTreeMap::new(),
+            })
+            .unwrap();
+        global
+    }
+
+    fn bytes(global: &GlobalSnapshot<PartState, Msg>) -> Vec<u8> {
+        global.to_json().unwrap().into_bytes()
+    }
+
+    #[test]
+    fn a_restart_takes_back_buffered_and_in_flight_results() {
+        let (seq, results) = resumable(&bytes(&snapshot()), &BTreeSet::new(), 3).unwrap();
+        assert_eq!(seq, 3);
+        assert_eq!(results, vec![(0, vec![2, 3]), (1, vec![11, 13])]);
+    }
+
+    #[test]
+    fn results_already_in_the_durable_output_are_not_taken_twice() {
+        let done = BTreeSet::from([0]);
+        let (_, results) = resumable(&bytes(&snapshot()), &done, 3).unwrap();
+        assert_eq!(results, vec![(1, vec![11, 13])]);
+    }
+
+    #[test]
+    fn a_result_in_flight_from_a_worker_not_holding_that_task_is_ignored() {
+        let mut global = snapshot();
+        let part = global.parts.get_mut(&COORD).unwrap();
+        part.state = PartState::Coordinator {
+            pending: vec![2],
+            done: vec![0],
+            buffered: vec![(0, vec![2, 3])],
+            assigned: vec![(WORKER, 2)],
+        };
+        let (_, results) = resumable(&bytes(&global), &BTreeSet::new(), 3).unwrap();
+        assert_eq!(results, vec![(0, vec![2, 3])]);
+    }
+
+    #[test]
+    fn a_damaged_or_inconsistent_snapshot_is_refused() {
+        let json = bytes(&snapshot());
+        let cut = &json[..json.len() / 2];
+        assert!(resumable(cut, &BTreeSet::new(), 3)
+            .unwrap_err()
+            .contains("unreadable"));
+
+        let mut lost = snapshot();
+        lost.parts.get_mut(&COORD).unwrap().in_flight.clear();
+        let why = resumable(&bytes(&lost), &BTreeSet::new(), 3).unwrap_err();
+        assert!(why.contains("channel"), "{why}");
+
+        let err = resumable(&bytes(&snapshot()), &BTreeSet::new(), 1).unwrap_err();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+}
