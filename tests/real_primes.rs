@@ -57,6 +57,11 @@ fn farm() -> Nodes {
             base + 1 + i as u16
         );
     }
+    // The address `faultline client primes snapshot` asks from (not a process of the farm).
+    text += &format!(
+        "\n[[nodes]]\nname = \"u1\"\nrole = \"client\"\naddr = \"127.0.0.1:{}\"\n",
+        base + 1 + NAMES.len() as u16
+    );
     let farm = Nodes::new("real-primes", &text, &NAMES, "run");
     std::fs::create_dir_all(farm.dir.join("data")).unwrap();
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
@@ -71,6 +76,27 @@ fn farm() -> Nodes {
     std::fs::write(farm.dir.join("data/a.txt"), small.join("\n") + "\n").unwrap();
     std::fs::write(farm.dir.join("data/b.txt"), NEAR_2_64).unwrap();
     farm
+}
+
+/// Asks the farm for a snapshot now, as `faultline client` does, and returns what it printed;
+/// asks again (up to three times) when the snapshot was given up because a stream broke
+/// under it, which a worker killed a moment before can do.
+fn snapshot_on_demand(farm: &Nodes) -> String {
+    let mut printed = String::new();
+    for _ in 0..3 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .arg("client")
+            .arg("--config")
+            .arg(&farm.config)
+            .args(["--deadline-ms", "5000", "primes", "snapshot"])
+            .output()
+            .expect("faultline client runs");
+        printed = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() || !printed.contains("given up") {
+            break;
+        }
+    }
+    printed
 }
 
 /// The protocol events of node `i`.
@@ -151,6 +177,11 @@ fn a_real_farm_loses_a_worker_mid_task_and_its_primary_and_writes_every_prime_on
     let w1_killed = farm.kill(w1);
     let primary = primary(&farm).expect("a primary file server");
     let primary_killed = farm.kill(primary);
+    let answer = snapshot_on_demand(&farm);
+    assert!(
+        answer.contains("a consistent cut"),
+        "a snapshot asked for with `faultline client primes snapshot`: {answer}"
+    );
     wait_until("the farm to finish", Duration::from_secs(20), || {
         (events(&farm, COORDINATOR).iter()).any(|e| matches!(e, Event::Finished { .. }))
     });

@@ -72,3 +72,18 @@ fn a_restarted_coordinator_resumes_from_its_latest_snapshot() {
         );
     }
 }
+
+#[test]
+fn snapshots_asked_for_on_demand_are_taken_and_answered() {
+    let path = std::path::Path::new("scenarios/primes/snapshot-load.toml");
+    for seed in 0..5 {
+        let outcome = request(path, Some(seed), &[]).execute(None).unwrap();
+        assert!(outcome.passed(), "seed {seed}");
+        let judged = outcome
+            .summary
+            .checks
+            .iter()
+            .find(|c| c.name == "snapshot-requests");
+        assert_eq!(judged.map(|c| c.judged), Some(4), "seed {seed}: {judged:?}");
+    }
+}

@@ -1,13 +1,14 @@
 //! `faultline client --config cluster.toml WORDS...`: one operation against a real cluster.
 //! The cluster file's protocol picks the file that reads the words and talks to it: one file
 //! per protocol here (`raft.rs`: `kv`, `lock`, `queue`; `tsp.rs`: `tsp solve FILE.tsp`;
-//! `cache.rs`: `cache get|put|invalidate`). Each prints the outcome and returns
+//! `cache.rs`: `cache get|put|invalidate`; `primes.rs`: `primes snapshot`). Each prints the outcome and returns
 //! 0 when the operation succeeded, 1 when it was refused or not answered in time.
 //!
 //! [`run_one_shot`] is what they share: it runs a protocol whose only node is the one-shot
 //! client, as a real process on the client's address, and hands back that node's trace.
 
 mod cache;
+mod primes;
 mod raft;
 mod tsp;
 
@@ -38,8 +39,9 @@ pub fn client_command(
         "raft" => raft::client_command(&cluster, id, deadline_ms, words),
         "tsp" => tsp::client_command(&cluster, id, deadline_ms, words),
         "cache" => cache::client_command(&cluster, id, deadline_ms, words),
+        "primes" => primes::client_command(&cluster, id, deadline_ms, words),
         other => Err(format!(
-            "{}: `faultline client` has no operations for protocol `{other}` (it has them for: raft, tsp, cache)",
+            "{}: `faultline client` has no operations for protocol `{other}` (it has them for: raft, tsp, cache, primes)",
             cluster.path
         )
         .into()),

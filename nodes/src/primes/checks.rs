@@ -9,6 +9,7 @@ use faultline_sim::check::{Cluster, ExactlyOnce};
 use faultline_sim::{Check, Ev, NodeId, Record, Verdict};
 
 use super::event::{task_fact, Event};
+use super::snapshot_requests::SnapshotRequests;
 
 /// The output equals the primes of every dataset, computed sequentially: nothing extra at
 /// any time, nothing lost at a restart, and nothing missing at the end whenever the
@@ -233,11 +234,12 @@ pub fn checks(
     coordinator: NodeId,
     workers: Vec<NodeId>,
     servers: Vec<NodeId>,
+    snapshot_requests: bool,
 ) -> Vec<Box<dyn Check<Event> + Send>> {
     // Safety checks first: a run stops at its first violation, and the output check then
     // also finds the (cut short) run incomplete; the list's order is the order failures
     // are named in.
-    vec![
+    let mut checks: Vec<Box<dyn Check<Event> + Send>> = vec![
         Box::new(SnapshotCut::default()),
         Box::new(ExactlyOnce::new(task_fact)),
         Box::new(FarmOutput::new(
@@ -247,5 +249,10 @@ pub fn checks(
             workers,
             servers,
         )),
-    ]
+    ];
+    // Judged only where clients ask: elsewhere it would judge nothing.
+    if snapshot_requests {
+        checks.push(Box::new(SnapshotRequests::new(coordinator)));
+    }
+    checks
 }

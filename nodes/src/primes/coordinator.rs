@@ -13,11 +13,12 @@ use faultline_sim::node::stream::{StreamEvent, StreamId};
 use faultline_sim::{Cx, Durable, Node, NodeId};
 use serde::{Deserialize, Serialize};
 
+use super::bugs::Bugs;
 use super::config::{PrimesConfig, RESULTS_BUFFERED_MAX};
 use super::dataset::Dataset;
 use super::event::Event;
 use super::file_client::{FileClient, Outcome};
-use super::msg::{Msg, PartState, Task};
+use super::msg::{Msg, PartState, SnapshotReport, Task};
 use super::snapshot::Assembly;
 use crate::parts::chandy_lamport::{
     ChandyLamport, GlobalSnapshot, Limits, SnapshotId, Step, Variant,
@@ -107,20 +108,27 @@ pub struct Coordinator {
     snap: ChandyLamport<PartState, Msg>,
     /// Snapshots being assembled.
     assemblies: BTreeMap<SnapshotId, Assembly>,
+    /// The nodes that may ask for a snapshot.
+    clients: Vec<NodeId>,
+    /// The requests each snapshot being assembled answers.
+    waiters: BTreeMap<SnapshotId, Vec<(NodeId, u64)>>,
+    /// Each client's last answer, sent again if the client asks again with the same request.
+    answered: BTreeMap<NodeId, Msg>,
 }
 
 impl Coordinator {
-    /// The coordinator `me`, loading `datasets` onto `servers` as `tasks`.
+    /// The coordinator `me`, loading `datasets` onto `servers` as `tasks`, taking snapshots
+    /// when `clients` ask too, with the planted `bugs` on.
     pub fn new(
         me: NodeId,
         servers: Vec<NodeId>,
         datasets: Arc<Vec<Dataset>>,
         tasks: Arc<Vec<Task>>,
         cfg: PrimesConfig,
-        forget_dead_worker_task: bool,
-        no_channel_state: bool,
+        clients: Vec<NodeId>,
+        bugs: &Bugs,
     ) -> Coordinator {
-        let variant = if no_channel_state {
+        let variant = if bugs.snapshot_without_channel_state {
             Variant::NoChannelState
         } else {
             Variant::Correct
@@ -129,7 +137,7 @@ impl Coordinator {
             me,
             files: FileClient::new(servers, cfg.request_retry_ms, 0),
             cfg,
-            forget_dead_worker_task,
+            forget_dead_worker_task: bugs.forget_dead_worker_task,
             datasets,
             tasks,
             progress: Progress::default(),
@@ -143,6 +151,9 @@ impl Coordinator {
             finished: false,
             snap: ChandyLamport::new(me, [], [], variant, Limits::default()),
             assemblies: BTreeMap::new(),
+            clients,
+            waiters: BTreeMap::new(),
+            answered: BTreeMap::new(),
         }
     }
 
@@ -248,6 +259,63 @@ impl Coordinator {
     fn abandon(&mut self, id: SnapshotId, cx: &mut CoordCx<'_>) {
         if self.assemblies.remove(&id).is_some() {
             cx.emit(Event::SnapshotAbandoned { seq: id.seq });
+            self.answer(id, &SnapshotReport::Abandoned, cx);
+        }
+    }
+
+    /// A client asks for a snapshot now: a retry of the request it is waiting on is not a
+    /// new snapshot (it is answered again if it was answered).
+    fn on_snapshot_request(&mut self, client: NodeId, req: u64, cx: &mut CoordCx<'_>) {
+        if !self.clients.contains(&client) {
+            return;
+        }
+        if let Some(Msg::SnapshotTaken { req: last, .. }) = self.answered.get(&client) {
+            if *last == req {
+                let again = self.answered[&client].clone();
+                cx.send(client, again);
+                return;
+            }
+        }
+        if self.waiters.values().flatten().any(|w| *w == (client, req)) {
+            return;
+        }
+        // A client waits on one request at a time: a newer one replaces it.
+        for list in self.waiters.values_mut() {
+            list.retain(|(c, _)| *c != client);
+        }
+        let started = if self.progress.loaded {
+            self.start_snapshot(cx)
+        } else {
+            None
+        };
+        match started {
+            Some(id) => self.waiters.entry(id).or_default().push((client, req)),
+            None => {
+                let report = if self.progress.loaded {
+                    SnapshotReport::Busy
+                } else {
+                    SnapshotReport::Loading
+                };
+                let refused = Msg::SnapshotTaken {
+                    req,
+                    seq: 0,
+                    report,
+                };
+                cx.send(client, refused);
+            }
+        }
+    }
+
+    /// Answers the requests snapshot `id` was taken for.
+    fn answer(&mut self, id: SnapshotId, report: &SnapshotReport, cx: &mut CoordCx<'_>) {
+        for (client, req) in self.waiters.remove(&id).unwrap_or_default() {
+            let msg = Msg::SnapshotTaken {
+                req,
+                seq: id.seq,
+                report: report.clone(),
+            };
+            cx.send(client, msg.clone());
+            self.answered.insert(client, msg);
         }
     }
 
@@ -332,21 +400,27 @@ impl Coordinator {
         }
     }
 
-    fn start_snapshot(&mut self, cx: &mut CoordCx<'_>) {
+    /// Starts a snapshot, unless as many as may be are being assembled, or one started at
+    /// this very instant (whose number it would take).
+    fn start_snapshot(&mut self, cx: &mut CoordCx<'_>) -> Option<SnapshotId> {
         self.snapshot_us = cx.now_us();
-        if self.assemblies.len() >= ASSEMBLIES_MAX {
-            return;
-        }
         let id = SnapshotId {
             initiator: self.me,
             seq: cx.now_us(),
         };
+        if self.assemblies.contains_key(&id) {
+            return Some(id);
+        }
+        if self.assemblies.len() >= ASSEMBLIES_MAX {
+            return None;
+        }
         let workers: BTreeSet<NodeId> = self.links.keys().copied().collect();
         self.assemblies
             .insert(id, Assembly::new(id, self.me, workers, cx.now_us()));
         cx.emit(Event::SnapshotStarted { seq: id.seq });
         let step = self.snap.initiate(id, self.state());
         self.snapshot_step(step, cx);
+        Some(id)
     }
 
     /// Sends the markers a step asks for and assembles the parts it completed.
@@ -385,7 +459,11 @@ impl Coordinator {
             if let Some(json) = json {
                 cx.durable_put(KEY_SNAPSHOT, json.into_bytes());
             }
+            let report = SnapshotReport::of(&event);
             cx.emit(event);
+            if let Some(report) = report {
+                self.answer(id, &report, cx);
+            }
         }
     }
 
@@ -494,6 +572,10 @@ impl Node for Coordinator {
     }
 
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut CoordCx<'_>) {
+        if let Msg::SnapshotRequest { req } = msg {
+            self.on_snapshot_request(from, req, cx);
+            return;
+        }
         if let Outcome::Written(name) = self.files.on_message(from, &msg, cx) {
             let expected = self
                 .datasets

@@ -28,6 +28,9 @@ pub(crate) struct Details {
     abandoned: u64,
     /// Results a restarted coordinator took back from its latest snapshot.
     resumed: u64,
+    /// Snapshots clients asked for, and answers they got.
+    asked: u64,
+    answered: u64,
     /// Times a file server became primary.
     primaries: Vec<Tenure>,
     /// Cached copies broken by callbacks.
@@ -85,6 +88,8 @@ impl Facts<Event> for Details {
                         .push(pin(format!("resumed: {tasks} results from the snapshot")));
                 }
             }
+            Event::SnapshotAsked { .. } => self.asked += 1,
+            Event::SnapshotAnswered { .. } => self.answered += 1,
             Event::SnapshotAbandoned { .. } => {
                 self.abandoned += 1;
                 self.pins.push(pin("snapshot abandoned".to_string()));
@@ -132,6 +137,8 @@ impl Facts<Event> for Details {
             "snapshots_taken": self.snapshots,
             "snapshots_abandoned": self.abandoned,
             "results_resumed_from_snapshot": self.resumed,
+            "snapshots_requested": self.asked,
+            "snapshot_requests_answered": self.answered,
             "file_server_primaries": self.primaries.len(),
             "cache_callbacks": self.breaks,
         }))

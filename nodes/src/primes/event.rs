@@ -4,6 +4,8 @@ use faultline_sim::check::TaskFact;
 use faultline_sim::NodeId;
 use serde::{Deserialize, Serialize};
 
+use super::msg::SnapshotReport;
+
 /// A protocol event of the farm.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -113,6 +115,20 @@ pub enum Event {
         channel_error: Option<String>,
         /// Channels verified.
         channels: u64,
+    },
+    /// A client asked the coordinator for a snapshot now.
+    SnapshotAsked {
+        /// The client's request number.
+        req: u64,
+    },
+    /// The coordinator answered a client's request with the snapshot it took.
+    SnapshotAnswered {
+        /// The request.
+        req: u64,
+        /// The snapshot's number at the coordinator.
+        seq: u64,
+        /// What it found.
+        report: SnapshotReport,
     },
     /// A snapshot was given up (a channel broke under it).
     SnapshotAbandoned {

@@ -8,6 +8,7 @@
 
 mod bugs;
 mod checks;
+mod client;
 mod config;
 mod coordinator;
 mod dataset;
@@ -20,6 +21,7 @@ mod output;
 pub mod primality;
 mod protocol;
 mod snapshot;
+mod snapshot_requests;
 mod worker;
 
 #[cfg(test)]
@@ -27,12 +29,14 @@ mod tests;
 
 pub use bugs::Bugs;
 pub use checks::{checks, FarmOutput, SnapshotCut};
+pub use client::{Client, ClientTimer};
 pub use config::{PrimesConfig, DATASET_NUMBERS_MAX};
 pub use coordinator::{CoordTimer, Coordinator, KEY_SNAPSHOT};
 pub use dataset::{generate, parse, Dataset, DatasetSpec};
 pub use event::{task_fact, Event};
 pub use file_server::{FileServer, FsTimer};
-pub use msg::{Msg, PartState, Task};
+pub use msg::{Msg, PartState, SnapshotReport, Task};
 pub use output::{parse_output, OUTPUT_FILE};
 pub use protocol::{tasks_of, Primes, Workload};
+pub use snapshot_requests::SnapshotRequests;
 pub use worker::{Worker, WorkerTimer};

@@ -140,6 +140,50 @@ pub enum Msg {
     Marker(Marker),
     /// A worker's part of a snapshot.
     SnapPart(Box<LocalSnapshot<PartState, Msg>>),
+    /// Take a snapshot now (a client to the coordinator); a retry carries the same `req`.
+    SnapshotRequest {
+        /// The client's request number.
+        req: u64,
+    },
+    /// The snapshot a request asked for, once it is complete or given up.
+    SnapshotTaken {
+        /// The request.
+        req: u64,
+        /// The snapshot's number at the coordinator.
+        seq: u64,
+        /// What it found.
+        report: SnapshotReport,
+    },
+}
+
+/// What an on-demand snapshot found, as the coordinator answers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotReport {
+    /// Complete: where the tasks were at the cut.
+    Complete {
+        /// Tasks in the coordinator's queue.
+        pending: u64,
+        /// Tasks held by workers.
+        working: u64,
+        /// Tasks in messages recorded in flight.
+        in_flight: u64,
+        /// Tasks with a result.
+        done: u64,
+        /// Channels whose counts balanced.
+        channels: u64,
+    },
+    /// Complete, but its channel counts do not balance: not a consistent cut.
+    Inconsistent {
+        /// Why.
+        why: String,
+    },
+    /// Given up (a worker's stream broke under it, or it waited too long).
+    Abandoned,
+    /// Not started: the coordinator is assembling as many snapshots as it may.
+    Busy,
+    /// Not started: the coordinator is still loading the datasets (no task is queued yet).
+    Loading,
 }
 
 impl Message for Msg {
@@ -164,6 +208,8 @@ impl Message for Msg {
         ("RESULT", MsgKind::Task),
         ("MARKER", MsgKind::Snapshot),
         ("SNAP_PART", MsgKind::Snapshot),
+        ("SNAPSHOT_REQUEST", MsgKind::Client),
+        ("SNAPSHOT_TAKEN", MsgKind::Client),
     ];
 
     fn label(&self) -> &'static str {
@@ -188,6 +234,8 @@ impl Message for Msg {
             Msg::Result { .. } => "RESULT",
             Msg::Marker(_) => "MARKER",
             Msg::SnapPart(_) => "SNAP_PART",
+            Msg::SnapshotRequest { .. } => "SNAPSHOT_REQUEST",
+            Msg::SnapshotTaken { .. } => "SNAPSHOT_TAKEN",
         }
     }
 }

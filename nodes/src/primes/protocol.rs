@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use faultline_sim::protocol::facts::Facts;
 use faultline_sim::scenario::{InputError, Source};
@@ -10,13 +11,14 @@ use serde::Deserialize;
 
 use super::bugs::Bugs;
 use super::checks::checks;
+use super::client::Client;
 use super::config::PrimesConfig;
 use super::coordinator::Coordinator;
 use super::dataset::{self, Dataset, DatasetSpec};
 use super::details::Details;
 use super::event::Event;
 use super::file_server::FileServer;
-use super::msg::{Msg, Task};
+use super::msg::{Msg, SnapshotReport, Task};
 use super::output;
 use super::primality::is_prime;
 use super::worker::Worker;
@@ -35,6 +37,9 @@ pub struct Workload {
     /// Numbers per task.
     #[serde(default = "default_task_numbers")]
     pub task_numbers: u32,
+    /// When each client asks the coordinator for a snapshot on demand, ms after it starts.
+    #[serde(default)]
+    pub snapshot_requests_ms: Vec<u64>,
 }
 
 fn default_task_numbers() -> u32 {
@@ -55,6 +60,8 @@ pub struct Primes {
     tasks: Arc<Vec<Task>>,
     /// The sequential answer: every prime in every dataset.
     expected: Arc<BTreeSet<u64>>,
+    /// When the clients ask for snapshots.
+    snapshot_requests: Vec<Duration>,
 }
 
 /// Cuts the datasets into tasks of `per_task` numbers, in dataset order.
@@ -120,6 +127,14 @@ impl Protocol for Primes {
             fault_target: true,
             about: "tests the numbers of one task at a time",
         },
+        Role {
+            name: "client",
+            count_key: "clients",
+            prefix: "u",
+            min: 0,
+            fault_target: true,
+            about: "asks the coordinator for a snapshot now",
+        },
     ];
     const BUGS: &'static [faultline_sim::Bug] = Bugs::ALL;
     const STATES: &'static [(&'static str, Tone)] = &[
@@ -129,6 +144,7 @@ impl Protocol for Primes {
         ("candidate", Tone::Contend),
         ("working", Tone::Work),
         ("idle", Tone::Follow),
+        ("client", Tone::Client),
     ];
 
     fn new(setup: &Setup, src: &Source) -> Result<Primes, InputError> {
@@ -158,6 +174,11 @@ impl Protocol for Primes {
             datasets: Arc::new(datasets),
             tasks: Arc::new(tasks),
             expected: Arc::new(expected),
+            snapshot_requests: workload
+                .snapshot_requests_ms
+                .iter()
+                .map(|ms| Duration::from_millis(*ms))
+                .collect(),
         })
     }
 
@@ -167,9 +188,10 @@ impl Protocol for Primes {
         let bug_cut = self.bugs.snapshot_without_channel_state;
         match self.setup.role_of(id) {
             "file_server" => {
+                // The coordinator and the workers read and write files.
                 let clients: Vec<NodeId> = (0..self.setup.names.len() as u16)
                     .map(NodeId)
-                    .filter(|n| !servers.contains(n))
+                    .filter(|n| !servers.contains(n) && self.setup.role_of(*n) != "client")
                     .collect();
                 Box::new(FileServer::new(id, servers, clients, self.cfg.clone()))
             }
@@ -179,8 +201,13 @@ impl Protocol for Primes {
                 self.datasets.clone(),
                 self.tasks.clone(),
                 self.cfg.clone(),
-                self.bugs.forget_dead_worker_task,
-                bug_cut,
+                self.setup.ids("client"),
+                &self.bugs,
+            )),
+            "client" => Box::new(Client::new(
+                coordinator,
+                self.snapshot_requests.clone(),
+                Duration::from_millis(self.cfg.request_retry_ms),
             )),
             _ => Box::new(Worker::new(
                 id,
@@ -199,6 +226,7 @@ impl Protocol for Primes {
             self.setup.ids("coordinator")[0],
             self.setup.ids("worker"),
             self.setup.ids("file_server"),
+            !self.setup.ids("client").is_empty() && !self.snapshot_requests.is_empty(),
         )
     }
 
@@ -219,6 +247,18 @@ impl Protocol for Primes {
             Event::Resumed { seq, tasks } => Some(format!(
                 "resumed from snapshot {seq}: {tasks} results it held that the output lacked"
             )),
+            Event::SnapshotAsked { req } => Some(format!("asks for a snapshot now (request {req})")),
+            Event::SnapshotAnswered { req, seq, report } => Some(match report {
+                SnapshotReport::Complete { pending, working, in_flight, done, channels } => format!(
+                    "snapshot {seq} (request {req}): {pending} tasks pending, {working} being worked, {in_flight} in flight, {done} done; {channels} channels balanced"
+                ),
+                SnapshotReport::Inconsistent { why } => {
+                    format!("snapshot {seq} (request {req}) is not a consistent cut: {why}")
+                }
+                SnapshotReport::Abandoned => format!("snapshot {seq} (request {req}) was given up"),
+                SnapshotReport::Busy => format!("request {req}: the coordinator is busy with other snapshots"),
+                SnapshotReport::Loading => format!("request {req}: the coordinator is still loading the datasets"),
+            }),
             Event::SnapshotRejected { why } => Some(format!("latest snapshot not used: {why}")),
             Event::Requeued { task, worker } => Some(format!(
                 "worker {worker} is gone: task {task} back at the front of the queue"

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use faultline_sim::NodeId;
 
 use super::event::Event;
-use super::msg::{Msg, PartState};
+use super::msg::{Msg, PartState, SnapshotReport};
 use crate::parts::chandy_lamport::{GlobalSnapshot, LocalSnapshot, SnapshotId};
 
 /// One snapshot being assembled.
@@ -97,5 +97,33 @@ impl Assembly {
             channels,
         };
         (event, self.global.to_json().ok())
+    }
+}
+
+impl SnapshotReport {
+    /// What a judged snapshot tells the client that asked for it (`None` for another event).
+    pub(crate) fn of(event: &Event) -> Option<SnapshotReport> {
+        let Event::Snapshot {
+            pending,
+            working,
+            in_flight,
+            done,
+            channel_error,
+            channels,
+            ..
+        } = event
+        else {
+            return None;
+        };
+        Some(match channel_error {
+            Some(why) => SnapshotReport::Inconsistent { why: why.clone() },
+            None => SnapshotReport::Complete {
+                pending: pending.len() as u64,
+                working: working.len() as u64,
+                in_flight: in_flight.len() as u64,
+                done: done.len() as u64,
+                channels: *channels,
+            },
+        })
     }
 }

@@ -273,3 +273,94 @@ mod resume {
         assert!(err.contains("does not exist"), "{err}");
     }
 }
+
+mod snapshot_requests {
+    use faultline_sim::{Check, NodeId};
+
+    use super::super::event::Event;
+    use super::super::msg::SnapshotReport;
+    use super::super::snapshot_requests::SnapshotRequests;
+    use super::rec;
+
+    const CLIENT: u16 = 7;
+
+    fn taken(seq: u64) -> Event {
+        Event::Snapshot {
+            seq,
+            total: 3,
+            pending: vec![2],
+            working: vec![1],
+            in_flight: vec![],
+            done: vec![0],
+            channel_error: None,
+            channels: 2,
+        }
+    }
+
+    fn complete() -> SnapshotReport {
+        SnapshotReport::Complete {
+            pending: 1,
+            working: 1,
+            in_flight: 0,
+            done: 1,
+            channels: 2,
+        }
+    }
+
+    fn answered(seq: u64, report: SnapshotReport) -> Event {
+        Event::SnapshotAnswered {
+            req: 1,
+            seq,
+            report,
+        }
+    }
+
+    fn check() -> SnapshotRequests {
+        let mut c = SnapshotRequests::new(NodeId(1));
+        c.observe(&rec(10, CLIENT, Event::SnapshotAsked { req: 1 }))
+            .unwrap();
+        c
+    }
+
+    #[test]
+    fn an_answer_naming_the_snapshot_taken_holds() {
+        let mut c = check();
+        c.observe(&rec(20, 1, taken(15))).unwrap();
+        c.observe(&rec(30, CLIENT, answered(15, complete())))
+            .unwrap();
+        let v = c.finish(10_000_000);
+        assert!(v.ok && v.judged == 1, "{v:?}");
+    }
+
+    #[test]
+    fn an_answer_naming_no_snapshot_or_other_counts_fails() {
+        let mut c = check();
+        assert!(c
+            .observe(&rec(30, CLIENT, answered(15, complete())))
+            .is_err());
+        let mut c = check();
+        c.observe(&rec(20, 1, taken(15))).unwrap();
+        let wrong = SnapshotReport::Complete {
+            pending: 0,
+            working: 0,
+            in_flight: 0,
+            done: 3,
+            channels: 2,
+        };
+        assert!(c.observe(&rec(30, CLIENT, answered(15, wrong))).is_err());
+        let mut c = check();
+        c.observe(&rec(20, 1, taken(15))).unwrap();
+        assert!(c
+            .observe(&rec(30, CLIENT, answered(15, SnapshotReport::Abandoned)))
+            .is_err());
+    }
+
+    #[test]
+    fn a_request_never_answered_fails_unless_the_run_ended_soon_after() {
+        let mut c = check();
+        assert!(!c.finish(10_000_000).ok);
+        let mut c = check();
+        let v = c.finish(1_000_000);
+        assert!(!v.ok && v.vacuous, "judged nothing, so not a pass: {v:?}");
+    }
+}
