@@ -2,9 +2,8 @@
 //! K`, each through one cache node (`--via c2`; default: the first cache node), e.g.
 //! `faultline client --config examples/cache-loopback.toml cache put k3 7 --via c2`.
 
-use faultline_nodes::cache::{Answer, Cache, CacheOp, Event, Msg, OneShot, Workload};
-use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::{BoxNode, Check, Ev, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS};
+use faultline_nodes::cache::{Answer, Cache, CacheOp, Event, OneShot, Workload};
+use faultline_sim::Ev;
 
 use crate::cluster::Cluster;
 
@@ -43,36 +42,6 @@ fn parse(words: &[String]) -> Result<(CacheOp, Option<String>), String> {
         }
     };
     Ok((op, via))
-}
-
-/// A protocol whose only node is the one-shot client.
-struct OneShotProtocol {
-    /// The cache node it goes through.
-    cache: NodeId,
-    /// The operation.
-    op: CacheOp,
-    /// How long to try.
-    deadline_ms: u64,
-}
-
-impl Protocol for OneShotProtocol {
-    type Msg = Msg;
-    type Event = Event;
-    const NAME: &'static str = Cache::NAME;
-    const ABOUT: &'static str = "one client operation through a cache node";
-    const ROLES: &'static [Role] = SERVERS_AND_CLIENTS;
-    fn new(_: &Setup, src: &Source) -> Result<Self, InputError> {
-        Err(src.error(
-            "protocol",
-            "the one-shot client is built by `faultline client` alone",
-        ))
-    }
-    fn node(&self, _id: NodeId) -> BoxNode<Msg, Event> {
-        Box::new(OneShot::new(self.cache, self.op, self.deadline_ms))
-    }
-    fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {
-        Vec::new()
-    }
 }
 
 /// Runs one cache operation as client `id` (default: the cluster's first client); returns
@@ -137,12 +106,9 @@ pub(super) fn client_command(
             .into());
         }
     }
-    let proto = OneShotProtocol {
-        cache,
-        op,
-        deadline_ms,
-    };
-    let records = super::run_one_shot(cluster, proto, me)?;
+    let records = super::run_one_shot::<Cache>(cluster, me, move || {
+        Box::new(OneShot::new(cache, op, deadline_ms))
+    })?;
     let answer = records.iter().find_map(|r| match &r.ev {
         Ev::Proto {
             event: Event::Return { answer, .. },

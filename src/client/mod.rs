@@ -4,8 +4,9 @@
 //! `cache.rs`: `cache get|put|invalidate`; `primes.rs`: `primes snapshot`). Each prints the outcome and returns
 //! 0 when the operation succeeded, 1 when it was refused or not answered in time.
 //!
-//! [`run_one_shot`] is what they share: it runs a protocol whose only node is the one-shot
-//! client, as a real process on the client's address, and hands back that node's trace.
+//! [`run_one_shot`] is what they share: it runs the one-shot client node a protocol file
+//! makes, as the only node of a real process on the client's address, and hands back that
+//! node's trace.
 
 mod cache;
 mod primes;
@@ -16,8 +17,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use faultline_sim::real::process::{run_process, ProcessFiles};
+use faultline_sim::runtime::transport::TransportKind;
+use faultline_sim::scenario::{InputError, Source};
 use faultline_sim::trace::read_jsonl;
-use faultline_sim::{Header, NodeId, Protocol, Record};
+use faultline_sim::{BoxNode, Check, Header, NodeId, Protocol, Record, Role, Setup};
 
 use crate::cluster::Cluster;
 use crate::registry::Registry;
@@ -77,13 +80,48 @@ pub fn client_node(cluster: &Cluster, id: Option<&str>) -> Result<NodeId, crate:
     Ok(me)
 }
 
-/// Runs `proto` (whose only node is a one-shot client that stops by itself) as node `me` of
-/// `cluster`, a real process on the client's address, and returns the records it traced.
+/// What makes the one-shot client node of protocol `P`.
+type MakeNode<P> =
+    Box<dyn Fn() -> BoxNode<<P as Protocol>::Msg, <P as Protocol>::Event> + Send + Sync>;
+
+/// A protocol whose only node is a one-shot client of protocol `P` (its messages, events and
+/// roles), made by `make`; it exists only for `faultline client`.
+struct OneShotOf<P: Protocol> {
+    make: MakeNode<P>,
+}
+
+impl<P: Protocol> Protocol for OneShotOf<P> {
+    type Msg = P::Msg;
+    type Event = P::Event;
+    const NAME: &'static str = P::NAME;
+    const ABOUT: &'static str = "one client operation against a running cluster";
+    const ROLES: &'static [Role] = P::ROLES;
+    const TRANSPORT: TransportKind = P::TRANSPORT;
+    fn new(_: &Setup, src: &Source) -> Result<Self, InputError> {
+        Err(src.error(
+            "protocol",
+            "the one-shot client is built by `faultline client` alone",
+        ))
+    }
+    fn node(&self, _id: NodeId) -> BoxNode<P::Msg, P::Event> {
+        (self.make)()
+    }
+    fn checks(&self) -> Vec<Box<dyn Check<P::Event> + Send>> {
+        Vec::new()
+    }
+}
+
+/// Runs the one-shot client node `make` builds (a client of protocol `P` that stops by
+/// itself) as node `me` of `cluster`, a real process on the client's address, and returns
+/// the records it traced.
 pub fn run_one_shot<P: Protocol>(
     cluster: &Cluster,
-    proto: P,
     me: NodeId,
+    make: impl Fn() -> BoxNode<P::Msg, P::Event> + Send + Sync + 'static,
 ) -> Result<Vec<Record<P::Event>>, crate::error::Error> {
+    let proto = OneShotOf::<P> {
+        make: Box::new(make),
+    };
     let dir = std::env::temp_dir().join(format!("faultline-client-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let files = ProcessFiles {

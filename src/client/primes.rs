@@ -4,42 +4,13 @@
 
 use std::time::Duration;
 
-use faultline_nodes::primes::{Client, Event, Msg, Primes, SnapshotReport};
-use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::{BoxNode, Check, Ev, NodeId, Protocol, Setup};
+use faultline_nodes::primes::{Client, Event, Primes, SnapshotReport};
+use faultline_sim::Ev;
 
 use crate::cluster::Cluster;
 
 /// How often the client asks again until answered.
 const RETRY: Duration = Duration::from_millis(300);
-
-/// A protocol whose only node is the one-shot client.
-struct OneShotProtocol {
-    /// The coordinator.
-    coordinator: NodeId,
-    /// How long to try.
-    deadline: Duration,
-}
-
-impl Protocol for OneShotProtocol {
-    type Msg = Msg;
-    type Event = Event;
-    const NAME: &'static str = Primes::NAME;
-    const ABOUT: &'static str = "one snapshot asked of a primes farm";
-    const ROLES: &'static [faultline_sim::Role] = Primes::ROLES;
-    fn new(_: &Setup, src: &Source) -> Result<Self, InputError> {
-        Err(src.error(
-            "protocol",
-            "the one-shot client is built by `faultline client` alone",
-        ))
-    }
-    fn node(&self, _id: NodeId) -> BoxNode<Msg, Event> {
-        Box::new(Client::one_shot(self.coordinator, RETRY, self.deadline))
-    }
-    fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {
-        Vec::new()
-    }
-}
 
 /// Checks the words are `primes snapshot`.
 fn parse_words(words: &[String]) -> Result<(), String> {
@@ -63,11 +34,10 @@ pub(super) fn client_command(
     parse_words(words)?;
     let me = super::client_node(cluster, id)?;
     let coordinator = cluster.setup().ids("coordinator")[0];
-    let proto = OneShotProtocol {
-        coordinator,
-        deadline: Duration::from_millis(deadline_ms),
-    };
-    let records = super::run_one_shot(cluster, proto, me)?;
+    let deadline = Duration::from_millis(deadline_ms);
+    let records = super::run_one_shot::<Primes>(cluster, me, move || {
+        Box::new(Client::one_shot(coordinator, RETRY, deadline))
+    })?;
     let answer = records.iter().find_map(|r| match &r.ev {
         Ev::Proto {
             event: Event::SnapshotAnswered { seq, report, .. },

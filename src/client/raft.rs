@@ -2,10 +2,9 @@
 //! `faultline client --config cluster.toml kv put K V`.
 
 use faultline_nodes::raft::{
-    Event, LockMode, Msg, OneShot, Op, Outcome, Raft, NAME_BYTES_MAX, VALUE_BYTES_MAX,
+    Event, LockMode, OneShot, Op, Outcome, Raft, NAME_BYTES_MAX, VALUE_BYTES_MAX,
 };
-use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::{BoxNode, Check, Ev, NodeId, Protocol, Role, Setup, SERVERS_AND_CLIENTS};
+use faultline_sim::{Ev, NodeId};
 
 use crate::cluster::Cluster;
 
@@ -39,40 +38,6 @@ pub fn parse_op(words: &[String]) -> Result<Op, String> {
     })
 }
 
-/// A protocol whose only node is the one-shot client.
-struct OneShotProtocol {
-    /// The servers to try.
-    servers: Vec<NodeId>,
-    /// The operation.
-    op: Op,
-    /// How long to try.
-    deadline_ms: u64,
-}
-
-impl Protocol for OneShotProtocol {
-    type Msg = Msg;
-    type Event = Event;
-    const NAME: &'static str = Raft::NAME;
-    const ABOUT: &'static str = "one client operation against a Raft cluster";
-    const ROLES: &'static [Role] = SERVERS_AND_CLIENTS;
-    fn new(_: &Setup, src: &Source) -> Result<Self, InputError> {
-        Err(src.error(
-            "protocol",
-            "the one-shot client is built by `faultline client` alone",
-        ))
-    }
-    fn node(&self, _id: NodeId) -> BoxNode<Msg, Event> {
-        Box::new(OneShot::new(
-            self.servers.clone(),
-            self.op.clone(),
-            self.deadline_ms,
-        ))
-    }
-    fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {
-        Vec::new()
-    }
-}
-
 /// Runs one Raft operation as client `id` (default: the cluster's first client); returns the
 /// exit code.
 pub(super) fn client_command(
@@ -96,12 +61,9 @@ pub(super) fn client_command(
     if cluster.address_book().kind == faultline_sim::runtime::transport::TransportKind::Tcp {
         refuse_when_nothing_listens(cluster, &servers)?;
     }
-    let proto = OneShotProtocol {
-        servers,
-        op,
-        deadline_ms,
-    };
-    let records = super::run_one_shot(cluster, proto, me)?;
+    let records = super::run_one_shot::<Raft>(cluster, me, move || {
+        Box::new(OneShot::new(servers.clone(), op.clone(), deadline_ms))
+    })?;
     let result = records.iter().find_map(|r| match &r.ev {
         Ev::Proto {
             event: Event::Return { result, .. },

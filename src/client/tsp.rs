@@ -5,53 +5,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use faultline_nodes::tsp::{self, Client, Event, Instance, Msg, Tsp};
-use faultline_sim::scenario::{InputError, Source};
-use faultline_sim::{BoxNode, Check, Ev, NodeId, Protocol, Setup};
+use faultline_nodes::tsp::{self, Client, Event, Tsp};
+use faultline_sim::Ev;
 
 use crate::cluster::Cluster;
 
 /// How often the client submits again until answered (a failover loses what the old active
 /// replica held of the client; the new one hears it at the next submission).
 const RETRY: Duration = Duration::from_millis(300);
-
-/// A protocol whose only node is the one-shot client.
-struct OneShotProtocol {
-    /// The coordinator replicas.
-    coordinators: Vec<NodeId>,
-    /// The problem.
-    instance: Instance,
-    /// How long to try.
-    deadline: Duration,
-}
-
-impl Protocol for OneShotProtocol {
-    type Msg = Msg;
-    type Event = Event;
-    const NAME: &'static str = Tsp::NAME;
-    const ABOUT: &'static str = "one problem submitted to a TSP solver";
-    const ROLES: &'static [faultline_sim::Role] = Tsp::ROLES;
-    fn new(_: &Setup, src: &Source) -> Result<Self, InputError> {
-        Err(src.error(
-            "protocol",
-            "the one-shot client is built by `faultline client` alone",
-        ))
-    }
-    fn node(&self, _id: NodeId) -> BoxNode<Msg, Event> {
-        Box::new(
-            Client::new(
-                self.coordinators.clone(),
-                self.instance.clone(),
-                Duration::ZERO,
-                RETRY,
-            )
-            .one_shot(self.deadline),
-        )
-    }
-    fn checks(&self) -> Vec<Box<dyn Check<Event> + Send>> {
-        Vec::new()
-    }
-}
 
 /// The TSPLIB file the words name.
 fn parse_words(words: &[String]) -> Result<&Path, String> {
@@ -77,13 +38,15 @@ pub(super) fn client_command(
     let instance = tsp::load(file)?;
     let me = super::client_node(cluster, id)?;
     let coordinators = cluster.setup().ids("coordinator");
-    let proto = OneShotProtocol {
-        coordinators,
-        instance: instance.clone(),
-        deadline: Duration::from_millis(deadline_ms),
-    };
+    let deadline = Duration::from_millis(deadline_ms);
+    let problem = instance.clone();
     let started = Instant::now();
-    let records = super::run_one_shot(cluster, proto, me)?;
+    let records = super::run_one_shot::<Tsp>(cluster, me, move || {
+        Box::new(
+            Client::new(coordinators.clone(), problem.clone(), Duration::ZERO, RETRY)
+                .one_shot(deadline),
+        )
+    })?;
     let took = started.elapsed();
     let tour = records.iter().find_map(|r| match &r.ev {
         Ev::Proto {
