@@ -186,21 +186,42 @@ impl<E> Expectation<E> {
                     None => self.base.unwrap_or(0) + 1,
                 };
                 let live = self.live(self.replicas.iter());
-                for n in &live {
-                    let have = self.commit.get(n).copied().unwrap_or(0);
-                    if have < target {
-                        return Err(format!(
-                            "by {at}ms {n} has committed up to {have}, not {target}"
-                        ));
+                let lacking: Vec<(NodeId, u64)> = live
+                    .iter()
+                    .map(|n| (*n, self.commit.get(n).copied().unwrap_or(0)))
+                    .filter(|(_, have)| *have < target)
+                    .collect();
+                let have_it = (live.len() - lacking.len()) as u64;
+                match self.spec.replicas {
+                    // `one(cmd, n)`: at least n of the live replicas.
+                    Some(n) if have_it < n => {
+                        let behind: Vec<String> =
+                            lacking.iter().map(|(n, have)| format!("{n} at {have}")).collect();
+                        Err(format!(
+                            "by {at}ms {have_it} live replicas committed index {target}, not {n} \
+                             (behind: {})",
+                            behind.join(", ")
+                        ))
                     }
+                    Some(n) => Ok((
+                        have_it,
+                        format!(
+                            "by {at}ms {have_it} live replicas (at least {n} wanted) committed index {target}"
+                        ),
+                    )),
+                    None => match lacking.first() {
+                        Some((n, have)) => Err(format!(
+                            "by {at}ms {n} has committed up to {have}, not {target}"
+                        )),
+                        None => Ok((
+                            live.len() as u64,
+                            format!(
+                                "by {at}ms {} live replicas committed index {target}",
+                                live.len()
+                            ),
+                        )),
+                    },
                 }
-                Ok((
-                    live.len() as u64,
-                    format!(
-                        "by {at}ms {} live replicas committed index {target}",
-                        live.len()
-                    ),
-                ))
             }
             ExpectKind::CaughtUp => {
                 let live = self.live(self.replicas.iter());
@@ -425,6 +446,7 @@ mod tests {
             until_us: until_ms * 1000,
             after_us: 0,
             index: None,
+            replicas: None,
             max: 0,
             label: None,
         }
@@ -596,6 +618,16 @@ mod tests {
         assert!(run(index.clone(), &commits(), 10_000).ok);
         index.index = Some(4);
         assert!(!run(index, &commits(), 10_000).ok);
+        // At least n replicas: by 6.1 s s1 has index 5, s2 has not.
+        let mut one = spec(ExpectKind::Committed, 6100, 6100);
+        one.index = Some(5);
+        assert!(!run(one.clone(), &commits(), 10_000).ok);
+        one.replicas = Some(1);
+        let v = run(one.clone(), &commits(), 10_000);
+        assert!(v.ok && v.judged == 1, "{v:?}");
+        one.replicas = Some(2);
+        let v = run(one, &commits(), 10_000);
+        assert!(!v.ok && v.detail.contains("not 2"), "{v:?}");
         // A replica that crashed is not live; one that restarted and has not caught up is.
         let mut restarted = commits();
         restarted.push(at(6500, 1, Ev::Crash));

@@ -28,8 +28,9 @@ pub enum ExpectKind {
     SameTerm,
     /// Throughout `[from_ms, until_ms)`, no commit index rises.
     NoCommit,
-    /// By `by_ms`, every live replica has committed `index`, or (without `index`) an entry
-    /// beyond the highest commit index anyone had at `after_ms`.
+    /// By `by_ms`, every live replica (or at least `replicas` of them) has committed
+    /// `index`, or (without `index`) an entry beyond the highest commit index anyone had at
+    /// `after_ms`.
     Committed,
     /// At `by_ms`, every live replica has applied everything committed anywhere by
     /// `by_ms - lag_ms` (entries committed since may still be on their way).
@@ -59,7 +60,7 @@ impl ExpectKind {
                 (&["from_ms", "until_ms"], &[])
             }
             ExpectKind::SameTerm => (&["at_ms"], &[]),
-            ExpectKind::Committed => (&["by_ms"], &["after_ms", "index"]),
+            ExpectKind::Committed => (&["by_ms"], &["after_ms", "index", "replicas"]),
             ExpectKind::CaughtUp => (&["by_ms"], &["lag_ms"]),
             ExpectKind::Messages => (&["from_ms", "until_ms", "max"], &["label"]),
         }
@@ -100,6 +101,10 @@ pub struct Expect {
     /// Committed: the index every live replica must reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u64>,
+    /// Committed: how many live replicas must have it (default: every live one), as the
+    /// 6.5840 lab's `one(cmd, n)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u64>,
     /// Messages: the most allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u64>,
@@ -127,6 +132,8 @@ pub struct Resolved {
     pub after_us: u64,
     /// Committed: the index to reach.
     pub index: Option<u64>,
+    /// Committed: how many live replicas must reach it (`None`: every live one).
+    pub replicas: Option<u64>,
     /// Messages: the most allowed.
     pub max: u64,
     /// Messages: the label counted.
@@ -144,6 +151,7 @@ impl Expect {
             "after_ms" => self.after_ms,
             "lag_ms" => self.lag_ms,
             "index" => self.index,
+            "replicas" => self.replicas,
             "max" => self.max,
             _ => None,
         }
@@ -152,7 +160,7 @@ impl Expect {
 
 /// Every field a kind may take, for "takes no" errors.
 const FIELDS: &[&str] = &[
-    "from_ms", "until_ms", "at_ms", "by_ms", "after_ms", "lag_ms", "index", "max",
+    "from_ms", "until_ms", "at_ms", "by_ms", "after_ms", "lag_ms", "index", "replicas", "max",
 ];
 
 impl Scenario {
@@ -206,6 +214,15 @@ impl Scenario {
             if e.index == Some(0) {
                 return Err(src.error(&at("index"), "indexes start at 1"));
             }
+            if let Some(n) = e.replicas {
+                let nodes = self.node_names().len() as u64;
+                if n == 0 || n > nodes {
+                    return Err(src.error(
+                        &at("replicas"),
+                        format!("must be between 1 and the {nodes} nodes of the run"),
+                    ));
+                }
+            }
             let mut nodes = Vec::new();
             for name in &e.nodes {
                 let id = self.node_id(name).ok_or_else(|| {
@@ -249,6 +266,7 @@ impl Scenario {
                     _ => us(e.after_ms),
                 },
                 index: e.index,
+                replicas: e.replicas,
                 max: e.max.unwrap_or(0),
                 label: e.label.clone(),
             });
