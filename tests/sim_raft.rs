@@ -35,6 +35,18 @@ fn planted_bug_commit_old_term_is_caught() {
 }
 
 #[test]
+fn planted_bug_follower_reads_local_is_caught() {
+    // Only where clients read through followers: a cut-off follower answers stale reads.
+    let (seed, check) = first_failure(
+        "scenarios/raft/follower-reads.toml",
+        "follower-reads-local",
+        0..20,
+    )
+    .expect("caught");
+    assert_eq!(check, "kv-linearizable", "seed {seed}");
+}
+
+#[test]
 fn planted_bug_lease_ignored_is_caught() {
     let (seed, check) = first_failure(
         "scenarios/raft/locks-under-crash.toml",

@@ -9,5 +9,7 @@ faultline_sim::planted_bugs! {
         commit_old_term = "commit-old-term",
         /// A lock acquire takes the resource from holders whose lease has not run out.
         lease_ignored = "lease-ignored",
+        /// A follower answers a kv read from its own state machine, not the leader's log.
+        follower_reads_local = "follower-reads-local",
     }
 }

@@ -142,9 +142,13 @@ impl Client {
         if self.leader.is_none() {
             self.leader = self.random_server(cx);
         }
-        let (Some(p), Some(to)) = (self.pending.as_ref(), self.leader) else {
+        let (Some(p), Some(mut to)) = (self.pending.as_ref(), self.leader) else {
             return;
         };
+        if self.work.follower_reads && matches!(p.op, Op::Get { .. }) && p.redirects == 0 {
+            let i = cx.rng().gen_range(0..self.cfg.servers.len());
+            to = self.cfg.servers[i];
+        }
         let msg = Msg::Request {
             seq: p.seq,
             op: p.op.clone(),

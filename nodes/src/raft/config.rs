@@ -137,6 +137,10 @@ pub struct Workload {
     pub timeout_ms: u64,
     /// Most operations of the final drain (dequeue and ack until every queue is empty).
     pub drain_ops_max: u32,
+    /// Each kv read goes first to a random server, not to the leader the client believes
+    /// in: followers get reads mid-run, so one that answered from its own state (stale)
+    /// would show.
+    pub follower_reads: bool,
 }
 
 impl Default for Workload {
@@ -152,6 +156,7 @@ impl Default for Workload {
             retry_ms: 200,
             timeout_ms: 3000,
             drain_ops_max: 500,
+            follower_reads: false,
         }
     }
 }

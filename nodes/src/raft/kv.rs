@@ -14,12 +14,17 @@ pub(crate) struct Kv {
 }
 
 impl Kv {
+    /// The value of `key`, as a read answers it.
+    pub(crate) fn read(&self, key: &str) -> Outcome {
+        Outcome::ok(Value::Read {
+            value: self.map.get(key).cloned(),
+        })
+    }
+
     /// Applies a kv operation (anything else is answered `Fail(TooLarge)`, never sent here).
     pub(crate) fn apply(&mut self, op: &Op) -> Outcome {
         match op {
-            Op::Get { key } => Outcome::ok(Value::Read {
-                value: self.map.get(key).cloned(),
-            }),
+            Op::Get { key } => self.read(key),
             Op::Put { key, value } => self.write(key, value),
             Op::Cas { key, expected, new } => {
                 if self.map.get(key) == expected.as_ref() {

@@ -13,6 +13,13 @@ use super::session::Status;
 impl Replica {
     pub(super) fn on_request(&mut self, from: NodeId, seq: u64, op: Op, cx: &mut ReplicaCx<'_>) {
         if self.role != Role::Leader {
+            if self.cfg.bugs.follower_reads_local {
+                if let Op::Get { key } = &op {
+                    let result = self.sm.read_local(key);
+                    cx.send(from, Msg::reply(from, seq, result));
+                    return;
+                }
+            }
             let leader = self.leader;
             cx.send(from, Msg::Redirect { seq, leader });
             return;

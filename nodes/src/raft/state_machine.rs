@@ -41,6 +41,12 @@ pub(crate) struct StateMachine {
 }
 
 impl StateMachine {
+    /// A kv read answered from this replica's own state, outside the log: what the planted
+    /// bug `follower-reads-local` does.
+    pub(crate) fn read_local(&self, key: &str) -> Outcome {
+        self.kv.read(key)
+    }
+
     /// Applies one committed entry; replies it produces are pushed on `out`.
     pub(crate) fn apply(&mut self, entry: &Entry, cfg: &RaftConfig, out: &mut Vec<Answer>) {
         let rules = LockRules {
