@@ -31,6 +31,7 @@ use super::event::{Event, RESOURCE};
 use super::instance::Tour;
 use super::ledger::{Ledger, Problem};
 use super::msg::{Body, Msg};
+use super::search::start_tour;
 
 faultline_sim::timers! {
     /// A coordinator's timers.
@@ -254,7 +255,36 @@ impl Coordinator {
             counted: self.ledger.counted.len() as u32,
             tasks: self.ledger.task_count(),
         });
+        // A predecessor that crashed before writing its start tour leaves none.
+        self.seed_start_tour();
         self.dispatch(cx);
+        self.maybe_request(cx);
+    }
+
+    /// With `start_tour`, a problem with no tour yet gets the heuristic one as the
+    /// candidate: it is the bound of the first subproblems handed out, and written to the
+    /// ledger under the lock like any tour a worker finds.
+    fn seed_start_tour(&mut self) {
+        if !self.cfg.start_tour || self.ledger.best.is_some() || self.candidate.is_some() {
+            return;
+        }
+        if let Some(problem) = &self.ledger.problem {
+            let tour = start_tour(&problem.instance);
+            debug_assert!(self.ledger.improves(&tour));
+            self.candidate = Some(tour);
+        }
+    }
+
+    /// Tells the live workers other than `except` of a shorter tour, so that the searches
+    /// they are in prune with it from their next slice.
+    fn share_bound(&mut self, tour: &Tour, except: NodeId, cx: &mut CoCx<'_>) {
+        let workers: Vec<NodeId> = (self.workers.iter().copied())
+            .filter(|w| *w != except && self.workers_fd.watches(*w))
+            .collect();
+        for w in workers {
+            let body = Body::Bound { tour: tour.clone() };
+            self.send(w, body, cx);
+        }
     }
 
     /// This replica no longer leads.
@@ -758,6 +788,9 @@ impl Node for Coordinator {
                 if let Some(tour) = best {
                     let better_than_candidate = self.candidate.as_ref().is_none_or(|c| &tour < c);
                     if self.ledger.improves(&tour) && better_than_candidate {
+                        if self.active() {
+                            self.share_bound(&tour, from, cx);
+                        }
                         self.candidate = Some(tour);
                     }
                 }
@@ -783,9 +816,11 @@ impl Node for Coordinator {
                     self.tasks = problem.tasks();
                     self.ledger.problem = Some(problem);
                     self.ledger.client = Some(from);
+                    self.seed_start_tour();
                     self.ledger_changed(cx);
                     self.broadcast_state(cx);
                     self.dispatch(cx);
+                    self.maybe_request(cx);
                 } else if self
                     .ledger
                     .problem
