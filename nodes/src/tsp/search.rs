@@ -271,6 +271,11 @@ impl Search {
         self.started && self.frames.is_empty()
     }
 
+    /// Nodes expanded so far.
+    pub fn nodes(&self) -> u64 {
+        self.nodes
+    }
+
     /// What it found so far (everything, once [`Search::done`]).
     pub fn found(&self) -> Found {
         Found {

@@ -144,26 +144,37 @@ impl Worker {
         self.slice(cx);
     }
 
-    /// Runs a slice of the search in progress and charges its time.
+    /// Runs a slice of the search in progress and charges its time; a search done in no
+    /// time at all (`node_us = 0`, real processes) reports at once, since there is no time
+    /// to wait for.
     fn slice(&mut self, cx: &mut WCx<'_>) {
         let (Some((inst, bounds)), Some(busy)) = (&self.instance, &mut self.busy) else {
             return;
         };
         busy.search.tighten(self.bound);
-        let before = busy.search.found().nodes;
-        busy.search.run(inst, bounds, self.cfg.slice_nodes);
-        let nodes = busy.search.found().nodes - before;
-        let slice_us = nodes.saturating_mul(self.cfg.node_us).max(SLICE_US_MIN);
+        let before = busy.search.nodes();
+        let done = busy.search.run(inst, bounds, self.cfg.slice_nodes);
+        let slice_us = (busy.search.nodes() - before).saturating_mul(self.cfg.node_us);
+        if done && slice_us == 0 {
+            self.finish(cx);
+            return;
+        }
+        let slice_us = slice_us.max(SLICE_US_MIN);
         busy.busy_us = busy.busy_us.saturating_add(slice_us);
         cx.set_timer(WorkerTimer::Slice, Duration::from_micros(slice_us));
     }
 
     /// The slice's time is over: the next slice, or the result if the search is done.
     fn on_slice(&mut self, cx: &mut WCx<'_>) {
-        if self.busy.as_ref().is_some_and(|b| !b.search.done()) {
-            self.slice(cx);
-            return;
+        match &self.busy {
+            Some(b) if !b.search.done() => self.slice(cx),
+            Some(_) => self.finish(cx),
+            None => {}
         }
+    }
+
+    /// Sends the result of the search in progress, which is done, and starts the next.
+    fn finish(&mut self, cx: &mut WCx<'_>) {
         let Some(Busy {
             job,
             search,
@@ -172,6 +183,7 @@ impl Worker {
         else {
             return;
         };
+        debug_assert!(search.done());
         let found = search.found();
         if let Some(tour) = &found.best {
             self.bound = self.bound.min(tour.len);
@@ -187,6 +199,7 @@ impl Worker {
             nodes: found.nodes,
         };
         self.send_coordinators(&body, cx);
+        // Recurses through slice() only while searches take no time: at most the queue.
         self.start_next(cx);
     }
 
