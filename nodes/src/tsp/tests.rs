@@ -183,6 +183,12 @@ fn hostile_messages_are_dropped_without_panic() {
         Body::Hello {
             tasks: vec![u32::MAX, 3],
         },
+        Body::Bound {
+            tour: Tour {
+                len: 0,
+                cities: vec![0, 0, 0, 0, 0],
+            },
+        },
     ];
     let mut bench = faultline_sim::testkit::Bench::<Msg, Event, super::CoordinatorTimer>::new(0);
     bench.run(|cx| co.on_start(cx));
