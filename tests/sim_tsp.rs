@@ -75,3 +75,15 @@ fn planted_bug_ra_no_tiebreak_is_caught() {
         first_failure("scenarios/tsp/steady.toml", "ra-no-tiebreak", 0..200).expect("caught");
     assert_eq!(check, "mutual-exclusion", "seed {seed}");
 }
+
+/// The adaptive strategy splits running subproblems for idle workers, and the checks
+/// (exactly-once above all: parents counted with their last child) still hold.
+#[test]
+fn adaptive_splits_running_subproblems_and_counts_each_once() {
+    let outcome = request("scenarios/tsp/strategy-adaptive.toml".as_ref(), None, &[])
+        .execute(None)
+        .expect("runs");
+    assert!(outcome.passed(), "{:?}", outcome.summary.checks);
+    let details = outcome.summary.details.as_ref().expect("details");
+    assert!(details["splits"].as_u64().unwrap() >= 1, "{details}");
+}

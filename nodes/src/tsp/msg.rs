@@ -68,6 +68,12 @@ pub enum Body {
         /// The tour (a worker checks it is a tour of its instance before trusting it).
         tour: Tour,
     },
+    /// The active coordinator split the subproblem: the worker drops it (its children are
+    /// handed out instead).
+    Cancel {
+        /// The subproblem.
+        task: u32,
+    },
     /// A worker searched a subproblem (sent to every coordinator replica).
     Result {
         /// The subproblem.
@@ -102,6 +108,7 @@ impl Message for Msg {
         ("HELLO", MsgKind::Heartbeat),
         ("ASSIGN", MsgKind::Task),
         ("BOUND", MsgKind::Task),
+        ("CANCEL", MsgKind::Task),
         ("RESULT", MsgKind::Task),
         ("SOLVE", MsgKind::Client),
         ("SOLVED", MsgKind::Client),
@@ -119,6 +126,7 @@ impl Message for Msg {
             Body::Hello { .. } => "HELLO",
             Body::Assign { .. } => "ASSIGN",
             Body::Bound { .. } => "BOUND",
+            Body::Cancel { .. } => "CANCEL",
             Body::Result { .. } => "RESULT",
             Body::Solve { .. } => "SOLVE",
             Body::Solved { .. } => "SOLVED",

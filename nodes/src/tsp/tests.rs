@@ -294,3 +294,51 @@ fn the_start_tour_is_the_first_bound_and_saves_the_search() {
         "{with} nodes with a start tour, {without} without"
     );
 }
+
+#[test]
+fn adaptive_splits_a_running_subproblem_for_idle_workers_and_counts_it_once() {
+    // Nine subproblems (one city deep) for three workers: towards the end workers idle
+    // while the longest searches run, and those get split.
+    let (tsp, n) = solver(
+        3,
+        3,
+        json!({"strategy": "adaptive", "depth": 0, "node_us": 20000, "start_tour": false}),
+        json!({"cities": 10, "seed": 2}),
+        &[],
+    );
+    let mut w = World::new(tsp, n, 5);
+    w.run_until(20000);
+    w.assert_checks_ok();
+    assert!(solved(&w, n - 1).is_some());
+    let splits: Vec<u32> = (0..3)
+        .flat_map(|i| w.events(i).cloned().collect::<Vec<_>>())
+        .filter_map(|e| match e {
+            Event::Split { task, .. } => Some(task),
+            _ => None,
+        })
+        .collect();
+    assert!(!splits.is_empty(), "no subproblem was split");
+}
+
+#[test]
+fn a_split_survives_a_failover() {
+    // As above, and the active replica crashes while children are out: the replica that
+    // takes over knows the split, hands out only children, and counts the parent once.
+    let (tsp, n) = solver(
+        3,
+        3,
+        json!({"strategy": "adaptive", "depth": 0, "node_us": 20000, "start_tour": false}),
+        json!({"cities": 10, "seed": 2}),
+        &[],
+    );
+    let mut w = World::new(tsp, n, 5);
+    let split_at = (1..400).map(|k| k * 50).find(|&ms| {
+        w.run_until(ms);
+        w.events(2).any(|e| matches!(e, Event::Split { .. }))
+    });
+    assert!(split_at.is_some(), "co3 split nothing");
+    w.crash(2);
+    w.run_until(25000);
+    w.assert_checks_ok();
+    assert!(solved(&w, n - 1).is_some());
+}

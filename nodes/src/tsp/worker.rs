@@ -259,6 +259,14 @@ impl Node for Worker {
                 }
                 return;
             }
+            Body::Cancel { task } => {
+                self.queue.retain(|j| j.task != task);
+                if self.busy.as_ref().is_some_and(|b| b.job.task == task) {
+                    self.busy = None;
+                    self.start_next(cx);
+                }
+                return;
+            }
             _ => return,
         };
         if !instance.is_valid() || !Self::valid_prefix(&instance, &prefix) {
