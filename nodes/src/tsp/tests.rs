@@ -189,6 +189,7 @@ fn hostile_messages_are_dropped_without_panic() {
                 cities: vec![0, 0, 0, 0, 0],
             },
         },
+        Body::Cancel { task: u32::MAX },
     ];
     let mut bench = faultline_sim::testkit::Bench::<Msg, Event, super::CoordinatorTimer>::new(0);
     bench.run(|cx| co.on_start(cx));
