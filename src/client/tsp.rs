@@ -73,7 +73,7 @@ pub(super) fn client_command(
         instance.name, instance.n, tour.len
     );
     println!("tour: {}", cities.join(" "));
-    println!("solved in {:.2} s", took.as_secs_f64());
+    println!("solved in {:.3} s", took.as_secs_f64());
     Ok(0)
 }
 

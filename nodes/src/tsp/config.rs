@@ -31,8 +31,15 @@ pub struct TspConfig {
     pub window: usize,
     /// Cities fixed after city 0 in a subproblem's prefix.
     pub depth: usize,
-    /// Simulated search time per branch-and-bound node (µs).
+    /// Simulated search time per branch-and-bound node (µs): a worker's slice of search
+    /// takes its nodes times this long before the next slice, or its result, goes out.
     pub node_us: u64,
+    /// Most branch-and-bound nodes a worker expands before it hears its messages again (a
+    /// tighter bound, heartbeats due).
+    pub slice_nodes: u64,
+    /// Whether the active coordinator starts the solve from a heuristic tour (nearest
+    /// neighbour, 2-opt, Or-opt) as the best known, so that workers prune from the start.
+    pub start_tour: bool,
     /// How subproblems are handed out.
     pub strategy: Strategy,
 }
@@ -46,6 +53,8 @@ impl Default for TspConfig {
             window: 2,
             depth: 2,
             node_us: 500,
+            slice_nodes: 2000,
+            start_tour: true,
             strategy: Strategy::LeastLoaded,
         }
     }

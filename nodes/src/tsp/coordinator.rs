@@ -31,6 +31,7 @@ use super::event::{Event, RESOURCE};
 use super::instance::Tour;
 use super::ledger::{Ledger, Problem};
 use super::msg::{Body, Msg};
+use super::search::start_tour;
 
 faultline_sim::timers! {
     /// A coordinator's timers.
@@ -59,6 +60,9 @@ struct Write {
     round: u64,
     /// Results it counts once every live replica acknowledged.
     batch: BTreeSet<u32>,
+    /// Root subproblems it splits: their children are handed out once every live replica
+    /// acknowledged, so none is out that a replica taking over does not know of.
+    splits: BTreeSet<u32>,
     /// Replicas that have not acknowledged yet.
     awaiting: BTreeSet<NodeId>,
 }
@@ -108,6 +112,8 @@ pub struct Coordinator {
     tasks: Vec<Vec<u8>>,
     /// Results taken from workers, not yet written (active replica).
     pending: BTreeSet<u32>,
+    /// Root subproblems to split, not yet written (active replica, adaptive).
+    splitting: BTreeSet<u32>,
     /// A shorter tour than the ledger's, heard and not yet written.
     candidate: Option<Tour>,
     /// Subproblems handed out and not answered, by task (active replica).
@@ -147,6 +153,7 @@ impl Coordinator {
             ledger: Ledger::default(),
             tasks: Vec::new(),
             pending: BTreeSet::new(),
+            splitting: BTreeSet::new(),
             candidate: None,
             outstanding: BTreeMap::new(),
             issued: BTreeSet::new(),
@@ -249,18 +256,49 @@ impl Coordinator {
         self.outstanding.clear();
         self.issued.clear();
         self.pending.clear();
+        self.splitting.clear();
         cx.emit(Event::Active {
             epoch: self.epoch,
             counted: self.ledger.counted.len() as u32,
             tasks: self.ledger.task_count(),
         });
+        // A predecessor that crashed before writing its start tour leaves none.
+        self.seed_start_tour();
         self.dispatch(cx);
+        self.maybe_request(cx);
+    }
+
+    /// With `start_tour`, a problem with no tour yet gets the heuristic one as the
+    /// candidate: it is the bound of the first subproblems handed out, and written to the
+    /// ledger under the lock like any tour a worker finds.
+    fn seed_start_tour(&mut self) {
+        if !self.cfg.start_tour || self.ledger.best.is_some() || self.candidate.is_some() {
+            return;
+        }
+        if let Some(problem) = &self.ledger.problem {
+            let tour = start_tour(&problem.instance);
+            debug_assert!(self.ledger.improves(&tour));
+            self.candidate = Some(tour);
+        }
+    }
+
+    /// Tells the live workers other than `except` of a shorter tour, so that the searches
+    /// they are in prune with it from their next slice.
+    fn share_bound(&mut self, tour: &Tour, except: NodeId, cx: &mut CoCx<'_>) {
+        let workers: Vec<NodeId> = (self.workers.iter().copied())
+            .filter(|w| *w != except && self.workers_fd.watches(*w))
+            .collect();
+        for w in workers {
+            let body = Body::Bound { tour: tour.clone() };
+            self.send(w, body, cx);
+        }
     }
 
     /// This replica no longer leads.
     fn step_down(&mut self) {
         self.outstanding.clear();
         self.pending.clear();
+        self.splitting.clear();
     }
 
     /// Carries out a Ricart-Agrawala step; enters the write when granted.
@@ -283,6 +321,7 @@ impl Coordinator {
         }
         let unwritten = self.active()
             && (!self.pending.is_empty()
+                || !self.splitting.is_empty()
                 || self
                     .ledger
                     .tentative
@@ -307,7 +346,12 @@ impl Coordinator {
     /// Inside the critical section: writes the ledger to every live replica.
     fn start_write(&mut self, cx: &mut CoCx<'_>) {
         let mut batch = BTreeSet::new();
+        let mut splits = BTreeSet::new();
         if self.active() {
+            // A task whose result came in meanwhile is done: nothing left to split.
+            splits = std::mem::take(&mut self.splitting);
+            splits.retain(|t| !self.done(*t));
+            self.ledger.split.extend(splits.iter().copied());
             batch.extend(self.pending.iter().copied());
             batch.extend(self.ledger.tentative.iter().copied());
             batch.retain(|t| !self.ledger.counted.contains(t));
@@ -324,6 +368,7 @@ impl Coordinator {
         self.write = Some(Write {
             round: self.round,
             batch,
+            splits,
             awaiting: awaiting.clone(),
         });
         self.ledger_changed(cx);
@@ -350,6 +395,25 @@ impl Coordinator {
                 cx.emit(Event::Task(TaskFact::Counted { id: task as u64 }));
             }
             self.ledger.tentative.remove(&task);
+            // A split task is counted with its last child, once.
+            if let Some((parent, _)) = Problem::parent(task) {
+                let children = self.children(parent);
+                if children.iter().all(|c| self.ledger.counted.contains(c))
+                    && self.ledger.counted.insert(parent)
+                {
+                    cx.emit(Event::Task(TaskFact::Counted { id: parent as u64 }));
+                }
+            }
+        }
+        for parent in &write.splits {
+            // The parent's search is moot: its children cover it.
+            for holder in self.outstanding.remove(parent).unwrap_or_default() {
+                self.send(holder.worker, Body::Cancel { task: *parent }, cx);
+            }
+            cx.emit(Event::Split {
+                task: *parent,
+                children: self.children(*parent).len() as u32,
+            });
         }
         self.ledger_changed(cx);
         // The counts reach every replica before the lock is passed on, as far as the network
@@ -362,6 +426,7 @@ impl Coordinator {
             self.ra_step(step, cx);
         }
         self.answer_client(cx);
+        self.dispatch(cx);
         self.maybe_request(cx);
     }
 
@@ -408,6 +473,53 @@ impl Coordinator {
             || self.pending.contains(&task)
     }
 
+    /// The prefix of `task`: a root's, or a child's (its split root's and one city more);
+    /// `None` if it is no subproblem of the problem.
+    fn prefix_of(&self, task: u32) -> Option<Vec<u8>> {
+        if !self.ledger.is_task(task) {
+            return None;
+        }
+        match Problem::parent(task) {
+            None => self.tasks.get(task as usize).cloned(),
+            Some((parent, city)) => {
+                let mut prefix = self.tasks.get(parent as usize)?.clone();
+                let n = self.ledger.problem.as_ref()?.instance.n;
+                if prefix.contains(&city) || prefix.len() + 2 > n {
+                    return None;
+                }
+                prefix.push(city);
+                Some(prefix)
+            }
+        }
+    }
+
+    /// The children of root task `parent`.
+    fn children(&self, parent: u32) -> Vec<u32> {
+        match (&self.ledger.problem, self.tasks.get(parent as usize)) {
+            (Some(problem), Some(prefix)) => problem.children(parent, prefix),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Subproblems to hand out: roots not split, and the children of split roots whose
+    /// split is written (the one being written waits for its acknowledgements), neither
+    /// done nor out.
+    fn open_tasks(&self) -> Vec<u32> {
+        let writing = self.write.as_ref().map(|w| &w.splits);
+        let mut open: Vec<u32> = (0..self.tasks.len() as u32)
+            .filter(|t| !self.ledger.split.contains(t))
+            .collect();
+        for &parent in &self.ledger.split {
+            if !self.ledger.counted.contains(&parent)
+                && writing.is_none_or(|w| !w.contains(&parent))
+            {
+                open.extend(self.children(parent));
+            }
+        }
+        open.retain(|t| !self.done(*t) && !self.outstanding.contains_key(t));
+        open
+    }
+
     /// Hands out subproblems to workers with room, by the strategy.
     fn dispatch(&mut self, cx: &mut CoCx<'_>) {
         if !self.active() || self.ledger.problem.is_none() {
@@ -422,17 +534,46 @@ impl Coordinator {
         if live.is_empty() {
             return;
         }
-        let open: Vec<u32> = (0..self.tasks.len() as u32)
-            .filter(|t| !self.done(*t) && !self.outstanding.contains_key(t))
-            .collect();
+        let open = self.open_tasks();
+        let nothing_open = open.is_empty();
         for task in open {
             let Some(worker) = self.pick(&live) else {
                 break;
             };
             self.assign(task, worker, cx);
         }
-        if self.cfg.strategy == Strategy::Adaptive {
-            self.steal(&live, cx);
+        if self.cfg.strategy == Strategy::Adaptive && nothing_open {
+            self.split_for_idle(&live, cx);
+        }
+    }
+
+    /// Adaptive, once nothing is left to hand out and a worker idles: split the oldest root
+    /// subproblem still running (its children go out once the split is written), or, with
+    /// none left to split, let the idle worker steal a copy of the oldest one.
+    fn split_for_idle(&mut self, live: &[NodeId], cx: &mut CoCx<'_>) {
+        if !live.iter().any(|w| self.load(*w) == 0) {
+            return;
+        }
+        let writing = self.write.as_ref().is_some_and(|w| !w.splits.is_empty());
+        if writing || !self.splitting.is_empty() {
+            // One split at a time: its children will keep the idle busy.
+            return;
+        }
+        let oldest = (self.outstanding.iter())
+            .filter(|(t, _)| {
+                Problem::parent(**t).is_none()
+                    && !self.done(**t)
+                    && !self.ledger.split.contains(t)
+                    && !self.children(**t).is_empty()
+            })
+            .min_by_key(|(t, holders)| (holders.iter().map(|h| h.since_us).min(), **t))
+            .map(|(t, _)| *t);
+        match oldest {
+            Some(task) => {
+                self.splitting.insert(task);
+                self.maybe_request(cx);
+            }
+            None => self.steal(live, cx),
         }
     }
 
@@ -493,6 +634,9 @@ impl Coordinator {
             .map(|t| t.len)
             .min()
             .unwrap_or(u64::MAX);
+        let Some(prefix) = self.prefix_of(task) else {
+            return;
+        };
         let again = !self.issued.insert(task);
         self.outstanding.entry(task).or_default().push(Holder {
             worker,
@@ -505,7 +649,6 @@ impl Coordinator {
             worker,
             again,
         });
-        let prefix = self.tasks[task as usize].clone();
         self.send(
             worker,
             Body::Assign {
@@ -536,7 +679,12 @@ impl Coordinator {
         }
         self.outstanding.retain(|_, holders| !holders.is_empty());
         for task in held {
-            if (task as usize) < self.tasks.len() && !self.done(task) {
+            if self.ledger.split.contains(&task) && !self.done(task) {
+                // Its CANCEL was lost: the search is moot, its children cover it.
+                self.send(worker, Body::Cancel { task }, cx);
+                continue;
+            }
+            if self.prefix_of(task).is_some() && !self.done(task) {
                 let holders = self.outstanding.entry(task).or_default();
                 if !holders.iter().any(|h| h.worker == worker) {
                     holders.push(Holder {
@@ -758,12 +906,16 @@ impl Node for Coordinator {
                 if let Some(tour) = best {
                     let better_than_candidate = self.candidate.as_ref().is_none_or(|c| &tour < c);
                     if self.ledger.improves(&tour) && better_than_candidate {
+                        if self.active() {
+                            self.share_bound(&tour, from, cx);
+                        }
                         self.candidate = Some(tour);
                     }
                 }
-                if self.active() && (task as usize) < self.tasks.len() {
+                if self.active() && self.prefix_of(task).is_some() {
                     self.outstanding.remove(&task);
-                    if !self.done(task) {
+                    // A split task is counted through its children, not its own result.
+                    if !self.done(task) && !self.ledger.split.contains(&task) {
                         self.pending.insert(task);
                     }
                     self.dispatch(cx);
@@ -783,9 +935,11 @@ impl Node for Coordinator {
                     self.tasks = problem.tasks();
                     self.ledger.problem = Some(problem);
                     self.ledger.client = Some(from);
+                    self.seed_start_tour();
                     self.ledger_changed(cx);
                     self.broadcast_state(cx);
                     self.dispatch(cx);
+                    self.maybe_request(cx);
                 } else if self
                     .ledger
                     .problem

@@ -32,6 +32,8 @@ pub struct TspFacts {
     activations: u64,
     /// Critical sections entered.
     critical_sections: u64,
+    /// Running subproblems split for idle workers.
+    splits: u64,
     /// What the timeline draws.
     chart: super::chart::TspChart,
 }
@@ -54,6 +56,7 @@ impl Facts<Event> for TspFacts {
                 self.solved.get_or_insert((rec.t, tour.len));
             }
             Event::Active { .. } => self.activations += 1,
+            Event::Split { .. } => self.splits += 1,
             Event::Lock(LockFact::Acquire { .. }) => self.critical_sections += 1,
             _ => {}
         }
@@ -91,6 +94,7 @@ impl Facts<Event> for TspFacts {
             "speedup": speedup,
             "failovers": failovers,
             "critical_sections": self.critical_sections,
+            "splits": self.splits,
         }))
     }
 

@@ -30,6 +30,14 @@ pub enum Event {
         /// Whether it is a reassignment.
         again: bool,
     },
+    /// The active coordinator split a running root subproblem into `children` (adaptive,
+    /// for idle workers); the split is written to every live replica.
+    Split {
+        /// The subproblem.
+        task: u32,
+        /// How many children it has.
+        children: u32,
+    },
     /// A worker searched a subproblem.
     Searched {
         /// The subproblem.

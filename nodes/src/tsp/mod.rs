@@ -41,6 +41,6 @@ pub use instance::{Instance, Tour, CITIES_MAX};
 pub use ledger::{Ledger, Problem};
 pub use msg::{Body, Msg};
 pub use protocol::Tsp;
-pub use search::{prefixes, search, solve, Bounds, Found};
+pub use search::{prefixes, search, solve, start_tour, Bounds, Found, Search};
 pub use tsplib::{load, parse};
 pub use worker::{Worker, WorkerTimer};

@@ -62,6 +62,18 @@ pub enum Body {
         /// The instance.
         instance: Instance,
     },
+    /// The active coordinator heard of a shorter tour: workers prune with its length from
+    /// their next slice of search on.
+    Bound {
+        /// The tour (a worker checks it is a tour of its instance before trusting it).
+        tour: Tour,
+    },
+    /// The active coordinator split the subproblem: the worker drops it (its children are
+    /// handed out instead).
+    Cancel {
+        /// The subproblem.
+        task: u32,
+    },
     /// A worker searched a subproblem (sent to every coordinator replica).
     Result {
         /// The subproblem.
@@ -95,6 +107,8 @@ impl Message for Msg {
         ("UPDATE-ACK", MsgKind::Replication),
         ("HELLO", MsgKind::Heartbeat),
         ("ASSIGN", MsgKind::Task),
+        ("BOUND", MsgKind::Task),
+        ("CANCEL", MsgKind::Task),
         ("RESULT", MsgKind::Task),
         ("SOLVE", MsgKind::Client),
         ("SOLVED", MsgKind::Client),
@@ -111,6 +125,8 @@ impl Message for Msg {
             Body::UpdateAck { .. } => "UPDATE-ACK",
             Body::Hello { .. } => "HELLO",
             Body::Assign { .. } => "ASSIGN",
+            Body::Bound { .. } => "BOUND",
+            Body::Cancel { .. } => "CANCEL",
             Body::Result { .. } => "RESULT",
             Body::Solve { .. } => "SOLVE",
             Body::Solved { .. } => "SOLVED",

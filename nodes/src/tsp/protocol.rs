@@ -122,6 +122,12 @@ impl Protocol for Tsp {
                 format!("between 1 and {QUEUE_MAX} subproblems per worker"),
             ));
         }
+        if cfg.slice_nodes == 0 {
+            return Err(src.error(
+                "config.slice_nodes",
+                "must be at least 1 node, or a search never advances",
+            ));
+        }
         let workload: Workload = src.section("workload", &setup.workload)?;
         if workload.retry_ms == 0 {
             return Err(src.error("workload.retry_ms", "must be at least 1 ms"));

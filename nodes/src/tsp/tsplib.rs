@@ -425,6 +425,20 @@ mod tests {
     }
 
     #[test]
+    fn rand20_has_the_optimum_its_sources_name() {
+        let rand20 = data("rand20.tsp");
+        assert_eq!(
+            rand20,
+            Instance {
+                name: "rand20".into(),
+                ..Instance::generated(20, 20)
+            }
+        );
+        assert_eq!(held_karp(&rand20).len, 4337);
+        assert_eq!(crate::tsp::search::solve(&rand20).0.len, 4337);
+    }
+
+    #[test]
     fn every_explicit_layout_reads_the_same_matrix() {
         // Three cities: 1-2 is 5, 1-3 is 7, 2-3 is 9.
         let head = |fmt: &str| {
