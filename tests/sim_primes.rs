@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_sweep_passes, first_failure, request, scenarios, seed_count};
+use common::{assert_sweep_passes, first_failure, request, scenarios, seed_count, Scratch};
 
 #[test]
 fn every_primes_scenario_passes_over_seeds() {
@@ -86,4 +86,49 @@ fn snapshots_asked_for_on_demand_are_taken_and_answered() {
             .find(|c| c.name == "snapshot-requests");
         assert_eq!(judged.map(|c| c.judged), Some(4), "seed {seed}: {judged:?}");
     }
+}
+
+#[test]
+fn a_snapshot_asked_for_with_no_worker_left_is_answered() {
+    // The only worker is gone for good: a snapshot then has the coordinator's part alone and
+    // completes the instant it starts; the request must still be answered (it once was
+    // registered only after its snapshot had completed, and waited for ever).
+    let dir = Scratch::new("primes-lone-snapshot");
+    let path = dir.0.join("lone.toml");
+    std::fs::write(
+        &path,
+        r#"name = "lone"
+protocol = "primes"
+duration_ms = 6000
+seed = 1
+
+[nodes]
+file_servers = 1
+coordinators = 1
+workers = 1
+clients = 1
+
+[workload]
+task_numbers = 20
+snapshot_requests_ms = [2500]
+[[workload.datasets]]
+name = "a"
+count = 400
+max = 100000
+seed = 3
+
+[[faults]]
+kind = "crash"
+node = "w1"
+at_ms = 900
+"#,
+    )
+    .unwrap();
+    let outcome = request(&path, None, &[]).execute(None).unwrap();
+    let judged = outcome
+        .summary
+        .checks
+        .iter()
+        .find(|c| c.name == "snapshot-requests");
+    assert!(judged.is_some_and(|c| c.ok && c.judged == 1), "{judged:?}");
 }

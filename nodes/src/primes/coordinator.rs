@@ -114,6 +114,8 @@ pub struct Coordinator {
     waiters: BTreeMap<SnapshotId, Vec<(NodeId, u64)>>,
     /// Each client's last answer, sent again if the client asks again with the same request.
     answered: BTreeMap<NodeId, Msg>,
+    /// The last snapshot completed or given up, and what it found.
+    last_taken: Option<(SnapshotId, SnapshotReport)>,
 }
 
 impl Coordinator {
@@ -154,6 +156,7 @@ impl Coordinator {
             clients,
             waiters: BTreeMap::new(),
             answered: BTreeMap::new(),
+            last_taken: None,
         }
     }
 
@@ -283,40 +286,49 @@ impl Coordinator {
         for list in self.waiters.values_mut() {
             list.retain(|(c, _)| *c != client);
         }
-        let started = if self.progress.loaded {
-            self.start_snapshot(cx)
+        let refused = if !self.progress.loaded {
+            Some(SnapshotReport::Loading)
+        } else if !self.start_snapshot(Some((client, req)), cx) {
+            Some(SnapshotReport::Busy)
         } else {
             None
         };
-        match started {
-            Some(id) => self.waiters.entry(id).or_default().push((client, req)),
-            None => {
-                let report = if self.progress.loaded {
-                    SnapshotReport::Busy
-                } else {
-                    SnapshotReport::Loading
-                };
-                let refused = Msg::SnapshotTaken {
+        if let Some(report) = refused {
+            cx.send(
+                client,
+                Msg::SnapshotTaken {
                     req,
                     seq: 0,
                     report,
-                };
-                cx.send(client, refused);
-            }
+                },
+            );
         }
     }
 
-    /// Answers the requests snapshot `id` was taken for.
+    /// Answers the requests snapshot `id` was taken for, and keeps what it found for a
+    /// request that comes at the very instant it was taken.
     fn answer(&mut self, id: SnapshotId, report: &SnapshotReport, cx: &mut CoordCx<'_>) {
         for (client, req) in self.waiters.remove(&id).unwrap_or_default() {
-            let msg = Msg::SnapshotTaken {
-                req,
-                seq: id.seq,
-                report: report.clone(),
-            };
-            cx.send(client, msg.clone());
-            self.answered.insert(client, msg);
+            self.reply(client, req, id, report.clone(), cx);
         }
+        self.last_taken = Some((id, report.clone()));
+    }
+
+    fn reply(
+        &mut self,
+        client: NodeId,
+        req: u64,
+        id: SnapshotId,
+        report: SnapshotReport,
+        cx: &mut CoordCx<'_>,
+    ) {
+        let msg = Msg::SnapshotTaken {
+            req,
+            seq: id.seq,
+            report,
+        };
+        cx.send(client, msg.clone());
+        self.answered.insert(client, msg);
     }
 
     fn on_result(&mut self, worker: NodeId, task: u64, primes: Vec<u64>, cx: &mut CoordCx<'_>) {
@@ -400,27 +412,38 @@ impl Coordinator {
         }
     }
 
-    /// Starts a snapshot, unless as many as may be are being assembled, or one started at
-    /// this very instant (whose number it would take).
-    fn start_snapshot(&mut self, cx: &mut CoordCx<'_>) -> Option<SnapshotId> {
+    /// Starts a snapshot for `waiter` (a client's request) or for the period; false when as
+    /// many as may be are being assembled. A snapshot started at this very instant is the
+    /// one asked for (its number would be taken): the waiter joins it, or gets its answer if
+    /// it is already complete. The waiter is registered before the snapshot starts, since
+    /// with no worker registered it completes at once.
+    fn start_snapshot(&mut self, waiter: Option<(NodeId, u64)>, cx: &mut CoordCx<'_>) -> bool {
         self.snapshot_us = cx.now_us();
         let id = SnapshotId {
             initiator: self.me,
             seq: cx.now_us(),
         };
         if self.assemblies.contains_key(&id) {
-            return Some(id);
+            self.waiters.entry(id).or_default().extend(waiter);
+            return true;
+        }
+        if let Some((taken, report)) = self.last_taken.clone().filter(|(t, _)| *t == id) {
+            if let Some((client, req)) = waiter {
+                self.reply(client, req, taken, report, cx);
+            }
+            return true;
         }
         if self.assemblies.len() >= ASSEMBLIES_MAX {
-            return None;
+            return false;
         }
         let workers: BTreeSet<NodeId> = self.links.keys().copied().collect();
         self.assemblies
             .insert(id, Assembly::new(id, self.me, workers, cx.now_us()));
+        self.waiters.entry(id).or_default().extend(waiter);
         cx.emit(Event::SnapshotStarted { seq: id.seq });
         let step = self.snap.initiate(id, self.state());
         self.snapshot_step(step, cx);
-        Some(id)
+        true
     }
 
     /// Sends the markers a step asks for and assembles the parts it completed.
@@ -531,7 +554,7 @@ impl Coordinator {
         }
         let every = self.cfg.snapshot_ms * 1000;
         if every > 0 && !self.finished && now.saturating_sub(self.snapshot_us) >= every {
-            self.start_snapshot(cx);
+            self.start_snapshot(None, cx);
         }
     }
 }
