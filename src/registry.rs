@@ -24,6 +24,8 @@ pub trait Entry: Send + Sync {
     fn about(&self) -> &'static str;
     /// Its kinds of node, in id order.
     fn roles(&self) -> &'static [Role];
+    /// Whether its nodes take submitted commands (`Protocol::TAKES_SUBMITS`).
+    fn takes_submits(&self) -> bool;
     /// How its real nodes talk by default.
     fn transport(&self) -> TransportKind;
     /// Its planted bugs.
@@ -75,6 +77,9 @@ impl<P: Protocol> Entry for Typed<P> {
     }
     fn roles(&self) -> &'static [Role] {
         P::ROLES
+    }
+    fn takes_submits(&self) -> bool {
+        P::TAKES_SUBMITS
     }
     fn transport(&self) -> TransportKind {
         P::TRANSPORT
@@ -218,6 +223,9 @@ impl Catalog for Registry {
     }
     fn protocols(&self) -> Vec<&'static str> {
         self.names()
+    }
+    fn takes_submits(&self, protocol: &str) -> bool {
+        self.get(protocol).is_some_and(|e| e.takes_submits())
     }
 }
 

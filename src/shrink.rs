@@ -302,7 +302,9 @@ fn trimmed(s: &Scenario, duration_ms: u64) -> Scenario {
     let mut out = s.clone();
     out.duration_ms = duration_ms.min(s.duration_ms).max(1);
     out.faults.retain_mut(|f| match f {
-        Fault::Crash { at_ms, .. } | Fault::Restart { at_ms, .. } => *at_ms <= out.duration_ms,
+        Fault::Crash { at_ms, .. } | Fault::Restart { at_ms, .. } | Fault::Submit { at_ms, .. } => {
+            *at_ms <= out.duration_ms
+        }
         Fault::Partition { at_ms, heal_ms, .. } => {
             if heal_ms.is_some_and(|h| h > out.duration_ms) {
                 *heal_ms = None;
@@ -373,6 +375,10 @@ fn pinned(s: &Scenario, turns: &[ResolvedTurn]) -> Option<Scenario> {
                 Fault::Restart { .. } => {
                     out.faults
                         .extend(nodes.into_iter().map(|n| Fault::restart(n, at)));
+                }
+                Fault::Submit { count, .. } => {
+                    out.faults
+                        .extend(nodes.into_iter().map(|n| Fault::submit(n, at, *count)));
                 }
                 Fault::Partition {
                     groups,

@@ -180,6 +180,10 @@ impl Faults {
             WorldAction::NetOpen(_) | WorldAction::NetClose(_) => {
                 Err("network windows run in the simulator only".to_string())
             }
+            WorldAction::Submit(node, _) => Err(format!(
+                "submit to {}: submitted commands run in the simulator only",
+                name(node)
+            )),
         }
     }
 

@@ -136,6 +136,7 @@ pub fn plan_command(
                 | WorldAction::Resume(_)
                 | WorldAction::NetOpen(_)
                 | WorldAction::NetClose(_)
+                | WorldAction::Submit(..)
         );
         match action {
             WorldAction::Crash(n) => {
@@ -185,6 +186,10 @@ pub fn plan_command(
             WorldAction::NetOpen(_) | WorldAction::NetClose(_) => {
                 println!("   {at}  a network window, which runs in the simulator only (skipped)")
             }
+            WorldAction::Submit(n, _) => println!(
+                "   {at}  {}: submitted commands, which run in the simulator only (skipped)",
+                names[n.0 as usize]
+            ),
         }
         if rules_changed {
             step += 1;

@@ -139,6 +139,14 @@ impl ScenarioFile {
                 "Byzantine behaviours run in the simulator only (`cargo sim run`)",
             ));
         }
+        let submit =
+            (loaded.scenario.faults.iter()).position(|f| matches!(f, Fault::Submit { .. }));
+        if let Some(i) = submit {
+            return Err(loaded.source().error(
+                &format!("faults[{i}].kind"),
+                "submitted commands are a harness step of the simulator only (`cargo sim run`); on a LAN, clients give the commands",
+            ));
+        }
         if let Some(i) = loaded.scenario.faults.iter().position(Fault::at_run_time) {
             return Err(loaded.source().error(
                 &format!("faults[{i}]"),

@@ -413,6 +413,9 @@ impl TimelineBuilder {
             }
             Ev::Pause if lane < lanes => self.mark(seq, lane, at, MarkKind::Note, "paused"),
             Ev::Resume if lane < lanes => self.mark(seq, lane, at, MarkKind::Note, "resumed"),
+            Ev::Submit { .. } if lane < lanes => {
+                self.mark(seq, lane, at, MarkKind::Note, "submitted")
+            }
             _ => {}
         }
     }

@@ -260,6 +260,10 @@ pub(crate) fn encode_entry(entry: &Entry) -> Vec<u8> {
             w.u64(*seq);
             write_op(&mut w, op);
         }
+        Payload::Start { command } => {
+            w.u8(2);
+            w.u64(*command);
+        }
     }
     w.buf
 }
@@ -277,6 +281,7 @@ pub(crate) fn decode_entry(bytes: &[u8]) -> Option<Entry> {
             seq: r.u64()?,
             op: read_op(&mut r)?,
         },
+        2 => Payload::Start { command: r.u64()? },
         _ => return None,
     };
     r.done().then_some(Entry {

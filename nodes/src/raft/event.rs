@@ -67,6 +67,16 @@ pub enum Event {
         /// Chain hash up to its last entry.
         chain: u64,
     },
+    /// A leader took a command the harness submitted (the 6.5840 lab's `Start()` returned
+    /// true): it is at `index` of the log, in `term`.
+    Started {
+        /// The command's number in the run.
+        command: u64,
+        /// Where it went.
+        index: u64,
+        /// The leader's term.
+        term: u64,
+    },
     /// A client issued an operation (retries are not reported).
     Invoke {
         /// The client's number for it.
@@ -98,6 +108,7 @@ impl Event {
             Event::Restored { snapshot_index, .. } => Some(Fact::Applied(*snapshot_index)),
             Event::Truncated { .. }
             | Event::SnapshotTaken { .. }
+            | Event::Started { .. }
             | Event::Invoke { .. }
             | Event::Return { .. } => None,
         }

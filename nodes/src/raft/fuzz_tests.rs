@@ -150,14 +150,14 @@ fn hostile_op(f: &mut Fuzzer) -> Op {
 
 /// An entry with hostile numbers, at `index` or anywhere.
 fn hostile_entry(f: &mut Fuzzer, index: u64) -> Entry {
-    let payload = if f.bool() {
-        Payload::Noop
-    } else {
-        Payload::Command {
+    let payload = match f.rng().gen_range(0..3) {
+        0 => Payload::Noop,
+        1 => Payload::Start { command: f.u64() },
+        _ => Payload::Command {
             client: f.node(SERVERS + 3),
             seq: f.u64(),
             op: hostile_op(f),
-        }
+        },
     };
     Entry {
         term: if f.bool() { 1 } else { f.u64() },

@@ -21,6 +21,13 @@ pub enum Payload {
         /// The operation.
         op: Op,
     },
+    /// A command the harness submitted (a scenario's `submit` step, the 6.5840 lab's
+    /// `Start()`): it changes nothing in the state machine, but is replicated, committed
+    /// and applied like any other entry.
+    Start {
+        /// Its number among the run's submitted commands.
+        command: u64,
+    },
 }
 
 /// One slot of the replicated log.

@@ -27,6 +27,8 @@ pub struct Raft {
     cfg: RaftConfig,
     /// What clients do.
     workload: Workload,
+    /// What the clients with a workload of their own (`[workload.c2]`) do instead.
+    own_workloads: Vec<(NodeId, Workload)>,
     /// Bounds of the checks.
     checks: ChecksConfig,
     /// Client ids.
@@ -44,9 +46,17 @@ impl Raft {
         Raft {
             cfg,
             workload,
+            own_workloads: Vec::new(),
             checks,
             clients: clients.to_vec(),
         }
+    }
+
+    /// This group with client `id` doing `workload` instead of the common one.
+    pub fn with_client_workload(mut self, id: NodeId, workload: Workload) -> Raft {
+        self.own_workloads.retain(|(c, _)| *c != id);
+        self.own_workloads.push((id, workload));
+        self
     }
 }
 
@@ -98,27 +108,26 @@ fn validate_config(cfg: &RaftConfig, src: &Source) -> Result<(), InputError> {
     Ok(())
 }
 
-fn validate_workload(work: &Workload, src: &Source) -> Result<(), InputError> {
+/// Checks one workload; `at` is where it was written (`workload`, `workload.c2`).
+fn validate_workload(work: &Workload, at: &str, src: &Source) -> Result<(), InputError> {
+    let field = |name: &str| format!("{at}.{name}");
     let mix = &work.mix;
     if work.ops > 0 && mix.kv + mix.lock + mix.queue == 0 {
-        return Err(src.error("workload.mix", "give at least one kind a weight above 0"));
+        return Err(src.error(&field("mix"), "give at least one kind a weight above 0"));
     }
-    for (field, value) in [
-        ("workload.keys", work.keys),
-        ("workload.resources", work.resources),
-    ] {
+    for (name, value) in [("keys", work.keys), ("resources", work.resources)] {
         if value == 0 {
-            return Err(src.error(field, "must be at least 1"));
+            return Err(src.error(&field(name), "must be at least 1"));
         }
     }
     if work.queues == 0 || work.queues as usize > QUEUES_MAX {
-        return Err(src.error("workload.queues", format!("must be 1..={QUEUES_MAX}")));
+        return Err(src.error(&field("queues"), format!("must be 1..={QUEUES_MAX}")));
     }
     if work.retry_ms == 0 {
-        return Err(src.error("workload.retry_ms", "must be at least 1 ms"));
+        return Err(src.error(&field("retry_ms"), "must be at least 1 ms"));
     }
     if work.timeout_ms < work.retry_ms {
-        return Err(src.error("workload.timeout_ms", "must be at least retry_ms"));
+        return Err(src.error(&field("timeout_ms"), "must be at least retry_ms"));
     }
     Ok(())
 }
@@ -133,6 +142,8 @@ impl Protocol for Raft {
     /// Raft ships log entries and wants them over streams, not lost to datagram limits.
     const TRANSPORT: TransportKind = TransportKind::Tcp;
     const BUGS: &'static [Bug] = Bugs::ALL;
+    /// A submitted command is appended by a leader as the lab's `Start()` does.
+    const TAKES_SUBMITS: bool = true;
 
     /// Reads the `[config]`, `[workload]` and `[checks]` sections; errors point into `src`.
     fn new(setup: &Setup, src: &Source) -> Result<Raft, InputError> {
@@ -140,20 +151,26 @@ impl Protocol for Raft {
         cfg.servers = setup.ids("server");
         cfg.bugs = Bugs::from_names(&setup.bugs).map_err(|message| src.error("bugs", message))?;
         validate_config(&cfg, src)?;
-        let workload: Workload = src.section("workload", &setup.workload)?;
-        validate_workload(&workload, src)?;
+        let (workload, own): (Workload, _) = setup.workload_by_node("client", src)?;
+        validate_workload(&workload, "workload", src)?;
+        for (id, work) in &own {
+            validate_workload(
+                work,
+                &format!("workload.{}", setup.names[id.0 as usize]),
+                src,
+            )?;
+        }
         let checks: ChecksConfig = src.section("checks", &setup.checks)?;
-        Ok(Raft::from_parts(
-            cfg,
-            workload,
-            checks,
-            &setup.ids("client"),
-        ))
+        let raft = Raft::from_parts(cfg, workload, checks, &setup.ids("client"));
+        Ok((own.into_iter()).fold(raft, |raft, (id, work)| raft.with_client_workload(id, work)))
     }
 
     fn node(&self, id: NodeId) -> BoxNode<Msg, Event> {
         if self.clients.contains(&id) {
-            Box::new(Client::new(self.cfg.clone(), self.workload.clone()))
+            let workload = (self.own_workloads.iter())
+                .find(|(c, _)| *c == id)
+                .map_or(&self.workload, |(_, w)| w);
+            Box::new(Client::new(self.cfg.clone(), workload.clone()))
         } else {
             Box::new(Replica::new(self.cfg.clone()))
         }

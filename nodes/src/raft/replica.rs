@@ -322,6 +322,10 @@ impl Node for Replica {
         self.reset_election_timer(cx);
     }
 
+    fn on_submit(&mut self, command: u64, cx: &mut ReplicaCx<'_>) {
+        self.on_submit_command(command, cx);
+    }
+
     fn on_message(&mut self, from: NodeId, msg: Msg, cx: &mut ReplicaCx<'_>) {
         if from == self.me || msg.sent_by_replica() != self.is_server(from) {
             return;

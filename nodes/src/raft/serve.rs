@@ -63,4 +63,20 @@ impl Replica {
             }
         }
     }
+
+    /// A command from the harness (the lab's `Start()`): a leader appends it, anyone else
+    /// ignores it (`Start()` returns false there), as does a leader whose log is full.
+    pub(super) fn on_submit_command(&mut self, command: u64, cx: &mut ReplicaCx<'_>) {
+        if self.role != Role::Leader || self.log.len() >= LOG_ENTRIES_MAX - LOG_NOOP_RESERVE {
+            return;
+        }
+        let term = self.term;
+        if let Some(index) = self.propose(Payload::Start { command }, cx) {
+            cx.emit(super::event::Event::Started {
+                command,
+                index,
+                term,
+            });
+        }
+    }
 }

@@ -63,6 +63,8 @@ enum What {
     Crash(Vec<Target>),
     /// Restart these.
     Restart(Vec<Target>),
+    /// Hand these this many commands each.
+    Submit(Vec<Target>, u32),
     /// Cut between groups (the unlisted rest is one more), for `lasts_us` if given.
     Groups {
         groups: Vec<Vec<Target>>,
@@ -141,6 +143,7 @@ impl Injector {
             let what = match fault {
                 Fault::Crash { node, .. } => What::Crash(vec![target(node)]),
                 Fault::Restart { node, .. } => What::Restart(vec![target(node)]),
+                Fault::Submit { node, count, .. } => What::Submit(vec![target(node)], *count),
                 Fault::Partition {
                     groups,
                     from,
@@ -320,6 +323,17 @@ impl Injector {
                     return;
                 }
                 let actions = nodes.iter().map(|n| act(*n)).collect();
+                (vec![nodes], actions, None)
+            }
+            What::Submit(targets, count) => {
+                let nodes = self.resolve_group(targets, Act::Submit, &[], view);
+                if nodes.is_empty() {
+                    out.push(skip("no node matched"));
+                    return;
+                }
+                let actions = (nodes.iter())
+                    .map(|n| WorldAction::Submit(*n, *count))
+                    .collect();
                 (vec![nodes], actions, None)
             }
             What::Groups { groups, lasts_us } => {

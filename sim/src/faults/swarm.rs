@@ -304,8 +304,11 @@ latency_ms_max = 50
                         kinds_seen.insert("loss");
                         assert!(*until_ms <= 40000);
                     }
-                    Fault::Byzantine { .. } | Fault::Network { .. } | Fault::Pause { .. } => {
-                        panic!("swarm draws no Byzantine node, network window nor pause")
+                    Fault::Byzantine { .. }
+                    | Fault::Network { .. }
+                    | Fault::Pause { .. }
+                    | Fault::Submit { .. } => {
+                        panic!("swarm draws no Byzantine node, network window, pause nor submit")
                     }
                 }
             }

@@ -286,7 +286,7 @@ impl View {
                 let pool: Vec<NodeId> = free(self.targets())
                     .into_iter()
                     .filter(|n| match kind {
-                        Act::Crash => self.is_up(*n),
+                        Act::Crash | Act::Submit => self.is_up(*n),
                         Act::Restart => !self.is_up(*n),
                         Act::Cut => true,
                     })
@@ -329,6 +329,8 @@ pub enum Act {
     Restart,
     /// A partition: `@random` picks any node.
     Cut,
+    /// Submitted commands: `@random` picks an up node.
+    Submit,
 }
 
 #[cfg(test)]

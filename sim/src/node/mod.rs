@@ -170,6 +170,11 @@ pub trait Node: 'static {
         _cx: &mut Cx<'_, Self::Msg, Self::Event, Self::Timer>,
     ) {
     }
+    /// Called when the harness hands the node a command to propose (a scenario's `submit`
+    /// step, the 6.5840 lab's `Start()`); `command` is its number in the run, unique. A
+    /// protocol that takes submits ([`crate::Protocol::TAKES_SUBMITS`]) proposes it if it
+    /// can (a Raft leader appends it) and ignores it otherwise.
+    fn on_submit(&mut self, _command: u64, _cx: &mut Cx<'_, Self::Msg, Self::Event, Self::Timer>) {}
 }
 
 /// A node behind a box: the world holds servers and clients of one protocol side by side,
@@ -193,6 +198,8 @@ pub trait AnyNode<M, E>: 'static {
         event: StreamEvent<M>,
         cx: &mut Cx<'_, M, E>,
     );
+    /// [`Node::on_submit`].
+    fn submit(&mut self, command: u64, cx: &mut Cx<'_, M, E>);
 }
 
 impl<N: Node> AnyNode<N::Msg, N::Event> for N {
@@ -217,6 +224,9 @@ impl<N: Node> AnyNode<N::Msg, N::Event> for N {
     ) {
         self.on_stream(stream, peer, event, &mut cx.retimed())
     }
+    fn submit(&mut self, command: u64, cx: &mut Cx<'_, N::Msg, N::Event>) {
+        self.on_submit(command, &mut cx.retimed())
+    }
 }
 
 impl<M: Message, E: ProtoEvent> Node for BoxNode<M, E> {
@@ -240,6 +250,9 @@ impl<M: Message, E: ProtoEvent> Node for BoxNode<M, E> {
         cx: &mut Cx<'_, M, E>,
     ) {
         (**self).stream(stream, peer, event, cx)
+    }
+    fn on_submit(&mut self, command: u64, cx: &mut Cx<'_, M, E>) {
+        (**self).submit(command, cx)
     }
 }
 

@@ -78,6 +78,49 @@ impl Setup {
     pub fn bug(&self, name: &str) -> bool {
         self.bugs.iter().any(|b| b == name)
     }
+
+    /// The `[workload]` section parsed for every node of `role`: the section's own fields,
+    /// with a node's sub-table (`[workload.c2]`, named by the node) overriding them for that
+    /// node alone. A sub-table named after a node of another role is an error, and so is
+    /// a bad field, at its own line.
+    pub fn workload_by_node<W: serde::de::DeserializeOwned>(
+        &self,
+        role: &str,
+        src: &Source,
+    ) -> Result<(W, Vec<(NodeId, W)>), InputError> {
+        let mut base = self.workload.clone();
+        let mut overrides = Vec::new();
+        for (i, name) in self.names.iter().enumerate() {
+            let Some(table) = base.remove(name) else {
+                continue;
+            };
+            let field = format!("workload.{name}");
+            if self.roles[i] != role {
+                return Err(src.error(
+                    &field,
+                    format!(
+                        "`{name}` is a {}: a workload of its own is for a {role}",
+                        self.roles[i]
+                    ),
+                ));
+            }
+            let toml::Value::Table(table) = table else {
+                return Err(src.error(
+                    &field,
+                    format!("must be a table of workload fields for {name}"),
+                ));
+            };
+            overrides.push((NodeId(i as u16), name, table));
+        }
+        let all: W = src.section("workload", &base)?;
+        let mut each = Vec::with_capacity(overrides.len());
+        for (id, name, table) in overrides {
+            let mut merged = base.clone();
+            merged.extend(table);
+            each.push((id, src.section(&format!("workload.{name}"), &merged)?));
+        }
+        Ok((all, each))
+    }
 }
 
 /// A protocol the runtime can run: what commands need to know about it, a node factory and
@@ -101,6 +144,10 @@ pub trait Protocol: Send + Sync + Sized + 'static {
     /// What its state roles (as reported through `Cx::role`) mean to a timeline, so lanes
     /// are coloured without guessing from names.
     const STATES: &'static [(&'static str, Tone)] = STANDARD_STATES;
+    /// Whether its nodes take commands from the harness (a scenario's `submit` steps, see
+    /// [`crate::node::Node::on_submit`]); a scenario that submits to another protocol is
+    /// refused.
+    const TAKES_SUBMITS: bool = false;
 
     /// Builds the protocol from a setup, validating its `[config]`, `[workload]` and
     /// `[checks]` sections; errors point into `src`.

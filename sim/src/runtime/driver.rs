@@ -22,6 +22,7 @@ use crate::node::{Action, Cx, Durable, Effects, Message, Node, NodeId, Timer, Ti
 use crate::runtime::alarm::Alarm;
 use crate::runtime::auth::Keyring;
 use crate::runtime::node_clock::NodeClock;
+use crate::runtime::submits::Submits;
 use crate::runtime::transport::Transport;
 use crate::runtime::wire::{self, Envelope};
 use crate::trace::{DropReason, Ev};
@@ -56,6 +57,11 @@ pub trait Host<E>: Send + Sync + 'static {
     fn paused_until(&self, _node: NodeId) -> Option<u64> {
         None
     }
+    /// The queue the harness hands the node commands through (a scenario's `submit`
+    /// steps), when the run has any; `None` otherwise, and the driver does not wait on it.
+    fn submits(&self, _node: NodeId) -> Option<Arc<Submits>> {
+        None
+    }
 }
 
 /// What woke a waiting driver.
@@ -66,6 +72,8 @@ enum Wake {
     Datagram(std::io::Result<usize>),
     /// A stream event.
     Stream(StreamId, NodeId, StreamEvent<Vec<u8>>),
+    /// The harness may have queued commands.
+    Submit,
 }
 
 /// Pending timers; equal deadlines fire in id order, so that the order is deterministic.
@@ -168,6 +176,7 @@ pub async fn run<N, H>(
     // The deadline the alarm was last set to: most turns of the loop (a datagram) leave the
     // timers as they were, and turning microseconds into an instant is not free.
     let mut alarm_us = None;
+    let submits = d.host.submits(me);
     loop {
         if d.host.stopped() {
             return;
@@ -183,6 +192,7 @@ pub async fn run<N, H>(
         let wake = tokio::select! {
             biased;
             () = std::future::poll_fn(|cx| alarm.poll_ring(cx)) => Wake::Alarm,
+            () = wait_submits(&submits), if submits.is_some() => Wake::Submit,
             received = d.transport.recv(&mut buf) => Wake::Datagram(received),
             (stream, peer, event) = d.transport.stream_recv() => Wake::Stream(stream, peer, event),
         };
@@ -211,7 +221,23 @@ pub async fn run<N, H>(
                     return;
                 }
             }
+            Wake::Submit => {
+                let commands = submits.as_ref().map(|s| s.take()).unwrap_or_default();
+                for command in commands {
+                    if d.on_submit(command).await {
+                        return;
+                    }
+                }
+            }
         }
+    }
+}
+
+/// Waits for the harness's queue, when there is one (never, when there is none).
+async fn wait_submits(submits: &Option<Arc<Submits>>) {
+    match submits {
+        Some(submits) => submits.ready().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -258,6 +284,22 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         };
         self.node.on_timer(
             timer,
+            &mut Cx::new(
+                self.me,
+                self.clock.local_us(now),
+                &mut self.rng,
+                &mut self.durable,
+                &mut self.effects,
+            ),
+        );
+        self.apply(now).await
+    }
+
+    /// Hands the node one submitted command. Returns true when the node asked to stop.
+    async fn on_submit(&mut self, command: u64) -> bool {
+        let now = self.host.now_us();
+        self.node.on_submit(
+            command,
             &mut Cx::new(
                 self.me,
                 self.clock.local_us(now),

@@ -6,5 +6,6 @@ pub(crate) mod alarm;
 pub mod auth;
 pub mod driver;
 pub mod node_clock;
+pub mod submits;
 pub mod transport;
 pub mod wire;

@@ -157,6 +157,33 @@ impl Scenario {
                     }
                     self.validate_rules(src, &at("rules"), rules)?;
                 }
+                Fault::Submit {
+                    node, at_ms, count, ..
+                } => {
+                    if !self.takes_submits {
+                        return Err(src.error(
+                            &at("kind"),
+                            format!(
+                                "protocol `{}` takes no submitted commands (`submit` is for \
+                                 protocols with a command log, such as raft)",
+                                self.protocol
+                            ),
+                        ));
+                    }
+                    if target("node", node)? == Target::Rest {
+                        return Err(src.error(
+                            &at("node"),
+                            "`@rest` names the rest of a partition; a submit names its nodes",
+                        ));
+                    }
+                    time("at_ms", *at_ms)?;
+                    if *count == 0 || *count > super::SUBMIT_COUNT_MAX {
+                        return Err(src.error(
+                            &at("count"),
+                            format!("must be 1..={}", super::SUBMIT_COUNT_MAX),
+                        ));
+                    }
+                }
                 Fault::Pause {
                     node,
                     at_ms,

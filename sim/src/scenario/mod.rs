@@ -28,6 +28,10 @@ pub trait Catalog {
     fn roles(&self, protocol: &str) -> Option<&'static [Role]>;
     /// Every protocol name it knows, for errors.
     fn protocols(&self) -> Vec<&'static str>;
+    /// Whether `protocol`'s nodes take submitted commands ([`Fault::Submit`]).
+    fn takes_submits(&self, _protocol: &str) -> bool {
+        false
+    }
 }
 
 /// A scenario as written.
@@ -51,6 +55,10 @@ pub struct Scenario {
     /// The protocol's roles, in id order (set when the scenario is parsed).
     #[serde(skip)]
     pub roles: &'static [Role],
+    /// Whether the protocol's nodes take submitted commands (set when the scenario is
+    /// parsed).
+    #[serde(skip)]
+    pub takes_submits: bool,
     /// The network's latency and loss.
     #[serde(default)]
     pub network: Network,
@@ -140,6 +148,13 @@ fn is_zero(x: &f64) -> bool {
 fn default_byzantine_rate() -> f64 {
     0.5
 }
+
+fn default_submit_count() -> u32 {
+    1
+}
+
+/// The most commands one submit hands over at once.
+pub const SUBMIT_COUNT_MAX: u32 = 1000;
 
 /// A `[min, max]` pair, refusing a list of any other length (serde's arrays ignore extra
 /// items: `[1, 2, 3]` was read as `[1, 2]`).
@@ -289,6 +304,34 @@ pub enum Fault {
         /// End.
         until_ms: u64,
     },
+    /// A harness step, not a fault: the node is handed `count` commands at once to propose,
+    /// as the MIT 6.5840 lab's `Start()` hands one to a server (for Raft: a leader appends
+    /// each to its log; any other server ignores them). For a protocol that takes them
+    /// (`Protocol::TAKES_SUBMITS`); the simulator only.
+    Submit {
+        /// The node's name, or a target resolved when it acts (`@leader`, `@all`).
+        node: String,
+        /// When.
+        at_ms: u64,
+        /// How many commands, handed over in one instant (a batch of concurrent `Start()`s).
+        #[serde(default = "default_submit_count")]
+        count: u32,
+        /// Repeat every this many milliseconds after `at_ms` (once, if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        every_ms: Option<u64>,
+        /// How many turns in all, with `every_ms` (until the run ends, if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        times: Option<u32>,
+        /// `[min, max]`: each turn comes this many milliseconds late, drawn per turn.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jitter_ms: Option<Vec<u64>>,
+        /// Acts only when this holds ("leader", "up < 3"; see [`Condition`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        when: Option<String>,
+        /// How long a turn waits for `when` to hold before it is skipped (0: not at all).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wait_ms: Option<u64>,
+    },
     /// The node stops being scheduled but stays alive: what reaches it and its timers wait
     /// until it resumes, and it sends nothing meanwhile (a GC pause, a SIGSTOP).
     Pause {
@@ -328,6 +371,7 @@ impl Scenario {
                 ),
             )
         })?;
+        scenario.takes_submits = catalog.takes_submits(&scenario.protocol);
         scenario.validate(&src)?;
         Ok(scenario)
     }
@@ -511,6 +555,9 @@ impl Catalog for ServersAndClients {
     }
     fn protocols(&self) -> Vec<&'static str> {
         vec!["group"]
+    }
+    fn takes_submits(&self, protocol: &str) -> bool {
+        protocol == "group"
     }
 }
 

@@ -32,6 +32,9 @@ pub enum WorldAction {
     Pause(NodeId, u64),
     /// Schedule a paused node again.
     Resume(NodeId),
+    /// Hand an up node this many commands to propose (a harness step, see
+    /// [`Fault::Submit`]).
+    Submit(NodeId, u32),
 }
 
 /// When a fault acts, beyond its first time: its repetition and its condition.
@@ -78,6 +81,20 @@ impl Fault {
         }
     }
 
+    /// A submit of `count` commands to `node` at `at_ms`, once.
+    pub fn submit(node: String, at_ms: u64, count: u32) -> Fault {
+        Fault::Submit {
+            node,
+            at_ms,
+            count,
+            every_ms: None,
+            times: None,
+            jitter_ms: None,
+            when: None,
+            wait_ms: None,
+        }
+    }
+
     /// A partition into `groups`, or one way `from` -> `to`, at `at_ms`, once.
     pub fn partition(
         groups: Vec<Vec<String>>,
@@ -100,7 +117,7 @@ impl Fault {
         }
     }
 
-    /// Its turns, for the kinds that may repeat or wait (crash, restart, partition).
+    /// Its turns, for the kinds that may repeat or wait (crash, restart, partition, submit).
     pub fn turns(&self) -> Option<Turns<'_>> {
         match self {
             Fault::Crash {
@@ -129,6 +146,15 @@ impl Fault {
                 when,
                 wait_ms,
                 ..
+            }
+            | Fault::Submit {
+                at_ms,
+                every_ms,
+                times,
+                jitter_ms,
+                when,
+                wait_ms,
+                ..
             } => Some(Turns {
                 at_ms: *at_ms,
                 every_ms: *every_ms,
@@ -150,7 +176,8 @@ impl Fault {
             Fault::Crash { node, .. }
             | Fault::Restart { node, .. }
             | Fault::Byzantine { node, .. }
-            | Fault::Pause { node, .. } => vec![node.as_str()],
+            | Fault::Pause { node, .. }
+            | Fault::Submit { node, .. } => vec![node.as_str()],
             Fault::Network { rules, .. } => rules
                 .iter()
                 .flat_map(|r| r.from.iter().chain(&r.to))
@@ -266,6 +293,9 @@ impl Scenario {
                 (*at_ms, WorldAction::Pause(id(node), *resume_ms)),
                 (*resume_ms, WorldAction::Resume(id(node))),
             ],
+            Fault::Submit {
+                node, at_ms, count, ..
+            } => vec![(*at_ms, WorldAction::Submit(id(node), *count))],
         }
     }
 

@@ -19,7 +19,8 @@ use crate::protocol::Protocol;
 use crate::runtime::auth::Keyring;
 use crate::runtime::driver::{self, Host};
 use crate::runtime::node_clock::NodeClock;
-use crate::scenario::{Scenario, WorldAction};
+use crate::runtime::submits::Submits;
+use crate::scenario::{Fault, Scenario, WorldAction};
 use crate::simulator::invariant::{self, InNode, INVARIANT};
 use crate::simulator::network::{Network, Transport};
 use crate::simulator::stream_wire::Lost;
@@ -85,6 +86,10 @@ struct SimHost<E: 'static, S> {
     paused: Vec<AtomicU64>,
     /// Each node's own clock.
     clocks: Vec<NodeClock>,
+    /// Each node's queue of submitted commands, when the scenario submits any.
+    submits: Option<Vec<Arc<Submits>>>,
+    /// The number the next submitted command gets.
+    next_command: AtomicU64,
 }
 
 impl<E: 'static, S> SimHost<E, S> {
@@ -202,6 +207,10 @@ impl<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static> Host<E> for 
         let until = self.paused.get(node.0 as usize)?.load(Ordering::Relaxed);
         (until > self.now_us()).then_some(until)
     }
+
+    fn submits(&self, node: NodeId) -> Option<Arc<Submits>> {
+        self.submits.as_ref()?.get(node.0 as usize).cloned()
+    }
 }
 
 /// Runs a scenario under `seed` in madsim and returns its digest and verdicts; the records
@@ -261,6 +270,7 @@ pub fn simulate_into<P: Protocol, S: RecordSink<P::Event> + 'static>(
     let secret = Keyring::secret("faultline sim keys", &seed.to_le_bytes());
     let authenticates = proto.authenticates();
     let duration_us = scenario.duration_ms * 1000;
+    let submitting = (scenario.faults.iter()).any(|f| matches!(f, Fault::Submit { .. }));
 
     // The host outlives a panic that unwinds out of the runtime: its trace is the evidence.
     let host_slot = Arc::new(OnceLock::new());
@@ -279,6 +289,8 @@ pub fn simulate_into<P: Protocol, S: RecordSink<P::Event> + 'static>(
             stopped: AtomicBool::new(false),
             paused: (0..nodes).map(|_| AtomicU64::new(0)).collect(),
             clocks,
+            submits: submitting.then(|| (0..nodes).map(|_| Arc::default()).collect()),
+            next_command: AtomicU64::new(1),
         });
         let _ = slot.set(host.clone());
         let handle = madsim::runtime::Handle::current();
@@ -534,6 +546,9 @@ fn apply_fault<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static>(
             handle.kill(madsim_ids[node.0 as usize]);
             // A crash ends a pause: the node starts again unpaused.
             host.paused[node.0 as usize].store(0, Ordering::Relaxed);
+            if let Some(submits) = host.submits(node) {
+                submits.clear();
+            }
             let lost = host.net.crash(node);
             host.lock().nemesis.set_up(node, false);
             host.record(node, Ev::Crash);
@@ -596,6 +611,18 @@ fn apply_fault<E: crate::node::ProtoEvent + Send, S: RecordSink<E> + 'static>(
             if was != 0 {
                 host.record(node, Ev::Resume);
             }
+        }
+        // A down node is handed nothing, as the lab's `Start()` reaches no crashed server.
+        WorldAction::Submit(node, count) => {
+            let Some(submits) = host.submits(node) else {
+                return;
+            };
+            if !host.lock().nemesis.is_up(node) {
+                return;
+            }
+            let first = host.next_command.fetch_add(count as u64, Ordering::Relaxed);
+            host.record(node, Ev::Submit { first, count });
+            submits.push(first, count);
         }
     }
 }

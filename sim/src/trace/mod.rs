@@ -122,6 +122,9 @@ pub enum Ev<E> {
     Pause,
     /// The paused node runs again, first handling what waited.
     Resume,
+    /// The harness handed the node `count` commands to propose (a `submit` step), numbered
+    /// `first..first + count` among the run's submitted commands.
+    Submit { first: u64, count: u32 },
 }
 
 impl<E> Ev<E> {
@@ -218,6 +221,10 @@ impl<E> Ev<E> {
             Ev::Network { windows } => Ev::Network { windows: *windows },
             Ev::Pause => Ev::Pause,
             Ev::Resume => Ev::Resume,
+            Ev::Submit { first, count } => Ev::Submit {
+                first: *first,
+                count: *count,
+            },
         })
     }
 }
