@@ -47,3 +47,17 @@ fn lab_basic_agree_catches_a_double_vote() {
     .expect("caught");
     assert_eq!(check, "election-safety", "seed {seed}");
 }
+
+/// The lab's Figure 8 loop hands each leader a command it alone holds and crashes it: with
+/// a leader that commits an entry of an earlier term by counting replicas, an old leader
+/// back in office commits such an entry and a later leader that lacks it is elected.
+#[test]
+fn lab_figure8_catches_a_commit_of_an_old_term() {
+    let (seed, check) = first_failure(
+        "scenarios/raft/6.5840/figure8.toml",
+        "commit-old-term",
+        0..20,
+    )
+    .expect("caught");
+    assert_eq!(check, "leader-completeness", "seed {seed}");
+}

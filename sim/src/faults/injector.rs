@@ -226,13 +226,16 @@ impl Injector {
     /// with the cluster as `view` shows it, in order.
     pub fn take_due(&mut self, at_us: u64, now_us: u64, view: &View) -> Vec<Effect> {
         let mut out = Vec::new();
+        // What the turns of this instant decide on: the view as the earlier ones leave it.
+        let mut view = view.clone();
         while let Some(entry) = self.queue.first_entry() {
             if entry.key().0 > at_us {
                 break;
             }
+            let done = out.len();
             match entry.remove() {
                 Item::Act(act) => out.push(Effect::Act(act)),
-                Item::Turn { fault, turn } => self.turn(fault, turn, now_us, view, &mut out),
+                Item::Turn { fault, turn } => self.turn(fault, turn, now_us, &view, &mut out),
                 Item::Expire { fault, turn } => {
                     let Some(at) = self.waiting.iter().position(|w| *w == (fault, turn)) else {
                         continue;
@@ -247,6 +250,7 @@ impl Injector {
                     });
                 }
             }
+            account(&mut view, &out[done..]);
         }
         out
     }
@@ -254,13 +258,16 @@ impl Injector {
     /// The waiting turns whose condition holds now, carried out at `now_us`.
     pub fn retry(&mut self, now_us: u64, view: &View) -> Vec<Effect> {
         let mut out = Vec::new();
+        let mut view = view.clone();
         let mut i = 0;
         while i < self.waiting.len() {
             let (fault, _) = self.waiting[i];
-            let holds = (self.plan(fault).when.as_ref()).is_none_or(|(c, _)| c.holds(view));
+            let holds = (self.plan(fault).when.as_ref()).is_none_or(|(c, _)| c.holds(&view));
             if holds {
                 self.waiting.remove(i);
-                self.act(fault, now_us, view, &mut out);
+                let done = out.len();
+                self.act(fault, now_us, &view, &mut out);
+                account(&mut view, &out[done..]);
             } else {
                 i += 1;
             }
@@ -414,6 +421,22 @@ impl Injector {
     }
 }
 
+/// `view` as crashes and restarts among `effects` leave it, so that a later turn of the same
+/// instant does not pick a node an earlier one just restarted, nor count it down.
+fn account(view: &mut View, effects: &[Effect]) {
+    for effect in effects {
+        match effect {
+            Effect::Act(WorldAction::Crash(n)) => {
+                view.observe::<()>(*n, &crate::trace::Ev::Crash);
+            }
+            Effect::Act(WorldAction::Restart(n)) => {
+                view.observe::<()>(*n, &crate::trace::Ev::Restart);
+            }
+            _ => {}
+        }
+    }
+}
+
 impl Plan {
     /// When turn `turn` is due, in µs: its nominal time plus its drawn delay.
     fn turn_us(&self, turn: u32, rng: &mut ChaCha8Rng) -> Option<u64> {
@@ -501,6 +524,37 @@ mod tests {
             matches!(&effects[..], [(_, Effect::Skipped { fault: 0, .. })]),
             "{effects:?}"
         );
+    }
+
+    #[test]
+    fn turns_of_one_instant_see_what_the_earlier_ones_did() {
+        // Three servers down; two restarts of `@random` at one instant bring back two
+        // different ones, and a third waiting for "up < 2" then finds two up.
+        let s = scenario(
+            "[[faults]]\nkind = \"restart\"\nnode = \"@random\"\nat_ms = 1000\n\
+             [[faults]]\nkind = \"restart\"\nnode = \"@random\"\nat_ms = 1000\n\
+             [[faults]]\nkind = \"restart\"\nnode = \"@random\"\nat_ms = 1000\nwhen = \"up < 2\"\n",
+        );
+        for seed in 0..50 {
+            let mut v = view(&s);
+            for n in [0, 1, 2] {
+                v.observe::<()>(NodeId(n), &crate::trace::Ev::Crash);
+            }
+            let mut inj = Injector::new(&s, seed);
+            let effects = inj.take_due(1_000_000, 1_000_000, &v);
+            let restarted: Vec<NodeId> = (effects.iter())
+                .filter_map(|e| match e {
+                    Effect::Act(WorldAction::Restart(n)) => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(restarted.len(), 2, "seed {seed}: {effects:?}");
+            assert_ne!(restarted[0], restarted[1], "seed {seed}: one node picked twice");
+            assert!(
+                matches!(effects.last(), Some(Effect::Skipped { fault: 2, .. })),
+                "seed {seed}: {effects:?}"
+            );
+        }
     }
 
     #[test]
