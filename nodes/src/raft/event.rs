@@ -67,16 +67,6 @@ pub enum Event {
         /// Chain hash up to its last entry.
         chain: u64,
     },
-    /// A leader took a command the harness submitted (the 6.5840 lab's `Start()` returned
-    /// true): it is at `index` of the log, in `term`.
-    Started {
-        /// The command's number in the run.
-        command: u64,
-        /// Where it went.
-        index: u64,
-        /// The leader's term.
-        term: u64,
-    },
     /// A client issued an operation (retries are not reported).
     Invoke {
         /// The client's number for it.
@@ -91,6 +81,18 @@ pub enum Event {
         seq: u64,
         /// The outcome (boxed, as `op` is).
         result: Box<Outcome>,
+    },
+    // Last: the digest encodes an event by its variant's index, so a new one goes at the end
+    // and leaves every earlier run's digest as it was.
+    /// A leader took a command the harness submitted (the 6.5840 lab's `Start()` returned
+    /// true): it is at `index` of the log, in `term`.
+    Started {
+        /// The command's number in the run.
+        command: u64,
+        /// Where it went.
+        index: u64,
+        /// The leader's term.
+        term: u64,
     },
 }
 
