@@ -328,6 +328,19 @@ fn bad_hosts_files_and_scenarios_are_refused_with_file_line_and_field() {
         assert!(log.contains(name) && log.contains(says), "{log}");
     }
 
+    // A submit is a harness step of the simulator: refused for Raft (bully takes none).
+    let submit = dir.join("submit.toml");
+    let raft = "name = \"lan-submit\"\nprotocol = \"raft\"\nduration_ms = 5000\n[nodes]\nservers = 3\n\
+                [[faults]]\nkind = \"submit\"\nnode = \"s1\"\nat_ms = 1000\n";
+    std::fs::write(&submit, raft).unwrap();
+    let out = faultline(&["lan", submit.to_str().unwrap()]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("submit.toml:6: field `faults[0].kind`") && log.contains("simulator only"),
+        "{log}"
+    );
+
     // With good hosts, the plan: one command per host and the faults in time order.
     std::fs::write(&hosts, hosts_file(&["s1", "s2", "s3"])).unwrap();
     let out = faultline(&[
