@@ -330,7 +330,8 @@ fn bad_hosts_files_and_scenarios_are_refused_with_file_line_and_field() {
 
     // A submit is a harness step of the simulator: refused for Raft (bully takes none).
     let submit = dir.join("submit.toml");
-    let raft = "name = \"lan-submit\"\nprotocol = \"raft\"\nduration_ms = 5000\n[nodes]\nservers = 3\n\
+    let raft =
+        "name = \"lan-submit\"\nprotocol = \"raft\"\nduration_ms = 5000\n[nodes]\nservers = 3\n\
                 [[faults]]\nkind = \"submit\"\nnode = \"s1\"\nat_ms = 1000\n";
     std::fs::write(&submit, raft).unwrap();
     let out = faultline(&["lan", submit.to_str().unwrap()]);

@@ -549,7 +549,10 @@ mod tests {
                 })
                 .collect();
             assert_eq!(restarted.len(), 2, "seed {seed}: {effects:?}");
-            assert_ne!(restarted[0], restarted[1], "seed {seed}: one node picked twice");
+            assert_ne!(
+                restarted[0], restarted[1],
+                "seed {seed}: one node picked twice"
+            );
             assert!(
                 matches!(effects.last(), Some(Effect::Skipped { fault: 2, .. })),
                 "seed {seed}: {effects:?}"
