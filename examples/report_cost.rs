@@ -4,10 +4,11 @@
 //! against `... report_cost none`). Build it in the simulator's flavor:
 //! `cargo sim-build --release --example report_cost`.
 
-use faultline::registry::Registry;
-use faultline::run::{write_outputs, RunRequest};
-
+#[cfg(madsim)]
 fn main() {
+    use faultline::registry::Registry;
+    use faultline::run::{write_outputs, RunRequest};
+
     let with_files = std::env::args().nth(1).as_deref() == Some("files");
     let text = include_str!("../scenarios/bench/raft-lossy.toml");
     let req = RunRequest::parse(&Registry::builtin(), "raft-lossy.toml", text).expect("scenario");
@@ -20,4 +21,11 @@ fn main() {
         write_outputs(&dir, &req, &outcome).expect("report files");
     }
     println!("digest {}", outcome.summary.digest);
+}
+
+/// The real flavor runs no simulation.
+#[cfg(not(madsim))]
+fn main() {
+    eprintln!("report_cost simulates: `cargo sim-build --release --example report_cost`");
+    std::process::exit(2);
 }

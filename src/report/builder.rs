@@ -437,7 +437,7 @@ impl TimelineBuilder {
         };
         // Fibonacci hashing of the address.
         let slot = |ptr: usize| {
-            (ptr.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - LABEL_SLOTS.ilog2()))
+            ((ptr as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (u64::BITS - LABEL_SLOTS.ilog2()))
                 as usize
         };
         if let Some((ptr, len)) = key {

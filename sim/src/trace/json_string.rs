@@ -48,6 +48,10 @@ impl Default for Labels {
 
 impl Labels {
     /// Appends `label` as a JSON string.
+    #[allow(
+        clippy::ptr_arg,
+        reason = "only a borrowed label is remembered: an owned one's address may be reused"
+    )]
     #[inline]
     pub fn write(&mut self, label: &Cow<'static, str>, out: &mut Vec<u8>) {
         match label {
@@ -114,7 +118,7 @@ impl Labels {
 
 /// The slot a label at address `ptr` is looked for first: Fibonacci hashing.
 fn home(ptr: usize) -> usize {
-    (ptr.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - KNOWN.ilog2())) as usize
+    ((ptr as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (u64::BITS - KNOWN.ilog2())) as usize
 }
 
 /// `s` between quotes, as it is: for a string that needs no escaping.
