@@ -11,6 +11,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::model::OpOutcome;
+use crate::one_decimal::{push_one_decimal, OneDecimal};
 
 /// The client operations of one run, as the plots need them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -205,11 +206,13 @@ pub fn render_latency(c: &ClientSeries) -> Option<String> {
         let _ = write!(s, r##"<g fill="{colour}" fill-opacity="0.6">"##);
         for p in points.iter().filter(|p| p.outcome == outcome) {
             let x = X0 + (p.at_ms.clamp(0.0, end_ms) / end_ms) * (X1 - X0);
-            let _ = write!(
-                s,
-                r##"<circle cx="{x:.1}" cy="{:.1}" r="2"/>"##,
-                y(p.latency_ms)
-            );
+            // `<circle cx="{x:.1}" cy="{y:.1}" r="2"/>`, piece by piece: `write!` was most of
+            // the cost of the plot.
+            s.push_str(r#"<circle cx=""#);
+            push_one_decimal(&mut s, x);
+            s.push_str(r#"" cy=""#);
+            push_one_decimal(&mut s, y(p.latency_ms));
+            s.push_str(r#"" r="2"/>"#);
         }
         let _ = writeln!(s, "</g>");
     }
@@ -279,7 +282,8 @@ pub fn render_throughput(c: &ClientSeries) -> Option<String> {
         for i in 0..buckets {
             let v = counts.get(i).copied().unwrap_or(0) as f64 * per_s;
             let (a, b) = (i as f64 * width_ms, (i + 1) as f64 * width_ms);
-            let _ = write!(line, "{:.1},{:.1} {:.1},{:.1} ", x(a), y(v), x(b), y(v));
+            let (xa, xb, yv) = (OneDecimal(x(a)), OneDecimal(x(b)), OneDecimal(y(v)));
+            let _ = write!(line, "{xa},{yv} {xb},{yv} ");
         }
         let _ = writeln!(
             s,

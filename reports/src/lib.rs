@@ -5,6 +5,7 @@ pub mod distribution;
 pub mod grid;
 pub mod history_view;
 pub mod model;
+pub mod one_decimal;
 pub mod timeline;
 
 pub use client_plots::{render_latency, render_throughput, ClientSeries, LatencyPoint};

@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use super::scene::{Scene, BAR_H, BAR_TOP};
 use crate::model::{OpOutcome, Timeline};
+use crate::one_decimal::push_one_decimal;
 
 /// Stroke colour of an operation that ended as `outcome` (the timeline's op colours).
 pub fn outcome_colour(outcome: OpOutcome) -> &'static str {
@@ -40,12 +41,20 @@ pub fn draw(t: &Timeline, s: &Scene) -> String {
             continue;
         }
         let y = s.lane_top(op.lane) + BAR_TOP + BAR_H * 0.22;
-        let _ = writeln!(
-            out,
-            r#"<line x1="{x0:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{}" stroke-opacity="0.55" stroke-width="2"/>"#,
-            x1.max(x0 + 1.0),
-            outcome_colour(op.outcome)
-        );
+        // `<line x1="{x0:.1}" y1="{y:.1}" x2="{x1:.1}" y2="{y:.1}" stroke="{colour}"
+        // stroke-opacity="0.55" stroke-width="2"/>`, piece by piece: `writeln!` was most of
+        // the cost of the layer.
+        out.push_str(r#"<line x1=""#);
+        push_one_decimal(&mut out, x0);
+        out.push_str(r#"" y1=""#);
+        push_one_decimal(&mut out, y);
+        out.push_str(r#"" x2=""#);
+        push_one_decimal(&mut out, x1.max(x0 + 1.0));
+        out.push_str(r#"" y2=""#);
+        push_one_decimal(&mut out, y);
+        out.push_str(r#"" stroke=""#);
+        out.push_str(outcome_colour(op.outcome));
+        out.push_str("\" stroke-opacity=\"0.55\" stroke-width=\"2\"/>\n");
     }
     let mut dots: BTreeSet<(usize, i64)> = BTreeSet::new();
     let _ = write!(out, r#"<g fill="{SEEN_COLOUR}" fill-opacity="0.7">"#);
@@ -58,7 +67,12 @@ pub fn draw(t: &Timeline, s: &Scene) -> String {
             continue;
         }
         let y = s.lane_top(seen.lane) + BAR_TOP + BAR_H * 0.8;
-        let _ = write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="1.6"/>"#);
+        // `<circle cx="{x:.1}" cy="{y:.1}" r="1.6"/>`, piece by piece.
+        out.push_str(r#"<circle cx=""#);
+        push_one_decimal(&mut out, x);
+        out.push_str(r#"" cy=""#);
+        push_one_decimal(&mut out, y);
+        out.push_str(r#"" r="1.6"/>"#);
     }
     out.push_str("</g>\n");
     // Its key, at the right end of the title line (the legend under the plot is the chart's).

@@ -6,10 +6,15 @@
 //! keep working. Protocol events come next (a Raft trace has one for every few datagrams):
 //! their line is written by hand around the event, which serde writes; the flattened record
 //! cost serde as much again as the event itself. The rare other events still go through
-//! serde whole.
+//! serde whole. Numbers and labels repeat from line to line, and a [`LineWriter`] remembers
+//! what it can of them ([`Decimals`], [`Labels`]); protocol events of the usual shapes are
+//! written by [`write_event`], the others by serde_json.
 
 use std::io::{self, Write};
 
+use super::decimal::Decimals;
+use super::event_json::write_event;
+use super::json_string::Labels;
 use super::{DropReason, Ev, Header, Record};
 use crate::node::ProtoEvent;
 use crate::trace::sink::RecordSink;
@@ -17,86 +22,146 @@ use crate::trace::sink::RecordSink;
 /// Lines gathered before they are written out: one write call per this many bytes.
 const FLUSH_BYTES: usize = 256 * 1024;
 
-/// Appends `rec` as one JSON line, newline included, exactly as `serde_json` writes it.
+/// Appends `rec` as one JSON line, newline included, exactly as `serde_json` writes it: a
+/// line on its own (a real node's), by a writer that remembers nothing yet.
 pub fn write_line<E: ProtoEvent>(rec: &Record<E>, out: &mut Vec<u8>) {
-    let fast = matches!(
-        rec.ev,
-        Ev::Send { .. }
-            | Ev::Deliver { .. }
-            | Ev::Drop { .. }
-            | Ev::Timer { .. }
-            | Ev::Proto { .. }
-    );
-    if !fast {
-        // Encoding a record we built ourselves fails only if a protocol event's Serialize
-        // does; the line is then left out rather than half written.
-        let mark = out.len();
-        if serde_json::to_writer(&mut *out, rec).is_err() {
-            out.truncate(mark);
+    LineWriter::default().write(rec, out);
+}
+
+/// Writes trace lines, remembering from one line to the next the start of the latest line,
+/// the numbers' leading digits and the labels that need no escaping.
+#[derive(Default)]
+pub struct LineWriter {
+    /// The start of the latest line written by hand.
+    start: LineStart,
+    /// Times, node ids, message ids, timers.
+    numbers: Decimals,
+    /// Message labels, and the names of protocol events' fields and variants.
+    labels: Labels,
+}
+
+/// The start of a line, `{"t":..,"node":`: most lines have the time of the line before
+/// (a node's sends and events in one callback), and copy it.
+struct LineStart {
+    /// The time it has.
+    t: u64,
+    /// Its text: at most 33 bytes (a time of twenty digits).
+    text: [u8; 40],
+    /// How many bytes of `text` it is; 0 before the first line.
+    len: usize,
+}
+
+impl Default for LineStart {
+    fn default() -> Self {
+        LineStart {
+            t: 0,
+            text: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl LineWriter {
+    /// Appends `{"t":..,"node":` for time `t`.
+    fn start(&mut self, t: u64, out: &mut Vec<u8>) {
+        let start = &mut self.start;
+        let len = out.len();
+        if start.t == t && start.len > 0 {
+            // A fixed-size append cut to size: a slice of variable length called `memcpy`.
+            out.extend_from_slice(&start.text);
+            out.truncate(len + start.len);
             return;
         }
-        out.push(b'\n');
-        return;
+        out.extend_from_slice(b"{\"t\":");
+        self.numbers.write(t, out);
+        out.extend_from_slice(b",\"node\":");
+        let written = &out[len..];
+        start.t = t;
+        start.len = written.len();
+        start.text[..written.len()].copy_from_slice(written);
     }
-    let mark = out.len();
-    out.extend_from_slice(b"{\"t\":");
-    number(rec.t, out);
-    out.extend_from_slice(b",\"node\":");
-    number(rec.node.0.into(), out);
-    match &rec.ev {
-        Ev::Send { to, id, label } => {
-            out.extend_from_slice(b",\"ev\":\"send\",\"to\":");
-            match to {
-                Some(to) => number(to.0.into(), out),
-                None => out.extend_from_slice(b"null"),
-            }
-            out.extend_from_slice(b",\"id\":");
-            number(*id, out);
-            out.extend_from_slice(b",\"label\":");
-            string(label, out);
-        }
-        Ev::Deliver { from, id, label } => {
-            out.extend_from_slice(b",\"ev\":\"deliver\",\"from\":");
-            number(from.0.into(), out);
-            out.extend_from_slice(b",\"id\":");
-            number(*id, out);
-            out.extend_from_slice(b",\"label\":");
-            string(label, out);
-        }
-        Ev::Drop {
-            from,
-            to,
-            id,
-            label,
-            reason,
-        } => {
-            out.extend_from_slice(b",\"ev\":\"drop\",\"from\":");
-            number(from.0.into(), out);
-            out.extend_from_slice(b",\"to\":");
-            number(to.0.into(), out);
-            out.extend_from_slice(b",\"id\":");
-            number(*id, out);
-            out.extend_from_slice(b",\"label\":");
-            string(label, out);
-            out.extend_from_slice(b",\"reason\":\"");
-            out.extend_from_slice(reason_name(*reason).as_bytes());
-            out.push(b'"');
-        }
-        Ev::Timer { timer } => {
-            out.extend_from_slice(b",\"ev\":\"timer\",\"timer\":");
-            number((*timer).into(), out);
-        }
-        Ev::Proto { event } => {
-            out.extend_from_slice(b",\"ev\":\"proto\",\"event\":");
-            // As for a whole line by serde: an event that fails to encode leaves no line.
-            if serde_json::to_writer(&mut *out, event).is_err() {
+
+    /// Appends `rec` as one JSON line, newline included, exactly as `serde_json` writes it.
+    pub fn write<E: ProtoEvent>(&mut self, rec: &Record<E>, out: &mut Vec<u8>) {
+        let fast = matches!(
+            rec.ev,
+            Ev::Send { .. }
+                | Ev::Deliver { .. }
+                | Ev::Drop { .. }
+                | Ev::Timer { .. }
+                | Ev::Proto { .. }
+        );
+        if !fast {
+            // Encoding a record we built ourselves fails only if a protocol event's Serialize
+            // does; the line is then left out rather than half written.
+            let mark = out.len();
+            if serde_json::to_writer(&mut *out, rec).is_err() {
                 out.truncate(mark);
                 return;
             }
+            out.push(b'\n');
+            return;
         }
-        _ => unreachable!("only the events matched above take this path"),
+        let mark = out.len();
+        self.start(rec.t, out);
+        self.numbers.write(rec.node.0.into(), out);
+        match &rec.ev {
+            Ev::Send { to, id, label } => {
+                out.extend_from_slice(b",\"ev\":\"send\",\"to\":");
+                match to {
+                    Some(to) => self.numbers.write(to.0.into(), out),
+                    None => out.extend_from_slice(b"null"),
+                }
+                out.extend_from_slice(b",\"id\":");
+                self.numbers.write(*id, out);
+                out.extend_from_slice(b",\"label\":");
+                self.labels.write(label, out);
+            }
+            Ev::Deliver { from, id, label } => {
+                out.extend_from_slice(b",\"ev\":\"deliver\",\"from\":");
+                self.numbers.write(from.0.into(), out);
+                out.extend_from_slice(b",\"id\":");
+                self.numbers.write(*id, out);
+                out.extend_from_slice(b",\"label\":");
+                self.labels.write(label, out);
+            }
+            Ev::Drop {
+                from,
+                to,
+                id,
+                label,
+                reason,
+            } => {
+                out.extend_from_slice(b",\"ev\":\"drop\",\"from\":");
+                self.numbers.write(from.0.into(), out);
+                out.extend_from_slice(b",\"to\":");
+                self.numbers.write(to.0.into(), out);
+                out.extend_from_slice(b",\"id\":");
+                self.numbers.write(*id, out);
+                out.extend_from_slice(b",\"label\":");
+                self.labels.write(label, out);
+                out.extend_from_slice(b",\"reason\":\"");
+                out.extend_from_slice(reason_name(*reason).as_bytes());
+                out.push(b'"');
+            }
+            Ev::Timer { timer } => {
+                out.extend_from_slice(b",\"ev\":\"timer\",\"timer\":");
+                self.numbers.write((*timer).into(), out);
+            }
+            Ev::Proto { event } => {
+                out.extend_from_slice(b",\"ev\":\"proto\",\"event\":");
+                // As for a whole line by serde: an event that fails to encode leaves no line.
+                if !write_event(event, &mut self.labels, out)
+                    && serde_json::to_writer(&mut *out, event).is_err()
+                {
+                    out.truncate(mark);
+                    return;
+                }
+            }
+            _ => unreachable!("only the events matched above take this path"),
+        }
+        out.extend_from_slice(b"}\n");
     }
-    out.extend_from_slice(b"}\n");
 }
 
 /// The name serde gives a drop reason (`snake_case`).
@@ -111,115 +176,6 @@ fn reason_name(reason: DropReason) -> &'static str {
     }
 }
 
-/// "00" to "99": numbers are written two digits at a time, as itoa does (message ids have
-/// fifteen digits, and a digit at a time was a third of the writer's cost).
-const DIGIT_PAIRS: &[u8; 200] = b"\
-0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
-
-/// A decimal number, as serde_json (itoa) writes it.
-///
-/// Eight digits at a time, with no loop: message ids have sixteen digits and times eight,
-/// and a loop over pairs of digits was a good part of the writer's cost.
-#[inline(always)]
-fn number(n: u64, out: &mut Vec<u8>) {
-    // Node ids mostly: a single digit needs no call.
-    if n < 10 {
-        out.push(b'0' + n as u8);
-    } else {
-        longer_number(n, out);
-    }
-}
-
-/// [`number`] of two digits or more.
-fn longer_number(n: u64, out: &mut Vec<u8>) {
-    const E8: u64 = 100_000_000;
-    if n < E8 {
-        leading(n as u32, out);
-    } else if n < E8 * E8 {
-        leading((n / E8) as u32, out);
-        out.extend_from_slice(&eight((n % E8) as u32));
-    } else {
-        let high = n / E8;
-        leading((high / E8) as u32, out);
-        out.extend_from_slice(&eight((high % E8) as u32));
-        out.extend_from_slice(&eight((n % E8) as u32));
-    }
-}
-
-/// The two digits of `n` (below 100).
-fn pair(n: u32) -> [u8; 2] {
-    let i = n as usize * 2;
-    [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
-}
-
-/// `n` (below 10^8) as exactly eight digits, zeros in front.
-fn eight(n: u32) -> [u8; 8] {
-    let (high, low) = (n / 10_000, n % 10_000);
-    let [a, b] = pair(high / 100);
-    let [c, d] = pair(high % 100);
-    let [e, f] = pair(low / 100);
-    let [g, h] = pair(low % 100);
-    [a, b, c, d, e, f, g, h]
-}
-
-/// `n` (below 10^8) with no zeros in front: the first digits of a number.
-fn leading(n: u32, out: &mut Vec<u8>) {
-    if n < 10 {
-        out.push(b'0' + n as u8);
-    } else if n < 100 {
-        out.extend_from_slice(&pair(n));
-    } else {
-        // The eight digits as one little-endian word, shifted past the zeros in front: a
-        // fixed-size append cut to size, where a slice of variable length called `memcpy`.
-        let digits = n.ilog10() as usize + 1;
-        let word = u64::from_le_bytes(eight(n)) >> (8 * (8 - digits));
-        let len = out.len();
-        out.extend_from_slice(&word.to_le_bytes());
-        out.truncate(len + digits);
-    }
-}
-
-/// A JSON string. Labels are protocol message names: they almost never need escaping, and
-/// when one does, serde_json writes it (the same escapes as every other line).
-fn string(s: &str, out: &mut Vec<u8>) {
-    if needs_escape(s.as_bytes()) {
-        // Writing a str into memory cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    }
-}
-
-/// Whether JSON must escape a byte of `bytes`: a control character, a quote or a backslash.
-/// Eight bytes at a time (a byte at a time was most of the cost of writing a label).
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte of `w` is zero: the classic test, exact as to whether there is one.
-    let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & HIGH != 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        // A byte below 0x20 (bytes of 0x80 and up, UTF-8, are not below it).
-        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
-        if control
-            || zero_byte(w ^ (ONES * u64::from(b'"')))
-            || zero_byte(w ^ (ONES * u64::from(b'\\')))
-        {
-            return true;
-        }
-    }
-    (chunks.remainder().iter()).any(|&b| b < 0x20 || b == b'"' || b == b'\\')
-}
-
 /// Writes a trace file as the run goes: the header at once, then each record as it comes,
 /// in large writes. An I/O error stops the writing and is kept for [`JsonlWriter::finish`],
 /// so a run is never interrupted by its own trace.
@@ -228,6 +184,8 @@ pub struct JsonlWriter<W: Write> {
     out: W,
     /// Lines not yet written out.
     pending: Vec<u8>,
+    /// What repeats from line to line.
+    lines: LineWriter,
     /// Records written (or pending) so far, the header not counted.
     records: u64,
     /// The first write error; nothing is written after it.
@@ -243,6 +201,7 @@ impl<W: Write> JsonlWriter<W> {
         Ok(JsonlWriter {
             out,
             pending: Vec::with_capacity(FLUSH_BYTES + 4096),
+            lines: LineWriter::default(),
             records: 0,
             error: None,
         })
@@ -253,7 +212,7 @@ impl<W: Write> JsonlWriter<W> {
         if self.error.is_some() {
             return;
         }
-        write_line(rec, &mut self.pending);
+        self.lines.write(rec, &mut self.pending);
         self.records += 1;
         if self.pending.len() >= FLUSH_BYTES {
             self.flush_pending();
@@ -402,45 +361,6 @@ mod tests {
                 },
             )];
             assert_eq!(by_hand(&r), by_serde(&r), "{reason:?}");
-        }
-    }
-
-    #[test]
-    fn a_string_needs_escaping_exactly_when_it_has_a_control_quote_or_backslash() {
-        for len in 0..20 {
-            let clean: Vec<u8> = (0..len).map(|i| b"azAZ09 ~\x7f"[i % 9]).collect();
-            assert!(!needs_escape(&clean), "{clean:?}");
-            for at in 0..len {
-                for bad in [0u8, 0x1f, b'"', b'\\'] {
-                    let mut s = clean.clone();
-                    s[at] = bad;
-                    assert!(needs_escape(&s), "{s:?}");
-                }
-                // Neighbours of the bad bytes, and UTF-8, are clean.
-                for good in [0x20u8, b'!', b'#', b'[', b']', 0x80, 0xe9, 0xff] {
-                    let mut s = clean.clone();
-                    s[at] = good;
-                    assert!(!needs_escape(&s), "{s:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn numbers_are_written_as_serde_json_writes_them() {
-        let mut n = 1u64;
-        let mut cases = vec![0, 9, 10, 99, 100, 101, u64::MAX, u64::MAX - 1];
-        while let Some(m) = n.checked_mul(10) {
-            cases.extend([n - 1, n, n + 1]);
-            n = m;
-        }
-        // And numbers of every length with every digit, message ids among them.
-        cases.extend((0..2_000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (i % 64)));
-        cases.extend([1_125_899_906_842_625, 337_000, 59_999_999, 100_000_000]);
-        for n in cases {
-            let mut out = Vec::new();
-            number(n, &mut out);
-            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
         }
     }
 

@@ -4,6 +4,9 @@
 //! happen, as JSON lines: `{"t":..,"node":..,"ev":..}` ([`jsonl`]). A simulated run hands
 //! them to a [`RecordSink`] and keeps only the digest.
 
+mod decimal;
+mod event_json;
+mod json_string;
 pub mod jsonl;
 pub mod sink;
 
