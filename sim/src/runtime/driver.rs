@@ -160,13 +160,7 @@ pub async fn run<N, H>(
     let mut buf = vec![0u8; wire::DATAGRAM_BYTES_MAX + 1];
 
     let now = d.host.now_us();
-    d.node.on_start(&mut Cx::new(
-        me,
-        d.clock.local_us(now),
-        &mut d.rng,
-        &mut d.durable,
-        &mut d.effects,
-    ));
+    d.callback(now, |node, cx| node.on_start(cx));
     if d.apply(now).await {
         return;
     }
@@ -282,33 +276,32 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
         let Some(timer) = N::Timer::from_id(timer) else {
             return false;
         };
-        self.node.on_timer(
-            timer,
-            &mut Cx::new(
-                self.me,
-                self.clock.local_us(now),
-                &mut self.rng,
-                &mut self.durable,
-                &mut self.effects,
-            ),
-        );
+        self.callback(now, |node, cx| node.on_timer(timer, cx));
         self.apply(now).await
     }
 
     /// Hands the node one submitted command. Returns true when the node asked to stop.
     async fn on_submit(&mut self, command: u64) -> bool {
         let now = self.host.now_us();
-        self.node.on_submit(
-            command,
-            &mut Cx::new(
-                self.me,
-                self.clock.local_us(now),
-                &mut self.rng,
-                &mut self.durable,
-                &mut self.effects,
-            ),
-        );
+        self.callback(now, |node, cx| node.on_submit(command, cx));
         self.apply(now).await
+    }
+
+    /// Runs one of the node's callbacks at `now` (run time) with its context: its id, its
+    /// own clock's reading, its random source, durable store and requests.
+    fn callback(
+        &mut self,
+        now: u64,
+        f: impl FnOnce(&mut N, &mut Cx<'_, N::Msg, N::Event, N::Timer>),
+    ) {
+        let mut cx = Cx::new(
+            self.me,
+            self.clock.local_us(now),
+            &mut self.rng,
+            &mut self.durable,
+            &mut self.effects,
+        );
+        f(&mut self.node, &mut cx);
     }
 
     /// Checks, authenticates, decodes and hands one datagram to the node; a bad one is traced
@@ -361,17 +354,7 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
                     label: env.msg.label().into(),
                 },
             );
-            self.node.on_message(
-                env.from,
-                env.msg,
-                &mut Cx::new(
-                    me,
-                    self.clock.local_us(now),
-                    &mut self.rng,
-                    &mut self.durable,
-                    &mut self.effects,
-                ),
-            );
+            self.callback(now, |node, cx| node.on_message(env.from, env.msg, cx));
             if self.apply(now).await {
                 return true;
             }
@@ -454,18 +437,7 @@ impl<N: Node, H: Host<N::Event>> Driver<N, H> {
             StreamEvent::Closed(reason) => self.end_stream(stream, peer, Some(reason)),
         };
         let now = self.host.now_us();
-        self.node.on_stream(
-            stream,
-            peer,
-            event,
-            &mut Cx::new(
-                me,
-                self.clock.local_us(now),
-                &mut self.rng,
-                &mut self.durable,
-                &mut self.effects,
-            ),
-        );
+        self.callback(now, |node, cx| node.on_stream(stream, peer, event, cx));
         self.apply(now).await
     }
 
