@@ -338,7 +338,7 @@ fn bad_hosts_files_and_scenarios_are_refused_with_file_line_and_field() {
     let log = text(&out);
     assert_eq!(out.status.code(), Some(2), "{log}");
     assert!(
-        log.contains("submit.toml:6: field `faults[0].kind`") && log.contains("simulator only"),
+        log.contains("submit.toml:7: field `faults[0].kind`") && log.contains("simulator only"),
         "{log}"
     );
 
