@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use faultline_nodes::cache::{Event, St};
 
-use real::{wait_until, Nodes};
+use real::{free_ports, Nodes};
 
 const NAMES: [&str; 7] = ["s1", "s2", "s3", "c1", "c2", "c3", "u1"];
 
@@ -23,8 +23,7 @@ struct Cluster {
 
 impl Cluster {
     fn new() -> Cluster {
-        // Eight ports per pid, so the clusters of neighbouring pids never collide.
-        let base = 10_000 + (std::process::id() % 2_500) as u16 * 8;
+        let base = free_ports(NAMES.len() as u16);
         let mut text = "protocol = \"cache\"\ninterface = \"127.0.0.1\"\n\n\
                         [config]\ncapacity = 8\n\n[workload]\nkeys = 16\n"
             .to_string();
@@ -50,10 +49,10 @@ impl Cluster {
     fn start(&mut self, i: usize) {
         self.nodes.start(i);
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.base + i as u16));
-        wait_until(
+        self.nodes.wait_until(
             &format!("{} to listen", NAMES[i]),
             Duration::from_secs(10),
-            || std::net::TcpStream::connect(addr).is_ok(),
+            |_| std::net::TcpStream::connect(addr).is_ok(),
         );
     }
 

@@ -18,7 +18,7 @@ use faultline_nodes::primes::primality::is_prime;
 use faultline_nodes::primes::{parse_output, Event, Primes, OUTPUT_FILE};
 use faultline_sim::{Ev, NodeId, Protocol, Record};
 
-use real::{now_us, wait_until, Nodes};
+use real::{free_ports, now_us, Nodes};
 
 const NAMES: [&str; 6] = ["f1", "f2", "f3", "c1", "w1", "w2"];
 const COORDINATOR: usize = 3;
@@ -35,7 +35,7 @@ const NEAR_2_64: &str = "# near 2^64\n18446744073709551557\n18446744073709551533
 /// a fixed generator, and the file of numbers near 2^64.
 fn farm() -> Nodes {
     let pid = std::process::id();
-    let base = 10_000 + (pid % 2_000) as u16 * 10;
+    let base = free_ports(NAMES.len() as u16 + 2);
     let mut text = format!(
         "protocol = \"primes\"\nmulticast = \"239.255.{}.{}:{base}\"\ninterface = \"127.0.0.1\"\n\n\
          [config]\nheartbeat_ms = 50\nworker_timeout_ms = 600\nfs_heartbeat_ms = 50\n\
@@ -168,10 +168,10 @@ fn a_real_farm_loses_a_worker_mid_task_and_its_primary_and_writes_every_prime_on
         farm.start(i);
     }
     let w1 = 4;
-    wait_until(
+    farm.wait_until(
         "w1 in the middle of a task",
         Duration::from_secs(15),
-        || testing(&farm, w1).is_some(),
+        |farm| testing(farm, w1).is_some(),
     );
     let held = testing(&farm, w1).unwrap();
     let w1_killed = farm.kill(w1);
@@ -182,8 +182,8 @@ fn a_real_farm_loses_a_worker_mid_task_and_its_primary_and_writes_every_prime_on
         answer.contains("a consistent cut"),
         "a snapshot asked for with `faultline client primes snapshot`: {answer}"
     );
-    wait_until("the farm to finish", Duration::from_secs(20), || {
-        (events(&farm, COORDINATOR).iter()).any(|e| matches!(e, Event::Finished { .. }))
+    farm.wait_until("the farm to finish", Duration::from_secs(20), |farm| {
+        (events(farm, COORDINATOR).iter()).any(|e| matches!(e, Event::Finished { .. }))
     });
     let coordinator = events(&farm, COORDINATOR);
     assert!(

@@ -12,9 +12,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use faultline_nodes::tsp::Event;
-use faultline_sim::check::TaskFact;
+use faultline_sim::check::{StampKind, TaskFact};
+use faultline_sim::NodeId;
 
-use real::{wait_until, Nodes};
+use real::{free_ports, Nodes};
 
 const NAMES: [&str; 6] = ["co1", "co2", "co3", "w1", "w2", "c1"];
 /// Indices into [`NAMES`].
@@ -25,9 +26,9 @@ const W2: usize = 4;
 /// burma14 split two cities deep: 13 x 12 subproblems.
 const TASKS: u64 = 156;
 
-/// Three coordinators, two workers and a client on pid-derived loopback ports.
+/// Three coordinators, two workers and a client on free loopback ports.
 fn cluster_file() -> String {
-    let base = 10_000 + (std::process::id() % 2_000) as u16 * 10;
+    let base = free_ports(NAMES.len() as u16);
     // The start tour is burma14's optimum and its bound proves most subproblems at their
     // first node, so the real search is over in milliseconds; node_us makes every node
     // expanded take 25 ms of the worker's time (between slices, heartbeats going on), so
@@ -45,7 +46,7 @@ fn cluster_file() -> String {
         };
         text += &format!(
             "\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{}\"\n",
-            base + 1 + i as u16
+            base + i as u16
         );
     }
     text
@@ -71,6 +72,14 @@ fn activations(c: &Nodes, i: usize) -> Vec<(u64, u32)> {
         .collect()
 }
 
+/// Whether coordinator `i` has heard from node `from`.
+fn heard(c: &Nodes, i: usize, from: usize) -> bool {
+    (c.events(i).into_iter()).any(|(_, e)| {
+        matches!(e, Event::Stamp(s)
+            if matches!(s.kind, StampKind::Receive { from: f, .. } if f == NodeId(from as u16)))
+    })
+}
+
 /// When worker `i` finished its searches.
 fn searched(c: &Nodes, i: usize) -> Vec<u64> {
     (c.events(i).into_iter())
@@ -84,9 +93,13 @@ fn a_real_solver_survives_a_worker_and_the_active_coordinator_killed_mid_solve()
     for i in 0..5 {
         c.start(i);
     }
-    wait_until("co3 active", Duration::from_secs(10), || {
-        !activations(&c, CO3).is_empty()
-    });
+    // The solve starts once co3 is active and hears both workers: a worker late to start
+    // would leave the other one alone, and nobody once it is killed.
+    c.wait_until(
+        "co3 active, hearing w1 and w2",
+        Duration::from_secs(10),
+        |c| !activations(c, CO3).is_empty() && heard(c, CO3, W1) && heard(c, CO3, W2),
+    );
     let burma14 = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tsp/burma14.tsp");
     let client = Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(["client", "--config"])
@@ -97,12 +110,14 @@ fn a_real_solver_survives_a_worker_and_the_active_coordinator_killed_mid_solve()
         .spawn()
         .expect("faultline client starts");
 
-    wait_until("20 results counted", Duration::from_secs(15), || {
-        counted(&c, CO3).len() >= 20
-    });
+    c.wait_until(
+        "20 results counted, w2 searching too",
+        Duration::from_secs(15),
+        |c| counted(c, CO3).len() >= 20 && !searched(c, W2).is_empty(),
+    );
     let worker_killed_at = c.kill(W1);
-    wait_until("40 results counted", Duration::from_secs(15), || {
-        counted(&c, CO3).len() >= 40
+    c.wait_until("40 results counted", Duration::from_secs(15), |c| {
+        counted(c, CO3).len() >= 40
     });
     let coordinator_killed_at = c.kill(CO3);
     let before_failover = counted(&c, CO3).len();

@@ -102,6 +102,82 @@ impl Nodes {
     }
 }
 
+impl Nodes {
+    /// Waits until `ok` holds of the nodes, polling every 50 ms. Fails the test naming `what`
+    /// after `within`, or at once if a node's process ended that the test did not kill
+    /// (it could not bind its port, say), with what every node is doing and the end of its
+    /// stderr: a real run that stalls in CI is diagnosed from the test's output alone.
+    pub fn wait_until(&mut self, what: &str, within: Duration, mut ok: impl FnMut(&Nodes) -> bool) {
+        let deadline = Instant::now() + within;
+        while !ok(self) {
+            if let Some(i) = self.exited() {
+                let name = self.names[i].clone();
+                panic!("{name} exited while waiting for {what}\n{}", self.report());
+            }
+            if Instant::now() >= deadline {
+                panic!("timed out waiting for {what}\n{}", self.report());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A node whose process ended on its own, if any.
+    fn exited(&mut self) -> Option<usize> {
+        (self.children.iter_mut()).position(|c| {
+            c.as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
+        })
+    }
+
+    /// Each node: running, ended (how) or killed; its trace's length; its stderr's last lines.
+    pub fn report(&mut self) -> String {
+        let mut out = format!("nodes (folder {}):\n", self.dir.display());
+        for i in 0..self.names.len() {
+            let state = match self.children[i].as_mut().map(|c| c.try_wait()) {
+                None => "not running (killed or never started)".to_string(),
+                Some(Ok(None)) => "running".to_string(),
+                Some(Ok(Some(status))) => format!("ended: {status}"),
+                Some(Err(e)) => format!("unknown: {e}"),
+            };
+            let path = self.data.join(format!("{}.trace.jsonl", self.names[i]));
+            let records = std::fs::read_to_string(&path).map_or(0, |t| t.lines().count());
+            out += &format!("- {}: {state}, {records} trace records\n", self.names[i]);
+            let log = std::fs::read_to_string(self.dir.join(format!("{}.stderr", self.names[i])))
+                .unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            for line in &lines[lines.len().saturating_sub(STDERR_LINES)..] {
+                out += &format!("    {line}\n");
+            }
+        }
+        out
+    }
+}
+
+/// Lines of each node's stderr a failed wait shows.
+const STDERR_LINES: usize = 12;
+
+/// The first of `count` consecutive loopback ports, all free for TCP and UDP right now,
+/// searched from a pid-derived start in 10000..32768 (below Linux's ephemeral range, so an
+/// outgoing connection is never lent one later): so concurrent runs do not meet, and a port
+/// some process left listening is stepped over instead of making a node fail to bind.
+pub fn free_ports(count: u16) -> u16 {
+    const LOW: u32 = 10_000;
+    const HIGH: u32 = 32_000;
+    let span = (HIGH - LOW) / count as u32;
+    let first = std::process::id() % span;
+    for k in 0..span {
+        let base = (LOW + (first + k) % span * count as u32) as u16;
+        let free = (base..base + count).all(|port| {
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+                && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        });
+        if free {
+            return base;
+        }
+    }
+    panic!("no {count} consecutive free loopback ports in {LOW}..{HIGH}");
+}
+
 impl Drop for Nodes {
     fn drop(&mut self) {
         for child in self.children.iter_mut().flatten() {
@@ -131,6 +207,7 @@ pub fn now_us() -> u64 {
 }
 
 /// Waits until `ok` holds, polling every 50 ms; fails the test naming `what` after `within`.
+/// For a condition on nodes, [`Nodes::wait_until`] says more when it fails.
 pub fn wait_until(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !ok() {
