@@ -2,7 +2,7 @@
 //!
 //! - `test`: every test, both flavors (real: unit tests and real-process tests; sim: the
 //!   simulated scenario runs, determinism, snapshots, planted bugs), and the example of a
-//!   user's own crate (`examples/counter`) as its user runs it.
+//!   user's own crate (`examples/counter`, in both flavors).
 //! - `lint`: `cargo fmt --check` and `cargo clippy -D warnings` in both flavors.
 
 use std::process::{Command, ExitCode};
@@ -25,36 +25,19 @@ fn cargo(args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// The example of a user's own crate, run as its user would: `cargo test` in its folder (its
-/// own cargo config makes that the simulator), then its real-process test in the plain build.
-const EXAMPLE: &str = "examples/counter";
-
-fn example(args: &[&str], real: bool) -> bool {
-    eprintln!("xtask: (cd {EXAMPLE} && cargo {})", args.join(" "));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.args(args).current_dir(EXAMPLE);
-    if real {
-        // The example's config asks for the simulator; an empty RUSTFLAGS overrides it.
-        command.env("RUSTFLAGS", "");
-    }
-    command.status().is_ok_and(|s| s.success())
-}
+/// The example of a user's own crate (a workspace member, so that faultline is compiled
+/// once for both): its simulator tests run with faultline's, its real-process test with the
+/// real flavor's.
+const EXAMPLE: &str = "counter";
 
 fn test() -> bool {
     let real = ["test", "--workspace", "--exclude", "xtask"];
     let sim = [
-        &["test", "-p", "faultline", "-p", "faultline-sim"][..],
+        &["test", "-p", "faultline", "-p", "faultline-sim", "-p", EXAMPLE][..],
         &SIM[..],
     ]
     .concat();
-    cargo(&real)
-        && cargo(&sim)
-        && example(&["test"], false)
-        && example(
-            &["test", "--target-dir", "../../target", "--test", "real"],
-            true,
-        )
+    cargo(&real) && cargo(&sim)
 }
 
 fn lint() -> bool {
@@ -74,9 +57,7 @@ fn lint() -> bool {
     ]
     .concat();
     let sim = cargo(&sim_args);
-    let example_fmt = example(&["fmt", "--", "--check"], false);
-    let example_clippy = example(&["clippy", "--all-targets", "--", "-D", "warnings"], false);
-    fmt && real && sim && example_fmt && example_clippy
+    fmt && real && sim
 }
 
 fn main() -> ExitCode {

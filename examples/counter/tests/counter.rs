@@ -1,6 +1,7 @@
 //! The counter tested with faultline from its own `cargo test` (simulator flavor: this
 //! crate's `.cargo/config.toml` sets `--cfg madsim`). A failure prints the seed and how to
 //! replay it (`FAULTLINE_SEED=<seed> cargo test`, or the seed file with `faultline replay`).
+#![cfg(madsim)]
 
 use counter::Counter;
 use faultline::testing::Sim;
