@@ -4,215 +4,128 @@
 //! bad frames over TCP are refused and traced while the replicas keep serving.
 #![cfg(not(madsim))]
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod real;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use faultline::cluster::Cluster as ClusterFile;
 use faultline::registry::Registry;
 use faultline_nodes::raft::{Event, Outcome, Raft};
-use faultline_sim::trace::read_jsonl;
 use faultline_sim::{Ev, NodeId, Protocol, Record};
 
-const NAMES: [&str; 4] = ["s1", "s2", "s3", "c1"];
+use real::{free_ports, now_us, Nodes};
 
-struct Cluster {
-    dir: std::path::PathBuf,
-    config: std::path::PathBuf,
-    children: Vec<Option<Child>>,
+const NAMES: [&str; 4] = ["s1", "s2", "s3", "c1"];
+/// The client, an index into [`NAMES`].
+const CLIENT: usize = 3;
+
+/// Three replicas and a client; `test` names the folder of each test that runs at once in
+/// one process.
+fn cluster(test: &str) -> Nodes {
+    let pid = std::process::id();
+    // The multicast port, then one per node.
+    let base = free_ports(NAMES.len() as u16 + 1);
+    let mut text = format!(
+        "protocol = \"raft\"\nmulticast = \"239.255.{}.{}:{base}\"\ninterface = \"127.0.0.1\"\n\n\
+         [config]\nelection_timeout_ms_min = 300\nelection_timeout_ms_max = 600\nheartbeat_ms = 50\n\n\
+         [workload]\nops = 100000\nrate_ms = 20\nstart_ms = 500\nretry_ms = 200\ntimeout_ms = 3000\n\n\
+         [workload.mix]\nkv = 1\nlock = 0\nqueue = 0\n",
+        100 + pid % 100,
+        1 + base % 200
+    );
+    for (i, name) in NAMES.iter().enumerate() {
+        let role = if name.starts_with('s') {
+            "server"
+        } else {
+            "client"
+        };
+        text += &format!(
+            "\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{}\"\n",
+            base + 1 + i as u16
+        );
+    }
+    Nodes::new(&format!("real-raft-{test}"), &text, &NAMES, "")
 }
 
-impl Cluster {
-    /// `test` tells apart the clusters of tests that run at once in one process.
-    fn new(test: u16) -> Cluster {
-        let pid = std::process::id();
-        let dir = std::env::temp_dir().join(format!("faultline-real-raft-{pid}-{test}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let base = 10_000 + (pid % 1_000) as u16 * 20 + test * 5;
-        let mut text = format!(
-            "protocol = \"raft\"\nmulticast = \"239.255.{}.{}:{base}\"\ninterface = \"127.0.0.1\"\n\n\
-             [config]\nelection_timeout_ms_min = 300\nelection_timeout_ms_max = 600\nheartbeat_ms = 50\n\n\
-             [workload]\nops = 100000\nrate_ms = 20\nstart_ms = 500\nretry_ms = 200\ntimeout_ms = 3000\n\n\
-             [workload.mix]\nkv = 1\nlock = 0\nqueue = 0\n",
-            100 + pid % 100,
-            1 + pid % 200
-        );
-        for (i, name) in NAMES.iter().enumerate() {
-            let role = if name.starts_with('s') {
-                "server"
-            } else {
-                "client"
-            };
-            text += &format!(
-                "\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{}\"\n",
-                base + 1 + i as u16
-            );
-        }
-        let config = dir.join("cluster.toml");
-        std::fs::write(&config, text).unwrap();
-        Cluster {
-            dir,
-            config,
-            children: (0..NAMES.len()).map(|_| None).collect(),
-        }
-    }
+/// Node `i`'s address, as the cluster file gives it.
+fn addr(c: &Nodes, i: usize) -> std::net::SocketAddr {
+    ClusterFile::load(&c.config, &Registry::builtin())
+        .unwrap()
+        .file
+        .nodes[i]
+        .addr
+}
 
-    fn start(&mut self, i: usize) {
-        let child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .args(["node", "--config"])
-            .arg(&self.config)
-            .args(["--id", NAMES[i], "--dir"])
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(self.log(i))
-            .spawn()
-            .expect("faultline node starts");
-        self.children[i] = Some(child);
-    }
-
-    /// Where node `i`'s stderr goes (appended across restarts).
-    fn log(&self, i: usize) -> std::fs::File {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join(format!("{}.stderr", NAMES[i])))
-            .unwrap()
-    }
-
-    fn addr(&self, i: usize) -> std::net::SocketAddr {
-        ClusterFile::load(&self.config, &Registry::builtin())
-            .unwrap()
-            .file
-            .nodes[i]
-            .addr
-    }
-
-    fn kill(&mut self, i: usize) -> u64 {
-        let mut child = self.children[i].take().expect("running");
-        child.kill().unwrap();
-        child.wait().unwrap();
-        now_us()
-    }
-
-    fn trace(&self, i: usize) -> Vec<Record<Event>> {
-        let text = std::fs::read_to_string(self.dir.join(format!("{}.trace.jsonl", NAMES[i])))
-            .unwrap_or_default();
-        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
-        read_jsonl(complete).map(|(_, r)| r).unwrap_or_default()
-    }
-
-    /// The node that most recently became leader, and when.
-    fn leader(&self) -> Option<(usize, u64)> {
-        (0..3)
-            .flat_map(|i| {
-                self.trace(i).into_iter().filter_map(move |r| match r.ev {
-                    Ev::Proto {
-                        event: Event::BecameLeader { term },
-                    } => Some((term, r.t, i)),
-                    _ => None,
-                })
-            })
-            .max()
-            .map(|(_, t, i)| (i, t))
-    }
-
-    /// Successful client operations that returned after `since_us`.
-    fn ok_ops_since(&self, since_us: u64) -> usize {
-        self.trace(3)
-            .iter()
-            .filter(|r| {
-                r.t > since_us
-                    && matches!(
-                        &r.ev,
-                        Ev::Proto {
-                            event: Event::Return { result, .. }
-                        } if matches!(**result, Outcome::Ok { .. })
-                    )
-            })
-            .count()
-    }
-
-    /// The highest index a replica applied.
-    fn applied(&self, i: usize) -> u64 {
-        self.trace(i)
-            .iter()
-            .filter_map(|r| match r.ev {
-                Ev::Proto {
-                    event: Event::Applied { index, .. },
-                } => Some(index),
+/// The node that most recently became leader, and when.
+fn leader(c: &Nodes) -> Option<(usize, u64)> {
+    (0..3)
+        .flat_map(|i| {
+            c.events(i).into_iter().filter_map(move |(t, e)| match e {
+                Event::BecameLeader { term } => Some((term, t, i)),
                 _ => None,
             })
-            .max()
-            .unwrap_or(0)
-    }
+        })
+        .max()
+        .map(|(_, t, i)| (i, t))
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for child in self.children.iter_mut().flatten() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// Successful client operations that returned after `since_us`.
+fn ok_ops_since(c: &Nodes, since_us: u64) -> usize {
+    (c.events(CLIENT).into_iter())
+        .filter(|(t, e)| {
+            *t > since_us
+                && matches!(e, Event::Return { result, .. } if matches!(**result, Outcome::Ok { .. }))
+        })
+        .count()
 }
 
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as u64
-}
-
-fn wait_until(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
+/// The highest index a replica applied.
+fn applied(c: &Nodes, i: usize) -> u64 {
+    (c.events(i).into_iter())
+        .filter_map(|(_, e)| match e {
+            Event::Applied { index, .. } => Some(index),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 #[test]
 fn three_real_replicas_survive_a_leader_kill_and_the_old_leader_catches_up() {
-    let mut c = Cluster::new(0);
+    let mut c = cluster("kill");
     for i in 0..4 {
         c.start(i);
     }
-    wait_until(
+    c.wait_until(
         "a leader and 20 successful writes",
         Duration::from_secs(20),
-        || c.leader().is_some() && c.ok_ops_since(0) >= 20,
+        |c| leader(c).is_some() && ok_ops_since(c, 0) >= 20,
     );
-    let (old, _) = c.leader().unwrap();
+    let (old, _) = leader(&c).unwrap();
     let killed_at = c.kill(old);
-    wait_until("a new leader", Duration::from_secs(20), || {
-        c.leader().is_some_and(|(i, t)| i != old && t > killed_at)
+    c.wait_until("a new leader", Duration::from_secs(20), |c| {
+        leader(c).is_some_and(|(i, t)| i != old && t > killed_at)
     });
-    wait_until(
+    c.wait_until(
         "20 writes under the new leader",
         Duration::from_secs(20),
-        || c.ok_ops_since(killed_at) >= 20,
+        |c| ok_ops_since(c, killed_at) >= 20,
     );
 
     let restarted_at = now_us();
     let target = (0..3)
         .filter(|i| *i != old)
-        .map(|i| c.applied(i))
+        .map(|i| applied(&c, i))
         .max()
         .unwrap();
     c.start(old);
-    wait_until(
-        "the old leader to catch up",
-        Duration::from_secs(20),
-        || c.applied(old) >= target,
-    );
+    c.wait_until("the old leader to catch up", Duration::from_secs(20), |c| {
+        applied(c, old) >= target
+    });
     std::thread::sleep(Duration::from_millis(500));
-    c.kill(3);
-    for i in 0..3 {
-        if c.children[i].is_some() {
+    for i in 0..4 {
+        if c.is_up(i) {
             c.kill(i);
         }
     }
@@ -254,13 +167,13 @@ fn three_real_replicas_survive_a_leader_kill_and_the_old_leader_catches_up() {
     }
     assert!(restarted_at > killed_at);
     assert!(
-        c.applied(old) >= target,
+        applied(&c, old) >= target,
         "the restarted replica applied up to {} of {target}",
-        c.applied(old)
+        applied(&c, old)
     );
 }
 
-fn client(c: &Cluster, op: &[&str]) -> (Option<i32>, String) {
+fn client(c: &Nodes, op: &[&str]) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(["client", "--config"])
         .arg(&c.config)
@@ -280,17 +193,17 @@ fn client(c: &Cluster, op: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn the_client_command_writes_and_reads_across_a_leader_kill() {
-    let mut c = Cluster::new(1);
+    let mut c = cluster("client");
     for i in 0..3 {
         c.start(i);
     }
-    wait_until("a leader", Duration::from_secs(20), || c.leader().is_some());
+    c.wait_until("a leader", Duration::from_secs(20), |c| leader(c).is_some());
     let (code, out) = client(&c, &["kv", "put", "k", "v1"]);
     assert_eq!(code, Some(0), "{out}");
-    let (old, _) = c.leader().unwrap();
+    let (old, _) = leader(&c).unwrap();
     let killed_at = c.kill(old);
-    wait_until("a new leader", Duration::from_secs(20), || {
-        c.leader().is_some_and(|(i, t)| i != old && t > killed_at)
+    c.wait_until("a new leader", Duration::from_secs(20), |c| {
+        leader(c).is_some_and(|(i, t)| i != old && t > killed_at)
     });
     let (code, out) = client(&c, &["kv", "get", "k"]);
     assert_eq!(code, Some(0), "{out}");
@@ -337,11 +250,11 @@ fn bad_frames_over_tcp_are_refused_and_traced_while_the_replicas_keep_serving() 
     use std::io::Write;
     use std::net::{Shutdown, TcpStream};
 
-    let mut c = Cluster::new(2);
+    let mut c = cluster("bad-frames");
     for i in 0..3 {
         c.start(i);
     }
-    wait_until("a leader", Duration::from_secs(20), || c.leader().is_some());
+    c.wait_until("a leader", Duration::from_secs(20), |c| leader(c).is_some());
     let mut good = Vec::new();
     faultline_sim::runtime::wire::encode(NodeId(3), 1, &Junk("hello".repeat(20)), &mut good)
         .unwrap();
@@ -349,24 +262,24 @@ fn bad_frames_over_tcp_are_refused_and_traced_while_the_replicas_keep_serving() 
     garbled[30] ^= 0x08;
     // An idle connection that never sends a byte holds its slot but harms no one.
     let _idle: Vec<TcpStream> = (0..3)
-        .map(|i| TcpStream::connect(c.addr(i)).unwrap())
+        .map(|i| TcpStream::connect(addr(&c, i)).unwrap())
         .collect();
     for i in 0..3 {
         // Oversized: a length prefix far past the bound, then bytes that must not be read.
-        let mut conn = TcpStream::connect(c.addr(i)).unwrap();
+        let mut conn = TcpStream::connect(addr(&c, i)).unwrap();
         conn.write_all(&u32::MAX.to_le_bytes()).unwrap();
         let _ = conn.write_all(&[0xAB; 1000]);
         assert!(closed_by_peer(&mut conn), "s{}: oversized frame", i + 1);
 
         // Truncated: the prefix promises the whole datagram, half arrives, the peer hangs up.
-        let mut conn = TcpStream::connect(c.addr(i)).unwrap();
+        let mut conn = TcpStream::connect(addr(&c, i)).unwrap();
         conn.write_all(&(good.len() as u32).to_le_bytes()).unwrap();
         conn.write_all(&good[..good.len() / 2]).unwrap();
         conn.shutdown(Shutdown::Write).unwrap();
         assert!(closed_by_peer(&mut conn), "s{}: truncated frame", i + 1);
 
         // Garbled: a whole frame with one bit flipped, so its checksum fails.
-        let mut conn = TcpStream::connect(c.addr(i)).unwrap();
+        let mut conn = TcpStream::connect(addr(&c, i)).unwrap();
         conn.write_all(&(garbled.len() as u32).to_le_bytes())
             .unwrap();
         conn.write_all(&garbled).unwrap();
@@ -381,7 +294,7 @@ fn bad_frames_over_tcp_are_refused_and_traced_while_the_replicas_keep_serving() 
 
     for i in 0..3 {
         let corrupt: Vec<u32> = c
-            .trace(i)
+            .trace::<Event>(i)
             .iter()
             .filter_map(|r| match r.ev {
                 Ev::Corrupt { bytes } => Some(bytes),
@@ -411,7 +324,7 @@ fn bad_frames_over_tcp_are_refused_and_traced_while_the_replicas_keep_serving() 
 #[test]
 fn the_client_refuses_at_once_what_cannot_work() {
     // No replica is started: every server refuses the connection.
-    let c = Cluster::new(3);
+    let c = cluster("refused");
     let started = Instant::now();
     let (code, out) = client(&c, &["kv", "get", "k"]);
     assert_eq!(code, Some(2), "{out}");

@@ -4,16 +4,19 @@
 //! leaves no process behind. A node name the file does not have is refused with exit 2.
 #![cfg(not(madsim))]
 
+mod real;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use real::{free_ports, wait_until};
+
 const SERVERS: [&str; 3] = ["s1", "s2", "s3"];
 
-/// A Raft cluster file of three servers and a client on pid-derived loopback ports.
+/// A Raft cluster file of three servers and a client on free loopback ports.
 fn cluster(dir: &Path) -> PathBuf {
-    let pid = std::process::id();
-    let base = 10_000 + (pid % 4_000) as u16 * 5;
+    let base = free_ports(SERVERS.len() as u16 + 1);
     let mut text = String::from(
         "protocol = \"raft\"\n\n[config]\nelection_timeout_ms_min = 300\n\
          election_timeout_ms_max = 600\nheartbeat_ms = 50\n",
@@ -52,14 +55,6 @@ fn pid_of(dir: &Path, name: &str) -> Option<i32> {
 fn alive(pid: i32) -> bool {
     // SAFETY: signal 0 only asks whether the process exists.
     unsafe { libc::kill(pid, 0) == 0 }
-}
-
-fn wait_until(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn client(config: &Path, op: &[&str]) -> (Option<i32>, String) {

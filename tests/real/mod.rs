@@ -1,10 +1,9 @@
 //! What the real-process tests share: `faultline node` processes of one cluster file started,
 //! killed with SIGKILL and read back from their traces, and waiting for something with a
 //! bound. Each test writes its own cluster file into a scratch folder that goes away with
-//! it, unless the test failed. Ports come from the pid (so concurrent runs do not meet) and
-//! stay in 10000..32768, below Linux's ephemeral range: a port the kernel gave some outgoing
-//! connection can never be one a node must listen on (a real Raft test once timed out waiting
-//! for a leader in CI; such a clash is the likely cause).
+//! it, unless the test failed, on ports [`free_ports`] found free. A wait that fails says
+//! what every node was doing (a real Raft test once timed out waiting for a leader in CI, a
+//! real TSP test waiting for results, and neither output said why).
 #![allow(dead_code, reason = "each test uses the part it needs")]
 
 use std::path::{Path, PathBuf};
@@ -156,27 +155,36 @@ impl Nodes {
 /// Lines of each node's stderr a failed wait shows.
 const STDERR_LINES: usize = 12;
 
-/// The first of `count` consecutive loopback ports, all free for TCP and UDP right now,
-/// searched from a pid-derived start in 10000..32768 (below Linux's ephemeral range, so an
-/// outgoing connection is never lent one later): so concurrent runs do not meet, and a port
-/// some process left listening is stepped over instead of making a node fail to bind.
+/// The first of `count` consecutive loopback ports, all free for TCP and UDP right now.
+/// Blocks of [`PORTS_PER_BLOCK`] are searched from a pid-derived one in 10000..32000, below
+/// Linux's ephemeral range (so an outgoing connection is never lent one later); concurrent
+/// test processes start apart, the tests of one process take blocks in turn, and a port some
+/// process holds is stepped over instead of making a node fail to bind.
 pub fn free_ports(count: u16) -> u16 {
     const LOW: u32 = 10_000;
     const HIGH: u32 = 32_000;
-    let span = (HIGH - LOW) / count as u32;
-    let first = std::process::id() % span;
-    for k in 0..span {
-        let base = (LOW + (first + k) % span * count as u32) as u16;
+    static NEXT: std::sync::Mutex<u32> = std::sync::Mutex::new(0);
+    assert!(count <= PORTS_PER_BLOCK, "at most {PORTS_PER_BLOCK} ports");
+    let blocks = (HIGH - LOW) / PORTS_PER_BLOCK as u32;
+    // Four blocks per pid before the next pid's first.
+    let first = std::process::id().wrapping_mul(4) % blocks;
+    let mut next = NEXT.lock().unwrap_or_else(|p| p.into_inner());
+    for k in *next..*next + blocks {
+        let base = (LOW + (first + k) % blocks * PORTS_PER_BLOCK as u32) as u16;
         let free = (base..base + count).all(|port| {
             std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
                 && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
         });
         if free {
+            *next = k + 1;
             return base;
         }
     }
     panic!("no {count} consecutive free loopback ports in {LOW}..{HIGH}");
 }
+
+/// Ports in a block of [`free_ports`].
+pub const PORTS_PER_BLOCK: u16 = 10;
 
 impl Drop for Nodes {
     fn drop(&mut self) {

@@ -33,7 +33,15 @@ const EXAMPLE: &str = "counter";
 fn test() -> bool {
     let real = ["test", "--workspace", "--exclude", "xtask"];
     let sim = [
-        &["test", "-p", "faultline", "-p", "faultline-sim", "-p", EXAMPLE][..],
+        &[
+            "test",
+            "-p",
+            "faultline",
+            "-p",
+            "faultline-sim",
+            "-p",
+            EXAMPLE,
+        ][..],
         &SIM[..],
     ]
     .concat();
