@@ -61,3 +61,17 @@ fn lab_figure8_catches_a_commit_of_an_old_term() {
     .expect("caught");
     assert_eq!(check, "leader-completeness", "seed {seed}");
 }
+
+/// TestPersist33C cuts a follower off while the others commit, crashes them, and brings the
+/// old leader back beside it: with votes granted whatever the candidate's log, the stale
+/// server (whose term ran ahead while it was cut off) wins and lacks a committed entry.
+#[test]
+fn lab_persist3_catches_a_vote_for_a_stale_log() {
+    let (seed, check) = first_failure(
+        "scenarios/raft/6.5840/persist3.toml",
+        "vote-stale-log",
+        0..20,
+    )
+    .expect("caught");
+    assert_eq!(check, "leader-completeness", "seed {seed}");
+}

@@ -5,6 +5,8 @@ faultline_sim::planted_bugs! {
     pub struct Bugs {
         /// A replica grants a second vote in a term it already voted in.
         vote_twice = "vote-twice",
+        /// A replica votes whatever the candidate's log (no election restriction, Raft §5.4.1).
+        vote_stale_log = "vote-stale-log",
         /// A leader commits an entry of an earlier term by counting replicas (Raft's Figure 8).
         commit_old_term = "commit-old-term",
         /// A lock acquire takes the resource from holders whose lease has not run out.

@@ -136,7 +136,7 @@ impl Replica {
             None => true,
             Some(v) => v == from || self.cfg.bugs.vote_twice,
         };
-        let granted = term == self.term && free && up_to_date;
+        let granted = term == self.term && free && (up_to_date || self.cfg.bugs.vote_stale_log);
         if granted {
             self.voted_for = Some(from);
             self.save_hard_state(cx);

@@ -186,6 +186,27 @@ fn a_vote_goes_only_to_an_up_to_date_log() {
 }
 
 #[test]
+fn vote_stale_log_grants_a_vote_to_a_log_behind() {
+    let (mut r, mut b) = follower(0, &["vote-stale-log"]);
+    let entries = vec![noop(2, 1), noop(2, 2)];
+    b.run(|cx| r.on_message(n(1), append(2, 0, 0, entries, 0), cx));
+    let ask = Msg::RequestVote {
+        term: 3,
+        last_index: 0,
+        last_term: 0,
+    };
+    let out = b.run(|cx| r.on_message(n(3), ask, cx));
+    assert_eq!(
+        sent(&out, 3),
+        vec![Msg::Vote {
+            term: 3,
+            granted: true
+        }],
+        "an empty log gets the vote of a replica holding two entries"
+    );
+}
+
+#[test]
 fn a_majority_of_votes_makes_a_leader_that_heartbeats_at_once() {
     let (mut r, mut b) = follower(0, &[]);
     b.advance_ms(600);

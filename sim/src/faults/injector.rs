@@ -95,6 +95,10 @@ struct Plan {
     when: Option<(Condition, String)>,
     /// How long a turn waits for `when`.
     wait_us: u64,
+    /// The label its turns keep what they resolved to under.
+    label: Option<String>,
+    /// Nodes its targets must not pick (names, `@leader`, roles, labels: nothing drawn).
+    except: Vec<Target>,
 }
 
 /// The faults still to come.
@@ -113,6 +117,8 @@ pub struct Injector {
     nodes: usize,
     /// The run's end: nothing is scheduled past it.
     duration_us: u64,
+    /// What the latest turn of each labelled fault resolved to (`$label`).
+    labels: BTreeMap<String, Vec<NodeId>>,
 }
 
 impl Injector {
@@ -181,6 +187,8 @@ impl Injector {
                     .when
                     .map(|w| (Condition::parse(w).expect("validated"), w.to_string())),
                 wait_us: turns.wait_ms.unwrap_or(0) * 1000,
+                label: turns.label.map(str::to_string),
+                except: turns.except.iter().map(target).collect(),
             };
             if let Some(at_us) = plan.turn_us(0, &mut rng) {
                 first.push((at_us, Item::Turn { fault: i, turn: 0 }));
@@ -197,6 +205,7 @@ impl Injector {
             rng,
             nodes: names.len(),
             duration_us,
+            labels: BTreeMap::new(),
         };
         for (at_us, item) in first {
             injector.push(at_us, item);
@@ -309,42 +318,40 @@ impl Injector {
 
     /// Resolves `fault`'s targets in `view` and says what it does, at `now_us`.
     fn act(&mut self, fault: usize, now_us: u64, view: &View, out: &mut Vec<Effect>) {
-        let what = self.plan(fault).what.clone();
+        let plan = self.plan(fault);
+        let (what, label, except) = (plan.what.clone(), plan.label.clone(), plan.except.clone());
+        let except = self.resolve_group(&except, Act::Cut, &[], &[], view);
         let index = fault as u32;
         let skip = |reason: &str| Effect::Skipped {
             fault: index,
             reason: reason.to_string(),
         };
         let (groups, actions, heal) = match &what {
-            What::Crash(targets) | What::Restart(targets) => {
-                let (act, kind) = match what {
-                    What::Crash(_) => (WorldAction::Crash as fn(NodeId) -> WorldAction, Act::Crash),
-                    _ => (
-                        WorldAction::Restart as fn(NodeId) -> WorldAction,
-                        Act::Restart,
-                    ),
+            What::Crash(targets) | What::Restart(targets) | What::Submit(targets, _) => {
+                let kind = match what {
+                    What::Crash(_) => Act::Crash,
+                    What::Restart(_) => Act::Restart,
+                    _ => Act::Submit,
                 };
-                let nodes = self.resolve_group(targets, kind, &[], view);
-                if nodes.is_empty() {
-                    out.push(skip("no node matched"));
-                    return;
-                }
-                let actions = nodes.iter().map(|n| act(*n)).collect();
-                (vec![nodes], actions, None)
-            }
-            What::Submit(targets, count) => {
-                let nodes = self.resolve_group(targets, Act::Submit, &[], view);
+                let nodes = self.resolve_group(targets, kind, &[], &except, view);
+                self.bind(&label, &nodes);
                 if nodes.is_empty() {
                     out.push(skip("no node matched"));
                     return;
                 }
                 let actions = (nodes.iter())
-                    .map(|n| WorldAction::Submit(*n, *count))
+                    .map(|n| match what {
+                        What::Crash(_) => WorldAction::Crash(*n),
+                        What::Restart(_) => WorldAction::Restart(*n),
+                        What::Submit(_, count) => WorldAction::Submit(*n, count),
+                        What::Groups { .. } | What::OneWay { .. } => unreachable!(),
+                    })
                     .collect();
                 (vec![nodes], actions, None)
             }
             What::Groups { groups, lasts_us } => {
-                let resolved = self.resolve_groups(groups, view);
+                let resolved = self.resolve_groups(groups, &except, view);
+                self.bind(&label, &resolved[0]);
                 let links = links_between(self.nodes, &resolved);
                 if links.is_empty() {
                     out.push(skip("the groups cut no link"));
@@ -357,7 +364,8 @@ impl Injector {
                 )
             }
             What::OneWay { from, to, lasts_us } => {
-                let sides = self.resolve_groups(&[from.clone(), to.clone()], view);
+                let sides = self.resolve_groups(&[from.clone(), to.clone()], &except, view);
+                self.bind(&label, &sides[0]);
                 let links = one_way_links(&sides[0], &sides[1]);
                 if links.is_empty() {
                     out.push(skip("no link from `from` to `to`"));
@@ -380,19 +388,37 @@ impl Injector {
         }
     }
 
-    /// The nodes of one group of targets, each once, in id order.
+    /// Keeps `nodes` under `label`, if the fault has one: a turn that matched nobody leaves
+    /// nobody there.
+    fn bind(&mut self, label: &Option<String>, nodes: &[NodeId]) {
+        if let Some(label) = label {
+            self.labels.insert(label.clone(), nodes.to_vec());
+        }
+    }
+
+    /// The nodes of one group of targets, each once, in id order, none of `except` (but
+    /// where `@rest` puts them).
     fn resolve_group(
         &mut self,
         targets: &[Target],
         kind: Act,
         taken: &[NodeId],
+        except: &[NodeId],
         view: &View,
     ) -> Vec<NodeId> {
         let mut nodes: Vec<NodeId> = Vec::new();
         for target in targets {
+            let rest = *target == Target::Rest;
             let mut taken_now = taken.to_vec();
             taken_now.extend(&nodes);
-            nodes.extend(view.resolve(target, kind, &taken_now, &mut self.rng));
+            if !rest {
+                taken_now.extend(except);
+            }
+            let found = match target {
+                Target::Label(label) => self.labels.get(label).cloned().unwrap_or_default(),
+                _ => view.resolve(target, kind, &taken_now, &mut self.rng),
+            };
+            nodes.extend(found.into_iter().filter(|n| rest || !except.contains(n)));
         }
         nodes.sort();
         nodes.dedup();
@@ -401,7 +427,12 @@ impl Injector {
 
     /// Groups (or the two sides of a one-way cut) resolved in order, `@rest` last; a node
     /// stays in the first group that names it.
-    fn resolve_groups(&mut self, groups: &[Vec<Target>], view: &View) -> Vec<Vec<NodeId>> {
+    fn resolve_groups(
+        &mut self,
+        groups: &[Vec<Target>],
+        except: &[NodeId],
+        view: &View,
+    ) -> Vec<Vec<NodeId>> {
         let mut resolved: Vec<Vec<NodeId>> = vec![Vec::new(); groups.len()];
         let mut taken: Vec<NodeId> = Vec::new();
         for rest_pass in [false, true] {
@@ -410,7 +441,7 @@ impl Injector {
                     .filter(|t| (**t == Target::Rest) == rest_pass)
                     .cloned()
                     .collect();
-                let nodes = self.resolve_group(&targets, Act::Cut, &taken, view);
+                let nodes = self.resolve_group(&targets, Act::Cut, &taken, except, view);
                 let new: Vec<NodeId> = nodes.into_iter().filter(|n| !taken.contains(n)).collect();
                 taken.extend(&new);
                 resolved[i].extend(new);
@@ -460,6 +491,16 @@ mod tests {
 
     fn view(s: &Scenario) -> View {
         View::new(&s.node_roles())
+    }
+
+    /// `node` says it follows `leader`.
+    fn note(v: &mut View, node: u16, leader: Option<u16>) {
+        v.observe::<()>(
+            NodeId(node),
+            &crate::trace::Ev::Leader {
+                leader: leader.map(NodeId),
+            },
+        );
     }
 
     /// Runs the injector to the end with a view that never changes (but for the crashes
@@ -618,6 +659,87 @@ mod tests {
         let effects = inj.take_due(1_500_000, 1_500_000, &v);
         assert!(
             matches!(&effects[..], [Effect::Skipped { .. }]),
+            "{effects:?}"
+        );
+    }
+
+    #[test]
+    fn a_label_keeps_whom_a_turn_hit_and_except_leaves_them_out() {
+        // s2 leads. The partition cuts a follower off and labels it; the crash of the
+        // leader labels s2; a crash of `@follower` except the cut one must take the other
+        // follower of three; the restart of `$old` brings back s2, nobody else.
+        let s = scenario(
+            "[[faults]]\nkind = \"partition\"\ngroups = [[\"@follower\"]]\nat_ms = 1000\nlabel = \"cut\"\n\
+             [[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 2000\nlabel = \"old\"\n\
+             [[faults]]\nkind = \"crash\"\nnode = \"@follower\"\nexcept = [\"$cut\", \"s4\", \"s5\"]\nat_ms = 2000\n\
+             [[faults]]\nkind = \"restart\"\nnode = \"$old\"\nat_ms = 3000\n",
+        );
+        let mut seen_cut = Vec::new();
+        for seed in 0..40 {
+            let mut v = view(&s);
+            for n in 0..5 {
+                note(&mut v, n, Some(1));
+            }
+            let effects = drain(&s, seed, &mut v);
+            let Effect::Resolved { groups, .. } = &effects[0].1 else {
+                panic!("{effects:?}")
+            };
+            let cut = groups[0][0];
+            assert_ne!(cut, NodeId(1), "the leader is no follower");
+            seen_cut.push(cut);
+            let crashed: Vec<NodeId> = (effects.iter())
+                .filter_map(|(_, e)| match e {
+                    Effect::Act(WorldAction::Crash(n)) => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(crashed[0], NodeId(1), "seed {seed}: {effects:?}");
+            let other = crashed.get(1).copied();
+            if cut == NodeId(0) || cut == NodeId(2) {
+                // One of s1, s3 is cut; the other is the only follower left to crash.
+                let left = if cut == NodeId(0) {
+                    NodeId(2)
+                } else {
+                    NodeId(0)
+                };
+                assert_eq!(other, Some(left), "seed {seed}: {effects:?}");
+            } else {
+                assert!(
+                    other.is_some_and(|o| o == NodeId(0) || o == NodeId(2)),
+                    "seed {seed}: {effects:?}"
+                );
+            }
+            let restarted: Vec<NodeId> = (effects.iter())
+                .filter_map(|(_, e)| match e {
+                    Effect::Act(WorldAction::Restart(n)) => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(restarted, [NodeId(1)], "seed {seed}: {effects:?}");
+        }
+        seen_cut.sort();
+        seen_cut.dedup();
+        assert!(
+            seen_cut.len() > 1,
+            "the cut follower is drawn: {seen_cut:?}"
+        );
+    }
+
+    #[test]
+    fn a_label_whose_turn_matched_nobody_names_nobody() {
+        let s = scenario(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\nlabel = \"l\"\n\
+             [[faults]]\nkind = \"restart\"\nnode = \"$l\"\nat_ms = 2000\n",
+        );
+        let effects = drain(&s, 1, &mut view(&s));
+        assert!(
+            matches!(
+                &effects[..],
+                [
+                    (_, Effect::Skipped { fault: 0, .. }),
+                    (_, Effect::Skipped { fault: 1, .. })
+                ]
+            ),
             "{effects:?}"
         );
     }

@@ -31,12 +31,18 @@ pub enum Target {
     Role(&'static str),
     /// In a partition: every node not in another group (or side) of it.
     Rest,
+    /// `$name`: the nodes the latest turn of a fault with `label = "name"` resolved to
+    /// (nobody before one has); kept by the injector, which resolves it.
+    Label(String),
 }
 
 impl Target {
     /// Reads `text`: a node name of `names`, or `@` and a target word or a role's count key
     /// of `roles`. The error says what is known.
     pub fn parse(text: &str, names: &[String], roles: &[Role]) -> Result<Target, String> {
+        if let Some(label) = text.strip_prefix('$') {
+            return check_label(label).map(|()| Target::Label(label.to_string()));
+        }
         let Some(word) = text.strip_prefix('@') else {
             return names
                 .iter()
@@ -58,7 +64,7 @@ impl Target {
                     let keys: Vec<String> =
                         roles.iter().map(|r| format!("@{}", r.count_key)).collect();
                     return Err(format!(
-                        "unknown target `{text}` (targets are a node name, @leader, @follower, @random, @minority, @majority, @all, @rest, {})",
+                        "unknown target `{text}` (targets are a node name, @leader, @follower, @random, @minority, @majority, @all, @rest, $label, {})",
                         keys.join(", ")
                     ));
                 }
@@ -74,7 +80,24 @@ impl Target {
 
 /// Whether `text` names a target resolved at run time rather than a node.
 pub fn is_dynamic(text: &str) -> bool {
-    text.starts_with('@')
+    text.starts_with('@') || text.starts_with('$')
+}
+
+/// Longest label.
+const LABEL_CHARS_MAX: usize = 32;
+
+/// Whether `label` may name a label: 1 to 32 lowercase letters, digits, `-` and `_`.
+pub fn check_label(label: &str) -> Result<(), String> {
+    let ok = (1..=LABEL_CHARS_MAX).contains(&label.len())
+        && (label.bytes())
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{label}` is not a label (1 to {LABEL_CHARS_MAX} lowercase letters, digits, `-`, `_`)"
+        ))
+    }
 }
 
 /// A comparison of a count of fault-target nodes with a number.
@@ -309,6 +332,8 @@ impl View {
                 .filter(|&i| self.role_key[i] == *key)
                 .map(|i| NodeId(i as u16))
                 .collect(),
+            // The injector knows the labels and resolves them itself.
+            Target::Label(_) => Vec::new(),
             Target::Rest => {
                 let all = self.up.len() as u16;
                 (0..all)

@@ -6,7 +6,7 @@
 
 use super::{check_rate, Fault, InputError, Scenario, Source};
 use crate::faults::net_rules::NetRule;
-use crate::faults::target::{Condition, Target};
+use crate::faults::target::{check_label, is_dynamic, Condition, Target};
 
 /// Where a restart and a crash stand against each other in the written schedule.
 struct UpDown {
@@ -92,7 +92,7 @@ impl Scenario {
                     let mut seen: Vec<&str> = Vec::new();
                     for group in groups {
                         let mut in_group: Vec<&str> = Vec::new();
-                        for name in group.iter().filter(|n| !n.starts_with('@')) {
+                        for name in group.iter().filter(|n| !is_dynamic(n)) {
                             if seen.contains(&name.as_str()) {
                                 return Err(src.error(
                                     &at("groups"),
@@ -111,10 +111,10 @@ impl Scenario {
                     until_ms,
                     ..
                 } => {
-                    if node.starts_with('@') {
+                    if is_dynamic(node) {
                         return Err(src.error(
                             &at("node"),
-                            "a Byzantine fault names its node (targets like `@leader` are for crashes, restarts and partitions)",
+                            "a Byzantine fault names its node (targets like `@leader` and `$label` are for crashes, restarts, partitions and submits)",
                         ));
                     }
                     target("node", node)?;
@@ -189,10 +189,10 @@ impl Scenario {
                     at_ms,
                     resume_ms,
                 } => {
-                    if node.starts_with('@') {
+                    if is_dynamic(node) {
                         return Err(src.error(
                             &at("node"),
-                            "a pause names its node (targets like `@leader` are for crashes, restarts and partitions)",
+                            "a pause names its node (targets like `@leader` and `$label` are for crashes, restarts, partitions and submits)",
                         ));
                     }
                     target("node", node)?;
@@ -205,7 +205,55 @@ impl Scenario {
             }
             self.validate_turns(src, i, fault)?;
         }
+        self.validate_labels(src)?;
         self.validate_up_down(src)
+    }
+
+    /// Labels: well formed, and every `$label` named is some fault's `label`.
+    fn validate_labels(&self, src: &Source) -> Result<(), InputError> {
+        let bound = self.labels_bound();
+        for (i, fault) in self.faults.iter().enumerate() {
+            let at = |field: &str| format!("faults[{i}].{field}");
+            let turns = fault.turns().unwrap_or_default();
+            if let Some(label) = turns.label {
+                check_label(label).map_err(|e| src.error(&at("label"), e))?;
+            }
+            for label in fault.labels_named() {
+                if !bound.contains(&label) {
+                    let field = if turns
+                        .except
+                        .iter()
+                        .any(|e| e.strip_prefix('$') == Some(label))
+                    {
+                        "except"
+                    } else if matches!(fault, Fault::Partition { .. }) {
+                        "groups"
+                    } else {
+                        "node"
+                    };
+                    let known = if bound.is_empty() {
+                        "no fault has a `label`".to_string()
+                    } else {
+                        format!("labels are {}", bound.join(", "))
+                    };
+                    return Err(src.error(
+                        &at(field),
+                        format!("no fault is labelled `{label}` ({known})"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The labels some fault keeps what it resolved to under, each once.
+    fn labels_bound(&self) -> Vec<&str> {
+        let mut bound: Vec<&str> = (self.faults.iter())
+            .filter_map(|f| f.turns().and_then(|t| t.label))
+            .collect();
+        bound.sort();
+        bound.dedup();
+        bound
     }
 
     /// Network rules at `path` (`network.rules`, `faults[2].rules`): known nodes, rates,
@@ -334,6 +382,22 @@ impl Scenario {
         if turns.wait_ms.is_some() && turns.when.is_none() {
             return Err(src.error(&at("wait_ms"), "waits for `when`, which is not given"));
         }
+        let names = self.node_names();
+        for name in turns.except {
+            let target =
+                Target::parse(name, &names, self.roles).map_err(|e| src.error(&at("except"), e))?;
+            if !matches!(
+                target,
+                Target::Node(_) | Target::Leader | Target::Role(_) | Target::Label(_)
+            ) {
+                return Err(src.error(
+                    &at("except"),
+                    format!(
+                        "`{name}`: `except` names nodes (a name, @leader, a role, a $label), not a draw"
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -351,6 +415,16 @@ impl Scenario {
     /// validation refuses: they change nothing in a run (the world ignores them), and
     /// removing faults (shrinking) leaves such orphans behind.
     pub fn drop_no_op_faults(&mut self) {
+        // A fault naming a label that no fault keeps any more would act on nobody.
+        loop {
+            let bound: Vec<String> = self.labels_bound().into_iter().map(String::from).collect();
+            let before = self.faults.len();
+            (self.faults)
+                .retain(|f| (f.labels_named().iter()).all(|l| bound.iter().any(|b| b == l)));
+            if self.faults.len() == before {
+                break;
+            }
+        }
         let mut no_ops: Vec<usize> = (self.up_down_conflicts().into_iter())
             .map(|(i, ..)| i)
             .collect();
@@ -542,6 +616,46 @@ mod tests {
         s.faults.remove(0);
         s.drop_no_op_faults();
         assert!(s.faults.is_empty(), "the orphan restart goes too");
+    }
+
+    #[test]
+    fn labels_and_except_are_checked_and_orphans_drop() {
+        let good = "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\nlabel = \"old\"\n\
+                    [[faults]]\nkind = \"crash\"\nnode = \"@follower\"\nexcept = [\"$old\", \"s1\", \"@leader\"]\nat_ms = 1000\n\
+                    [[faults]]\nkind = \"restart\"\nnode = \"$old\"\nat_ms = 2000\n";
+        let mut s = parse(good).unwrap();
+        assert!(s.faults.iter().all(Fault::at_run_time));
+        refused(
+            "[[faults]]\nkind = \"restart\"\nnode = \"$gone\"\nat_ms = 2000\n",
+            "faults[0].node",
+            "no fault is labelled `gone` (no fault has a `label`)",
+        );
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\nlabel = \"old\"\n\
+             [[faults]]\nkind = \"crash\"\nnode = \"@follower\"\nexcept = [\"$odl\"]\nat_ms = 1000\n",
+            "faults[1].except",
+            "labels are old",
+        );
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\nlabel = \"Old One\"\n",
+            "faults[0].label",
+            "not a label",
+        );
+        refused(
+            "[[faults]]\nkind = \"crash\"\nnode = \"@follower\"\nexcept = [\"@random\"]\nat_ms = 1000\n",
+            "faults[0].except",
+            "not a draw",
+        );
+        refused(
+            "[[faults]]\nkind = \"pause\"\nnode = \"$x\"\nat_ms = 100\nresume_ms = 200\n",
+            "faults[0].node",
+            "names its node",
+        );
+        // Shrinking away the labelled crash leaves the restart of `$old` acting on nobody:
+        // it goes too.
+        s.faults.remove(0);
+        s.drop_no_op_faults();
+        assert!(s.faults.is_empty(), "{:?}", s.faults);
     }
 
     #[test]

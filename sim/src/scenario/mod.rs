@@ -211,6 +211,13 @@ pub enum Fault {
         /// How long a turn waits for `when` to hold before it is skipped (0: not at all).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         wait_ms: Option<u64>,
+        /// Names the nodes each turn resolves to, so that later faults name them as
+        /// `$label` (see [`Target::Label`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        /// Nodes its targets must not pick: names, `@leader`, roles, `$label`s.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        except: Vec<String>,
     },
     /// The node starts again from its durable state.
     Restart {
@@ -233,6 +240,13 @@ pub enum Fault {
         /// How long a turn waits for `when` to hold before it is skipped (0: not at all).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         wait_ms: Option<u64>,
+        /// Names the nodes each turn resolves to, so that later faults name them as
+        /// `$label` (see [`Target::Label`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        /// Nodes its targets must not pick: names, `@leader`, roles, `$label`s.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        except: Vec<String>,
     },
     /// Links are cut: between `groups` both ways (nodes in no group form one more group),
     /// or one way from every node of `from` to every node of `to`. Names may be targets
@@ -268,6 +282,13 @@ pub enum Fault {
         /// How long a turn waits for `when` to hold before it is skipped (0: not at all).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         wait_ms: Option<u64>,
+        /// Names the nodes of its first group (or `from`) each turn, so that later faults
+        /// name them as `$label` (see [`Target::Label`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        /// Nodes its targets must not pick: names, `@leader`, roles, `$label`s.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        except: Vec<String>,
     },
     /// The node lies in what it sends (see [`Behaviour`]) from `from_ms` on.
     Byzantine {
@@ -331,6 +352,13 @@ pub enum Fault {
         /// How long a turn waits for `when` to hold before it is skipped (0: not at all).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         wait_ms: Option<u64>,
+        /// Names the nodes each turn resolves to, so that later faults name them as
+        /// `$label` (see [`Target::Label`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        /// Nodes its targets must not pick: names, `@leader`, roles, `$label`s.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        except: Vec<String>,
     },
     /// The node stops being scheduled but stays alive: what reaches it and its timers wait
     /// until it resumes, and it sends nothing meanwhile (a GC pause, a SIGSTOP).

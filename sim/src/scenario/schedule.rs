@@ -52,6 +52,10 @@ pub struct Turns<'a> {
     pub when: Option<&'a str>,
     /// How long a turn waits for it.
     pub wait_ms: Option<u64>,
+    /// The name under which each turn keeps the nodes it resolved to.
+    pub label: Option<&'a str>,
+    /// Nodes its targets must not pick.
+    pub except: &'a [String],
 }
 
 impl Fault {
@@ -65,6 +69,8 @@ impl Fault {
             jitter_ms: None,
             when: None,
             wait_ms: None,
+            label: None,
+            except: Vec::new(),
         }
     }
 
@@ -78,6 +84,8 @@ impl Fault {
             jitter_ms: None,
             when: None,
             wait_ms: None,
+            label: None,
+            except: Vec::new(),
         }
     }
 
@@ -92,6 +100,8 @@ impl Fault {
             jitter_ms: None,
             when: None,
             wait_ms: None,
+            label: None,
+            except: Vec::new(),
         }
     }
 
@@ -114,6 +124,8 @@ impl Fault {
             jitter_ms: None,
             when: None,
             wait_ms: None,
+            label: None,
+            except: Vec::new(),
         }
     }
 
@@ -127,6 +139,8 @@ impl Fault {
                 jitter_ms,
                 when,
                 wait_ms,
+                label,
+                except,
                 ..
             }
             | Fault::Restart {
@@ -136,6 +150,8 @@ impl Fault {
                 jitter_ms,
                 when,
                 wait_ms,
+                label,
+                except,
                 ..
             }
             | Fault::Partition {
@@ -145,6 +161,8 @@ impl Fault {
                 jitter_ms,
                 when,
                 wait_ms,
+                label,
+                except,
                 ..
             }
             | Fault::Submit {
@@ -154,6 +172,8 @@ impl Fault {
                 jitter_ms,
                 when,
                 wait_ms,
+                label,
+                except,
                 ..
             } => Some(Turns {
                 at_ms: *at_ms,
@@ -162,6 +182,8 @@ impl Fault {
                 jitter_ms: jitter_ms.as_deref(),
                 when: when.as_deref(),
                 wait_ms: *wait_ms,
+                label: label.as_deref(),
+                except,
             }),
             Fault::Byzantine { .. }
             | Fault::Loss { .. }
@@ -170,9 +192,9 @@ impl Fault {
         }
     }
 
-    /// The node names it lists (targets included), wherever it lists them.
+    /// The node names it lists (targets and `except` included), wherever it lists them.
     pub fn names(&self) -> Vec<&str> {
-        match self {
+        let mut names = match self {
             Fault::Crash { node, .. }
             | Fault::Restart { node, .. }
             | Fault::Byzantine { node, .. }
@@ -193,17 +215,31 @@ impl Fault {
                 .map(String::as_str)
                 .collect(),
             Fault::Loss { .. } => Vec::new(),
+        };
+        if let Some(turns) = self.turns() {
+            names.extend(turns.except.iter().map(String::as_str));
         }
+        names
     }
 
-    /// Whether it is decided when it acts: a target like `@leader`, a repetition, a delay
-    /// drawn or a condition. Such a fault runs in the simulator only.
+    /// The labels it names (`$x` among its targets and `except`).
+    pub fn labels_named(&self) -> Vec<&str> {
+        (self.names().into_iter())
+            .filter_map(|n| n.strip_prefix('$'))
+            .collect()
+    }
+
+    /// Whether it is decided when it acts: a target like `@leader` or `$label`, a
+    /// repetition, a delay drawn, a condition, a label or an `except`. Such a fault runs in
+    /// the simulator only.
     pub fn at_run_time(&self) -> bool {
         let turns = self.turns().unwrap_or_default();
         self.names().into_iter().any(is_dynamic)
             || turns.every_ms.is_some()
             || turns.jitter_ms.is_some()
             || turns.when.is_some()
+            || turns.label.is_some()
+            || !turns.except.is_empty()
     }
 }
 
