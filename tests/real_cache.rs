@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use faultline_nodes::cache::{Event, St};
 
-use real::{free_ports, Nodes};
+use real::{free_ports, node_entry, Nodes};
 
 const NAMES: [&str; 7] = ["s1", "s2", "s3", "c1", "c2", "c3", "u1"];
 
@@ -33,10 +33,7 @@ impl Cluster {
                 "c" => "cache",
                 _ => "client",
             };
-            let port = base + i as u16;
-            text += &format!(
-                "\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{port}\"\n"
-            );
+            text += &node_entry(name, role, base + i as u16);
         }
         Cluster {
             base,

@@ -18,7 +18,7 @@ use faultline_nodes::primes::primality::is_prime;
 use faultline_nodes::primes::{parse_output, Event, Primes, OUTPUT_FILE};
 use faultline_sim::{Ev, NodeId, Protocol, Record};
 
-use real::{free_ports, now_us, Nodes};
+use real::{free_ports, node_entry, now_us, Nodes};
 
 const NAMES: [&str; 6] = ["f1", "f2", "f3", "c1", "w1", "w2"];
 const COORDINATOR: usize = 3;
@@ -52,16 +52,10 @@ fn farm() -> Nodes {
             b'c' => "coordinator",
             _ => "worker",
         };
-        text += &format!(
-            "\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{}\"\n",
-            base + 1 + i as u16
-        );
+        text += &node_entry(name, role, base + 1 + i as u16);
     }
     // The address `faultline client primes snapshot` asks from (not a process of the farm).
-    text += &format!(
-        "\n[[nodes]]\nname = \"u1\"\nrole = \"client\"\naddr = \"127.0.0.1:{}\"\n",
-        base + 1 + NAMES.len() as u16
-    );
+    text += &node_entry("u1", "client", base + 1 + NAMES.len() as u16);
     let farm = Nodes::new("real-primes", &text, &NAMES, "run");
     std::fs::create_dir_all(farm.dir.join("data")).unwrap();
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;

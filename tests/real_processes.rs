@@ -12,7 +12,7 @@ use faultline::summary::analyse;
 use faultline_nodes::bully::Event;
 use faultline_sim::{Ev, NodeId, Record};
 
-use real::{free_ports, Nodes};
+use real::{free_ports, node_entry, Nodes};
 
 const NAMES: [&str; 3] = ["s1", "s2", "s3"];
 
@@ -27,10 +27,7 @@ fn cluster() -> Nodes {
          [config]\nheartbeat_ms = 100\npeer_timeout_ms = 600\nelection_timeout_ms = 300\ndiscovery_ms = 400\n"
     );
     for (i, name) in NAMES.iter().enumerate() {
-        text += &format!(
-            "\n[[nodes]]\nname = \"{name}\"\nrole = \"server\"\naddr = \"127.0.0.1:{}\"\n",
-            base + 1 + i as u16
-        );
+        text += &node_entry(name, "server", base + 1 + i as u16);
     }
     Nodes::new("real-bully", &text, &NAMES, "")
 }

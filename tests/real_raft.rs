@@ -14,7 +14,7 @@ use faultline::registry::Registry;
 use faultline_nodes::raft::{Event, Outcome, Raft};
 use faultline_sim::{Ev, NodeId, Protocol, Record};
 
-use real::{free_ports, now_us, Nodes};
+use real::{free_ports, node_entry, now_us, Nodes};
 
 const NAMES: [&str; 4] = ["s1", "s2", "s3", "c1"];
 /// The client, an index into [`NAMES`].
@@ -40,10 +40,7 @@ fn cluster(test: &str) -> Nodes {
         } else {
             "client"
         };
-        text += &format!(
-            "\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{}\"\n",
-            base + 1 + i as u16
-        );
+        text += &node_entry(name, role, base + 1 + i as u16);
     }
     Nodes::new(&format!("real-raft-{test}"), &text, &NAMES, "")
 }

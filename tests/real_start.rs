@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use real::{free_ports, wait_until};
+use real::{free_ports, node_entry, wait_until};
 
 const SERVERS: [&str; 3] = ["s1", "s2", "s3"];
 
@@ -27,10 +27,7 @@ fn cluster(dir: &Path) -> PathBuf {
         } else {
             "client"
         };
-        text += &format!(
-            "\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{}\"\n",
-            base + i as u16
-        );
+        text += &node_entry(name, role, base + i as u16);
     }
     let config = dir.join("cluster.toml");
     std::fs::write(&config, text).unwrap();

@@ -15,7 +15,7 @@ use faultline_nodes::tsp::Event;
 use faultline_sim::check::{StampKind, TaskFact};
 use faultline_sim::NodeId;
 
-use real::{free_ports, Nodes};
+use real::{free_ports, node_entry, Nodes};
 
 const NAMES: [&str; 6] = ["co1", "co2", "co3", "w1", "w2", "c1"];
 /// Indices into [`NAMES`].
@@ -44,10 +44,7 @@ fn cluster_file() -> String {
             "w" => "worker",
             _ => "client",
         };
-        text += &format!(
-            "\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{}\"\n",
-            base + i as u16
-        );
+        text += &node_entry(name, role, base + i as u16);
     }
     text
 }

@@ -152,6 +152,11 @@ impl Nodes {
     }
 }
 
+/// A cluster file's `[[nodes]]` entry: `name` of `role` on loopback port `port`.
+pub fn node_entry(name: &str, role: &str, port: u16) -> String {
+    format!("\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{port}\"\n")
+}
+
 /// Lines of each node's stderr a failed wait shows.
 const STDERR_LINES: usize = 12;
 

@@ -150,7 +150,7 @@ fn a_replica_votes_once_per_term_unless_vote_twice_is_planted() {
 }
 
 #[test]
-fn a_vote_goes_only_to_an_up_to_date_log() {
+fn a_vote_goes_only_to_an_up_to_date_log_unless_vote_stale_log_is_planted() {
     let (mut r, mut b) = follower(0, &[]);
     let entries = vec![noop(2, 1), noop(2, 2)];
     b.run(|cx| r.on_message(n(1), append(2, 0, 0, entries, 0), cx));
@@ -183,10 +183,7 @@ fn a_vote_goes_only_to_an_up_to_date_log() {
             granted: true
         }]
     );
-}
-
-#[test]
-fn vote_stale_log_grants_a_vote_to_a_log_behind() {
+    // With vote-stale-log planted, an empty log gets the vote.
     let (mut r, mut b) = follower(0, &["vote-stale-log"]);
     let entries = vec![noop(2, 1), noop(2, 2)];
     b.run(|cx| r.on_message(n(1), append(2, 0, 0, entries, 0), cx));
@@ -196,14 +193,10 @@ fn vote_stale_log_grants_a_vote_to_a_log_behind() {
         last_term: 0,
     };
     let out = b.run(|cx| r.on_message(n(3), ask, cx));
-    assert_eq!(
-        sent(&out, 3),
-        vec![Msg::Vote {
-            term: 3,
-            granted: true
-        }],
-        "an empty log gets the vote of a replica holding two entries"
-    );
+    assert!(matches!(
+        vote(&out, 3)[..],
+        [Msg::Vote { granted: true, .. }]
+    ));
 }
 
 #[test]
