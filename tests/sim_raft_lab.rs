@@ -42,7 +42,7 @@ fn lab_basic_agree_catches_a_double_vote() {
     let (seed, check) = first_failure(
         "scenarios/raft/6.5840/basic-agree.toml",
         "vote-twice",
-        0..100,
+        0..300,
     )
     .expect("caught");
     assert_eq!(check, "election-safety", "seed {seed}");
