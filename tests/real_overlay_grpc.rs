@@ -7,10 +7,14 @@
 //! processes go on. Without pip or the network the test fails saying so.
 #![cfg(not(madsim))]
 
+mod real;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use real::{free_ports, node_entry};
 
 const PROCESSES: [(&str, &str, &str, &[&str]); 6] = [
     ("A", "leader", "green", &["B", "E"]),
@@ -35,9 +39,10 @@ impl Drop for Nodes {
 }
 
 /// The cluster file: the seed's six processes with small bounds (so a burst of 150 passes
-/// them), each serving gRPC, with pid-derived ports. Returns it and the gRPC addresses.
+/// them), each serving gRPC, on free ports (a node, its gateway client, its gRPC address
+/// each). Returns it and the gRPC addresses.
 fn cluster_file(dir: &Path) -> (PathBuf, Vec<(String, String)>) {
-    let base = 10_000 + (std::process::id() % 1_000) as u16 * 20;
+    let base = free_ports(3 * PROCESSES.len() as u16);
     let mut text = String::from(
         "protocol = \"overlay\"\ninterface = \"127.0.0.1\"\n\n[config]\nqueue_max = 20\n\
          inflight_max = 10\nprocess_ms = 100\n",
@@ -54,12 +59,8 @@ fn cluster_file(dir: &Path) -> (PathBuf, Vec<(String, String)>) {
         grpc.push((name.to_string(), addr));
     }
     for (i, (name, role, _, _)) in PROCESSES.iter().enumerate() {
-        text += &format!(
-            "\n[[nodes]]\nname = \"{name}\"\nrole = \"{role}\"\naddr = \"127.0.0.1:{}\"\n\n\
-             [[nodes]]\nname = \"g{name}\"\nrole = \"client\"\naddr = \"127.0.0.1:{}\"\n",
-            base + i as u16,
-            base + 6 + i as u16
-        );
+        text += &node_entry(name, role, base + i as u16);
+        text += &node_entry(&format!("g{name}"), "client", base + 6 + i as u16);
     }
     let path = dir.join("cluster.toml");
     std::fs::write(&path, text).unwrap();

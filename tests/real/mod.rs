@@ -189,7 +189,7 @@ pub fn free_ports(count: u16) -> u16 {
 }
 
 /// Ports in a block of [`free_ports`].
-pub const PORTS_PER_BLOCK: u16 = 10;
+pub const PORTS_PER_BLOCK: u16 = 20;
 
 impl Drop for Nodes {
     fn drop(&mut self) {
