@@ -220,16 +220,14 @@ impl Scenario {
             }
             for label in fault.labels_named() {
                 if !bound.contains(&label) {
-                    let field = if turns
-                        .except
-                        .iter()
-                        .any(|e| e.strip_prefix('$') == Some(label))
-                    {
-                        "except"
-                    } else if matches!(fault, Fault::Partition { .. }) {
-                        "groups"
-                    } else {
-                        "node"
+                    let names =
+                        |list: &[String]| list.iter().any(|n| n.strip_prefix('$') == Some(label));
+                    let field = match fault {
+                        _ if names(turns.except) => "except",
+                        Fault::Partition { from, .. } if names(from) => "from",
+                        Fault::Partition { to, .. } if names(to) => "to",
+                        Fault::Partition { .. } => "groups",
+                        _ => "node",
                     };
                     let known = if bound.is_empty() {
                         "no fault has a `label`".to_string()
@@ -635,6 +633,11 @@ mod tests {
              [[faults]]\nkind = \"crash\"\nnode = \"@follower\"\nexcept = [\"$odl\"]\nat_ms = 1000\n",
             "faults[1].except",
             "labels are old",
+        );
+        refused(
+            "[[faults]]\nkind = \"partition\"\nfrom = [\"s1\"]\nto = [\"$nobody\"]\nat_ms = 1000\n",
+            "faults[0].to",
+            "no fault is labelled `nobody`",
         );
         refused(
             "[[faults]]\nkind = \"crash\"\nnode = \"@leader\"\nat_ms = 1000\nlabel = \"Old One\"\n",
